@@ -1,0 +1,25 @@
+// Package netif connects a network driver that moves whole Ethernet frames to
+// the gVisor netstack, and sets up the stack (addresses, routes, ARP) for the
+// application.
+package netif
+
+// Driver is what netif needs from a NIC driver. The e1000 driver satisfies it
+// without importing this package.
+type Driver interface {
+	// MTU is the largest IP payload a frame may carry (1500 for e1000).
+	MTU() int
+	// MAC is the station address currently programmed into the device.
+	MAC() [6]byte
+	// LinkUp reports the carrier as last seen by the driver.
+	LinkUp() bool
+	// Transmit copies up to len(frames) whole Ethernet frames (no FCS) into
+	// the transmit ring and tells the device once for the whole batch. It
+	// returns how many it accepted; fewer than len(frames) means the ring is
+	// full and txReady will be called when space frees up.
+	Transmit(frames [][]byte) int
+	// Attach registers the upcalls. rx is called from the poll loop for each
+	// received frame; frame is only valid during the call and csumOK reports
+	// that the device verified the IPv4 header and TCP/UDP checksums. link
+	// is called on carrier changes, txReady after a full ring drains.
+	Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func())
+}
