@@ -1,0 +1,70 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// PatternPeriod is the period of the /bytes pattern: byte k of a response
+// is PatternByte(k). A prime period makes a shifted or dropped chunk visible
+// to a client that checks the data.
+const PatternPeriod = 251
+
+// pattern holds whole periods so consecutive writes of it continue the
+// sequence; 256 periods is a little under 64 KiB per write.
+var pattern = func() []byte {
+	p := make([]byte, PatternPeriod*256)
+	for i := range p {
+		p[i] = PatternByte(int64(i))
+	}
+	return p
+}()
+
+// PatternByte returns byte off of every GET /bytes response.
+func PatternByte(off int64) byte { return byte(off % PatternPeriod) }
+
+// ParseByteCount parses the n parameter of GET /bytes: a decimal integer in
+// [0, max].
+func ParseByteCount(s string, max int64) (int64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("missing n: use /bytes?n=COUNT")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("bad n %q: want a decimal count of bytes >= 0", s)
+	}
+	if n > max {
+		return 0, fmt.Errorf("n %d exceeds the limit of %d bytes", n, max)
+	}
+	return n, nil
+}
+
+func (s *Service) serveBytes(w http.ResponseWriter, r *http.Request) {
+	s.c.bytesReqs.Add(1)
+	n, err := ParseByteCount(r.URL.Query().Get("n"), s.cfg.MaxBytes)
+	if err != nil {
+		s.c.bytesBad.Add(1)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(http.StatusOK)
+	for n > 0 {
+		chunk := pattern
+		if int64(len(chunk)) > n {
+			chunk = chunk[:n]
+		}
+		// Count before writing: once the peer has the bytes, the
+		// counter must already show them.
+		s.c.bytesSent.Add(uint64(len(chunk)))
+		m, err := w.Write(chunk)
+		if err != nil {
+			s.c.bytesSent.Add(-uint64(len(chunk) - m))
+			return // client went away; nothing more to tell it
+		}
+		n -= int64(m)
+	}
+}

@@ -1,0 +1,43 @@
+package service
+
+import (
+	"errors"
+	"net"
+	"time"
+)
+
+// udpBufSize holds the largest UDP payload over IPv4.
+const udpBufSize = 64 << 10
+
+// ServeUDPEcho echoes every datagram received on pc back to its sender
+// (RFC 862). A failed reply is counted and the loop goes on; read errors are
+// handled as in ServeTCPEcho. It returns nil once pc is closed. The caller
+// owns pc.
+func (s *Service) ServeUDPEcho(pc net.PacketConn) error {
+	buf := make([]byte, udpBufSize)
+	var backoff time.Duration
+	for {
+		n, addr, err := pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			s.c.udpErrors.Add(1)
+			if !temporary(err) {
+				return err
+			}
+			backoff = nextBackoff(backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		// Counted before the reply leaves, and taken back if it fails.
+		s.c.udpPackets.Add(1)
+		s.c.udpBytes.Add(uint64(n))
+		if _, err := pc.WriteTo(buf[:n], addr); err != nil {
+			s.c.udpPackets.Add(^uint64(0))
+			s.c.udpBytes.Add(-uint64(n))
+			s.c.udpErrors.Add(1)
+		}
+	}
+}
