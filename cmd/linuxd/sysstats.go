@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"tamanet/cmd/internal/service"
+)
+
+// sysSource reads the Linux counters that matter for a network benchmark:
+// the interface statistics in sysfs and the interface's interrupt count in
+// /proc/interrupts. root is "/" in the guest and a fake tree in tests.
+type sysSource struct {
+	root, ifname string
+}
+
+// sysStats is the "system" member of GET /stats.
+type sysStats struct {
+	Interface string            `json:"interface"`
+	Counters  map[string]uint64 `json:"counters"`
+	IRQs      uint64            `json:"irqs"`
+	Errors    []string          `json:"errors,omitempty"`
+}
+
+func (s sysSource) stats() sysStats {
+	st := sysStats{Interface: s.ifname}
+	var err error
+	if st.Counters, err = s.netCounters(); err != nil {
+		st.Errors = append(st.Errors, err.Error())
+	}
+	if st.IRQs, err = s.irqs(); err != nil {
+		st.Errors = append(st.Errors, err.Error())
+	}
+	return st
+}
+
+// metrics exposes the same values; unreadable sources are left out (their
+// errors are in /stats).
+func (s sysSource) metrics() []service.Metric {
+	st := s.stats()
+	ms := service.CounterMetrics("linux_"+s.ifname+"_", st.Counters)
+	return append(ms, service.Metric{Name: service.SanitizeName("linux_" + s.ifname + "_irqs_total"),
+		Help: "Interrupts delivered for the interface, all CPUs.", Type: service.Counter, Value: st.IRQs})
+}
+
+// netCounters reads /sys/class/net/IF/statistics/*.
+func (s sysSource) netCounters() (map[string]uint64, error) {
+	dir := filepath.Join(s.root, "sys/class/net", s.ifname, "statistics")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]uint64, len(ents))
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return m, err
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return m, fmt.Errorf("%s: %w", e.Name(), err)
+		}
+		m[e.Name()] = v
+	}
+	return m, nil
+}
+
+// irqs sums, over all CPUs, the /proc/interrupts lines whose action list
+// names the interface.
+func (s sysSource) irqs() (uint64, error) {
+	f, err := os.Open(filepath.Join(s.root, "proc/interrupts"))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	if !sc.Scan() {
+		return 0, fmt.Errorf("proc/interrupts: empty")
+	}
+	ncpu := len(strings.Fields(sc.Text())) // header: CPU0 CPU1 ...
+	var total uint64
+	found := false
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 1+ncpu || !strings.HasSuffix(f[0], ":") || !names(f[1+ncpu:], s.ifname) {
+			continue
+		}
+		found = true
+		for _, c := range f[1 : 1+ncpu] {
+			v, err := strconv.ParseUint(c, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("proc/interrupts: %s: %w", f[0], err)
+			}
+			total += v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, fmt.Errorf("proc/interrupts: no line for %s", s.ifname)
+	}
+	return total, nil
+}
+
+// names reports whether the trailing fields of an interrupt line (chip,
+// trigger, action names separated by ", ") include ifname.
+func names(fields []string, ifname string) bool {
+	for _, f := range fields {
+		if strings.TrimSuffix(f, ",") == ifname {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tamanet/cmd/internal/service"
+)
+
+func fakeRoot(t *testing.T, interrupts string) string {
+	t.Helper()
+	root := t.TempDir()
+	dir := filepath.Join(root, "sys/class/net/eth0/statistics")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"rx_packets": "12\n", "tx_bytes": "3400\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "proc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc/interrupts"), []byte(interrupts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+const interrupts = `           CPU0       CPU1
+  0:         35          0   IO-APIC   2-edge      timer
+ 11:       1200         34   IO-APIC  11-fasteoi   uhci_hcd:usb1, eth0
+ 12:          5          0   IO-APIC  12-edge      eth00
+NMI:          0          0   Non-maskable interrupts
+`
+
+func TestSysStats(t *testing.T) {
+	st := sysSource{root: fakeRoot(t, interrupts), ifname: "eth0"}.stats()
+	if len(st.Errors) != 0 || st.IRQs != 1234 || st.Counters["rx_packets"] != 12 || st.Counters["tx_bytes"] != 3400 {
+		t.Fatalf("got %+v", st)
+	}
+}
+
+func TestSysStatsErrorsReported(t *testing.T) {
+	st := sysSource{root: fakeRoot(t, "CPU0\n 11: 1 IO-APIC x eth1\n"), ifname: "eth0"}.stats()
+	if len(st.Errors) != 1 || !strings.Contains(st.Errors[0], "no line for eth0") {
+		t.Fatalf("got %+v", st)
+	}
+	st = sysSource{root: t.TempDir(), ifname: "eth0"}.stats()
+	if len(st.Errors) != 2 {
+		t.Fatalf("missing files not reported: %+v", st)
+	}
+}
+
+func TestSysMetricsExposable(t *testing.T) {
+	ms := sysSource{root: fakeRoot(t, interrupts), ifname: "eth0"}.metrics()
+	var sb strings.Builder
+	if err := service.WritePrometheus(&sb, ms); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"linux_eth0_rx_packets 12\n", "linux_eth0_irqs_total 1234\n"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("missing %q in\n%s", want, sb.String())
+		}
+	}
+}
