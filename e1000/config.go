@@ -1,0 +1,127 @@
+package e1000
+
+import (
+	"fmt"
+	"time"
+
+	"tamanet/napi"
+)
+
+// Ring limits. A ring's byte length must be a multiple of 128 (RDLEN/TDLEN),
+// that is a multiple of 8 descriptors.
+const (
+	DefaultRxDescriptors = 256
+	DefaultTxDescriptors = 256
+	MinDescriptors       = 8
+	MaxDescriptors       = 4096
+)
+
+// Frame sizes.
+const (
+	// MTU is the largest IP payload per frame.
+	MTU = 1500
+	// MaxFrame is the largest frame Transmit accepts: header plus MTU, no FCS.
+	MaxFrame = ethHeaderLen + MTU
+	// RxBufferSize is the size of each receive buffer (RCTL.BSIZE = 2048).
+	RxBufferSize = 2048
+
+	ethHeaderLen = 14
+	// maxRxFrame is the longest frame the device delivers with RCTL.LPE
+	// clear and the CRC stripped: 1518 plus a VLAN tag, minus the FCS.
+	maxRxFrame = 1522 - 4
+	// txBufferSize is the per-slot transmit buffer.
+	txBufferSize = 2048
+)
+
+// DefaultTxTimeout is how long transmit descriptors may stay outstanding
+// without any completing before the watchdog resets the device.
+const DefaultTxTimeout = 2 * time.Second
+
+// Mitigation holds the interrupt moderation timers. Each is rounded down to
+// the register's unit and capped at its 16-bit field; zero disables it.
+type Mitigation struct {
+	// ITR is the minimum interval between interrupts (register unit 256 ns).
+	ITR time.Duration
+	// RDTR delays the receive interrupt after each frame, restarting on
+	// every frame (packet timer, unit 1.024 µs).
+	RDTR time.Duration
+	// RADV caps the delay RDTR can add after the first frame (absolute
+	// timer, unit 1.024 µs; only effective when RDTR is nonzero).
+	RADV time.Duration
+	// TIDV delays the transmit write-back interrupt (unit 1.024 µs). When
+	// nonzero the driver sets IDE in every transmit descriptor.
+	TIDV time.Duration
+	// TADV caps the delay TIDV can add (unit 1.024 µs).
+	TADV time.Duration
+}
+
+// DefaultMitigation favours latency: no receive delay, interrupts limited to
+// 20000 a second by ITR, transmit completions batched for up to 33 µs.
+var DefaultMitigation = Mitigation{
+	ITR:  50 * time.Microsecond,
+	TIDV: 8 * time.Microsecond,
+	TADV: 32 * time.Microsecond,
+}
+
+// Register units of the moderation timers.
+const (
+	itrUnit   = 256 * time.Nanosecond
+	delayUnit = 1024 * time.Nanosecond
+)
+
+// regValue converts d to a 16-bit register count of unit.
+func regValue(d, unit time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	return uint32(min(d/unit, 0xFFFF))
+}
+
+// Config configures a Device. The zero value gives the defaults.
+type Config struct {
+	// RxDescriptors and TxDescriptors size the rings: multiples of 8 in
+	// [MinDescriptors, MaxDescriptors]; zero means the default (256).
+	RxDescriptors int
+	TxDescriptors int
+	// Mitigation sets the interrupt moderation timers; nil means
+	// DefaultMitigation and a pointer to the zero value turns them all off.
+	Mitigation *Mitigation
+	// TxTimeout is how long transmit work may stay outstanding without any
+	// completion before Watchdog resets the device; zero means
+	// DefaultTxTimeout.
+	TxTimeout time.Duration
+	// Clock returns the current time for the watchdog; nil means time.Now.
+	Clock func() time.Time
+	// NAPI configures the poll engine.
+	NAPI napi.Config
+}
+
+// withDefaults validates cfg and fills in its defaults.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.RxDescriptors == 0 {
+		cfg.RxDescriptors = DefaultRxDescriptors
+	}
+	if cfg.TxDescriptors == 0 {
+		cfg.TxDescriptors = DefaultTxDescriptors
+	}
+	for _, n := range []int{cfg.RxDescriptors, cfg.TxDescriptors} {
+		if n < MinDescriptors || n > MaxDescriptors || n%8 != 0 {
+			return cfg, fmt.Errorf("%w: ring of %d descriptors (want a multiple of 8 in [%d, %d])",
+				ErrConfig, n, MinDescriptors, MaxDescriptors)
+		}
+	}
+	if cfg.Mitigation == nil {
+		m := DefaultMitigation
+		cfg.Mitigation = &m
+	}
+	if cfg.TxTimeout < 0 {
+		return cfg, fmt.Errorf("%w: negative TxTimeout %v", ErrConfig, cfg.TxTimeout)
+	}
+	if cfg.TxTimeout == 0 {
+		cfg.TxTimeout = DefaultTxTimeout
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	return cfg, nil
+}

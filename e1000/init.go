@@ -1,0 +1,176 @@
+package e1000
+
+import (
+	"fmt"
+
+	"tamanet/napi"
+)
+
+// Interrupt causes the driver enables (13.4.20). intrPoll are those the
+// interrupt handler masks while a poll is owed; LSC stays enabled throughout.
+const (
+	intrPoll    = ICR_RXT0 | ICR_RXO | ICR_RXDMT0 | ICR_TXDW
+	intrEnabled = intrPoll | ICR_LSC
+)
+
+// Transmit settings for full duplex copper (13.4.33, 13.4.34).
+const (
+	tctlCT    = 0x0F // collision threshold (ignored in full duplex)
+	tctlCOLD  = 0x40 // collision distance, 64-byte times, full duplex
+	tipgIPGT  = 10   // 82540EM copper values from the TIPG table
+	tipgIPGR1 = 8
+	tipgIPGR2 = 6
+)
+
+// resetPolls bounds the wait for CTRL.RST to self-clear.
+const resetPolls = 100000
+
+// descAlign is the alignment the manual requires of descriptor rings (16
+// bytes); buffers use it too.
+const descAlign = 16
+
+// New resets the device, reads its address from the EEPROM, allocates and
+// programs the rings, and enables receive, transmit and interrupts. The
+// owner then hooks HandleInterrupt to the device's interrupt line and runs
+// NAPI(). The PHY is left alone: restarting auto-negotiation would take the
+// link down for a while, and after a reset with CTRL.SLU the link is up.
+func New(regs Registers, dma DMA, cfg Config) (*Device, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	d := &Device{regs: regs, cfg: cfg}
+	if err := d.resetHW(); err != nil {
+		return nil, err
+	}
+	if d.mac, err = d.readMAC(); err != nil {
+		return nil, err
+	}
+	if err := d.allocRings(dma); err != nil {
+		return nil, err
+	}
+	d.txCmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS
+	if cfg.Mitigation.TIDV > 0 {
+		d.txCmd |= TXD_CMD_IDE
+	}
+	d.txWake = max(1, cfg.TxDescriptors/4)
+	d.napi = napi.New(d, cfg.NAPI)
+	d.carrier.Store(d.configure())
+	return d, nil
+}
+
+// allocRings takes the descriptor rings and every buffer from dma once; the
+// driver never allocates DMA memory again, so there is no refill to fail.
+func (d *Device) allocRings(dma DMA) error {
+	var err error
+	alloc := func(what string, size int) ([]byte, uint64) {
+		if err != nil {
+			return nil, 0
+		}
+		buf, bus, e := dma.Alloc(size, descAlign)
+		if e == nil && len(buf) < size {
+			e = fmt.Errorf("got %d bytes", len(buf))
+		}
+		if e != nil {
+			err = fmt.Errorf("e1000: allocating %s (%d bytes): %w", what, size, e)
+		}
+		return buf, bus
+	}
+	nrx, ntx := d.cfg.RxDescriptors, d.cfg.TxDescriptors
+	d.rxRing, d.rxRingBus = alloc("receive ring", nrx*RxDescSize)
+	d.rxBufs, d.rxBufsBus = alloc("receive buffers", nrx*RxBufferSize)
+	d.txRing, d.txRingBus = alloc("transmit ring", ntx*TxDescSize)
+	d.txBufs, d.txBufsBus = alloc("transmit buffers", ntx*txBufferSize)
+	return err
+}
+
+// resetHW performs a global reset (13.4.1) and leaves the device quiet:
+// receive and transmit off, every interrupt masked and no cause pending.
+func (d *Device) resetHW() error {
+	r := d.regs
+	r.Write32(IMC, ^uint32(0))
+	// Stop DMA before the reset so no descriptor is half written.
+	r.Write32(RCTL, 0)
+	r.Write32(TCTL, 0)
+	r.Write32(CTRL, r.Read32(CTRL)|CTRL_RST)
+	cleared := false
+	for range resetPolls {
+		if r.Read32(CTRL)&CTRL_RST == 0 {
+			cleared = true
+			break
+		}
+	}
+	if !cleared {
+		return ErrResetTimeout
+	}
+	// The reset unmasks nothing, but mask again as the manual advises, and
+	// drop whatever causes it latched.
+	r.Write32(IMC, ^uint32(0))
+	r.Read32(ICR)
+	r.Write32(CTRL, r.Read32(CTRL)|CTRL_SLU)
+	return nil
+}
+
+// configure programs a freshly reset device from the driver's state: the
+// station address and filters, both rings from empty, the moderation timers,
+// and then enables receive, transmit and interrupts (14.4, 14.5). It returns
+// STATUS.LU. Callers hold rxMu, txMu and filterMu, or own the device
+// exclusively (New).
+func (d *Device) configure() (linkUp bool) {
+	r := d.regs
+	d.writeAddressFilters()
+
+	nrx := d.cfg.RxDescriptors
+	for i := range nrx {
+		rxDescAt(d.rxRing, i).post(d.rxBufAddr(i))
+	}
+	d.rxNextToClean, d.rxDiscard = 0, false
+	r.Write32(RDBAL, uint32(d.rxRingBus))
+	r.Write32(RDBAH, uint32(d.rxRingBus>>32))
+	r.Write32(RDLEN, uint32(nrx*RxDescSize))
+	r.Write32(RDH, 0)
+	// RDT one behind RDH: every descriptor but one belongs to the device
+	// (head == tail would mean none).
+	r.Write32(RDT, uint32(nrx-1))
+
+	ntx := d.cfg.TxDescriptors
+	for i := range ntx {
+		txDescAt(d.txRing, i).clear()
+	}
+	d.txNextToUse, d.txNextToClean, d.txStopped = 0, 0, false
+	d.txWatch = txWatch{}
+	r.Write32(TDBAL, uint32(d.txRingBus))
+	r.Write32(TDBAH, uint32(d.txRingBus>>32))
+	r.Write32(TDLEN, uint32(ntx*TxDescSize))
+	r.Write32(TDH, 0)
+	r.Write32(TDT, 0)
+	r.Write32(TIPG, tipgIPGT<<TIPG_IPGT_SHIFT|tipgIPGR1<<TIPG_IPGR1_SHIFT|tipgIPGR2<<TIPG_IPGR2_SHIFT)
+
+	m := d.cfg.Mitigation
+	r.Write32(ITR, regValue(m.ITR, itrUnit))
+	r.Write32(RDTR, regValue(m.RDTR, delayUnit))
+	r.Write32(RADV, regValue(m.RADV, delayUnit))
+	r.Write32(TIDV, regValue(m.TIDV, delayUnit))
+	r.Write32(TADV, regValue(m.TADV, delayUnit))
+
+	r.Write32(RXCSUM, RXCSUM_IPOFLD|RXCSUM_TUOFLD)
+	r.Write32(TCTL, TCTL_EN|TCTL_PSP|tctlCT<<TCTL_CT_SHIFT|tctlCOLD<<TCTL_COLD_SHIFT)
+	r.Write32(RCTL, d.rctl())
+	r.Write32(IMS, intrEnabled)
+	return r.Read32(STATUS)&STATUS_LU != 0
+}
+
+// rctl is the receive control value for the current filter settings.
+func (d *Device) rctl() uint32 {
+	v := uint32(RCTL_EN | RCTL_BAM | RCTL_BSIZE_2048 | RCTL_SECRC | RCTL_RDMTS_HALF | RCTL_MO_0)
+	if d.promisc {
+		v |= RCTL_UPE | RCTL_MPE
+	}
+	return v
+}
+
+// rxBufAddr is the bus address of receive buffer i.
+func (d *Device) rxBufAddr(i int) uint64 { return d.rxBufsBus + uint64(i*RxBufferSize) }
+
+// txBufAddr is the bus address of transmit buffer i.
+func (d *Device) txBufAddr(i int) uint64 { return d.txBufsBus + uint64(i*txBufferSize) }
