@@ -1,0 +1,118 @@
+// Package plot draws tamabench's figures with gonum.org/v1/plot: latency
+// CDFs and requests per second against concurrency. The file name's
+// extension (.png or .svg) picks the format.
+package plot
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"tamanet/cmd/tamabench/internal/hist"
+)
+
+// Figure size.
+const (
+	width  = 8 * vg.Inch
+	height = 5 * vg.Inch
+)
+
+// Curve is one labelled latency distribution.
+type Curve struct {
+	Label  string
+	Points []hist.Point
+}
+
+// LatencyCDF draws the curves with latency on a logarithmic x axis, in
+// microseconds, and the fraction of requests at or below it on y.
+func LatencyCDF(path, title string, curves []Curve) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "latency (µs, log scale)"
+	p.Y.Label.Text = "fraction of requests ≤ latency"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Legend.Top, p.Legend.Left = false, false
+	p.Add(plotter.NewGrid())
+	var args []any
+	for _, c := range curves {
+		if len(c.Points) == 0 {
+			continue
+		}
+		xys := make(plotter.XYs, 0, len(c.Points)+1)
+		// Start the step at zero just left of the first value.
+		xys = append(xys, plotter.XY{X: c.Points[0].US, Y: 0})
+		for _, pt := range c.Points {
+			xys = append(xys, plotter.XY{X: math.Max(pt.US, 1e-3), Y: pt.Q})
+		}
+		args = append(args, c.Label, xys)
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("plot %s: no latency data", path)
+	}
+	if err := plotutil.AddLines(p, args...); err != nil {
+		return err
+	}
+	return save(p, path)
+}
+
+// Series is one labelled line of Throughput: Y[i] requests/s at
+// concurrency X[i].
+type Series struct {
+	Label string
+	X, Y  []float64
+}
+
+// Throughput draws requests per second against concurrency (log2 axis with
+// a tick at every measured concurrency).
+func Throughput(path, title string, series []Series) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "concurrent connections"
+	p.Y.Label.Text = "requests/s"
+	p.X.Scale = plot.LogScale{}
+	p.Y.Min = 0
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	ticks := map[float64]bool{}
+	var args []any
+	for _, s := range series {
+		if len(s.X) == 0 || len(s.X) != len(s.Y) {
+			continue
+		}
+		xys := make(plotter.XYs, len(s.X))
+		for i := range s.X {
+			xys[i] = plotter.XY{X: s.X[i], Y: s.Y[i]}
+			ticks[s.X[i]] = true
+		}
+		args = append(args, s.Label, xys)
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("plot %s: no throughput data", path)
+	}
+	var marks plot.ConstantTicks
+	for x := range ticks {
+		marks = append(marks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'f', -1, 64)})
+	}
+	p.X.Tick.Marker = marks
+	if err := plotutil.AddLinePoints(p, args...); err != nil {
+		return err
+	}
+	return save(p, path)
+}
+
+func save(p *plot.Plot, path string) error {
+	switch filepath.Ext(path) {
+	case ".png", ".svg":
+	default:
+		return fmt.Errorf("plot %s: want a .png or .svg file", path)
+	}
+	return p.Save(width, height, path)
+}

@@ -1,0 +1,143 @@
+// Package result defines tamabench's JSON result schema: one File per target
+// per run (round), holding one Test per measurement. The schema is stable:
+// fields are only ever added, and Schema changes when a meaning changes.
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Schema identifies this version of the format.
+const Schema = "tamabench/v1"
+
+// Kinds of test.
+const (
+	KindLatency = "latency" // sequential request/response on one worker
+	KindRPS     = "rps"     // closed-loop load from Concurrency workers
+	KindBulk    = "bulk"    // bulk transfer, MB/s
+	KindBoot    = "boot"    // time from a start instant to the first 200
+)
+
+// File is one run of tamabench against one target.
+type File struct {
+	Schema   string    `json:"schema"`
+	Target   Target    `json:"target"`
+	Round    int       `json:"round"` // interleaving round (0 if not part of one)
+	Started  time.Time `json:"started"`
+	Host     Host      `json:"host"`
+	Settings Settings  `json:"settings"`
+	Tests    []Test    `json:"tests"`
+}
+
+// Target says what was measured.
+type Target struct {
+	Name    string `json:"name"` // e.g. "tamanet", "linux"
+	HTTP    string `json:"http"` // host:port
+	TCPEcho string `json:"tcp_echo,omitempty"`
+	UDPEcho string `json:"udp_echo,omitempty"`
+	Note    string `json:"note,omitempty"` // free text, e.g. "qemu tcg"
+}
+
+// Host describes the machine the tool ran on.
+type Host struct {
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPUs      int    `json:"cpus"`
+}
+
+// Settings are the knobs the run used.
+type Settings struct {
+	DurationS float64 `json:"duration_s"` // per test (per level for rps)
+	WarmupS   float64 `json:"warmup_s"`
+	MaxOps    int     `json:"max_ops,omitempty"`
+	Path      string  `json:"path"`       // GET path of latency and rps tests
+	EchoSize  int     `json:"echo_size"`  // TCP/UDP echo payload bytes
+	BulkBytes int64   `json:"bulk_bytes"` // bytes per bulk request
+}
+
+// Test is one measurement. Latencies are in microseconds.
+type Test struct {
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"`
+	Concurrency int      `json:"concurrency,omitempty"`
+	DurationS   float64  `json:"duration_s"`
+	Count       uint64   `json:"count"`  // operations that succeeded
+	Errors      uint64   `json:"errors"` // operations that failed
+	FirstError  string   `json:"first_error,omitempty"`
+	Latency     *Latency `json:"latency_us,omitempty"`
+	RPS         float64  `json:"rps,omitempty"`
+	Bytes       uint64   `json:"bytes,omitempty"`
+	MBps        float64  `json:"mb_s,omitempty"` // 10^6 bytes per second
+	ElapsedMS   float64  `json:"elapsed_ms,omitempty"`
+	// HDR is the latency histogram (nanoseconds) in the HdrHistogram V2
+	// compressed base64 encoding, so rounds can be merged exactly.
+	HDR string `json:"hdr,omitempty"`
+}
+
+// Latency summarises a latency distribution, in microseconds.
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p99_9"`
+	Max  float64 `json:"max"`
+}
+
+// Find returns the test named name, or nil.
+func (f *File) Find(name string) *Test {
+	for i := range f.Tests {
+		if f.Tests[i].Name == name {
+			return &f.Tests[i]
+		}
+	}
+	return nil
+}
+
+// Validate checks what the readers rely on.
+func (f *File) Validate() error {
+	if f.Schema != Schema {
+		return fmt.Errorf("schema %q, want %q", f.Schema, Schema)
+	}
+	if f.Target.Name == "" {
+		return fmt.Errorf("target has no name")
+	}
+	seen := map[string]bool{}
+	for _, t := range f.Tests {
+		if t.Name == "" || seen[t.Name] {
+			return fmt.Errorf("test name %q empty or repeated", t.Name)
+		}
+		seen[t.Name] = true
+	}
+	return nil
+}
+
+// Save writes f as indented JSON to path.
+func Save(path string, f *File) error {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Load reads and validates a result file.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f := new(File)
+	if err := json.Unmarshal(b, f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,75 @@
+package result
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sample() *File {
+	return &File{
+		Schema:   Schema,
+		Target:   Target{Name: "linux", HTTP: "127.0.0.1:8080", TCPEcho: "127.0.0.1:8007"},
+		Round:    2,
+		Started:  time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Host:     Host{GoVersion: "go1.27.3", OS: "linux", Arch: "amd64", CPUs: 2},
+		Settings: Settings{DurationS: 5, WarmupS: 1, Path: "/", EchoSize: 64, BulkBytes: 1 << 20},
+		Tests: []Test{
+			{Name: "http_keepalive", Kind: KindLatency, DurationS: 5, Count: 100, Errors: 1, FirstError: "boom",
+				Latency: &Latency{Min: 1, Mean: 2.5, P50: 2, P90: 3, P99: 4, P999: 5, Max: 6}, RPS: 20, HDR: "abc"},
+			{Name: "download", Kind: KindBulk, Count: 3, Bytes: 3 << 20, MBps: 31.5},
+			{Name: "boot", Kind: KindBoot, Count: 1, ElapsedMS: 9400},
+		},
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.json")
+	want := sample()
+	if err := Save(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip changed the file:\n got %+v\nwant %+v", got, want)
+	}
+	if got.Find("download").MBps != 31.5 || got.Find("nope") != nil {
+		t.Fatal("Find")
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	for name, mut := range map[string]func(*File){
+		"schema":   func(f *File) { f.Schema = "other/v9" },
+		"no name":  func(f *File) { f.Target.Name = "" },
+		"repeated": func(f *File) { f.Tests = append(f.Tests, f.Tests[0]) },
+	} {
+		f := sample()
+		mut(f)
+		path := filepath.Join(t.TempDir(), "r.json")
+		if err := Save(path, f); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	var sb strings.Builder
+	if err := WriteTable(&sb, sample()); err != nil {
+		t.Fatal(err)
+	}
+	out := sb.String()
+	for _, want := range []string{"target linux", "http_keepalive", "2.0", "31.50", "boot 9400 ms", "http_keepalive: first error: boom"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
