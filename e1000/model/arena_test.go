@@ -1,0 +1,53 @@
+package model
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestArenaAlloc(t *testing.T) {
+	m := New(Config{MemSize: 64 << 10})
+	a := m.DMA()
+	b1, addr1, err := a.Alloc(100, 1)
+	if err != nil || addr1 != ArenaBase || len(b1) != 100 || cap(b1) != 100 {
+		t.Fatalf("first Alloc: addr %#x len %d cap %d err %v", addr1, len(b1), cap(b1), err)
+	}
+	b2, addr2, err := a.Alloc(256, 128)
+	if err != nil || addr2%128 != 0 || addr2 < addr1+100 {
+		t.Fatalf("aligned Alloc: addr %#x err %v", addr2, err)
+	}
+	b2[0] = 0xAB
+	if got, ok := a.Bytes(addr2, 1); !ok || got[0] != 0xAB {
+		t.Fatal("Bytes does not see the allocation")
+	}
+	if _, ok := a.Bytes(addr2+256, 1); ok {
+		t.Fatal("Bytes past the last allocation succeeded")
+	}
+	if _, ok := a.Bytes(ArenaBase-1, 2); ok {
+		t.Fatal("Bytes below the arena succeeded")
+	}
+	if _, ok := a.Bytes(^uint64(0)-1, 4); ok {
+		t.Fatal("Bytes with a wrapping address succeeded")
+	}
+
+	a.FailNext(2)
+	for i := range 2 {
+		if _, _, err := a.Alloc(16, 16); !errors.Is(err, ErrAllocInjected) {
+			t.Fatalf("injected failure %d: err %v", i, err)
+		}
+	}
+	if _, _, err := a.Alloc(16, 16); err != nil {
+		t.Fatalf("Alloc after injected failures: %v", err)
+	}
+	if _, _, err := a.Alloc(64<<10, 1); !errors.Is(err, ErrArenaFull) {
+		t.Fatalf("oversized Alloc: err %v", err)
+	}
+	for _, bad := range [][2]int{{0, 1}, {-1, 1}, {16, 3}, {16, -2}} {
+		if _, _, err := a.Alloc(bad[0], bad[1]); !errors.Is(err, ErrAllocArgs) {
+			t.Errorf("Alloc(%d, %d): err %v", bad[0], bad[1], err)
+		}
+	}
+	if st := m.Stats(); st.ArenaAllocs != 3 || st.ArenaFailures != 7 {
+		t.Errorf("arena stats %d allocs, %d failures", st.ArenaAllocs, st.ArenaFailures)
+	}
+}

@@ -1,0 +1,441 @@
+// Package model is a software model of the Intel 82540EM Gigabit Ethernet
+// controller, written from the Intel 8254x Family of Gigabit Ethernet
+// Controllers Software Developer's Manual (order number 317453), for host
+// unit tests of the tamanet e1000 driver.
+//
+// It is a test model, not a driver: it plays the device side. The driver
+// reaches it through Read32/Write32 (BAR0 MMIO) and the DMA arena returned
+// by DMA(); tests reach the wire through Receive and SetTransmitHandler,
+// the interrupt line through SetIRQHandler, and time through Advance when
+// Config.ManualClock is set. Section numbers in comments refer to that
+// manual. Behaviour the manual leaves open, or that the model simplifies, is
+// said so where it happens.
+//
+// Everything the driver hands the device (ring bases, lengths, head and
+// tail indices, buffer addresses) is checked against the arena; bad values
+// are counted in Stats and reported as errors, never a panic. A Model is
+// safe for concurrent use: one mutex guards it, and the IRQ and transmit
+// handlers are always called with that mutex released.
+package model
+
+import (
+	"sync"
+	"time"
+)
+
+// Config parametrises a Model.
+type Config struct {
+	// MAC is burned into EEPROM words 0-2 and loaded into RAL0/RAH0 on
+	// reset.
+	MAC [6]byte
+	// MemSize is the size in bytes of the DMA arena returned by DMA();
+	// zero means DefaultMemSize (8 MiB).
+	MemSize int
+	// ManualClock makes time move only through Advance. Otherwise the
+	// model uses the real clock and fires timers with time.AfterFunc.
+	ManualClock bool
+}
+
+// Model is one simulated 82540EM. Create it with New.
+type Model struct {
+	mu    sync.Mutex
+	cfg   Config
+	arena *Arena
+
+	eeprom [eepromWords]uint16
+	phy    [32]uint16
+
+	// Registers with behaviour. Plain read/write registers live in plain.
+	ctrl, icr, ims, itr, eerd, mdic uint32
+	rctl, tctl, rxcsum              uint32
+	rdbal, rdbah, rdlen, rdh, rdt   uint32
+	rdtr, radv                      uint32
+	tdbal, tdbah, tdlen, tdh, tdt   uint32
+	tidv, tadv                      uint32
+	mta                             [MTASize]uint32
+	ra                              [RASize][2]uint32
+	stats                           [statsRegs]uint32
+	plain                           map[uint32]uint32
+
+	cable bool // link partner present (SetLink)
+	lu    bool // STATUS.LU last reported, for LSC
+
+	// INTx line and its throttling (intr.go).
+	line         bool
+	lastAssert   time.Duration
+	everAsserted bool
+	pendingEdges int // rising edges not yet reported to irqHandler
+	irqHandler   func()
+
+	// Time and the mitigation timers (timers.go).
+	clk                              clock
+	rdtrT, radvT, tidvT, tadvT, itrT deadline
+
+	// Transmit path (tx.go): the packet being gathered, frames waiting for
+	// the handler, and recycled frame buffers.
+	txPkt           txPacket
+	txQueue, txFree [][]byte
+	txDelivering    bool
+	txHandler       func(frame []byte)
+
+	rxScratch []byte // frame plus FCS, reused by Receive
+
+	st                  ModelStats
+	regReads, regWrites []uint64 // per 32-bit register, for Accesses
+}
+
+// New returns a model that has just come out of power-on reset, with the
+// cable connected (SetLink(true)); STATUS.LU rises once the driver sets
+// CTRL.SLU (8.6.2.1).
+func New(cfg Config) *Model {
+	m := &Model{
+		cfg:       cfg,
+		arena:     newArena(cfg.MemSize),
+		cable:     true,
+		rxScratch: make([]byte, 0, MaxFrameLPE),
+		regReads:  make([]uint64, BAR0Size/4),
+		regWrites: make([]uint64, BAR0Size/4),
+	}
+	m.eeprom = buildEEPROM(cfg.MAC)
+	m.txPkt.buf = make([]byte, 0, MaxTxPacket)
+	m.clk.init(cfg.ManualClock, m.onTimer)
+	m.reset()
+	return m
+}
+
+// DMA returns the arena the driver allocates rings and buffers from.
+func (m *Model) DMA() *Arena { return m.arena }
+
+// SetIRQHandler installs h, called once per rising edge of the INTx line:
+// when ICR&IMS goes from zero to nonzero, subject to ITR. It is called with
+// no model lock held, possibly synchronously on the goroutine whose
+// register access, Receive or Advance caused the edge.
+func (m *Model) SetIRQHandler(h func()) {
+	m.mu.Lock()
+	m.irqHandler = h
+	m.mu.Unlock()
+}
+
+// SetTransmitHandler installs h, which receives every frame the device puts
+// on the wire, without FCS. frame is valid only during the call. Frames are
+// processed inside Write32(TDT) and delivered in ring order before that
+// Write32 returns, except when a delivery is already in progress (the
+// handler re-entered the model, or another goroutine is delivering): then
+// the running delivery sends them, still in order.
+func (m *Model) SetTransmitHandler(h func(frame []byte)) {
+	m.mu.Lock()
+	m.txHandler = h
+	m.mu.Unlock()
+}
+
+// IRQAsserted reports the INTx line level now: ICR&IMS is nonzero and the
+// ITR interval, if any, has let the assertion through.
+func (m *Model) IRQAsserted() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.line
+}
+
+// SetLink connects (up) or pulls (down) the cable. STATUS.LU follows when
+// CTRL.SLU is set, and every change of STATUS.LU raises ICR.LSC (8.6.5.2).
+func (m *Model) SetLink(up bool) {
+	m.mu.Lock()
+	m.cable = up
+	m.updateLink()
+	m.unlockNotify()
+}
+
+// Close stops the real-clock timer, if any. The model stays usable; timers
+// simply no longer fire on their own.
+func (m *Model) Close() {
+	m.mu.Lock()
+	m.clk.stop()
+	m.mu.Unlock()
+}
+
+// linkUp is STATUS.LU: the PHY has link and software has set CTRL.SLU,
+// without which the MAC ignores the PHY's link signal (8.6.2.1).
+func (m *Model) linkUp() bool { return m.cable && m.ctrl&CTRL_SLU != 0 }
+
+func (m *Model) updateLink() {
+	if lu := m.linkUp(); lu != m.lu {
+		m.lu = lu
+		m.setCause(ICR_LSC)
+	}
+}
+
+// reset puts every register back to its initial value (CTRL.RST, 13.4.1):
+// rings, interrupt state, filters, timers and statistics. The EEPROM, the
+// cable and the arena survive, as do frames already handed to the wire.
+// RAL0/RAH0 are reloaded from the EEPROM.
+func (m *Model) reset() {
+	m.ctrl, m.icr, m.ims, m.itr, m.eerd, m.mdic = 0, 0, 0, 0, 0, 0
+	m.rctl, m.tctl, m.rxcsum = 0, 0, 0
+	m.rdbal, m.rdbah, m.rdlen, m.rdh, m.rdt, m.rdtr, m.radv = 0, 0, 0, 0, 0, 0, 0
+	m.tdbal, m.tdbah, m.tdlen, m.tdh, m.tdt, m.tidv, m.tadv = 0, 0, 0, 0, 0, 0, 0
+	m.mta = [MTASize]uint32{}
+	m.ra = [RASize][2]uint32{}
+	m.ra[0][0] = uint32(m.eeprom[0]) | uint32(m.eeprom[1])<<16
+	m.ra[0][1] = uint32(m.eeprom[2]) | RAH_AV
+	m.stats = [statsRegs]uint32{}
+	m.plain = plainDefaults()
+	m.phy = phyDefaults()
+	m.lu = m.linkUp()
+	m.line, m.everAsserted, m.lastAssert = false, false, 0
+	for _, d := range m.deadlines() {
+		m.disarm(d)
+	}
+	m.txPkt.clear()
+}
+
+// unlockNotify releases m.mu and then does what must happen without it:
+// arm the real-clock timer, deliver queued transmit frames, and call the IRQ
+// handler once per rising edge recorded while the lock was held.
+func (m *Model) unlockNotify() {
+	m.rearm()
+	edges := m.pendingEdges
+	m.pendingEdges = 0
+	irq := m.irqHandler
+	deliver := len(m.txQueue) > 0 && !m.txDelivering
+	if deliver {
+		m.txDelivering = true
+	}
+	m.mu.Unlock()
+	if deliver {
+		m.deliverTx()
+	}
+	if irq != nil {
+		for range edges {
+			irq()
+		}
+	}
+}
+
+// Read32 reads the 32-bit register at BAR0 offset off.
+func (m *Model) Read32(off uint32) uint32 {
+	m.mu.Lock()
+	m.st.RegReads++
+	if off < BAR0Size && off&3 == 0 {
+		m.regReads[off/4]++
+	}
+	v, ok := m.readReg(off)
+	if !ok {
+		m.st.UnknownReads++
+	}
+	m.unlockNotify()
+	return v
+}
+
+// Write32 writes val to the 32-bit register at BAR0 offset off.
+func (m *Model) Write32(off uint32, val uint32) {
+	m.mu.Lock()
+	m.st.RegWrites++
+	if off < BAR0Size && off&3 == 0 {
+		m.regWrites[off/4]++
+	}
+	if !m.writeReg(off, val) {
+		m.st.UnknownWrites++
+	}
+	m.unlockNotify()
+}
+
+func (m *Model) readReg(off uint32) (uint32, bool) {
+	switch {
+	case off&3 != 0 || off >= BAR0Size:
+		return 0, false
+	case off >= MTA && off < MTA+4*MTASize:
+		return m.mta[(off-MTA)/4], true
+	case off >= RA && off < RA+8*RASize:
+		return m.ra[(off-RA)/8][(off-RA)/4%2], true
+	case off >= statsBase && off < statsEnd:
+		return m.readStat(off), true
+	}
+	switch off {
+	case CTRL:
+		return m.ctrl, true
+	case STATUS:
+		return m.status(), true
+	case EECD:
+		return EECD_EE_PRES, true
+	case EERD:
+		return m.eerd, true
+	case MDIC:
+		return m.mdic, true
+	case ICR:
+		// Reading ICR acknowledges every pending cause (13.4.17).
+		v := m.icr
+		m.icr = 0
+		m.st.ICRReads++
+		m.updateIRQ()
+		return v, true
+	case ITR:
+		return m.itr, true
+	case ICS, IMC:
+		return 0, true // write-only
+	case IMS:
+		return m.ims, true
+	case RCTL:
+		return m.rctl, true
+	case TCTL:
+		return m.tctl, true
+	case RDBAL:
+		return m.rdbal, true
+	case RDBAH:
+		return m.rdbah, true
+	case RDLEN:
+		return m.rdlen, true
+	case RDH:
+		return m.rdh, true
+	case RDT:
+		return m.rdt, true
+	case RDTR:
+		return m.rdtr, true
+	case RADV:
+		return m.radv, true
+	case TDBAL:
+		return m.tdbal, true
+	case TDBAH:
+		return m.tdbah, true
+	case TDLEN:
+		return m.tdlen, true
+	case TDH:
+		return m.tdh, true
+	case TDT:
+		return m.tdt, true
+	case TIDV:
+		return m.tidv, true
+	case TADV:
+		return m.tadv, true
+	case RXCSUM:
+		return m.rxcsum, true
+	}
+	v, ok := m.plain[off]
+	return v, ok
+}
+
+func (m *Model) writeReg(off, v uint32) bool {
+	switch {
+	case off&3 != 0 || off >= BAR0Size:
+		return false
+	case off >= MTA && off < MTA+4*MTASize:
+		m.mta[(off-MTA)/4] = v
+		return true
+	case off >= RA && off < RA+8*RASize:
+		i, hi := (off-RA)/8, (off-RA)/4%2
+		if hi == 1 {
+			v &= 0xFFFF | RAH_AS_MASK | RAH_AV
+		}
+		m.ra[i][hi] = v
+		return true
+	case off >= statsBase && off < statsEnd:
+		return true // read-only counters; writes are ignored
+	}
+	switch off {
+	case CTRL:
+		if v&CTRL_RST != 0 {
+			m.st.Resets++
+			m.reset() // RST self-clears: CTRL reads back without it
+			return true
+		}
+		m.ctrl = v
+		m.updateLink()
+	case STATUS, EECD:
+		// STATUS is read-only; EECD bit-banging is not modelled (use EERD).
+	case EERD:
+		m.eerdWrite(v)
+	case MDIC:
+		m.mdicWrite(v)
+	case ICR:
+		m.icr &^= v // writing 1b clears the cause (13.4.17)
+		m.updateIRQ()
+	case ITR:
+		m.itr = v & 0xFFFF
+		m.updateIRQ()
+	case ICS:
+		m.setCause(v & icrValid)
+	case IMS:
+		m.ims |= v & icrValid
+		m.updateIRQ()
+	case IMC:
+		m.ims &^= v
+		m.updateIRQ()
+	case RCTL:
+		m.rctl = v
+	case TCTL:
+		was := m.tctl
+		m.tctl = v
+		if v&TCTL_EN != 0 && was&TCTL_EN == 0 {
+			m.txProcess() // descriptors queued while disabled go out now
+		}
+	case RDBAL:
+		m.rdbal = v &^ 0xF // 16-byte aligned; low bits ignored
+	case RDBAH:
+		m.rdbah = v
+	case RDLEN:
+		m.rdlen = v & 0xFFF80 // LEN is bits 19:7 (13.4.27)
+	case RDH:
+		m.rdh = v & 0xFFFF
+	case RDT:
+		m.rdt = v & 0xFFFF
+		m.st.RDTWrites++
+	case RDTR:
+		m.rdtr = v & RDTR_DELAY_MASK
+		if v&RDTR_FPD != 0 {
+			m.rxTimerExpired() // FPD: immediate expiration (13.4.30)
+		}
+	case RADV:
+		m.radv = v & 0xFFFF
+	case TDBAL:
+		m.tdbal = v &^ 0xF
+	case TDBAH:
+		m.tdbah = v
+	case TDLEN:
+		m.tdlen = v & 0xFFF80
+	case TDH:
+		m.tdh = v & 0xFFFF
+	case TDT:
+		m.tdt = v & 0xFFFF
+		m.st.TDTWrites++
+		m.txProcess()
+	case TIDV:
+		m.tidv = v & 0xFFFF
+	case TADV:
+		m.tadv = v & 0xFFFF
+	case RXCSUM:
+		m.rxcsum = v & (RXCSUM_PCSS_MASK | RXCSUM_IPOFLD | RXCSUM_TUOFLD)
+	default:
+		if _, ok := m.plain[off]; !ok {
+			return false
+		}
+		m.plain[off] = v
+	}
+	return true
+}
+
+func (m *Model) status() uint32 {
+	v := uint32(STATUS_FD | STATUS_SPEED_1000)
+	if m.linkUp() {
+		v |= STATUS_LU
+	}
+	return v
+}
+
+// plainDefaults lists the registers the model stores without acting on
+// them, with their initial values, so that drivers may program them without
+// showing up as unknown accesses.
+func plainDefaults() map[uint32]uint32 {
+	return map[uint32]uint32{
+		CTRL_EXT: 0,
+		FCAL:     0,
+		FCAH:     0,
+		FCT:      0,
+		VET:      0x8100,
+		FCTTV:    0,
+		TXCW:     0,
+		TIPG:     0,
+		LEDCTL:   0,
+		PBA:      0x0030, // 48 KB receive, 16 KB transmit packet buffer
+		RXDCTL:   0,
+		TXDCTL:   0,
+	}
+}
