@@ -1,0 +1,75 @@
+// Command tamabench measures an HTTP + echo target (the tamanet unikernel or
+// the Linux baseline guest, both serving cmd/internal/service behind QEMU's
+// user-net port forwards) and compares results.
+//
+//	tamabench run     [flags]          measure one target, one round
+//	tamabench boot    [flags]          poll until the first 200, report the time since a start instant
+//	tamabench compare [flags] FILE...  medians across rounds and ratios against a base target
+//
+// "tamabench -h" or "tamabench CMD -h" lists the flags. Targets must be
+// loopback addresses.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, "tamabench:", err)
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "tamabench:", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("missing command: run, boot or compare")
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
+	case "boot":
+		return bootCmd(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return compareCmd(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, "usage: tamabench run|boot|compare [flags]; tamabench CMD -h for flags")
+		return nil
+	}
+	return usagef("unknown command %q: want run, boot or compare", args[0])
+}
+
+// parseFlags parses args into fs, writing usage to stderr, and turns flag
+// errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"tamanet/cmd/tamabench/internal/load"
+	"tamanet/cmd/tamabench/internal/result"
+)
+
+// runConfig is the parsed command line of "run".
+type runConfig struct {
+	target    result.Target
+	tests     map[string]bool
+	levels    []int
+	opts      load.Options
+	round     int
+	out       string
+	format    string
+	jsonOut   bool
+	strict    bool
+	bootStart string
+	bootWait  time.Duration
+}
+
+func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
+	fs := flag.NewFlagSet("tamabench run", flag.ContinueOnError)
+	c := &runConfig{opts: load.DefaultOptions()}
+	name := fs.String("name", "target", "target name in results (e.g. tamanet, linux)")
+	host := fs.String("host", "127.0.0.1", "target host (loopback only)")
+	httpPort := fs.Int("http-port", 8080, "HTTP port")
+	tcpPort := fs.Int("tcp-port", 8007, "TCP echo port")
+	udpPort := fs.Int("udp-port", 8007, "UDP echo port")
+	tests := fs.String("tests", "all", "comma-separated tests: all or keepalive,newconn,tcpecho,udpecho,rps,download,upload")
+	levels := fs.String("concurrency", "1,4,16,64", "connection counts of the rps sweep")
+	fs.DurationVar(&c.opts.Duration, "duration", c.opts.Duration, "measured time per test (per level for rps)")
+	fs.DurationVar(&c.opts.Warmup, "warmup", c.opts.Warmup, "unrecorded warm-up before each test")
+	fs.IntVar(&c.opts.MaxOps, "max-ops", 0, "stop each test after this many operations (0: duration only)")
+	fs.DurationVar(&c.opts.Timeout, "timeout", c.opts.Timeout, "per-operation timeout (bulk: per MiB)")
+	fs.StringVar(&c.opts.Path, "path", c.opts.Path, "GET path of the latency and rps tests")
+	fs.IntVar(&c.opts.EchoSize, "echo-size", c.opts.EchoSize, "TCP/UDP echo payload bytes")
+	bulk := fs.String("bulk-size", "8M", "bytes per bulk request (K, M, G suffixes)")
+	fs.IntVar(&c.round, "round", 0, "interleaving round recorded in the result")
+	fs.StringVar(&c.target.Note, "note", "", "free text recorded with the target (e.g. qemu tcg)")
+	fs.StringVar(&c.out, "out", "", "directory for NAME-rROUND.json and plots")
+	fs.StringVar(&c.format, "format", "png", "plot format: png or svg")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the JSON result on stdout instead of the table")
+	fs.BoolVar(&c.strict, "strict", false, "exit 1 if any operation failed")
+	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	fs.StringVar(&c.bootStart, "boot-start", "", "first wait for the first 200 and record boot time since this instant (Unix ns, RFC 3339)")
+	fs.DurationVar(&c.bootWait, "boot-timeout", 5*time.Minute, "give up waiting for the first 200 after this long")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("run: unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if c.tests, err = parseTests(*tests); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if c.levels, err = parseLevels(*levels); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if c.opts.BulkBytes, err = parseSize(*bulk); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if err := c.opts.Check(); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if c.format != "png" && c.format != "svg" {
+		return nil, usagef("format %q: want png or svg", c.format)
+	}
+	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
+	c.target.Name, c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho = *name, hp(*httpPort), hp(*tcpPort), hp(*udpPort)
+	for _, a := range []string{c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho} {
+		if err := load.CheckLoopback(a); err != nil {
+			return nil, usageError{err.Error()}
+		}
+	}
+	if !*quiet {
+		c.opts.Progress = stderrProgress(stderr)
+	}
+	return c, nil
+}
+
+// stderrProgress updates one line in place on a terminal and prints a line
+// every 5 s otherwise (logs).
+func stderrProgress(w io.Writer) *load.Progress {
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return &load.Progress{W: w, Interval: time.Second, Overwrite: true}
+		}
+	}
+	return &load.Progress{W: w, Interval: 5 * time.Second}
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseRun(args, stderr)
+	if err != nil {
+		return err
+	}
+	f := &result.File{
+		Schema:  result.Schema,
+		Target:  c.target,
+		Round:   c.round,
+		Started: time.Now().UTC(),
+		Host:    result.Host{GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU()},
+		Settings: result.Settings{DurationS: c.opts.Duration.Seconds(), WarmupS: c.opts.Warmup.Seconds(),
+			MaxOps: c.opts.MaxOps, Path: c.opts.Path, EchoSize: c.opts.EchoSize, BulkBytes: c.opts.BulkBytes},
+	}
+	if c.bootStart != "" {
+		start, err := parseStart(c.bootStart, time.Now())
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		bctx, cancel := context.WithTimeout(ctx, c.bootWait)
+		t, err := load.WaitFirst200(bctx, "http://"+c.target.HTTP+"/", start, 20*time.Millisecond)
+		cancel()
+		if err != nil {
+			return err
+		}
+		f.Tests = append(f.Tests, t)
+	}
+	addr := c.target
+	steps := []struct {
+		name string
+		run  func() []result.Test
+	}{
+		{"keepalive", func() []result.Test { return one(load.HTTPLatency(ctx, addr.HTTP, true, c.opts)) }},
+		{"newconn", func() []result.Test { return one(load.HTTPLatency(ctx, addr.HTTP, false, c.opts)) }},
+		{"tcpecho", func() []result.Test { return one(load.TCPEcho(ctx, addr.TCPEcho, c.opts)) }},
+		{"udpecho", func() []result.Test { return one(load.UDPEcho(ctx, addr.UDPEcho, c.opts)) }},
+		{"rps", func() []result.Test {
+			var ts []result.Test
+			for _, n := range c.levels {
+				ts = append(ts, load.RPS(ctx, addr.HTTP, n, c.opts))
+			}
+			return ts
+		}},
+		{"download", func() []result.Test { return one(load.Download(ctx, addr.HTTP, c.opts)) }},
+		{"upload", func() []result.Test { return one(load.Upload(ctx, addr.HTTP, c.opts)) }},
+	}
+	for _, s := range steps {
+		if c.tests[s.name] && ctx.Err() == nil {
+			f.Tests = append(f.Tests, s.run()...)
+		}
+	}
+	if err := f.Validate(); err != nil {
+		return err // a bug: two tests with one name
+	}
+	if err := emit(c, f, stdout, stderr); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted; partial results written")
+	}
+	if c.strict {
+		for _, t := range f.Tests {
+			if t.Errors > 0 {
+				return fmt.Errorf("%s: %d operations failed (first: %s)", t.Name, t.Errors, t.FirstError)
+			}
+		}
+	}
+	return nil
+}
+
+func one(t result.Test) []result.Test { return []result.Test{t} }
+
+// emit prints the table (or JSON) and writes the result file and plots.
+func emit(c *runConfig, f *result.File, stdout, stderr io.Writer) error {
+	if c.jsonOut {
+		b, err := json.MarshalIndent(f, "", "  ")
+		if err != nil {
+			return err
+		}
+		stdout.Write(append(b, '\n'))
+	} else if err := result.WriteTable(stdout, f); err != nil {
+		return err
+	}
+	if c.out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return err
+	}
+	base := fmt.Sprintf("%s-r%d", f.Target.Name, f.Round)
+	path := filepath.Join(c.out, base+".json")
+	if err := result.Save(path, f); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "wrote", path)
+	written, err := writePlots(c.out, base+"-", c.format, []*result.File{f})
+	for _, p := range written {
+		fmt.Fprintln(stderr, "wrote", p)
+	}
+	return err
+}
