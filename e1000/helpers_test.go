@@ -1,6 +1,7 @@
 package e1000
 
 import (
+	"cmp"
 	"encoding/binary"
 	"testing"
 	"time"
@@ -38,7 +39,11 @@ type rig struct {
 func newRig(t testing.TB, cfg Config) *rig {
 	t.Helper()
 	r := &rig{t: t, now: time.Unix(1000, 0), keepRx: true}
-	r.m = model.New(model.Config{MAC: testMAC, MemSize: 8 << 20, ManualClock: true})
+	// Just enough DMA memory for the rings and buffers, so that using more
+	// after New would fail.
+	nrx, ntx := cmp.Or(cfg.RxDescriptors, DefaultRxDescriptors), cmp.Or(cfg.TxDescriptors, DefaultTxDescriptors)
+	mem := (nrx+ntx)*(RxDescSize+RxBufferSize) + 4*descAlign
+	r.m = model.New(model.Config{MAC: testMAC, MemSize: mem, ManualClock: true})
 	t.Cleanup(r.m.Close)
 	if cfg.Mitigation == nil {
 		cfg.Mitigation = &Mitigation{}
