@@ -1,0 +1,27 @@
+#!/bin/busybox sh
+# /init of the Linux baseline initramfs (built by bench/linux/build.sh).
+# Brings up eth0 on QEMU user networking and hands PID 1 to linuxd.
+/bin/busybox mkdir -p /bin /dev /proc /sys /tmp
+/bin/busybox --install -s /bin
+mount -t devtmpfs devtmpfs /dev
+# The initramfs carries no device nodes, so the kernel could not open a
+# console for us: take it from devtmpfs.
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+
+# Modules in dependency order, as resolved at build time.
+while read -r m; do
+	insmod "/lib/modules/$m" || echo "init: insmod $m failed"
+done </lib/modules/load.list
+
+ip link set lo up
+ip link set eth0 up || { echo "init: no eth0"; poweroff -f; }
+# QEMU user networking: fixed guest address, no DHCP round trips.
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+echo "init: eth0 10.0.2.15/24 via 10.0.2.2, starting linuxd"
+# linuxd prints the READY line once its listeners are bound. If it ever
+# exits, the kernel panics on PID 1 exiting, which -no-reboot (with panic=-1
+# on the command line) turns into a QEMU exit.
+exec /linuxd
