@@ -104,3 +104,26 @@ func TestNAPIMitigationFewerInterrupts(t *testing.T) {
 		t.Error("NAPI polls never harvested")
 	}
 }
+
+// TestMaskedWhilePollOwed: the first receive interrupt masks the receive and
+// transmit causes (LSC stays on) until the poll completes, so a burst costs
+// one interrupt.
+func TestMaskedWhilePollOwed(t *testing.T) {
+	r := newRig(t, Config{})
+	edges := r.m.Stats().Interrupts
+	r.receive(frame(testMAC, 100, 0))
+	if ims := r.m.Read32(IMS); ims&intrPoll != 0 || ims&ICR_LSC == 0 || !r.d.NAPI().Scheduled() {
+		t.Fatalf("after a receive interrupt: IMS %#x, scheduled %v", ims, r.d.NAPI().Scheduled())
+	}
+	for i := range 10 {
+		r.receive(frame(testMAC, 100, uint32(i+1)))
+		r.transmit(frame(peerMAC, 100, uint32(i)))
+	}
+	if got := r.m.Stats().Interrupts - edges; got != 1 {
+		t.Errorf("%d interrupts for a burst while the poll was owed, want 1", got)
+	}
+	r.drain()
+	if ims := r.m.Read32(IMS); ims != intrEnabled || len(r.rx) != 11 {
+		t.Errorf("after the poll: IMS %#x, %d delivered", ims, len(r.rx))
+	}
+}
