@@ -1,0 +1,295 @@
+package netif
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
+	"gvisor.dev/gvisor/pkg/tcpip/link/qdisc/fifo"
+	"gvisor.dev/gvisor/pkg/tcpip/link/sniffer"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// NICID is the gVisor NIC the driver is attached as.
+const NICID tcpip.NICID = 1
+
+// Defaults used for zero Config fields: QEMU user networking's guest
+// address and gateway, Linux's txqueuelen, and a full-size capture.
+var (
+	DefaultAddr    = netip.MustParsePrefix("10.0.2.15/24")
+	DefaultGateway = netip.MustParseAddr("10.0.2.2")
+)
+
+const (
+	// DefaultTxQueueLen is the depth of the fifo qdisc in front of the driver.
+	DefaultTxQueueLen = 1000
+	// DefaultSnapLen is the capture length used when Config.SnapLen is 0.
+	DefaultSnapLen = 65535
+)
+
+// TCP buffer sizes: a unikernel has no other tenants, but each connection's
+// buffers are real memory, so start moderate and let auto-tuning grow the
+// receive buffer for fast, long connections only.
+const (
+	tcpBufMin        = 4 << 10
+	tcpRcvBufDefault = 128 << 10
+	tcpSndBufDefault = 256 << 10
+	tcpBufMax        = 2 << 20
+)
+
+// Config is the stack's addressing and link options. Zero fields take the
+// defaults.
+type Config struct {
+	// Addr is the static IPv4 address and prefix (DefaultAddr).
+	Addr netip.Prefix
+	// Gateway is the IPv4 default gateway, inside Addr (DefaultGateway).
+	Gateway netip.Addr
+	// Pcap, if set, receives every packet in and out, as a pcap stream
+	// written by gVisor's sniffer (link type RAW: IP packets, no Ethernet
+	// header). Writes come from the receive and transmit paths
+	// concurrently, so Pcap must be safe for that. Setting it turns off
+	// the sniffer package's text logging (sniffer.LogPackets), which is
+	// global.
+	Pcap io.Writer
+	// SnapLen caps the captured bytes per packet (DefaultSnapLen).
+	SnapLen uint32
+	// TxQueueLen is how many packets the fifo qdisc holds while the driver's
+	// ring is full (DefaultTxQueueLen). Beyond it, writes fail with
+	// ErrNoBufferSpace and gVisor counts NICs.TxPacketsDroppedNoBufferSpace.
+	TxQueueLen int
+}
+
+// withDefaults fills zero fields and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if !c.Addr.IsValid() {
+		c.Addr = DefaultAddr
+	}
+	if !c.Gateway.IsValid() {
+		c.Gateway = DefaultGateway
+	}
+	if c.SnapLen == 0 {
+		c.SnapLen = DefaultSnapLen
+	}
+	if c.TxQueueLen == 0 {
+		c.TxQueueLen = DefaultTxQueueLen
+	}
+	switch {
+	case !c.Addr.Addr().Is4():
+		return c, fmt.Errorf("netif: address %v is not IPv4", c.Addr)
+	case !c.Gateway.Is4():
+		return c, fmt.Errorf("netif: gateway %v is not IPv4", c.Gateway)
+	case !c.Addr.Masked().Contains(c.Gateway):
+		return c, fmt.Errorf("netif: gateway %v is outside %v", c.Gateway, c.Addr)
+	case c.TxQueueLen < 0:
+		return c, fmt.Errorf("netif: negative TxQueueLen %d", c.TxQueueLen)
+	}
+	return c, nil
+}
+
+// Stack is a gVisor network stack with one NIC on a Driver.
+type Stack struct {
+	s         *stack.Stack
+	ep        *Endpoint
+	addr      netip.Prefix
+	linkLocal tcpip.Address
+	stats     *statIndex
+
+	linkEvent chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewStack builds a gVisor stack (IPv4, IPv6, ARP, TCP, UDP, ICMPv4/v6) with
+// NIC 1 on d: gVisor's fifo qdisc over [sniffer over] ethernet over an
+// Endpoint. The NIC gets cfg's IPv4 address, an EUI-64 IPv6 link-local
+// address and routes for both subnets plus the IPv4 default gateway. It is
+// enabled while the driver reports carrier and disabled while it does not.
+func NewStack(d Driver, cfg Config) (*Stack, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := stack.New(stack.Options{
+		NetworkProtocols: []stack.NetworkProtocolFactory{
+			ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol,
+		},
+		TransportProtocols: []stack.TransportProtocolFactory{
+			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
+		},
+		HandleLocal: true,
+	})
+	st := &Stack{
+		s:         s,
+		ep:        NewEndpoint(d),
+		addr:      cfg.Addr,
+		linkEvent: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	if err := st.setup(cfg); err != nil {
+		s.Destroy()
+		return nil, err
+	}
+	st.stats = indexStats(s.Stats())
+	go st.linkWatch()
+	return st, nil
+}
+
+// setup tunes TCP, creates the NIC and configures addresses and routes.
+func (st *Stack) setup(cfg Config) error {
+	s := st.s
+	sack := tcpip.TCPSACKEnabled(true)
+	moderate := tcpip.TCPModerateReceiveBufferOption(true)
+	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcpBufMin, Default: tcpRcvBufDefault, Max: tcpBufMax}
+	snd := tcpip.TCPSendBufferSizeRangeOption{Min: tcpBufMin, Default: tcpSndBufDefault, Max: tcpBufMax}
+	// RACK off, i.e. RFC 6675 SACK recovery: with this gVisor's RACK, a
+	// burst loss such as a link flap was recovered at about two segments
+	// per RTO (seconds to tens of seconds for a few hundred segments in
+	// TestLinkFlap); SACK recovery repairs it in one round trip.
+	recovery := tcpip.TCPRecovery(0)
+	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &moderate, &rcv, &snd, &recovery} {
+		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
+			return fmt.Errorf("netif: tcp option %T: %s", opt, err)
+		}
+	}
+
+	var link stack.LinkEndpoint = ethernet.New(st.ep)
+	if cfg.Pcap != nil {
+		// NewWithWriter promises pcap only, but the sniffer also logs
+		// every packet as text while the package-wide LogPackets is set.
+		sniffer.LogPackets.Store(0)
+		sn, err := sniffer.NewWithWriter(link, cfg.Pcap, cfg.SnapLen)
+		if err != nil {
+			return fmt.Errorf("netif: pcap header: %w", err)
+		}
+		link = sn
+	}
+	// One dispatcher keeps frames in order on the driver's single ring.
+	q := &txQueue{QueueingDiscipline: fifo.New(link, 1, cfg.TxQueueLen), ep: st.ep}
+	// The carrier callback is set before Attach so no change is missed;
+	// linkWatch applies it to the NIC outside the driver's context.
+	st.ep.onLink = func(bool) { st.kickLinkWatch() }
+	if err := s.CreateNICWithOptions(NICID, link, stack.NICOptions{Name: "eth0", QDisc: q}); err != nil {
+		q.Close()
+		return fmt.Errorf("netif: create NIC: %s", err)
+	}
+
+	v4 := tcpip.AddressWithPrefix{
+		Address:   tcpip.AddrFrom4(cfg.Addr.Addr().As4()),
+		PrefixLen: cfg.Addr.Bits(),
+	}
+	st.linkLocal = header.LinkLocalAddr(st.ep.LinkAddress())
+	v6 := tcpip.AddressWithPrefix{Address: st.linkLocal, PrefixLen: header.IIDOffsetInIPv6Address * 8}
+	for _, pa := range []tcpip.ProtocolAddress{
+		{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: v4},
+		{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: v6},
+	} {
+		if err := s.AddProtocolAddress(NICID, pa, stack.AddressProperties{}); err != nil {
+			return fmt.Errorf("netif: add address %s: %s", pa.AddressWithPrefix, err)
+		}
+	}
+	s.SetRouteTable([]tcpip.Route{
+		{Destination: v4.Subnet(), NIC: NICID},
+		{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(cfg.Gateway.As4()), NIC: NICID},
+		{Destination: v6.Subnet(), NIC: NICID},
+	})
+	st.applyLink()
+	return nil
+}
+
+// txQueue is gVisor's fifo qdisc whose Close first releases a WritePackets
+// waiting on a full ring; otherwise removing the NIC would wait forever on
+// a device that never drains.
+type txQueue struct {
+	stack.QueueingDiscipline
+	ep *Endpoint
+}
+
+// Close implements stack.QueueingDiscipline.
+func (q *txQueue) Close() {
+	q.ep.stopTX()
+	q.QueueingDiscipline.Close()
+}
+
+// kickLinkWatch asks linkWatch to look at the carrier again.
+func (st *Stack) kickLinkWatch() {
+	select {
+	case st.linkEvent <- struct{}{}:
+	default:
+	}
+}
+
+// linkWatch enables the NIC when carrier comes up and disables it when
+// carrier goes, like Linux's linkwatch: while disabled, gVisor refuses to
+// send (TCP keeps its data and retransmits later), counts received packets
+// as DisabledRx, and flushes the neighbour cache so ARP runs again. It runs
+// on its own goroutine so the driver's upcall never waits on stack locks.
+func (st *Stack) linkWatch() {
+	for {
+		select {
+		case <-st.linkEvent:
+			st.applyLink()
+		case <-st.done:
+			return
+		}
+	}
+}
+
+// applyLink makes the NIC's enabled state follow the carrier.
+func (st *Stack) applyLink() {
+	up := st.ep.LinkUp()
+	if up == st.s.CheckNIC(NICID) {
+		return
+	}
+	// Both fail only for an unknown NIC, that is while the stack closes.
+	if up {
+		_ = st.s.EnableNIC(NICID)
+	} else {
+		_ = st.s.DisableNIC(NICID)
+	}
+}
+
+// Close tears the stack down: it aborts every endpoint, removes the NIC and
+// waits for gVisor's goroutines. The driver keeps running; frames it still
+// delivers are counted as RxDetached.
+func (st *Stack) Close() {
+	st.closeOnce.Do(func() {
+		close(st.done)
+		st.s.Destroy()
+	})
+}
+
+// Netstack is the underlying gVisor stack, for what the helpers don't cover.
+func (st *Stack) Netstack() *stack.Stack { return st.s }
+
+// Endpoint is the link endpoint on the driver.
+func (st *Stack) Endpoint() *Endpoint { return st.ep }
+
+// Addr is the IPv4 address and prefix of the NIC.
+func (st *Stack) Addr() netip.Prefix { return st.addr }
+
+// LinkLocal is the NIC's IPv6 link-local address, derived from the MAC.
+func (st *Stack) LinkLocal() netip.Addr { return netip.AddrFrom16(st.linkLocal.As16()) }
+
+// Stats is a JSON-friendly view of every layer's counters.
+type Stats struct {
+	// Netif is the link endpoint's own counters.
+	Netif Counters `json:"netif"`
+	// Stack is every gVisor counter (tcpip.Stats), by dotted field path,
+	// e.g. "TCP.ActiveConnectionOpenings" or "NICs.Tx.Packets".
+	Stack map[string]uint64 `json:"stack"`
+}
+
+// Stats returns a snapshot of netif's and gVisor's counters.
+func (st *Stack) Stats() Stats {
+	return Stats{Netif: st.ep.Counters(), Stack: st.stats.snapshot()}
+}
