@@ -34,6 +34,8 @@ const descAlign = 16
 // owner then hooks HandleInterrupt to the device's interrupt line and runs
 // NAPI(). The PHY is left alone: restarting auto-negotiation would take the
 // link down for a while, and after a reset with CTRL.SLU the link is up.
+// Setting SLU latches a link status change, so the interrupt line may be
+// asserted when New returns; a level-triggered line delivers it once hooked.
 func New(regs Registers, dma DMA, cfg Config) (*Device, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
