@@ -1,0 +1,54 @@
+# tamanet: a Go unikernel network stack (TamaGo + e1000 + gVisor netstack).
+#
+#   make run     boot the unikernel in QEMU (builds everything it needs)
+#   make test    host, port (GOOS=tamago under Linux) and QEMU tests
+#   make bench   benchmarks
+#
+# Every Go command runs the pinned release; the GOOS=tamago toolchain is
+# built once by toolchain/build.sh (or taken from TAMAGO=/path/to/bin/go).
+
+export GOTOOLCHAIN := go1.27.3
+export GOOSPKG := github.com/usbarmory/tamago
+
+OUT := out
+# The tamago amd64 package expects RAM from 0x10000000 and the image just
+# above it.
+TEXT_ADDR := 0x10010000
+TAMAGO_LDFLAGS := -T $(TEXT_ADDR) -R 0x1000
+MACHINE ?= microvm,pic=off,pcie=on
+ACCEL ?= auto
+
+# The tamago go command: TAMAGO from the environment, else our own port.
+TAMAGO_GO = $(or $(TAMAGO),$(shell toolchain/build.sh | tail -n1))
+
+.PHONY: all toolchain image run test test-host test-port test-qemu bench clean vet
+
+all: image
+
+toolchain:
+	@toolchain/build.sh
+
+$(OUT):
+	mkdir -p $(OUT)
+
+image: | $(OUT)
+	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
+	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(OUT)/bootcheck.elf ./cmd/bootcheck
+
+run: image
+	./qemu.sh -M $(MACHINE) -a $(ACCEL) $(OUT)/bootcheck.elf
+
+test: vet
+	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
+	scripts/ensure-qemu.sh >/dev/null && \
+	TAMAGO="$$tamago" go test -count=1 -timeout 25m ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	go vet ./...
+
+bench:
+	@tamago="$(TAMAGO_GO)"; TAMAGO="$$tamago" go test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(OUT)

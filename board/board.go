@@ -1,0 +1,29 @@
+//go:build tamago
+
+// Package board supports QEMU's x86-64 machines for GOOS=tamago images
+// booted through PVH (qemu -kernel): memory layout, serial console, a TSC
+// clock calibrated against the 8254 PIT (which works under TCG, where the
+// CPU reports no TSC frequency), and exit through isa-debug-exit.
+//
+// Importing the package installs the runtime/goos hooks; CPU start-up is
+// the tamago amd64 package's.
+package board
+
+import (
+	"runtime/goos"
+	_ "unsafe" // for go:linkname
+
+	_ "github.com/usbarmory/tamago/amd64" // CPU init, RNG, RAM start
+)
+
+// ramSize is the memory the runtime manages, from the amd64 package's
+// RamStart (0x10000000); it ends at 768 MiB, so -m 1G is enough.
+//
+//go:linkname ramSize runtime/goos.RamSize
+var ramSize uint64 = 0x20000000
+
+//go:linkname hwinit1 runtime/goos.Hwinit1
+func hwinit1() {
+	calibrateClock()
+	goos.Exit = Exit
+}

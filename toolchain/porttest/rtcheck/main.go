@@ -1,0 +1,259 @@
+//go:build tamago
+
+// Command rtcheck exercises the GOOS=tamago runtime as a Linux process
+// (tamago's user/linux overlay): scheduling, garbage collection, timers,
+// maps, crypto and interrupt-style signal delivery. It prints one line per
+// check and exits non-zero if any fails.
+package main
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/usbarmory/tamago/user/linux"
+)
+
+type check struct {
+	name string
+	run  func() error
+}
+
+func main() {
+	checks := []check{
+		{"goroutines", checkGoroutines},
+		{"gomaxprocs", checkGOMAXPROCS},
+		{"gc", checkGC},
+		{"sleep", checkSleep},
+		{"ticker", checkTicker},
+		{"maps", checkMaps},
+		{"sha256", checkSHA256},
+		{"aes-gcm", checkAESGCM},
+		{"crypto-rand", checkRand},
+		{"signal-relay", checkRelay},
+		{"args", checkArgs},
+	}
+	failed := 0
+	for _, c := range checks {
+		start := time.Now()
+		if err := c.run(); err != nil {
+			failed++
+			fmt.Printf("FAIL %s: %v\n", c.name, err)
+			continue
+		}
+		fmt.Printf("ok   %s (%v)\n", c.name, time.Since(start).Round(time.Millisecond))
+	}
+	fmt.Printf("rtcheck: %d passed, %d failed\n", len(checks)-failed, failed)
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+// checkGoroutines runs a pipeline of goroutines over unbuffered and
+// buffered channels, with a WaitGroup and a Mutex.
+func checkGoroutines() error {
+	const workers, items = 64, 10000
+	in := make(chan int)
+	out := make(chan int, 16)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := 0
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for v := range in {
+				mu.Lock()
+				seen++
+				mu.Unlock()
+				out <- v * 2
+			}
+		}()
+	}
+	go func() {
+		for i := range items {
+			in <- i
+		}
+		close(in)
+	}()
+	go func() { wg.Wait(); close(out) }()
+	sum := 0
+	for v := range out {
+		sum += v
+	}
+	if want := items * (items - 1); sum != want || seen != items {
+		return fmt.Errorf("sum %d seen %d, want %d and %d", sum, seen, want, items)
+	}
+	return nil
+}
+
+// checkGOMAXPROCS: the port runs one M, so GOMAXPROCS is 1 and programs
+// that ask for more still schedule every goroutine.
+func checkGOMAXPROCS() error {
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		return fmt.Errorf("GOMAXPROCS is %d, want 1", n)
+	}
+	if n := runtime.NumCPU(); n != 1 {
+		return fmt.Errorf("NumCPU is %d, want 1", n)
+	}
+	return checkGoroutines()
+}
+
+// checkGC allocates over 2 GiB in total while keeping a small live set,
+// which only works if collection reclaims memory (the overlay has 512 MiB).
+func checkGC() error {
+	const total = 2200 << 20
+	const chunk = 64 << 10
+	live := make([][]byte, 64)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.NumGC
+	maxHeap := uint64(0)
+	for i := 0; i < total/chunk; i++ {
+		b := make([]byte, chunk)
+		b[0], b[len(b)-1] = byte(i), byte(i>>8)
+		live[i%len(live)] = b
+		if i%4096 == 0 {
+			runtime.ReadMemStats(&ms)
+			maxHeap = max(maxHeap, ms.HeapAlloc)
+		}
+	}
+	runtime.ReadMemStats(&ms)
+	if ms.TotalAlloc < total {
+		return fmt.Errorf("TotalAlloc %d < %d", ms.TotalAlloc, total)
+	}
+	if ms.NumGC-before < 10 {
+		return fmt.Errorf("only %d collections", ms.NumGC-before)
+	}
+	if maxHeap > 256<<20 {
+		return fmt.Errorf("live heap reached %d MiB", maxHeap>>20)
+	}
+	fmt.Printf("     gc: %d MiB allocated, %d collections, peak heap %d MiB\n",
+		ms.TotalAlloc>>20, ms.NumGC-before, maxHeap>>20)
+	return nil
+}
+
+func checkSleep() error {
+	for _, d := range []time.Duration{time.Millisecond, 20 * time.Millisecond, 200 * time.Millisecond} {
+		start := time.Now()
+		time.Sleep(d)
+		got := time.Since(start)
+		if got < d || got > d+50*time.Millisecond {
+			return fmt.Errorf("Sleep(%v) took %v", d, got)
+		}
+	}
+	return nil
+}
+
+func checkTicker() error {
+	const period, n = 10 * time.Millisecond, 20
+	t := time.NewTicker(period)
+	defer t.Stop()
+	start := time.Now()
+	for range n {
+		<-t.C
+	}
+	got := time.Since(start)
+	if got < period*n-period || got > period*n+100*time.Millisecond {
+		return fmt.Errorf("%d ticks of %v took %v", n, period, got)
+	}
+	return nil
+}
+
+func checkMaps() error {
+	m := make(map[string]int)
+	for i := range 100000 {
+		m[fmt.Sprint(i)] = i
+	}
+	for i := 0; i < 100000; i += 2 {
+		delete(m, fmt.Sprint(i))
+	}
+	if len(m) != 50000 || m["99999"] != 99999 {
+		return fmt.Errorf("len %d, m[99999]=%d", len(m), m["99999"])
+	}
+	return nil
+}
+
+func checkSHA256() error {
+	sum := sha256.Sum256([]byte("abc"))
+	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	if got := hex.EncodeToString(sum[:]); got != want {
+		return fmt.Errorf("sha256(abc) = %s", got)
+	}
+	return nil
+}
+
+// checkAESGCM checks the NIST SP 800-38D test case 3 vector (AES-128).
+func checkAESGCM() error {
+	key, _ := hex.DecodeString("feffe9928665731c6d6a8f9467308308")
+	iv, _ := hex.DecodeString("cafebabefacedbaddecaf888")
+	pt, _ := hex.DecodeString("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255")
+	want, _ := hex.DecodeString("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f59854d5c2af327cd64a62cf35abd2ba6fab4")
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return err
+	}
+	if got := gcm.Seal(nil, iv, pt, nil); !bytes.Equal(got, want) {
+		return fmt.Errorf("ciphertext %x", got)
+	}
+	return nil
+}
+
+func checkRand() error {
+	a, b := make([]byte, 32), make([]byte, 32)
+	rand.Read(a)
+	rand.Read(b)
+	if bytes.Equal(a, b) || bytes.Equal(a, make([]byte, 32)) {
+		return fmt.Errorf("crypto/rand repeats: %x %x", a, b)
+	}
+	return nil
+}
+
+// checkRelay delivers signals the way an interrupt service routine does,
+// through os/signal.Relay, and expects each on the Notify channel.
+func checkRelay() error {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTRAP)
+	defer signal.Stop(c)
+	for i := range 100 {
+		// Let the receiver park, as it does between interrupts.
+		for !signal.Waiting() {
+			runtime.Gosched()
+		}
+		signal.Relay(syscall.SIGTRAP)
+		select {
+		case s := <-c:
+			if s != syscall.SIGTRAP {
+				return fmt.Errorf("got %v", s)
+			}
+		case <-time.After(time.Second):
+			return fmt.Errorf("relay %d not delivered", i)
+		}
+	}
+	return nil
+}
+
+// checkArgs: under an OS loader the runtime takes argv and envp from it.
+func checkArgs() error {
+	if len(os.Args) < 1 {
+		return fmt.Errorf("no os.Args")
+	}
+	if os.Getenv("RTCHECK_ENV") != "present" {
+		return fmt.Errorf("RTCHECK_ENV=%q, want present", os.Getenv("RTCHECK_ENV"))
+	}
+	return nil
+}
