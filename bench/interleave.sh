@@ -33,7 +33,8 @@ echo_port=${TB_ECHO_PORT:-18007}
 mkdir -p "$out"
 
 linux=$("$here/linux/build.sh")
-tb=$out/tamabench
+tmp=$(mktemp -d)
+tb=$tmp/tamabench
 (cd "$repo" && go build -o "$tb" ./cmd/tamabench)
 
 qpid=
@@ -44,7 +45,7 @@ stop_guest() {
 		qpid=
 	fi
 }
-trap stop_guest EXIT
+trap 'stop_guest; rm -rf "$tmp"' EXIT
 
 # boot TARGET: start the guest in the background; sets qpid and start.
 boot() {

@@ -82,6 +82,7 @@ func Throughput(path, title string, series []Series) error {
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	ticks := map[float64]bool{}
+	top := 0.0
 	var args []any
 	for _, s := range series {
 		if len(s.X) == 0 || len(s.X) != len(s.Y) {
@@ -91,6 +92,7 @@ func Throughput(path, title string, series []Series) error {
 		for i := range s.X {
 			xys[i] = plotter.XY{X: s.X[i], Y: s.Y[i]}
 			ticks[s.X[i]] = true
+			top = math.Max(top, s.Y[i])
 		}
 		args = append(args, s.Label, xys)
 	}
@@ -102,6 +104,7 @@ func Throughput(path, title string, series []Series) error {
 		marks = append(marks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'f', -1, 64)})
 	}
 	p.X.Tick.Marker = marks
+	p.Y.Max = 1.15 * top // headroom for the legend
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return err
 	}
