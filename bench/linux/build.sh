@@ -27,7 +27,7 @@ candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p'; 
 kpkg=$(kernel_pkg)
 if [ -z "$kpkg" ] || [ "$(candidate busybox-static)" = "" ] || [ "$(candidate busybox-static)" = "(none)" ]; then
 	log "apt lists lack linux-image-amd64 or busybox-static: apt-get update"
-	apt-get update -qq >&2
+	apt-get update -qq -o DPkg::Lock::Timeout=300 >&2
 	kpkg=$(kernel_pkg)
 fi
 [ -n "$kpkg" ] || { log "cannot resolve linux-image-amd64"; exit 1; }

@@ -94,14 +94,14 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 }
 
 // stderrProgress updates one line in place on a terminal and prints a line
-// every 5 s otherwise (logs).
+// every 2 s otherwise (logs).
 func stderrProgress(w io.Writer) *load.Progress {
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			return &load.Progress{W: w, Interval: time.Second, Overwrite: true}
 		}
 	}
-	return &load.Progress{W: w, Interval: 5 * time.Second}
+	return &load.Progress{W: w, Interval: 2 * time.Second}
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
