@@ -67,7 +67,7 @@ func TestWriteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := sb.String()
-	for _, want := range []string{"target linux", "http_keepalive", "2.0", "31.50", "boot 9400 ms", "http_keepalive: first error: boom"} {
+	for _, want := range []string{"target linux", "http_keepalive", "2.0", "31.50", "boot: first 200 after 9400 ms", "http_keepalive: first error: boom"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -22,8 +22,6 @@ func WriteTable(w io.Writer, f *File) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t", t.Name, t.Count, t.Errors)
 		if l := t.Latency; l != nil {
 			fmt.Fprintf(tw, "%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t", l.P50, l.P90, l.P99, l.P999, l.Max)
-		} else if t.Kind == KindBoot {
-			fmt.Fprintf(tw, "boot %.0f ms\t-\t-\t-\t-\t", t.ElapsedMS)
 		} else {
 			fmt.Fprint(tw, "-\t-\t-\t-\t-\t")
 		}
@@ -33,6 +31,9 @@ func WriteTable(w io.Writer, f *File) error {
 		return err
 	}
 	for _, t := range f.Tests {
+		if t.Kind == KindBoot && t.Count > 0 {
+			fmt.Fprintf(w, "%s: first 200 after %.0f ms (%d failed attempts before it)\n", t.Name, t.ElapsedMS, t.Errors)
+		}
 		if t.FirstError != "" {
 			fmt.Fprintf(w, "%s: first error: %s\n", t.Name, t.FirstError)
 		}
