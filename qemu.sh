@@ -36,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 qemu=$("$here/scripts/ensure-qemu.sh")
 
 if [ "$accel" = auto ]; then
-	accel=$("$here/scripts/probe-kvm.sh" "$qemu" "${probe:-$image}")
+	accel=$("$here/scripts/probe-kvm.sh" "$qemu" "${probe:-$image}" "$machine")
 fi
 case $accel in
 tcg) accel_args=(-accel tcg -cpu qemu64,+pdpe1gb,+rdrand) ;;

@@ -67,7 +67,9 @@ var failLine = regexp.MustCompile(`(?m)^--- FAIL: (\S+)`)
 // so an -overlay adds a test file to the package that does.
 func TestStd(t *testing.T) {
 	tamago := tamagotest.Go(t)
-	out, err := exec.Command(tamago, "env", "GOROOT").Output()
+	goenv := exec.Command(tamago, "env", "GOROOT")
+	goenv.Env = tamagotest.Env()
+	out, err := goenv.Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,9 +68,18 @@ func Go(t testing.TB) string {
 	return goPath
 }
 
-// Env returns the environment for running the tamago go command.
+// Env returns the environment for running the tamago go command. It drops
+// GOROOT, which go test sets for test processes and which would point the
+// tamago go command at the stock toolchain's tree, and keeps that command
+// from switching toolchains.
 func Env(extra ...string) []string {
-	env := append(os.Environ(), "GOOS=tamago", "GOARCH=amd64", "GOOSPKG="+GOOSPKG, "CGO_ENABLED=0")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOROOT=") && !strings.HasPrefix(kv, "GOTOOLCHAIN=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "GOTOOLCHAIN=local", "GOOS=tamago", "GOARCH=amd64", "GOOSPKG="+GOOSPKG, "CGO_ENABLED=0")
 	return append(env, extra...)
 }
 
