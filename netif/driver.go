@@ -23,3 +23,12 @@ type Driver interface {
 	// is called on carrier changes, txReady after a full ring drains.
 	Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func())
 }
+
+// MulticastFilter is implemented by drivers whose receive filter passes
+// multicast frames only for groups it was given (the e1000's MTA). NewStack
+// adds the groups IPv6 neighbour discovery needs: all-nodes and the
+// link-local address's solicited-node group. gVisor does not tell link
+// endpoints about groups applications join later.
+type MulticastFilter interface {
+	AddMulticast(addr [6]byte) error
+}

@@ -197,12 +197,32 @@ func (st *Stack) setup(cfg Config) error {
 			return fmt.Errorf("netif: add address %s: %s", pa.AddressWithPrefix, err)
 		}
 	}
+	if err := joinNDPGroups(st.ep.d, st.linkLocal); err != nil {
+		return err
+	}
 	s.SetRouteTable([]tcpip.Route{
 		{Destination: v4.Subnet(), NIC: NICID},
 		{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(cfg.Gateway.As4()), NIC: NICID},
 		{Destination: v6.Subnet(), NIC: NICID},
 	})
 	st.applyLink()
+	return nil
+}
+
+// joinNDPGroups opens d's multicast filter, if it has one, to the groups
+// neighbour discovery for ll uses.
+func joinNDPGroups(d Driver, ll tcpip.Address) error {
+	mf, ok := d.(MulticastFilter)
+	if !ok {
+		return nil
+	}
+	for _, group := range []tcpip.Address{header.IPv6AllNodesMulticastAddress, header.SolicitedNodeAddr(ll)} {
+		var mac [6]byte
+		copy(mac[:], header.EthernetAddressFromMulticastIPv6Address(group))
+		if err := mf.AddMulticast(mac); err != nil {
+			return fmt.Errorf("netif: multicast filter for %s: %w", group, err)
+		}
+	}
 	return nil
 }
 
