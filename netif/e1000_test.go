@@ -28,7 +28,7 @@ type e1000NIC struct {
 
 // newE1000Wire builds two driver+model NICs whose wires feed each other's
 // Receive, and stops them when the test ends.
-func newE1000Wire(t *testing.T) (a, b *e1000NIC) {
+func newE1000Wire(t testing.TB) (a, b *e1000NIC) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -94,7 +94,7 @@ func newE1000Wire(t *testing.T) (a, b *e1000NIC) {
 }
 
 // newE1000Pair wires two stacks through two e1000 drivers and models.
-func newE1000Pair(t *testing.T) (*pair, *e1000NIC, *e1000NIC) {
+func newE1000Pair(t testing.TB) (*pair, *e1000NIC, *e1000NIC) {
 	na, nb := newE1000Wire(t)
 	return newStacks(t, na.d, nb.d), na, nb
 }
@@ -155,4 +155,9 @@ func TestE1000LinkFlap(t *testing.T) {
 		na.m.SetLink(up)
 		nb.m.SetLink(up)
 	})
+}
+
+func BenchmarkE1000TCP(b *testing.B) {
+	p, _, _ := newE1000Pair(b)
+	benchTCP(b, p)
 }

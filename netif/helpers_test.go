@@ -241,3 +241,38 @@ func transferBothWays(t testing.TB, c *http.Client, url string, n int64) {
 		}
 	}
 }
+
+// benchTCP measures one TCP stream from A to B, 64 KiB per iteration.
+func benchTCP(b *testing.B, p *pair) {
+	l, err := p.b.ListenTCP(5001)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		n, _ := io.Copy(io.Discard, c)
+		c.Close()
+		got <- n
+	}()
+	c, err := p.a.DialTCP(context.Background(), netip.AddrPortFrom(addrB.Addr(), 5001))
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	b.SetBytes(int64(len(chunk)))
+	for b.Loop() {
+		if _, err := c.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.Close()
+	if n := <-got; n != int64(b.N)*int64(len(chunk)) {
+		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
+	}
+}

@@ -428,3 +428,8 @@ func TestCloseWithStuckRing(t *testing.T) {
 		t.Errorf("TxDropClosed = 0 after closing with a stuck ring: %+v", c)
 	}
 }
+
+func BenchmarkFakeWireTCP(b *testing.B) {
+	p, _, _ := newFakePair(b)
+	benchTCP(b, p)
+}

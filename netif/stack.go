@@ -23,17 +23,19 @@ import (
 // NICID is the gVisor NIC the driver is attached as.
 const NICID tcpip.NICID = 1
 
-// Defaults used for zero Config fields: QEMU user networking's guest
-// address and gateway, Linux's txqueuelen, and a full-size capture.
+// Defaults for zero Config fields.
 var (
-	DefaultAddr    = netip.MustParsePrefix("10.0.2.15/24")
+	// DefaultAddr is QEMU user networking's guest address.
+	DefaultAddr = netip.MustParsePrefix("10.0.2.15/24")
+	// DefaultGateway is QEMU user networking's gateway.
 	DefaultGateway = netip.MustParseAddr("10.0.2.2")
 )
 
 const (
-	// DefaultTxQueueLen is the depth of the fifo qdisc in front of the driver.
+	// DefaultTxQueueLen is the depth of the fifo qdisc in front of the
+	// driver, Linux's default txqueuelen.
 	DefaultTxQueueLen = 1000
-	// DefaultSnapLen is the capture length used when Config.SnapLen is 0.
+	// DefaultSnapLen captures whole packets.
 	DefaultSnapLen = 65535
 )
 
@@ -151,10 +153,10 @@ func (st *Stack) setup(cfg Config) error {
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
 	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcpBufMin, Default: tcpRcvBufDefault, Max: tcpBufMax}
 	snd := tcpip.TCPSendBufferSizeRangeOption{Min: tcpBufMin, Default: tcpSndBufDefault, Max: tcpBufMax}
-	// RACK off, i.e. RFC 6675 SACK recovery: with this gVisor's RACK, a
-	// burst loss such as a link flap was recovered at about two segments
-	// per RTO (seconds to tens of seconds for a few hundred segments in
-	// TestLinkFlap); SACK recovery repairs it in one round trip.
+	// RACK off, i.e. RFC 6675 SACK recovery: with this gVisor's RACK, the
+	// burst loss of a link flap (a few hundred segments in TestLinkFlap)
+	// was repaired at about two segments per RTO, taking seconds to tens
+	// of seconds; with SACK recovery the stream resumes after one RTO.
 	recovery := tcpip.TCPRecovery(0)
 	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &moderate, &rcv, &snd, &recovery} {
 		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
