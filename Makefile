@@ -15,7 +15,7 @@ OUT := out
 # above it.
 TEXT_ADDR := 0x10010000
 TAMAGO_LDFLAGS := -T $(TEXT_ADDR) -R 0x1000
-MACHINE ?= microvm,pic=off,pcie=on
+MACHINE ?= pc
 ACCEL ?= auto
 
 # The tamago go command: TAMAGO from the environment, else our own port.
@@ -33,7 +33,7 @@ $(OUT):
 
 image: | $(OUT)
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
-	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(OUT)/bootcheck.elf ./cmd/bootcheck
+	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -tags linkcpuinit -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(OUT)/bootcheck.elf ./cmd/bootcheck
 
 run: image
 	./qemu.sh -M $(MACHINE) -a $(ACCEL) $(OUT)/bootcheck.elf

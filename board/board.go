@@ -16,14 +16,17 @@ import (
 	_ "github.com/usbarmory/tamago/amd64" // CPU init, RNG, RAM start
 )
 
-// ramSize is the memory the runtime manages, from the amd64 package's
-// RamStart (0x10000000); it ends at 768 MiB, so -m 1G is enough.
+// ramSize is the memory the runtime manages from the amd64 package's
+// RamStart (0x10000000): cpuinit sets it from the PVH memory map.
 //
 //go:linkname ramSize runtime/goos.RamSize
-var ramSize uint64 = 0x20000000
+var ramSize uint64
 
 //go:linkname hwinit1 runtime/goos.Hwinit1
 func hwinit1() {
+	// The PVH start info may live in page 0: copy what we need first.
+	copyBootInfo()
+	unmapPage0()
 	calibrateClock()
 	goos.Exit = Exit
 }

@@ -99,10 +99,11 @@ func Build(t testing.TB, pkg string, flags ...string) string {
 	return out
 }
 
-// BuildImage compiles pkg as a bare-metal image linked at TextAddr.
+// BuildImage compiles pkg as a bare-metal image linked at TextAddr, with
+// the board's own CPU start-up (tag linkcpuinit).
 func BuildImage(t testing.TB, pkg string, ldflags string) string {
 	t.Helper()
-	return Build(t, pkg, "-ldflags", "-T "+TextAddr+" -R 0x1000 "+ldflags)
+	return Build(t, pkg, "-tags", "linkcpuinit", "-ldflags", "-T "+TextAddr+" -R 0x1000 "+ldflags)
 }
 
 // Result is what a finished program left behind.

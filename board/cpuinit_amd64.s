@@ -1,0 +1,253 @@
+//go:build tamago && linkcpuinit
+
+#include "textflag.h"
+
+// cpuinit replaces the tamago amd64 package's CPU start-up (build tag
+// linkcpuinit) for PVH boots on QEMU's pc, q35 and microvm machines.
+//
+// A PVH loader enters in 32-bit protected mode, paging off, interrupts off,
+// with %ebx holding the physical address of hvm_start_info. Before anything
+// can enable interrupts this code remaps the 8259 PICs away from the CPU
+// exception vectors and masks them (SeaBIOS leaves the PIT ticking on IRQ0,
+// which would arrive as a double fault). It identity-maps the first 4 GiB
+// with 2 MiB pages (4 KiB pages in the first 2 MiB, so that the board can
+// unmap page 0 and make nil dereferences fault; 3-4 GiB uncached for MMIO),
+// enters long mode,
+// takes the runtime's RAM size from the PVH memory map and starts the
+// runtime.
+//
+// Until the far return into 64-bit mode the code runs as 32-bit code, so it
+// uses only instructions that encode the same in both modes: no 64-bit
+// operands, no R8-R15, no RIP-relative memory operands. %ebx is preserved.
+
+#define GDT        0x100000	// 3 descriptors, then the GDTR at +0x20
+#define PML4       0x101000
+#define PDPT       0x102000
+#define PD         0x103000	// 4 tables: 0-4 GiB in 2 MiB pages
+#define PT         0x107000	// 0-2 MiB in 4 KiB pages
+#define BOOT_STACK 0x109000	// grows down over 0x108000-0x108fff
+#define TABLES_END 0x109000
+
+#define PTE_P   0x01
+#define PTE_RW  0x02
+#define PTE_PWT 0x08
+#define PTE_PCD 0x10
+#define PTE_PS  0x80
+
+#define MSR_EFER 0xc0000080
+#define EFER_LME 0x100
+#define CR4_PAE  0x20
+
+#define PVH_MAGIC 0x336ec578
+#define E820_RAM  1
+
+TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
+	CLI
+	MOVL	$BOOT_STACK, SP
+
+	// 8259 PICs: ICW1-4 put IRQ0-15 on vectors 0x20-0x2f, then mask all.
+	MOVL	$0x11, AX
+	MOVL	$0x20, DX
+	OUTB
+	MOVL	$0xa0, DX
+	OUTB
+	MOVL	$0x20, AX
+	MOVL	$0x21, DX
+	OUTB
+	MOVL	$0x28, AX
+	MOVL	$0xa1, DX
+	OUTB
+	MOVL	$0x04, AX
+	MOVL	$0x21, DX
+	OUTB
+	MOVL	$0x02, AX
+	MOVL	$0xa1, DX
+	OUTB
+	MOVL	$0x01, AX
+	MOVL	$0x21, DX
+	OUTB
+	MOVL	$0xa1, DX
+	OUTB
+	MOVL	$0xff, AX
+	MOVL	$0x21, DX
+	OUTB
+	MOVL	$0xa1, DX
+	OUTB
+
+	// Clear the GDT and page tables.
+	MOVL	$GDT, DI
+	MOVL	$(TABLES_END-GDT), CX
+	XORL	AX, AX
+	CLD
+	REP;	STOSB
+
+	// GDT: null, 64-bit code (0x08), data (0x10); GDTR limit 0x17.
+	MOVL	$(GDT+0x0c), DI
+	MOVL	$0x00209a00, (DI)
+	MOVL	$(GDT+0x14), DI
+	MOVL	$0x00009200, (DI)
+	MOVL	$(GDT+0x20), DI
+	MOVL	$0x17, (DI)
+	MOVL	$(GDT+0x24), DI
+	MOVL	$(GDT>>16), (DI)
+
+	// PML4[0] -> PDPT; PDPT[0..3] -> the four page directories.
+	MOVL	$PML4, DI
+	MOVL	$(PDPT|PTE_RW|PTE_P), (DI)
+	MOVL	$PDPT, DI
+	MOVL	$(PD|PTE_RW|PTE_P), AX
+	MOVL	$4, CX
+pdpt:
+	MOVL	AX, (DI)
+	ADDL	$0x1000, AX
+	ADDL	$8, DI
+	DECL	CX
+	JNZ	pdpt
+
+	// PD[i] maps 2 MiB at i<<21; from 3 GiB on, uncached.
+	MOVL	$PD, DI
+	MOVL	$(PTE_PS|PTE_RW|PTE_P), AX
+	MOVL	$2048, CX
+pd:
+	CMPL	CX, $512
+	JA	cached
+	ORL	$(PTE_PCD|PTE_PWT), AX
+cached:
+	MOVL	AX, (DI)
+	ADDL	$(1<<21), AX
+	ADDL	$8, DI
+	DECL	CX
+	JNZ	pd
+
+	// PD[0] -> PT: 4 KiB pages for 0-2 MiB. Page 0 holds the PVH start
+	// info on some machines: the board unmaps it once it has read it.
+	MOVL	$PD, DI
+	MOVL	$(PT|PTE_RW|PTE_P), (DI)
+	MOVL	$PT, DI
+	MOVL	$(PTE_RW|PTE_P), AX
+	MOVL	$512, CX
+pt:
+	MOVL	AX, (DI)
+	ADDL	$0x1000, AX
+	ADDL	$8, DI
+	DECL	CX
+	JNZ	pt
+
+	// Long mode: PAE, page tables, EFER.LME, then paging.
+	MOVL	CR4, AX
+	ORL	$CR4_PAE, AX
+	MOVL	AX, CR4
+	MOVL	$PML4, AX
+	MOVL	AX, CR3
+	MOVL	$MSR_EFER, CX
+	RDMSR
+	ORL	$EFER_LME, AX
+	WRMSR
+	MOVL	CR0, AX
+	ORL	$0x80000001, AX	// PG | PE
+	MOVL	AX, CR0
+
+	MOVL	$(GDT+0x20), AX
+	LGDT	(AX)
+
+	// Far return to start64 through the 64-bit code descriptor. Its
+	// address is PC-relative: LEAL yields the displacement only in
+	// 32-bit mode, so add the address of the end of the LEAL (6 bytes).
+	CALL	·getpc<>(SB)
+	LEAL	·start64<>(SB), CX
+	ADDL	$6, AX
+	ADDL	CX, AX
+	PUSHQ	$0x08
+	PUSHQ	AX
+	RETFQ
+
+// func unmapPage0()
+TEXT ·unmapPage0(SB),NOSPLIT,$0
+	MOVQ	$PT, AX
+	MOVQ	$0, (AX)
+	XORL	AX, AX
+	BYTE	$0x0f; BYTE $0x01; BYTE $0x38	// INVLPG (AX)
+	RET
+
+// getpc returns its return address in AX (32-bit and 64-bit alike).
+TEXT ·getpc<>(SB),NOSPLIT|NOFRAME,$0
+	MOVL	(SP), AX
+	RET
+
+TEXT ·start64<>(SB),NOSPLIT|NOFRAME,$0
+	// Data segments from our GDT: IRETQ pops SS, which must be valid.
+	MOVL	$0x10, AX
+	BYTE	$0x8e; BYTE $0xd8	// MOVW AX, DS
+	BYTE	$0x8e; BYTE $0xc0	// MOVW AX, ES
+	BYTE	$0x8e; BYTE $0xd0	// MOVW AX, SS
+	MOVQ	$BOOT_STACK, SP
+	MOVL	BX, BX	// zero-extend the start_info address
+	MOVQ	BX, ·pvhStartInfo(SB)
+
+	CALL	sse_enable(SB)
+
+	// RamSize: the E820 RAM range holding RamStart, up to 4 GiB.
+	MOVQ	·pvhStartInfo(SB), R8
+	CMPL	0(R8), $PVH_MAGIC
+	JNE	noram
+	CMPL	4(R8), $1	// version 1 has the memory map
+	JB	noram
+	MOVQ	40(R8), R9	// memmap_paddr
+	MOVL	48(R8), R10	// memmap_entries
+	MOVQ	runtime∕goos·RamStart(SB), R11
+entry:
+	TESTL	R10, R10
+	JZ	noram
+	CMPL	16(R9), $E820_RAM
+	JNE	next
+	MOVQ	0(R9), AX
+	CMPQ	AX, R11
+	JHI	next	// starts above RamStart
+	ADDQ	8(R9), AX
+	CMPQ	AX, R11
+	JLS	next	// ends at or below RamStart
+	MOVQ	$0x100000000, CX
+	CMPQ	AX, CX
+	JLS	capped
+	MOVQ	CX, AX	// only 4 GiB are mapped
+capped:
+	SUBQ	R11, AX
+	MOVQ	AX, runtime∕goos·RamSize(SB)
+	JMP	stack
+next:
+	ADDQ	$24, R9
+	DECL	R10
+	JMP	entry
+
+stack:
+	MOVQ	runtime∕goos·RamStart(SB), SP
+	ADDQ	runtime∕goos·RamSize(SB), SP
+	SUBQ	runtime∕goos·RamStackOffset(SB), SP
+	JMP	_rt0_tamago_start(SB)
+
+noram:
+	// Say why on COM1 and leave QEMU through isa-debug-exit (status 255).
+	MOVQ	$noRAMMessage<>(SB), SI
+say:
+	MOVBLZX	(SI), AX
+	TESTL	AX, AX
+	JZ	fail
+	MOVL	$0x3f8, DX
+	OUTB
+	INCQ	SI
+	JMP	say
+fail:
+	MOVL	$0x7f, AX
+	MOVL	$0xf4, DX
+	OUTL
+	HLT
+	JMP	fail
+
+DATA noRAMMessage<>+0(SB)/8, $"tamanet:"
+DATA noRAMMessage<>+8(SB)/8, $" no RAM "
+DATA noRAMMessage<>+16(SB)/8, $"at RamSt"
+DATA noRAMMessage<>+24(SB)/8, $"art in t"
+DATA noRAMMessage<>+32(SB)/8, $"he PVH m"
+DATA noRAMMessage<>+40(SB)/8, $"emory ma"
+DATA noRAMMessage<>+48(SB)/4, $"p\r\n\x00"
+GLOBL noRAMMessage<>(SB), RODATA, $56
