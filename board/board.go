@@ -29,4 +29,7 @@ func hwinit1() {
 	unmapPage0()
 	calibrateClock()
 	goos.Exit = Exit
+	if err := initDMA(); err != nil {
+		panic(err)
+	}
 }
