@@ -35,6 +35,14 @@ func nanotime() int64 {
 	return clockAt(rdtsc())
 }
 
+// Nanotime is the board clock, for code that must not go through the
+// runtime (the idle governor runs inside the scheduler).
+//
+//go:nosplit
+func Nanotime() int64 {
+	return clockAt(rdtsc())
+}
+
 //go:nosplit
 func clockAt(tsc uint64) int64 {
 	d := tsc - clock.baseTSC

@@ -26,7 +26,8 @@
 #define PD         0x103000	// 4 tables: 0-4 GiB in 2 MiB pages
 #define PT         0x107000	// 0-2 MiB in 4 KiB pages
 #define BOOT_STACK 0x109000	// grows down over 0x108000-0x108fff
-#define TABLES_END 0x109000
+#define IDT        0x109000	// 256 gates, filled by the amd64 package
+#define TABLES_END 0x10a000
 
 #define PTE_P   0x01
 #define PTE_RW  0x02
@@ -81,7 +82,13 @@ TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
 	CLD
 	REP;	STOSB
 
-	// GDT: null, 64-bit code (0x08), data (0x10); GDTR limit 0x17.
+		// GDT: null, 64-bit code (0x08), data (0x10); GDTR limit 0x17.
+	// Then an empty IDT's IDTR at +0x30, loaded in 64-bit mode: the
+	// amd64 package fills the IDT the CPU points at.
+	MOVL	$(GDT+0x30), DI
+	MOVL	$(0x0fff|(IDT&0xffff)<<16), (DI)
+	MOVL	$(GDT+0x34), DI
+	MOVL	$(IDT>>16), (DI)
 	MOVL	$(GDT+0x0c), DI
 	MOVL	$0x00209a00, (DI)
 	MOVL	$(GDT+0x14), DI
@@ -181,6 +188,8 @@ TEXT ·start64<>(SB),NOSPLIT|NOFRAME,$0
 	BYTE	$0x8e; BYTE $0xc0	// MOVW AX, ES
 	BYTE	$0x8e; BYTE $0xd0	// MOVW AX, SS
 	MOVQ	$BOOT_STACK, SP
+	MOVQ	$(GDT+0x30), AX
+	LIDT	(AX)
 	MOVL	BX, BX	// zero-extend the start_info address
 	MOVQ	BX, ·pvhStartInfo(SB)
 

@@ -89,6 +89,7 @@ var (
 func copyBootInfo() {
 	memoryMap = readMemoryMap()
 	commandLine = readCommandLine()
+	rsdpAddr = readRSDP()
 	bootInfoCopied = true
 }
 
@@ -132,4 +133,12 @@ func readCommandLine() string {
 		n++
 	}
 	return string(unsafe.Slice((*byte)(p), n))
+}
+
+func readRSDP() uint64 {
+	info := (*startInfo)(physical(pvhStartInfo))
+	if pvhStartInfo == 0 || info.Magic != pvhMagic {
+		return 0
+	}
+	return info.RsdpPaddr
 }

@@ -1,9 +1,12 @@
 package tamagotest
 
 import (
+	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,4 +35,92 @@ func Boot(t testing.TB, image, machine string, timeout time.Duration, extra ...s
 		}
 	}
 	return r, used
+}
+
+// Line is one console line and when the host read it.
+type Line struct {
+	Text string
+	At   time.Time
+}
+
+// VM is a QEMU started in the background by Start.
+type VM struct {
+	Cmd   *exec.Cmd
+	Lines chan Line // console lines, closed when QEMU's output ends
+	done  chan struct{}
+	err   error
+}
+
+// Start boots image with qemu.sh in the background; qemuArgs are qemu.sh's
+// options before the image (e.g. "-p", "8080"), extra go to QEMU. QEMU is
+// killed when the test ends.
+func Start(t testing.TB, image string, qemuArgs []string, extra ...string) *VM {
+	t.Helper()
+	accel := os.Getenv("TAMANET_ACCEL")
+	if accel == "" {
+		accel = "auto"
+	}
+	args := append([]string{"-a", accel}, qemuArgs...)
+	args = append(append(args, image, "--"), extra...)
+	cmd := exec.Command(filepath.Join(RepoRoot(t), "qemu.sh"), args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	vm := &VM{Cmd: cmd, Lines: make(chan Line, 1024), done: make(chan struct{})}
+	go func() {
+		s := bufio.NewScanner(out)
+		s.Buffer(make([]byte, 64<<10), 1<<20)
+		for s.Scan() {
+			vm.Lines <- Line{strings.TrimRight(s.Text(), "\r"), time.Now()}
+		}
+		close(vm.Lines)
+		vm.err = cmd.Wait()
+		close(vm.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-vm.done
+	})
+	return vm
+}
+
+// Await returns the first console line containing s, failing the test on
+// timeout or if QEMU ends first. Lines before it are logged.
+func (vm *VM) Await(t testing.TB, s string, timeout time.Duration) Line {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-vm.Lines:
+			if !ok {
+				t.Fatalf("QEMU ended before %q", s)
+			}
+			if strings.Contains(l.Text, s) {
+				return l
+			}
+			t.Log(l.Text)
+		case <-deadline:
+			t.Fatalf("no %q within %v", s, timeout)
+		}
+	}
+}
+
+// CPUTime returns the user+system CPU time QEMU has used, from /proc.
+func (vm *VM) CPUTime(t testing.TB) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", vm.Cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// fields 14 and 15 of the whole line, in clock ticks (USER_HZ = 100).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseUint(f[11], 10, 64)
+	stime, _ := strconv.ParseUint(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -1,0 +1,80 @@
+//go:build tamago
+
+package kernel
+
+import (
+	"unsafe"
+
+	"github.com/usbarmory/tamago/amd64"
+
+	"tamanet/board"
+)
+
+// Local APIC timer registers (Intel SDM vol. 3A, 11.5.4).
+const (
+	LAPIC_LVT_TIMER     = 0x320
+	LAPIC_TIMER_INITIAL = 0x380
+	LAPIC_TIMER_CURRENT = 0x390
+	LAPIC_TIMER_DIVIDE  = 0x3e0
+
+	LVT_MASKED     = 1 << 16
+	DIVIDE_BY_1    = 0b1011
+	wakeVector     = amd64.IRQ_WAKEUP // acknowledged by the amd64 package, no handler
+	calibrationNs  = 10_000_000
+	idleSpinLimit  = 20_000 // shorter waits spin: halting costs more
+	maxTimerCounts = 0xffffffff
+)
+
+// lapicTimerHz is the local APIC timer's rate with divide-by-1.
+var lapicTimerHz uint64
+
+func lapicReg(off uintptr) *uint32 {
+	return (*uint32)(unsafe.Add(unsafe.Pointer(nil), uintptr(cpu.LAPIC.Base)+off))
+}
+
+// calibrateLAPICTimer counts the timer down for 10 ms of TSC time.
+func calibrateLAPICTimer() {
+	*lapicReg(LAPIC_TIMER_DIVIDE) = DIVIDE_BY_1
+	*lapicReg(LAPIC_LVT_TIMER) = LVT_MASKED | wakeVector
+	start := board.Nanotime()
+	*lapicReg(LAPIC_TIMER_INITIAL) = maxTimerCounts
+	for board.Nanotime()-start < calibrationNs {
+	}
+	left := *lapicReg(LAPIC_TIMER_CURRENT)
+	elapsed := board.Nanotime() - start
+	*lapicReg(LAPIC_TIMER_INITIAL) = 0
+	lapicTimerHz = uint64(maxTimerCounts-left) * 1e9 / uint64(elapsed)
+}
+
+// idle is the runtime's goos.Idle: with nothing runnable until the given
+// time, arm the local APIC timer for it and halt. Any interrupt ends the
+// halt; the runtime then looks for work again. It runs on the scheduler's
+// stack and must not allocate.
+func idle(until int64) {
+	now := board.Nanotime()
+	wait := until - now
+	if wait < idleSpinLimit {
+		return
+	}
+	armed := false
+	if until != 1<<63-1 && lapicTimerHz != 0 {
+		counts := uint64(wait) * lapicTimerHz / 1e9
+		if counts > maxTimerCounts {
+			counts = maxTimerCounts
+		}
+		*lapicReg(LAPIC_LVT_TIMER) = wakeVector // one-shot, unmasked
+		*lapicReg(LAPIC_TIMER_INITIAL) = uint32(max(counts, 1))
+		armed = true
+	}
+	idleCount++
+	cpu.WaitInterrupt()
+	if armed {
+		*lapicReg(LAPIC_TIMER_INITIAL) = 0
+	}
+}
+
+// idleCount counts halts (only the scheduler writes it).
+var idleCount uint64
+
+// Halts returns how many times the CPU halted in the idle loop.
+func Halts() uint64 { return idleCount }

@@ -1,0 +1,59 @@
+//go:build tamago
+
+// Package kernel brings up interrupt handling on the board: CPU exceptions,
+// the local and I/O APICs, an interrupt goroutine that runs driver handlers
+// (never inside the raw interrupt service routine), and an idle governor
+// that halts the CPU until the next interrupt or timer.
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"runtime/goos"
+	"sync"
+
+	"github.com/usbarmory/tamago/amd64"
+	"github.com/usbarmory/tamago/amd64/lapic"
+
+	"tamanet/board"
+)
+
+var (
+	initOnce sync.Once
+	initErr  error
+
+	cpu  *amd64.CPU
+	acpi *board.ACPI
+)
+
+// Init reads the ACPI tables, installs the exception and interrupt
+// vectors, masks every I/O APIC input, starts the interrupt goroutine and
+// the idle governor. It is idempotent.
+func Init() error {
+	initOnce.Do(func() { initErr = start() })
+	return initErr
+}
+
+func start() error {
+	var err error
+	if acpi, err = board.ReadACPI(); err != nil {
+		return fmt.Errorf("kernel: %w", err)
+	}
+	if len(acpi.IOAPICs) == 0 {
+		return errors.New("kernel: no I/O APIC")
+	}
+	for _, io := range acpi.IOAPICs {
+		ioapics = append(ioapics, newIOAPIC(io))
+	}
+	cpu = &amd64.CPU{LAPIC: &lapic.LAPIC{Base: acpi.LAPIC}}
+	for _, io := range ioapics {
+		io.maskAll()
+	}
+	// Also turns interrupts on (STI) once the IDT is ready.
+	cpu.EnableExceptions()
+	cpu.LAPIC.Enable()
+	calibrateLAPICTimer()
+	goos.Idle = idle
+	go cpu.ServiceInterrupts(dispatch)
+	return nil
+}
