@@ -41,6 +41,7 @@
 
 #define PVH_MAGIC 0x336ec578
 #define E820_RAM  1
+#define MIN_RAM   (64<<20)	// for the runtime from RamStart
 
 TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
 	CLI
@@ -195,6 +196,17 @@ TEXT ·start64<>(SB),NOSPLIT|NOFRAME,$0
 
 	CALL	sse_enable(SB)
 
+	// The tamago amd64 package's RNG (runtime/goos.GetRandomData) uses
+	// RDRAND unconditionally: say so instead of faulting on #UD.
+	MOVL	$1, AX
+	CPUID
+	BTL	$30, CX
+	JCS	ram
+	MOVQ	$noRDRANDMessage<>(SB), SI
+	JMP	die
+
+ram:
+
 	// RamSize: the E820 RAM range holding RamStart, up to 4 GiB.
 	MOVQ	·pvhStartInfo(SB), R8
 	CMPL	0(R8), $PVH_MAGIC
@@ -221,6 +233,8 @@ entry:
 	MOVQ	CX, AX	// only 4 GiB are mapped
 capped:
 	SUBQ	R11, AX
+	CMPQ	AX, $MIN_RAM
+	JCS	noram
 	MOVQ	AX, runtime∕goos·RamSize(SB)
 	JMP	stack
 next:
@@ -235,8 +249,10 @@ stack:
 	JMP	_rt0_tamago_start(SB)
 
 noram:
-	// Say why on COM1 and leave QEMU through isa-debug-exit (status 255).
 	MOVQ	$noRAMMessage<>(SB), SI
+die:
+	// Say why (SI) on COM1 and leave QEMU through isa-debug-exit
+	// (status 255).
 say:
 	MOVBLZX	(SI), AX
 	TESTL	AX, AX
@@ -253,10 +269,27 @@ fail:
 	JMP	fail
 
 DATA noRAMMessage<>+0(SB)/8, $"tamanet:"
-DATA noRAMMessage<>+8(SB)/8, $" no RAM "
-DATA noRAMMessage<>+16(SB)/8, $"at RamSt"
-DATA noRAMMessage<>+24(SB)/8, $"art in t"
-DATA noRAMMessage<>+32(SB)/8, $"he PVH m"
-DATA noRAMMessage<>+40(SB)/8, $"emory ma"
-DATA noRAMMessage<>+48(SB)/4, $"p\r\n\x00"
-GLOBL noRAMMessage<>(SB), RODATA, $56
+DATA noRAMMessage<>+8(SB)/8, $" the PVH"
+DATA noRAMMessage<>+16(SB)/8, $" memory "
+DATA noRAMMessage<>+24(SB)/8, $"map has "
+DATA noRAMMessage<>+32(SB)/8, $"less tha"
+DATA noRAMMessage<>+40(SB)/8, $"n 64 MiB"
+DATA noRAMMessage<>+48(SB)/8, $" of RAM "
+DATA noRAMMessage<>+56(SB)/8, $"from Ram"
+DATA noRAMMessage<>+64(SB)/8, $"Start (0"
+DATA noRAMMessage<>+72(SB)/8, $"x1000000"
+DATA noRAMMessage<>+80(SB)/8, $"0): give"
+DATA noRAMMessage<>+88(SB)/8, $" QEMU mo"
+DATA noRAMMessage<>+96(SB)/8, $"re (-m 1"
+DATA noRAMMessage<>+104(SB)/8, $"G)\r\n\x00\x00\x00\x00"
+GLOBL noRAMMessage<>(SB), RODATA, $112
+
+DATA noRDRANDMessage<>+0(SB)/8, $"tamanet:"
+DATA noRDRANDMessage<>+8(SB)/8, $" the CPU"
+DATA noRDRANDMessage<>+16(SB)/8, $" lacks R"
+DATA noRDRANDMessage<>+24(SB)/8, $"DRAND (Q"
+DATA noRDRANDMessage<>+32(SB)/8, $"EMU: -cp"
+DATA noRDRANDMessage<>+40(SB)/8, $"u ...,+r"
+DATA noRDRANDMessage<>+48(SB)/8, $"drand)\r\n"
+DATA noRDRANDMessage<>+56(SB)/8, $"\x00\x00\x00\x00\x00\x00\x00\x00"
+GLOBL noRDRANDMessage<>(SB), RODATA, $64

@@ -7,7 +7,7 @@
 //	irq       count PIT interrupts routed through the I/O APIC for 1 s
 //	storm     leave an e1000 level interrupt unacknowledged: the kernel
 //	          must mask the line and the program go on
-//	sleep     print markers around time.Sleep(1s) for the host's clock
+//	sleep     print a tick after each of five time.Sleep(1s), for the host's clock
 //	idle      sleep 12 s so the host can measure QEMU's CPU use
 //	panic     panic: the stack goes to the console, QEMU exits non-zero
 //	poweroff  leave through ACPI S5
@@ -39,9 +39,13 @@ func main() {
 	case "storm":
 		err = checkStorm()
 	case "sleep":
-		fmt.Println("kernelcheck: sleep start")
-		time.Sleep(time.Second)
-		fmt.Println("kernelcheck: sleep end")
+		start := time.Now()
+		for i := range 6 {
+			if i > 0 {
+				time.Sleep(time.Second)
+			}
+			fmt.Println("kernelcheck: tick", i, time.Since(start).Nanoseconds())
+		}
 	case "idle":
 		fmt.Println("kernelcheck: idle start")
 		time.Sleep(12 * time.Second)
