@@ -33,10 +33,13 @@ $(OUT):
 
 image: | $(OUT)
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
-	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -tags linkcpuinit -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(OUT)/bootcheck.elf ./cmd/bootcheck
+	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -tags linkcpuinit -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(OUT)/tamanet.elf ./cmd/tamanet
 
+# make run [HTTP_PORT=8080] [ECHO_PORT=8007] [NAPI=napi|interrupt|busypoll]:
+# host ports on 127.0.0.1 forwarded to the guest's HTTP (80) and echo (7).
 run: image
-	./qemu.sh -M $(MACHINE) -a $(ACCEL) $(OUT)/bootcheck.elf
+	@echo "tamanet: http://127.0.0.1:$(or $(HTTP_PORT),8080)/ (/stats, /metrics, /bytes?n=N, POST /echo); echo on 127.0.0.1:$(or $(ECHO_PORT),8007) tcp+udp; Ctrl-A X quits"
+	./qemu.sh -M $(MACHINE) -a $(ACCEL) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(NAPI),-k napi=$(NAPI)) $(OUT)/tamanet.elf
 
 test: vet
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \

@@ -12,17 +12,20 @@
 #     -i INITRD         initrd (Linux baseline)
 #     -k CMDLINE        kernel command line
 #     -P PROBE          image used by the KVM probe (default: IMAGE)
+#     -q SOCKET         QMP monitor on this unix socket (default: none), e.g.
+#                       for set_link (the e1000's netdev is net0)
 #
 # The guest gets user networking (10.0.2.15/24, gateway 10.0.2.2); host
 # ports are bound to 127.0.0.1 only. The serial console is stdio. The
 # accelerator used is printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe=""
-while getopts "a:m:p:e:M:i:k:P:" opt; do
+accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp=""
+while getopts "a:m:p:e:M:i:k:P:q:" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	M) machine=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
+	q) qmp=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -56,4 +59,5 @@ args=(-M "$machine" "${accel_args[@]}" -m "$mem" -smp 1
 	-device isa-debug-exit,iobase=0xf4,iosize=4)
 [ -n "$initrd" ] && args+=(-initrd "$initrd")
 [ -n "$cmdline" ] && args+=(-append "$cmdline")
+[ -n "$qmp" ] && args+=(-qmp "unix:$qmp,server=on,wait=off")
 exec "$qemu" "${args[@]}" "$@"

@@ -1,0 +1,710 @@
+//go:build !tamago
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tamanet/cmd/internal/service"
+	"tamanet/e1000"
+	"tamanet/napi"
+	"tamanet/netif"
+	"tamanet/toolchain/tamagotest"
+)
+
+// Sizes of the transfers the issue asks for. They are not shrunk for TCG:
+// the test reports what they cost instead.
+const (
+	keepAliveRequests = 2000
+	downloadBytes     = 100 << 20
+	uploadBytes       = 50 << 20
+	// modeBytes is the download each non-default NAPI mode is checked
+	// with: enough for thousands of packets.
+	modeBytes = 8 << 20
+	// flapBytes is the download kept open across the link flap.
+	flapBytes = 8 << 20
+)
+
+// Timeouts are generous: everything here runs under TCG on a shared host.
+const (
+	readyTimeout = 3 * time.Minute
+	bulkTimeout  = 10 * time.Minute
+	linkTimeout  = 30 * time.Second
+)
+
+// TestE2E boots the unikernel in each NAPI mode and talks to it from the
+// host over QEMU user networking (127.0.0.1 port forwards only). The default
+// mode gets the whole list of issue 4; the others are checked for taking
+// effect and serving.
+func TestE2E(t *testing.T) {
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	t.Run("napi", func(t *testing.T) {
+		g := bootGuest(t, image, "")
+		if s := g.stats(t); s.System.NAPIMode != "napi" || s.System.NAPIBudget != 64 {
+			t.Fatalf("default mode %q budget %d, want napi 64", s.System.NAPIMode, s.System.NAPIBudget)
+		}
+		t.Run("root", g.testRoot)
+		t.Run("keepalive", g.testKeepAlive)
+		t.Run("download", func(t *testing.T) { g.testDownload(t, downloadBytes, true) })
+		t.Run("upload", g.testUpload)
+		t.Run("echo", g.testEcho)
+		t.Run("metrics", g.testMetrics)
+		t.Run("badrequest", g.testBadRequest)
+		t.Run("linkflap", g.testLinkFlap)
+	})
+	t.Run("interrupt", func(t *testing.T) {
+		g := bootGuest(t, image, "napi=interrupt")
+		g.testRoot(t)
+		d := g.testDownload(t, modeBytes, false)
+		if s := g.stats(t).System; s.NAPIMode != "interrupt" || s.NAPIBudget != 1 {
+			t.Errorf("mode %q budget %d, want interrupt 1", s.NAPIMode, s.NAPIBudget)
+		}
+		// One packet per poll: only the 0 and 1 buckets may grow.
+		for i := 2; i < len(d.napiHist); i++ {
+			if d.napiHist[i] != 0 {
+				t.Errorf("%d polls harvested %s packets in interrupt mode", d.napiHist[i], napi.BucketLabel(i))
+			}
+		}
+	})
+	t.Run("busypoll", func(t *testing.T) {
+		g := bootGuest(t, image, "napi=busypoll")
+		g.testRoot(t)
+		d := g.testDownload(t, modeBytes, false)
+		if s := g.stats(t).System; s.NAPIMode != "busypoll" {
+			t.Errorf("mode %q, want busypoll", s.NAPIMode)
+		}
+		// The poll loop owns the rings: receive and transmit causes stay
+		// masked, so the transfer raises no interrupt at all.
+		if d.irqs != 0 {
+			t.Errorf("%d interrupts during a busy-poll transfer, want 0", d.irqs)
+		}
+	})
+}
+
+// TestBadBootOption boots with a mistyped option: the image must say what
+// is wrong and leave QEMU with a failure status instead of running the
+// default.
+func TestBadBootOption(t *testing.T) {
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	r, accel := tamagotest.Boot(t, image, "pc", readyTimeout, "-append", "napi=fast")
+	t.Logf("accelerator %s, %v", accel, r.Elapsed.Round(time.Millisecond))
+	if !strings.Contains(r.Output, `tamanet: boot option napi=fast: unknown mode "fast"`) {
+		t.Errorf("no error naming the option; console:\n%s", r.Output)
+	}
+	if want := 1<<1 | 1; r.ExitCode != want {
+		t.Errorf("QEMU exit status %d, want %d", r.ExitCode, want)
+	}
+}
+
+// guest is a running unikernel and the host's ways of reaching it.
+type guest struct {
+	vm      *tamagotest.VM
+	base    string // http://127.0.0.1:PORT
+	echo    string // 127.0.0.1:PORT, TCP and UDP
+	qmpPath string
+	console *console
+	client  *http.Client
+}
+
+// bootGuest starts the image with the given kernel command line and waits
+// for its READY line.
+func bootGuest(t *testing.T, image, cmdline string) *guest {
+	t.Helper()
+	httpPort, echoPort := freePort(t), freePort(t)
+	g := &guest{
+		base:    fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		echo:    fmt.Sprintf("127.0.0.1:%d", echoPort),
+		qmpPath: filepath.Join(t.TempDir(), "qmp.sock"),
+		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}},
+	}
+	args := []string{"-M", "pc", "-p", strconv.Itoa(httpPort), "-e", strconv.Itoa(echoPort), "-q", g.qmpPath}
+	if cmdline != "" {
+		args = append(args, "-k", cmdline)
+	}
+	start := time.Now()
+	g.vm = tamagotest.Start(t, image, args)
+	g.console = newConsole(g.vm.Lines)
+	t.Cleanup(func() {
+		g.client.CloseIdleConnections()
+		t.Logf("console:\n%s", g.console.text())
+	})
+	ready := g.console.await(t, "READY tamanet", 0, readyTimeout)
+	t.Logf("boot to ready %v (host clock, QEMU start to READY line): %s",
+		ready.at.Sub(start).Round(time.Millisecond), ready.text)
+	return g
+}
+
+// freePort returns a port that is free on 127.0.0.1 for both TCP and UDP
+// (the echo forward uses the same number for both).
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for both TCP and UDP on 127.0.0.1")
+	return 0
+}
+
+// console collects QEMU's console lines as they arrive.
+type console struct {
+	mu    sync.Mutex
+	lines []consoleLine
+	more  chan struct{} // closed and replaced on every new line
+	ended bool
+}
+
+type consoleLine struct {
+	text string
+	at   time.Time
+}
+
+func newConsole(src <-chan tamagotest.Line) *console {
+	c := &console{more: make(chan struct{})}
+	go func() {
+		for l := range src {
+			c.mu.Lock()
+			c.lines = append(c.lines, consoleLine{l.Text, l.At})
+			close(c.more)
+			c.more = make(chan struct{})
+			c.mu.Unlock()
+		}
+		c.mu.Lock()
+		c.ended = true
+		close(c.more)
+		c.mu.Unlock()
+	}()
+	return c
+}
+
+// await returns the first line, from index from on, that contains s.
+func (c *console) await(t *testing.T, s string, from int, timeout time.Duration) consoleLine {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		c.mu.Lock()
+		for i := from; i < len(c.lines); i++ {
+			if strings.Contains(c.lines[i].text, s) {
+				l := c.lines[i]
+				c.mu.Unlock()
+				return l
+			}
+		}
+		from = len(c.lines)
+		more, ended := c.more, c.ended
+		c.mu.Unlock()
+		if ended {
+			t.Fatalf("QEMU ended before printing %q", s)
+		}
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("no %q on the console within %v", s, timeout)
+		}
+	}
+}
+
+// mark is the index the next line will have.
+func (c *console) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.lines)
+}
+
+func (c *console) text() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, l := range c.lines {
+		b.WriteString(l.text)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// statsDoc is the part of GET /stats the test reads. The driver's and the
+// link endpoint's sections decode into their own types.
+type statsDoc struct {
+	Name    string           `json:"name"`
+	Service service.Snapshot `json:"service"`
+	System  struct {
+		NAPIMode   string `json:"napi_mode"`
+		NAPIBudget int    `json:"napi_budget"`
+		IRQ        struct {
+			Lines []struct {
+				GSI      uint32            `json:"gsi"`
+				Count    uint64            `json:"count"`
+				Handlers map[string]uint64 `json:"handlers"`
+			} `json:"lines"`
+		} `json:"irq"`
+		E1000   e1000.Stats       `json:"e1000"`
+		Netif   netif.Counters    `json:"netif"`
+		Stack   map[string]uint64 `json:"stack"`
+		Runtime struct {
+			Mallocs uint64 `json:"mallocs"`
+		} `json:"runtime"`
+	} `json:"system"`
+}
+
+// e1000IRQs is the number of interrupts delivered on the e1000's line.
+func (s *statsDoc) e1000IRQs() uint64 {
+	var n uint64
+	for _, l := range s.System.IRQ.Lines {
+		if _, ok := l.Handlers["e1000"]; ok {
+			n += l.Count
+		}
+	}
+	return n
+}
+
+// packets is every frame the driver moved, both ways.
+func (s *statsDoc) packets() uint64 {
+	return s.System.E1000.RX.Packets + s.System.E1000.TX.Packets
+}
+
+func (g *guest) get(t *testing.T, path string) []byte {
+	t.Helper()
+	resp, err := g.client.Get(g.base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d, %v: %s", path, resp.StatusCode, err, b)
+	}
+	return b
+}
+
+func (g *guest) stats(t *testing.T) *statsDoc {
+	t.Helper()
+	var s statsDoc
+	if err := json.Unmarshal(g.get(t, "/stats"), &s); err != nil {
+		t.Fatalf("GET /stats: %v", err)
+	}
+	if s.Name != "tamanet" {
+		t.Fatalf("GET /stats: name %q", s.Name)
+	}
+	return &s
+}
+
+func (g *guest) testRoot(t *testing.T) {
+	if got := string(g.get(t, "/")); got != "hello from tamanet\n" {
+		t.Fatalf("GET / = %q", got)
+	}
+}
+
+// testKeepAlive sends sequential GET / on one keep-alive connection, all of
+// which must succeed, and reports the latency distribution.
+func (g *guest) testKeepAlive(t *testing.T) {
+	g.get(t, "/") // the connection the loop reuses
+	before := g.stats(t)
+	lat := make([]time.Duration, 0, keepAliveRequests)
+	for i := range keepAliveRequests {
+		start := time.Now()
+		resp, err := g.client.Get(g.base + "/")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lat = append(lat, time.Since(start))
+		if err != nil || resp.StatusCode != http.StatusOK || string(b) != "hello from tamanet\n" {
+			t.Fatalf("request %d: status %d, %v, %q", i, resp.StatusCode, err, b)
+		}
+	}
+	after := g.stats(t)
+	if n := after.Service.RootRequests - before.Service.RootRequests; n != keepAliveRequests {
+		t.Errorf("guest counted %d GET /, want %d", n, keepAliveRequests)
+	}
+	// The GET /stats above shares the connection; any reconnect would show.
+	if n := after.Service.HTTPConnections - before.Service.HTTPConnections; n != 0 {
+		t.Errorf("%d new connections during the keep-alive run, want 0", n)
+	}
+	slices.Sort(lat)
+	pct := func(p int) time.Duration { return lat[len(lat)*p/100] }
+	t.Logf("%d sequential keep-alive GET /: p50 %v p90 %v p99 %v max %v",
+		len(lat), pct(50), pct(90), pct(99), lat[len(lat)-1])
+}
+
+// delta is what a transfer cost in each layer's counters.
+type delta struct {
+	packets, rxPackets, txPackets, irqs, napiIRQs, polls uint64
+	napiHist                                             [napi.HistogramBuckets]uint64
+	// allocs are the guest's heap allocations during the transfer, the
+	// /stats request that ends it included; statsAllocs is what one /stats
+	// request costs, which the per-packet figure leaves out.
+	allocs, statsAllocs uint64
+}
+
+func (d delta) String() string {
+	per := func(n uint64) float64 { return float64(n) / float64(max(d.packets, 1)) }
+	net := d.allocs - min(d.allocs, d.statsAllocs)
+	return fmt.Sprintf("%d packets (rx %d tx %d), %d IRQs (%.3f/packet), %d NAPI schedules, %d polls, "+
+		"%d heap allocations less %d for a /stats request (%.3f/packet)",
+		d.packets, d.rxPackets, d.txPackets, d.irqs, per(d.irqs), d.napiIRQs, d.polls, d.allocs, d.statsAllocs, per(net))
+}
+
+// transferStart takes the "before" snapshot of a transfer. It reads /stats
+// twice: the allocations between the two are what one /stats request costs
+// the guest, which diff subtracts.
+func (g *guest) transferStart(t *testing.T) (before *statsDoc, statsAllocs uint64) {
+	t.Helper()
+	s0 := g.stats(t)
+	s1 := g.stats(t)
+	return s1, s1.System.Runtime.Mallocs - s0.System.Runtime.Mallocs
+}
+
+func diff(a, b *statsDoc, statsAllocs uint64) delta {
+	d := delta{
+		packets:     b.packets() - a.packets(),
+		rxPackets:   b.System.E1000.RX.Packets - a.System.E1000.RX.Packets,
+		txPackets:   b.System.E1000.TX.Packets - a.System.E1000.TX.Packets,
+		irqs:        b.e1000IRQs() - a.e1000IRQs(),
+		napiIRQs:    b.System.E1000.NAPI.IRQs - a.System.E1000.NAPI.IRQs,
+		polls:       b.System.E1000.NAPI.Polls - a.System.E1000.NAPI.Polls,
+		allocs:      b.System.Runtime.Mallocs - a.System.Runtime.Mallocs,
+		statsAllocs: statsAllocs,
+	}
+	for i := range d.napiHist {
+		d.napiHist[i] = b.System.E1000.NAPI.PollHistogram[i] - a.System.E1000.NAPI.PollHistogram[i]
+	}
+	return d
+}
+
+// patternHash is the SHA-256 of the first n bytes GET /bytes sends.
+func patternHash(n int64) []byte {
+	period := make([]byte, service.PatternPeriod*256)
+	for i := range period {
+		period[i] = service.PatternByte(int64(i))
+	}
+	h := sha256.New()
+	for n > 0 {
+		k := min(n, int64(len(period)))
+		h.Write(period[:k])
+		n -= k
+	}
+	return h.Sum(nil)
+}
+
+// testDownload fetches n bytes from /bytes, checks their SHA-256 and reports
+// the throughput and what the transfer cost in each layer. With checkIRQs it
+// asserts that the interrupts were fewer than the packets (NAPI).
+func (g *guest) testDownload(t *testing.T, n int64, checkIRQs bool) delta {
+	want := patternHash(n)
+	before, statsAllocs := g.transferStart(t)
+	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/bytes?n=%d", g.base, n), nil)
+	start := time.Now()
+	resp, err := g.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	got, err := io.Copy(h, resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	if err != nil || got != n || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /bytes?n=%d: status %d, %d bytes, %v", n, resp.StatusCode, got, err)
+	}
+	if !bytes.Equal(h.Sum(nil), want) {
+		t.Fatalf("GET /bytes?n=%d: SHA-256 mismatch", n)
+	}
+	d := diff(before, g.stats(t), statsAllocs)
+	t.Logf("download %d MiB in %v: %.1f MB/s; %v", n>>20, elapsed.Round(time.Millisecond),
+		float64(n)/elapsed.Seconds()/1e6, d)
+	if d.rxPackets == 0 || d.txPackets < uint64(n/e1000.MTU) {
+		t.Errorf("driver counted rx %d tx %d packets for %d bytes", d.rxPackets, d.txPackets, n)
+	}
+	if checkIRQs && d.irqs >= d.packets {
+		t.Errorf("%d interrupts for %d packets: NAPI should take fewer interrupts than packets", d.irqs, d.packets)
+	}
+	return d
+}
+
+// testUpload posts a pseudo-random body to /echo and checks that the echo
+// has the same SHA-256.
+func (g *guest) testUpload(t *testing.T) {
+	before, statsAllocs := g.transferStart(t)
+	sent := sha256.New()
+	body := io.TeeReader(io.LimitReader(rand.NewChaCha8([32]byte{'t', 'a', 'm', 'a'}), uploadBytes), sent)
+	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", g.base+"/echo", body)
+	req.ContentLength = uploadBytes
+	start := time.Now()
+	resp, err := g.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := sha256.New()
+	got, err := io.Copy(back, resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	if err != nil || got != uploadBytes || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /echo: status %d, %d bytes back, %v", resp.StatusCode, got, err)
+	}
+	if !bytes.Equal(sent.Sum(nil), back.Sum(nil)) {
+		t.Fatal("POST /echo: the echo's SHA-256 differs from the body's")
+	}
+	d := diff(before, g.stats(t), statsAllocs)
+	t.Logf("upload %d MiB (echoed back) in %v: %.1f MB/s each way; %v", uploadBytes>>20,
+		elapsed.Round(time.Millisecond), float64(uploadBytes)/elapsed.Seconds()/1e6, d)
+	if d.irqs >= d.packets {
+		t.Errorf("%d interrupts for %d packets: NAPI should take fewer interrupts than packets", d.irqs, d.packets)
+	}
+}
+
+// testEcho checks TCP and UDP echo on port 7.
+func (g *guest) testEcho(t *testing.T) {
+	c, err := net.DialTimeout("tcp", g.echo, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	msg := bytes.Repeat([]byte("tamanet echo "), 5000) // 65 kB: many segments
+	go c.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("TCP echo: %v (equal %v)", err, bytes.Equal(got, msg))
+	}
+
+	u, err := net.Dial("udp", g.echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	// QEMU's user networking drops nothing on loopback, but UDP promises
+	// nothing: allow a retry before calling it lost.
+	for try := 1; ; try++ {
+		dgram := []byte(fmt.Sprintf("udp echo %d", try))
+		if _, err := u.Write(dgram); err != nil {
+			t.Fatal(err)
+		}
+		u.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 1500)
+		n, err := u.Read(buf)
+		if err == nil {
+			if !bytes.Equal(buf[:n], dgram) {
+				t.Fatalf("UDP echo: sent %q, got %q", dgram, buf[:n])
+			}
+			break
+		}
+		if try == 3 {
+			t.Fatalf("UDP echo: no reply to %d datagrams: %v", try, err)
+		}
+	}
+	s := g.stats(t).Service
+	if s.TCPEchoBytes < uint64(len(msg)) || s.UDPEchoPackets == 0 {
+		t.Errorf("echo counters %d TCP bytes, %d UDP packets", s.TCPEchoBytes, s.UDPEchoPackets)
+	}
+}
+
+// testMetrics checks that /metrics is well-formed Prometheus text with
+// every layer's counters in it.
+func (g *guest) testMetrics(t *testing.T) {
+	body := g.get(t, "/metrics")
+	values := map[string]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE ") {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		v, err := strconv.ParseUint(val, 10, 64)
+		if !ok || err != nil {
+			t.Fatalf("malformed sample line %q", line)
+		}
+		values[name] = v
+	}
+	for _, name := range []string{
+		"service_http_requests_total",
+		"tamanet_e1000_RX_Packets",
+		"tamanet_e1000_HW_GoodPacketsRx",
+		"tamanet_e1000_NAPI_Polls",
+		"tamanet_netif_rx_frames",
+		"tamanet_stack_TCP_ActiveConnectionOpenings",
+		"tamanet_irq_total",
+		"tamanet_runtime_mallocs",
+	} {
+		if _, ok := values[name]; !ok {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	for _, name := range []string{"tamanet_e1000_RX_Packets", "tamanet_e1000_HW_GoodPacketsRx", "tamanet_irq_total"} {
+		if values[name] == 0 {
+			t.Errorf("%s is 0 after the transfers", name)
+		}
+	}
+	if values[`tamanet_napi_mode_info{mode="napi"}`] != 1 {
+		t.Errorf("no napi mode info sample")
+	}
+	if values["tamanet_metrics_flatten_errors_total"] != 0 {
+		t.Errorf("statistics the metrics could not expose: %d", values["tamanet_metrics_flatten_errors_total"])
+	}
+}
+
+// testBadRequest checks that a bad /bytes count is refused, counted, and
+// leaves the service working.
+func (g *guest) testBadRequest(t *testing.T) {
+	before := g.stats(t).Service.BytesBadRequests
+	resp, err := g.client.Get(g.base + "/bytes?n=-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "bad n") {
+		t.Fatalf("GET /bytes?n=-1: status %d %q", resp.StatusCode, b)
+	}
+	if after := g.stats(t).Service.BytesBadRequests; after != before+1 {
+		t.Errorf("bad requests counted %d -> %d", before, after)
+	}
+	g.testRoot(t)
+}
+
+// testLinkFlap takes the link down and up through QEMU's monitor in the
+// middle of a download: the guest must see carrier go and come back, refuse
+// traffic meanwhile, and finish the download intact afterwards.
+func (g *guest) testLinkFlap(t *testing.T) {
+	mon := dialQMP(t, g.qmpPath)
+	before := g.stats(t)
+	want := patternHash(flapBytes)
+	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/bytes?n=%d", g.base, flapBytes), nil)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(h, resp.Body, 1<<20); err != nil {
+		t.Fatalf("first MiB: %v", err)
+	}
+
+	mark := g.console.mark()
+	mon.setLink(t, false)
+	down := g.console.await(t, "tamanet: link down", mark, linkTimeout)
+	t.Logf("%s", down.text)
+	// While the link is down nothing reaches the guest.
+	short := &http.Client{Timeout: 3 * time.Second}
+	if r, err := short.Get(g.base + "/"); err == nil {
+		r.Body.Close()
+		t.Errorf("GET / answered (status %d) while the link was down", r.StatusCode)
+	}
+
+	mark = g.console.mark()
+	upAt := time.Now()
+	mon.setLink(t, true)
+	up := g.console.await(t, "tamanet: link up", mark, linkTimeout)
+	t.Logf("%s (%v after set_link on)", up.text, up.at.Sub(upAt).Round(time.Millisecond))
+
+	rest, err := io.Copy(h, resp.Body)
+	if err != nil || rest != flapBytes-1<<20 {
+		t.Fatalf("rest of the download after the flap: %d bytes, %v", rest, err)
+	}
+	if !bytes.Equal(h.Sum(nil), want) {
+		t.Fatal("download across the flap: SHA-256 mismatch")
+	}
+	t.Logf("download resumed and completed %v after link up", time.Since(up.at).Round(time.Millisecond))
+	g.testRoot(t)
+
+	after := g.stats(t)
+	a, b := after.System, before.System
+	if a.Netif.LinkDown-b.Netif.LinkDown < 1 || a.Netif.LinkUp-b.Netif.LinkUp < 1 {
+		t.Errorf("netif saw %d carrier losses and %d returns, want at least 1 each",
+			a.Netif.LinkDown-b.Netif.LinkDown, a.Netif.LinkUp-b.Netif.LinkUp)
+	}
+	if n := a.E1000.Device.LinkChanges - b.E1000.Device.LinkChanges; n < 2 {
+		t.Errorf("driver reported %d link changes, want at least 2", n)
+	}
+	if n := a.E1000.Device.LinkInterrupts - b.E1000.Device.LinkInterrupts; n < 2 {
+		t.Errorf("driver took %d link status change interrupts, want at least 2", n)
+	}
+	if !a.E1000.LinkUp || !a.Netif.Carrier {
+		t.Errorf("after the flap: driver link %v, netif carrier %v", a.E1000.LinkUp, a.Netif.Carrier)
+	}
+}
+
+// qmp is a QEMU Machine Protocol client.
+type qmp struct {
+	c   net.Conn
+	dec *json.Decoder
+}
+
+func dialQMP(t *testing.T, path string) *qmp {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("QMP: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	q := &qmp{c: c, dec: json.NewDecoder(c)}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var greeting map[string]json.RawMessage
+	if err := q.dec.Decode(&greeting); err != nil || greeting["QMP"] == nil {
+		t.Fatalf("QMP greeting %v: %v", greeting, err)
+	}
+	q.execute(t, "qmp_capabilities", nil)
+	return q
+}
+
+// execute runs one command and waits for its reply, skipping events.
+func (q *qmp) execute(t *testing.T, cmd string, args any) {
+	t.Helper()
+	q.c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := map[string]any{"execute": cmd}
+	if args != nil {
+		msg["arguments"] = args
+	}
+	if err := json.NewEncoder(q.c).Encode(msg); err != nil {
+		t.Fatalf("QMP %s: %v", cmd, err)
+	}
+	for {
+		var reply map[string]json.RawMessage
+		if err := q.dec.Decode(&reply); err != nil {
+			t.Fatalf("QMP %s: %v", cmd, err)
+		}
+		if e, ok := reply["error"]; ok {
+			t.Fatalf("QMP %s: %s", cmd, e)
+		}
+		if _, ok := reply["return"]; ok {
+			return
+		}
+	}
+}
+
+// setLink sets the link of the e1000's netdev (net0 in qemu.sh).
+func (q *qmp) setLink(t *testing.T, up bool) {
+	t.Helper()
+	q.execute(t, "set_link", map[string]any{"name": "net0", "up": up})
+}

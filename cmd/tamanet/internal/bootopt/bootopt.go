@@ -1,0 +1,77 @@
+// Package bootopt parses the tamanet unikernel's boot options: the kernel
+// command line QEMU passes with -append, as space-separated key=value words.
+//
+//	napi=napi|interrupt|busypoll   how the e1000 is serviced (default napi)
+//	budget=N                       packets per NAPI poll round, 1-4096 (default 64)
+//
+// Unknown keys and bad values are errors, so a mistyped option is reported
+// at boot instead of silently running the default.
+package bootopt
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"tamanet/napi"
+)
+
+// MaxBudget bounds budget=N: more than a receive ring of packets per round
+// buys nothing.
+const MaxBudget = 4096
+
+// Options are the parsed boot options.
+type Options struct {
+	// Mode is the NAPI mode (napi=).
+	Mode napi.Mode
+	// Budget is the packets per poll round (budget=); 0 means napi's
+	// default.
+	Budget int
+}
+
+// Parse parses a command line. An empty line gives the zero Options.
+func Parse(cmdline string) (Options, error) {
+	var o Options
+	seen := map[string]bool{}
+	for _, word := range strings.Fields(cmdline) {
+		key, val, ok := strings.Cut(word, "=")
+		if !ok || val == "" {
+			return Options{}, fmt.Errorf("boot option %q: want key=value", word)
+		}
+		if seen[key] {
+			return Options{}, fmt.Errorf("boot option %s given twice", key)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "napi":
+			o.Mode, err = ParseMode(val)
+		case "budget":
+			o.Budget, err = parseBudget(val)
+		default:
+			err = fmt.Errorf("unknown key (known: napi, budget)")
+		}
+		if err != nil {
+			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
+		}
+	}
+	return o, nil
+}
+
+// ParseMode parses a NAPI mode name as napi.Mode.String prints it.
+func ParseMode(s string) (napi.Mode, error) {
+	for _, m := range []napi.Mode{napi.ModeNAPI, napi.ModeInterrupt, napi.ModeBusyPoll} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown mode %q (want napi, interrupt or busypoll)", s)
+}
+
+func parseBudget(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxBudget {
+		return 0, fmt.Errorf("want a packet count in [1, %d]", MaxBudget)
+	}
+	return n, nil
+}
