@@ -111,13 +111,13 @@ func boot(t *testing.T, image, machine string) (guest, qemu []pci.Entry, info []
 // writing protocol.Go there. On failure it ends QEMU, rather than leaving
 // the guest to wait out its timeout.
 func readMonitor(ctx context.Context, sock string) (qemu []pci.Entry, info []pcitest.InfoPCI, err error) {
-	q, err := dialQMP(ctx, sock)
+	q, err := tamagotest.DialQMP(ctx, sock)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer func() {
 		if err != nil {
-			q.execute("quit", nil, nil)
+			q.Execute("quit", nil, nil)
 		}
 	}()
 	if err := waitReady(ctx, q); err != nil {
@@ -125,20 +125,20 @@ func readMonitor(ctx context.Context, sock string) (qemu []pci.Entry, info []pci
 	}
 
 	var buses []qmpPCIBus
-	if err := q.execute("query-pci", nil, &buses); err != nil {
+	if err := q.Execute("query-pci", nil, &buses); err != nil {
 		return nil, nil, err
 	}
 	if qemu, err = qmpEntries(buses); err != nil {
 		return nil, nil, err
 	}
-	text, err := q.hmp("info pci")
+	text, err := q.HMP("info pci")
 	if err != nil {
 		return nil, nil, err
 	}
 	if info, err = pcitest.ParseInfoPCI(text); err != nil {
 		return nil, nil, err
 	}
-	if out, err := q.hmp(fmt.Sprintf("o /w %#x %#x", pci.CONFIG_ADDRESS, protocol.Go)); err != nil || out != "" {
+	if out, err := q.HMP(fmt.Sprintf("o /w %#x %#x", pci.CONFIG_ADDRESS, protocol.Go)); err != nil || out != "" {
 		return nil, nil, fmt.Errorf("releasing the guest: %q, %v", out, err)
 	}
 	return qemu, info, nil
@@ -147,9 +147,9 @@ func readMonitor(ctx context.Context, sock string) (qemu []pci.Entry, info []pci
 // waitReady polls CONFIG_ADDRESS through the monitor until it holds
 // protocol.Ready. Reading the latch has no side effect, so polling while
 // the guest enumerates is harmless.
-func waitReady(ctx context.Context, q *qmp) error {
+func waitReady(ctx context.Context, q *tamagotest.QMP) error {
 	for {
-		out, err := q.hmp(fmt.Sprintf("i /w %#x", pci.CONFIG_ADDRESS))
+		out, err := q.HMP(fmt.Sprintf("i /w %#x", pci.CONFIG_ADDRESS))
 		if err != nil {
 			return err
 		}

@@ -595,7 +595,12 @@ func (g *guest) testBadRequest(t *testing.T) {
 // middle of a download: the guest must see carrier go and come back, refuse
 // traffic meanwhile, and finish the download intact afterwards.
 func (g *guest) testLinkFlap(t *testing.T) {
-	mon := dialQMP(t, g.qmpPath)
+	monCtx, monCancel := context.WithTimeout(context.Background(), bulkTimeout)
+	defer monCancel()
+	mon, err := tamagotest.DialQMP(monCtx, g.qmpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := g.stats(t)
 	want := patternHash(flapBytes)
 	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
@@ -612,7 +617,9 @@ func (g *guest) testLinkFlap(t *testing.T) {
 	}
 
 	mark := g.console.mark()
-	mon.setLink(t, false)
+	if err := mon.SetLink("net0", false); err != nil {
+		t.Fatal(err)
+	}
 	down := g.console.await(t, "tamanet: link down", mark, linkTimeout)
 	t.Logf("%s", down.text)
 	// While the link is down nothing reaches the guest.
@@ -624,7 +631,9 @@ func (g *guest) testLinkFlap(t *testing.T) {
 
 	mark = g.console.mark()
 	upAt := time.Now()
-	mon.setLink(t, true)
+	if err := mon.SetLink("net0", true); err != nil {
+		t.Fatal(err)
+	}
 	up := g.console.await(t, "tamanet: link up", mark, linkTimeout)
 	t.Logf("%s (%v after set_link on)", up.text, up.at.Sub(upAt).Round(time.Millisecond))
 
@@ -653,58 +662,4 @@ func (g *guest) testLinkFlap(t *testing.T) {
 	if !a.E1000.LinkUp || !a.Netif.Carrier {
 		t.Errorf("after the flap: driver link %v, netif carrier %v", a.E1000.LinkUp, a.Netif.Carrier)
 	}
-}
-
-// qmp is a QEMU Machine Protocol client.
-type qmp struct {
-	c   net.Conn
-	dec *json.Decoder
-}
-
-func dialQMP(t *testing.T, path string) *qmp {
-	t.Helper()
-	c, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatalf("QMP: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	q := &qmp{c: c, dec: json.NewDecoder(c)}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	var greeting map[string]json.RawMessage
-	if err := q.dec.Decode(&greeting); err != nil || greeting["QMP"] == nil {
-		t.Fatalf("QMP greeting %v: %v", greeting, err)
-	}
-	q.execute(t, "qmp_capabilities", nil)
-	return q
-}
-
-// execute runs one command and waits for its reply, skipping events.
-func (q *qmp) execute(t *testing.T, cmd string, args any) {
-	t.Helper()
-	q.c.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := map[string]any{"execute": cmd}
-	if args != nil {
-		msg["arguments"] = args
-	}
-	if err := json.NewEncoder(q.c).Encode(msg); err != nil {
-		t.Fatalf("QMP %s: %v", cmd, err)
-	}
-	for {
-		var reply map[string]json.RawMessage
-		if err := q.dec.Decode(&reply); err != nil {
-			t.Fatalf("QMP %s: %v", cmd, err)
-		}
-		if e, ok := reply["error"]; ok {
-			t.Fatalf("QMP %s: %s", cmd, e)
-		}
-		if _, ok := reply["return"]; ok {
-			return
-		}
-	}
-}
-
-// setLink sets the link of the e1000's netdev (net0 in qemu.sh).
-func (q *qmp) setLink(t *testing.T, up bool) {
-	t.Helper()
-	q.execute(t, "set_link", map[string]any{"name": "net0", "up": up})
 }

@@ -1,6 +1,4 @@
-//go:build !tamago
-
-package main
+package tamagotest
 
 import (
 	"context"
@@ -10,24 +8,24 @@ import (
 	"time"
 )
 
-// qmp is a QEMU Machine Protocol client: JSON commands over QEMU's
+// QMP is a QEMU Machine Protocol client: JSON commands over QEMU's
 // -qmp socket, one at a time. Asynchronous events are skipped.
-type qmp struct {
+type QMP struct {
 	conn net.Conn
 	dec  *json.Decoder
 	enc  *json.Encoder
 }
 
-// dialQMP connects to the QMP socket at path, retrying while QEMU has not
+// DialQMP connects to the QMP socket at path, retrying while QEMU has not
 // created it yet, and leaves capabilities negotiation mode. Cancelling ctx
 // closes the connection, which ends any command in progress.
-func dialQMP(ctx context.Context, path string) (*qmp, error) {
+func DialQMP(ctx context.Context, path string) (*QMP, error) {
 	var d net.Dialer
 	for {
 		conn, err := d.DialContext(ctx, "unix", path)
 		if err == nil {
 			context.AfterFunc(ctx, func() { conn.Close() })
-			q := &qmp{conn: conn, dec: json.NewDecoder(conn), enc: json.NewEncoder(conn)}
+			q := &QMP{conn: conn, dec: json.NewDecoder(conn), enc: json.NewEncoder(conn)}
 			var greeting struct {
 				QMP json.RawMessage `json:"QMP"`
 			}
@@ -35,7 +33,7 @@ func dialQMP(ctx context.Context, path string) (*qmp, error) {
 				conn.Close()
 				return nil, fmt.Errorf("qmp greeting: %v", err)
 			}
-			return q, q.execute("qmp_capabilities", nil, nil)
+			return q, q.Execute("qmp_capabilities", nil, nil)
 		}
 		select {
 		case <-ctx.Done():
@@ -45,9 +43,9 @@ func dialQMP(ctx context.Context, path string) (*qmp, error) {
 	}
 }
 
-// execute runs command with args (nil for none) and decodes its return
+// Execute runs command with args (nil for none) and decodes its return
 // value into result (nil to discard it).
-func (q *qmp) execute(command string, args, result any) error {
+func (q *QMP) Execute(command string, args, result any) error {
 	req := struct {
 		Execute   string `json:"execute"`
 		Arguments any    `json:"arguments,omitempty"`
@@ -84,9 +82,15 @@ func (q *qmp) execute(command string, args, result any) error {
 	}
 }
 
-// hmp runs a human monitor command and returns its output.
-func (q *qmp) hmp(command string) (string, error) {
+// HMP runs a human monitor command and returns its output.
+func (q *QMP) HMP(command string) (string, error) {
 	var out string
-	err := q.execute("human-monitor-command", map[string]string{"command-line": command}, &out)
+	err := q.Execute("human-monitor-command", map[string]string{"command-line": command}, &out)
 	return out, err
+}
+
+// SetLink sets the link state of the netdev called name (qemu.sh's e1000
+// is on "net0").
+func (q *QMP) SetLink(name string, up bool) error {
+	return q.Execute("set_link", map[string]any{"name": name, "up": up}, nil)
 }
