@@ -30,6 +30,9 @@ type runConfig struct {
 	strict    bool
 	bootStart string
 	bootWait  time.Duration
+	idlePID   int
+	idleTime  time.Duration
+	idleWait  time.Duration
 }
 
 func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
@@ -58,6 +61,10 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	fs.StringVar(&c.bootStart, "boot-start", "", "first wait for the first 200 and record boot time since this instant (Unix ns, RFC 3339)")
 	fs.DurationVar(&c.bootWait, "boot-timeout", 5*time.Minute, "give up waiting for the first 200 after this long")
+	fs.IntVar(&c.idlePID, "idle-pid", 0, "after the boot wait, measure this process's (the guest's QEMU) host CPU while no traffic flows")
+	fs.DurationVar(&c.idleTime, "idle-time", 10*time.Second, "length of the idle CPU measurement")
+	fs.DurationVar(&c.idleWait, "idle-settle", 2*time.Second, "quiet time before the idle CPU measurement")
+	netns := fs.Bool("netns", false, "allow a private target address when running inside a network namespace (qemu.sh tap mode)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return nil, err
 	}
@@ -82,8 +89,15 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
 	c.target.Name, c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho = *name, hp(*httpPort), hp(*tcpPort), hp(*udpPort)
+	if c.idlePID < 0 || c.idleTime <= 0 || c.idleWait < 0 {
+		return nil, usagef("idle: want a pid >= 0, a positive -idle-time and a -idle-settle >= 0")
+	}
+	check := load.CheckLoopback
+	if *netns {
+		check = load.CheckNamespaced
+	}
 	for _, a := range []string{c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho} {
-		if err := load.CheckLoopback(a); err != nil {
+		if err := check(a); err != nil {
 			return nil, usageError{err.Error()}
 		}
 	}
@@ -130,6 +144,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		f.Tests = append(f.Tests, t)
+	}
+	if c.idlePID > 0 && ctx.Err() == nil {
+		f.Tests = append(f.Tests, load.IdleCPU(ctx, c.idlePID, c.idleWait, c.idleTime))
 	}
 	addr := c.target
 	steps := []struct {

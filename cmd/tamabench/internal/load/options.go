@@ -7,6 +7,7 @@ package load
 import (
 	"fmt"
 	"net"
+	"os"
 	"time"
 )
 
@@ -68,4 +69,31 @@ func CheckLoopback(addr string) error {
 		return nil
 	}
 	return fmt.Errorf("address %q is not loopback: tamabench only measures 127.0.0.0/8 or ::1 targets", addr)
+}
+
+// CheckNamespaced allows a private (RFC 1918 / ULA) address only when this
+// process runs in a network namespace other than init's, as in qemu.sh's tap
+// mode: there the guest's address exists only inside the namespace, so no
+// packet can reach another machine. Anything else must pass CheckLoopback.
+func CheckNamespaced(addr string) error {
+	if CheckLoopback(addr) == nil {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsPrivate() {
+		return fmt.Errorf("address %q: in a namespace tamabench measures only loopback or private IP literals", addr)
+	}
+	own, err1 := os.Readlink("/proc/self/ns/net")
+	initNS, err2 := os.Readlink("/proc/1/ns/net")
+	switch {
+	case err1 != nil || err2 != nil:
+		return fmt.Errorf("address %q: cannot tell whether this is a private network namespace (%v, %v)", addr, err1, err2)
+	case own == initNS:
+		return fmt.Errorf("address %q is not loopback and tamabench runs in the host's network namespace: run it inside the benchmark's namespace (ip netns exec)", addr)
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ const (
 	KindRPS     = "rps"     // closed-loop load from Concurrency workers
 	KindBulk    = "bulk"    // bulk transfer, MB/s
 	KindBoot    = "boot"    // time from a start instant to the first 200
+	KindIdle    = "idle"    // host CPU of the guest's QEMU process while no traffic flows
 )
 
 // File is one run of tamabench against one target.
@@ -73,6 +74,8 @@ type Test struct {
 	Bytes       uint64   `json:"bytes,omitempty"`
 	MBps        float64  `json:"mb_s,omitempty"` // 10^6 bytes per second
 	ElapsedMS   float64  `json:"elapsed_ms,omitempty"`
+	// CPUPercent is the host CPU used, in percent of one core (idle test).
+	CPUPercent float64 `json:"cpu_pct,omitempty"`
 	// HDR is the latency histogram (nanoseconds) in the HdrHistogram V2
 	// compressed base64 encoding, so rounds can be merged exactly.
 	HDR string `json:"hdr,omitempty"`

@@ -34,6 +34,9 @@ func WriteTable(w io.Writer, f *File) error {
 		if t.Kind == KindBoot && t.Count > 0 {
 			fmt.Fprintf(w, "%s: first 200 after %.0f ms (%d failed attempts before it)\n", t.Name, t.ElapsedMS, t.Errors)
 		}
+		if t.Kind == KindIdle && t.Count > 0 {
+			fmt.Fprintf(w, "%s: QEMU used %.2f%% of a host core over %.0f s without traffic\n", t.Name, t.CPUPercent, t.DurationS)
+		}
 		if t.FirstError != "" {
 			fmt.Fprintf(w, "%s: first error: %s\n", t.Name, t.FirstError)
 		}
