@@ -14,22 +14,61 @@
 #     -P PROBE          image used by the KVM probe (default: IMAGE)
 #     -q SOCKET         QMP monitor on this unix socket (default: none), e.g.
 #                       for set_link (the e1000's netdev is net0)
+#     -t NETNS          tap mode: create network namespace NETNS holding a tap
+#                       (tap0, 10.0.2.2/24) and run QEMU inside it; -p/-e are
+#                       ignored, clients reach the guest at 10.0.2.15 with
+#                       "ip netns exec NETNS ..."; both are removed when QEMU
+#                       exits. Falls back to user networking, with a message,
+#                       where the machine does not allow it.
+#     -T                only check whether tap mode works here: exit 0 if it
+#                       does, else say why and exit 1
 #
-# The guest gets user networking (10.0.2.15/24, gateway 10.0.2.2); host
-# ports are bound to 127.0.0.1 only. The serial console is stdio. The
-# accelerator used is printed on stderr.
+# By default the guest gets user networking (10.0.2.15/24, gateway 10.0.2.2);
+# host ports are bound to 127.0.0.1 only. In tap mode 10.0.2.0/24 exists only
+# inside the namespace, which has no other interface, so no guest packet
+# leaves it. The serial console is stdio. The accelerator and network mode
+# used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp=""
-while getopts "a:m:p:e:M:i:k:P:q:" opt; do
+accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0
+while getopts "a:m:p:e:M:i:k:P:q:t:T" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	M) machine=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
-	q) qmp=$OPTARG ;;
+	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
+
+# tap_unavailable prints why tap mode cannot work here, or nothing if it can:
+# it needs root (CAP_NET_ADMIN), /dev/net/tun and ip netns, and tries them
+# on a throwaway namespace.
+tap_unavailable() {
+	local ns=tamanet-probe-$$
+	[ "$(id -u)" = 0 ] || { echo "not root"; return; }
+	[ -c /dev/net/tun ] || { echo "no /dev/net/tun"; return; }
+	command -v ip >/dev/null || { echo "no ip command (iproute2)"; return; }
+	ip netns add "$ns" 2>/dev/null || { echo "ip netns add fails"; return; }
+	ip netns exec "$ns" ip tuntap add dev tap0 mode tap 2>/dev/null || echo "cannot create a tap device"
+	ip netns del "$ns" 2>/dev/null || true
+}
+if [ $tapcheck = 1 ]; then
+	why=$(tap_unavailable)
+	[ -z "$why" ] && exit 0
+	echo "qemu.sh: tap mode unavailable: $why" >&2
+	exit 1
+fi
+if [ -n "$netns" ]; then
+	why=$(tap_unavailable)
+	if [ -n "$why" ]; then
+		echo "qemu.sh: tap mode unavailable ($why): falling back to user networking" >&2
+		netns=""
+	elif [ -e "/var/run/netns/$netns" ]; then
+		echo "qemu.sh: network namespace $netns already exists" >&2
+		exit 2
+	fi
+fi
 [ $# -ge 1 ] || { echo "usage: $0 [options] IMAGE [-- qemu args]" >&2; exit 2; }
 image=$1; shift
 [ "${1:-}" = "--" ] && shift
@@ -51,13 +90,44 @@ echo "qemu.sh: accelerator $accel" >&2
 fwd=""
 [ -n "$http_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$http_port-:80"
 [ -n "$echo_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$echo_port-:7,hostfwd=udp:127.0.0.1:$echo_port-:7"
+netdev=(-netdev "user,id=net0$fwd")
+[ -n "$netns" ] && netdev=(-netdev tap,id=net0,ifname=tap0,script=no,downscript=no)
 
 args=(-M "$machine" "${accel_args[@]}" -m "$mem" -smp 1
 	-nographic -no-reboot -serial stdio -monitor none
 	-kernel "$image"
-	-netdev "user,id=net0$fwd" -device e1000,netdev=net0,romfile=
+	"${netdev[@]}" -device e1000,netdev=net0,romfile=
 	-device isa-debug-exit,iobase=0xf4,iosize=4)
 [ -n "$initrd" ] && args+=(-initrd "$initrd")
 [ -n "$cmdline" ] && args+=(-append "$cmdline")
 [ -n "$qmp" ] && args+=(-qmp "unix:$qmp,server=on,wait=off")
-exec "$qemu" "${args[@]}" "$@"
+if [ -z "$netns" ]; then
+	echo "qemu.sh: network user (127.0.0.1 port forwards)" >&2
+	exec "$qemu" "${args[@]}" "$@"
+fi
+
+# Tap mode: QEMU runs as a child so the namespace (and the tap in it) is
+# removed however QEMU ends, and whatever signal ends this script.
+qpid=""
+cleanup() {
+	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+	ip netns del "$netns" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+ip netns add "$netns"
+ip netns exec "$netns" sh -e -c '
+	ip link set lo up
+	ip tuntap add dev tap0 mode tap
+	sysctl -qw net.ipv6.conf.tap0.disable_ipv6=1
+	ip addr add 10.0.2.2/24 dev tap0
+	ip link set tap0 up'
+echo "qemu.sh: network tap (namespace $netns, tap0 10.0.2.2/24, guest 10.0.2.15)" >&2
+ip netns exec "$netns" "$qemu" "${args[@]}" "$@" <&0 &
+qpid=$!
+status=0
+wait "$qpid" || status=$?
+qpid=""
+exit $status

@@ -64,7 +64,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.idlePID, "idle-pid", 0, "after the boot wait, measure this process's (the guest's QEMU) host CPU while no traffic flows")
 	fs.DurationVar(&c.idleTime, "idle-time", 10*time.Second, "length of the idle CPU measurement")
 	fs.DurationVar(&c.idleWait, "idle-settle", 2*time.Second, "quiet time before the idle CPU measurement")
-	netns := fs.Bool("netns", false, "allow a private target address when running inside a network namespace (qemu.sh tap mode)")
+	tap := fs.Bool("tap", false, "also allow a private target address on the subnet of a local tap (qemu.sh tap mode, run inside its namespace)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return nil, err
 	}
@@ -93,8 +93,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return nil, usagef("idle: want a pid >= 0, a positive -idle-time and a -idle-settle >= 0")
 	}
 	check := load.CheckLoopback
-	if *netns {
-		check = load.CheckNamespaced
+	if *tap {
+		check = load.CheckOnTap
 	}
 	for _, a := range []string{c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho} {
 		if err := check(a); err != nil {

@@ -71,11 +71,11 @@ func CheckLoopback(addr string) error {
 	return fmt.Errorf("address %q is not loopback: tamabench only measures 127.0.0.0/8 or ::1 targets", addr)
 }
 
-// CheckNamespaced allows a private (RFC 1918 / ULA) address only when this
-// process runs in a network namespace other than init's, as in qemu.sh's tap
-// mode: there the guest's address exists only inside the namespace, so no
-// packet can reach another machine. Anything else must pass CheckLoopback.
-func CheckNamespaced(addr string) error {
+// CheckOnTap allows a private (RFC 1918 / ULA) address only when it lies
+// in the subnet of a TUN/TAP interface of this network namespace, as in
+// qemu.sh's tap mode: packets to it go straight to the process holding the
+// tap (QEMU) and no further. Anything else must pass CheckLoopback.
+func CheckOnTap(addr string) error {
 	if CheckLoopback(addr) == nil {
 		return nil
 	}
@@ -85,15 +85,29 @@ func CheckNamespaced(addr string) error {
 	}
 	ip := net.ParseIP(host)
 	if ip == nil || !ip.IsPrivate() {
-		return fmt.Errorf("address %q: in a namespace tamabench measures only loopback or private IP literals", addr)
+		return fmt.Errorf("address %q: want loopback or a private IP literal on a tap", addr)
 	}
-	own, err1 := os.Readlink("/proc/self/ns/net")
-	initNS, err2 := os.Readlink("/proc/1/ns/net")
-	switch {
-	case err1 != nil || err2 != nil:
-		return fmt.Errorf("address %q: cannot tell whether this is a private network namespace (%v, %v)", addr, err1, err2)
-	case own == initNS:
-		return fmt.Errorf("address %q is not loopback and tamabench runs in the host's network namespace: run it inside the benchmark's namespace (ip netns exec)", addr)
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
 	}
-	return nil
+	for _, ifc := range ifs {
+		addrs, err := ifc.Addrs()
+		if err != nil || !isTap(ifc.Name) {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.Contains(ip) && !n.IP.Equal(ip) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("address %q is neither loopback nor on a tap subnet here: run tamabench inside qemu.sh's namespace (ip netns exec)", addr)
+}
+
+// isTap reports whether interface name is a TUN/TAP device (sysfs shows
+// tun_flags only for those).
+func isTap(name string) bool {
+	_, err := os.Stat("/sys/class/net/" + name + "/tun_flags")
+	return err == nil
 }
