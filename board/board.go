@@ -27,6 +27,9 @@ func hwinit1() {
 	// The PVH start info may live in page 0: copy what we need first.
 	copyBootInfo()
 	unmapPage0()
+	if rdrandEmulated {
+		print("board: WARNING: the CPU lacks RDRAND; random numbers come from a TSC-stirred xorshift64* (not for cryptography; QEMU: -cpu ...,+rdrand)\n")
+	}
 	calibrateClock()
 	goos.Exit = Exit
 	if err := initDMA(); err != nil {

@@ -169,6 +169,63 @@ pt:
 	PUSHQ	AX
 	RETFQ
 
+// func installRDRANDGate()
+// installRDRANDGate points the invalid-opcode vector (6) at rdrandUD.
+TEXT ·installRDRANDGate(SB),NOSPLIT,$0
+	MOVQ	$·rdrandUD<>(SB), AX
+	MOVQ	$(IDT+6*16), DI
+	MOVW	AX, 0(DI)	// offset 15:0
+	MOVW	$0x08, 2(DI)	// 64-bit code selector
+	MOVW	$0x8e00, 4(DI)	// present, DPL 0, interrupt gate, IST 0
+	SHRQ	$16, AX
+	MOVW	AX, 6(DI)	// offset 31:16
+	SHRQ	$16, AX
+	MOVL	AX, 8(DI)	// offset 63:32
+	MOVL	$0, 12(DI)
+	RET
+
+// rdrandUD handles #UD on CPUs without RDRAND by emulating RDRAND EAX
+// (0F C7 F0), the only form the tamago amd64 RNG executes: EAX gets 32 bits
+// of a xorshift64* generator stirred with the TSC at every call, CF is set
+// and execution resumes after the instruction. This is not a cryptographic
+// source; the board warns at boot. Any other invalid opcode is fatal.
+TEXT ·rdrandUD<>(SB),NOSPLIT|NOFRAME,$0
+	PUSHQ	BX
+	PUSHQ	CX
+	PUSHQ	DX
+	// Frame: DX, CX, BX, then the CPU's RIP, CS, RFLAGS, RSP, SS.
+	MOVQ	24(SP), BX
+	MOVL	(BX), CX
+	ANDL	$0xffffff, CX
+	CMPL	CX, $0xf0c70f
+	JNE	badopcode
+	RDTSC
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	XORQ	·rdrandState(SB), AX
+	MOVQ	AX, CX
+	SHRQ	$12, CX
+	XORQ	CX, AX
+	MOVQ	AX, CX
+	SHLQ	$25, CX
+	XORQ	CX, AX
+	MOVQ	AX, CX
+	SHRQ	$27, CX
+	XORQ	CX, AX
+	MOVQ	AX, ·rdrandState(SB)
+	MOVQ	$0x2545f4914f6cdd1d, CX
+	IMULQ	CX, AX
+	SHRQ	$32, AX	// high half: the best bits; writing EAX clears the rest
+	ADDQ	$3, 24(SP)	// past RDRAND EAX
+	ORQ	$1, 40(SP)	// CF: a random value was returned
+	POPQ	DX
+	POPQ	CX
+	POPQ	BX
+	IRETQ
+badopcode:
+	MOVQ	$badOpcodeMessage<>(SB), SI
+	JMP	·die<>(SB)
+
 // func unmapPage0()
 TEXT ·unmapPage0(SB),NOSPLIT,$0
 	MOVQ	$PT, AX
@@ -197,13 +254,14 @@ TEXT ·start64<>(SB),NOSPLIT|NOFRAME,$0
 	CALL	sse_enable(SB)
 
 	// The tamago amd64 package's RNG (runtime/goos.GetRandomData) uses
-	// RDRAND unconditionally: say so instead of faulting on #UD.
+	// RDRAND unconditionally. Without it, emulate the instruction from the
+	// invalid-opcode handler (see rdrandUD).
 	MOVL	$1, AX
 	CPUID
 	BTL	$30, CX
 	JCS	ram
-	MOVQ	$noRDRANDMessage<>(SB), SI
-	JMP	die
+	MOVB	$1, ·rdrandEmulated(SB)
+	CALL	·installRDRANDGate(SB)
 
 ram:
 
@@ -250,9 +308,11 @@ stack:
 
 noram:
 	MOVQ	$noRAMMessage<>(SB), SI
-die:
-	// Say why (SI) on COM1 and leave QEMU through isa-debug-exit
-	// (status 255).
+	JMP	·die<>(SB)
+
+// die says why (the NUL-terminated message at SI) on COM1 and leaves QEMU
+// through isa-debug-exit (status 255).
+TEXT ·die<>(SB),NOSPLIT|NOFRAME,$0
 say:
 	MOVBLZX	(SI), AX
 	TESTL	AX, AX
@@ -284,12 +344,8 @@ DATA noRAMMessage<>+96(SB)/8, $"re (-m 1"
 DATA noRAMMessage<>+104(SB)/8, $"G)\r\n\x00\x00\x00\x00"
 GLOBL noRAMMessage<>(SB), RODATA, $112
 
-DATA noRDRANDMessage<>+0(SB)/8, $"tamanet:"
-DATA noRDRANDMessage<>+8(SB)/8, $" the CPU"
-DATA noRDRANDMessage<>+16(SB)/8, $" lacks R"
-DATA noRDRANDMessage<>+24(SB)/8, $"DRAND (Q"
-DATA noRDRANDMessage<>+32(SB)/8, $"EMU: -cp"
-DATA noRDRANDMessage<>+40(SB)/8, $"u ...,+r"
-DATA noRDRANDMessage<>+48(SB)/8, $"drand)\r\n"
-DATA noRDRANDMessage<>+56(SB)/8, $"\x00\x00\x00\x00\x00\x00\x00\x00"
-GLOBL noRDRANDMessage<>(SB), RODATA, $64
+DATA badOpcodeMessage<>+0(SB)/8, $"tamanet:"
+DATA badOpcodeMessage<>+8(SB)/8, $" invalid"
+DATA badOpcodeMessage<>+16(SB)/8, $" opcode\r"
+DATA badOpcodeMessage<>+24(SB)/8, $"\n\x00\x00\x00\x00\x00\x00\x00"
+GLOBL badOpcodeMessage<>(SB), RODATA, $32

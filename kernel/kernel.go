@@ -51,6 +51,7 @@ func start() error {
 	}
 	// Also turns interrupts on (STI) once the IDT is ready.
 	cpu.EnableExceptions()
+	board.RestoreIDTGates()
 	cpu.LAPIC.Enable()
 	calibrateLAPICTimer()
 	goos.Idle = idle

@@ -22,7 +22,7 @@ func TestKernel(t *testing.T) {
 	}{
 		{"IRQ", testIRQ}, {"LevelStorm", testLevelStorm}, {"Panic", testPanic},
 		{"PowerOff", testPowerOff}, {"Sleep", testSleep}, {"Idle", testIdle},
-		{"NoRDRAND", testNoRDRAND}, {"NoRAM", testNoRAM},
+		{"Rand", testRand}, {"NoRDRAND", testNoRDRAND}, {"NoRAM", testNoRAM},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, image) })
 	}
@@ -119,11 +119,22 @@ func testIdle(t *testing.T, image string) {
 	}
 }
 
-// testNoRDRAND: a CPU without RDRAND gets a clear message, not a #UD.
+// testNoRDRAND: without RDRAND the board emulates it, warns, and
+// crypto/rand still gives distinct output, before and after the kernel
+// rewrites the IDT.
 func testNoRDRAND(t *testing.T, image string) {
-	r, _ := tamagotest.Boot(t, image, "pc", time.Minute, "-cpu", "qemu64", "-append", "poweroff")
-	if !strings.Contains(r.Output, "tamanet: the CPU lacks RDRAND") || r.ExitCode != 255 {
+	r, _ := tamagotest.Boot(t, image, "pc", time.Minute, "-cpu", "qemu64", "-append", "rand")
+	if !strings.Contains(r.Output, "board: WARNING: the CPU lacks RDRAND") ||
+		!strings.Contains(r.Output, "RDRAND emulated: true") || !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
 		t.Fatalf("exit %d:\n%s", r.ExitCode, r.Output)
+	}
+}
+
+// testRand: with RDRAND, crypto/rand works and nothing is emulated.
+func testRand(t *testing.T, image string) {
+	r := boot(t, image, "rand")
+	if !strings.Contains(r.Output, "RDRAND emulated: false") || !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
+		t.Fatalf("exit %d", r.ExitCode)
 	}
 }
 

@@ -11,9 +11,12 @@
 //	idle      sleep 12 s so the host can measure QEMU's CPU use
 //	panic     panic: the stack goes to the console, QEMU exits non-zero
 //	poweroff  leave through ACPI S5
+//	rand      crypto/rand gives distinct, non-zero output (RDRAND or not)
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -55,6 +58,8 @@ func main() {
 		m["boom"]++ // assignment to entry in nil map
 	case "poweroff":
 		err = board.PowerOff()
+	case "rand":
+		err = checkRand()
 	default:
 		err = fmt.Errorf("unknown check %q", check)
 	}
@@ -119,4 +124,15 @@ func checkStorm() error {
 		return fmt.Errorf("line %d not masked", gsi)
 	}
 	return fmt.Errorf("no e1000")
+}
+
+func checkRand() error {
+	a, b := make([]byte, 32), make([]byte, 32)
+	rand.Read(a)
+	rand.Read(b)
+	fmt.Printf("kernelcheck: rand %x %x (RDRAND emulated: %v)\n", a, b, board.RDRANDEmulated())
+	if bytes.Equal(a, b) || bytes.Equal(a, make([]byte, 32)) {
+		return fmt.Errorf("crypto/rand repeats")
+	}
+	return nil
 }

@@ -1,0 +1,25 @@
+//go:build tamago && linkcpuinit
+
+package board
+
+// Without RDRAND the board emulates it (cpuinit_amd64.s): a xorshift64*
+// generator stirred with the TSC on every call. It is never constant, but
+// it is no cryptographic source.
+var (
+	rdrandEmulated bool
+	rdrandState    uint64
+)
+
+// installRDRANDGate points the invalid-opcode vector at the emulation.
+func installRDRANDGate()
+
+// RDRANDEmulated reports whether random numbers come from the emulation.
+func RDRANDEmulated() bool { return rdrandEmulated }
+
+// RestoreIDTGates re-installs the board's own IDT entries after the amd64
+// package rewrote the table (CPU.EnableExceptions).
+func RestoreIDTGates() {
+	if rdrandEmulated {
+		installRDRANDGate()
+	}
+}
