@@ -2,7 +2,8 @@
 #
 #   make run     boot the unikernel in QEMU (builds everything it needs)
 #   make test    host, port (GOOS=tamago under Linux) and QEMU tests
-#   make bench   benchmarks
+#   make bench   tamanet vs a Linux guest on the same QEMU e1000 (bench/README.md)
+#   make bench-go  the Go benchmarks of the packages
 #
 # Every Go command runs the pinned release; the GOOS=tamago toolchain is
 # built once by toolchain/build.sh (or taken from TAMAGO=/path/to/bin/go).
@@ -21,7 +22,7 @@ ACCEL ?= auto
 # The tamago go command: TAMAGO from the environment, else our own port.
 TAMAGO_GO = $(or $(TAMAGO),$(shell toolchain/build.sh | tail -n1))
 
-.PHONY: all toolchain image run test test-host test-port test-qemu bench clean vet
+.PHONY: all toolchain image run test test-host test-port test-qemu bench bench-go clean vet
 
 all: image
 
@@ -51,7 +52,14 @@ vet:
 	go vet ./...
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 
-bench:
+# make bench [NET=auto|user|tap] [ROUNDS=3] [MODE_ROUNDS=2] [DURATION=3s]
+# [WARMUP=1s] [IDLE=10s]: interleaved rounds of the unikernel and the Linux
+# baseline, then the three NAPI modes; the ratio table, JSON and plots go to
+# bench/results/ (see bench/README.md). About 12 minutes under TCG.
+bench: image
+	@NET=$(or $(NET),auto) bench/bench.sh $(OUT)/tamanet.elf
+
+bench-go:
 	@tamago="$(TAMAGO_GO)"; TAMAGO="$$tamago" go test -run '^$$' -bench . -benchmem ./...
 
 clean:

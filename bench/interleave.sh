@@ -1,42 +1,76 @@
 #!/bin/bash
 # Interleaved benchmark of the tamanet unikernel against the Linux baseline:
 # each round boots each guest in turn through qemu.sh (same QEMU, machine,
-# e1000, memory, CPUs, accelerator and port forwards), measures it with
-# tamabench (boot-to-first-response first), and stops it. Targets alternate
-# order every round so drift on the host does not favour one. At the end
-# "tamabench compare" prints medians across rounds and ratios to Linux.
+# e1000, memory, CPUs, accelerator and network), measures it with tamabench
+# (boot-to-first-response, then the QEMU process's idle host CPU, then the
+# load tests), and stops it. The order of targets rotates every round so
+# drift on the host does not favour one. At the end "tamabench compare"
+# prints medians across rounds and ratios to the base.
 #
-#   bench/interleave.sh [-u UNIKERNEL_IMAGE] [-r ROUNDS] [-o OUTDIR] [-a tcg|kvm] [-- tamabench run flags]
+#   bench/interleave.sh [-u UNIKERNEL_IMAGE] [-n MODES] [-r ROUNDS] [-o OUTDIR]
+#                       [-a tcg|kvm] [-N user|tap|auto] [-I IDLE] [-- tamabench run flags]
 #
-# Without -u only the Linux baseline is measured (no ratio table).
+# Without -u only the Linux baseline is measured (no ratio table). With -n
+# (comma-separated napi= boot options, e.g. napi,interrupt,busypoll) the
+# targets are the unikernel in each mode, named tamanet-MODE, compared with
+# the first mode; Linux is not booted.
+# -N picks the network: user (QEMU user net, 127.0.0.1 port forwards), tap
+# (qemu.sh -t: a namespace of its own holding a tap and the client) or auto
+# (tap where the machine allows it, else user). Results record it.
+# -I is the idle CPU measurement per boot (default 10s; 0s skips it).
 # Defaults: 3 rounds, OUTDIR bench/results/<UTC time>, accelerator tcg
-# (KVM hangs 64-bit guests on the project machines; see shared/DESIGN.md).
-# Ports: TB_HTTP_PORT (18080) and TB_ECHO_PORT (18007) on 127.0.0.1.
+# (KVM hangs 64-bit guests on the project machines; see shared/DESIGN.md),
+# network user. Ports: TB_HTTP_PORT (18080) and TB_ECHO_PORT (18007) on
+# 127.0.0.1 in user mode.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-uni="" rounds=3 out="" accel=tcg
-while getopts "u:r:o:a:" opt; do
+uni="" modes="" rounds=3 out="" accel=tcg net=user idle=10s
+while getopts "u:n:r:o:a:N:I:" opt; do
 	case $opt in
-	u) uni=$OPTARG ;; r) rounds=$OPTARG ;; o) out=$OPTARG ;; a) accel=$OPTARG ;;
+	u) uni=$OPTARG ;; n) modes=$OPTARG ;; r) rounds=$OPTARG ;; o) out=$OPTARG ;; a) accel=$OPTARG ;;
+	N) net=$OPTARG ;; I) idle=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ "${1:-}" = "--" ] && shift
 [ -z "$uni" ] || [ -f "$uni" ] || { echo "interleave: no unikernel image at $uni" >&2; exit 2; }
+[ -z "$modes" ] || [ -n "$uni" ] || { echo "interleave: -n needs -u" >&2; exit 2; }
+case $net in
+user | tap) ;;
+auto) if "$repo/qemu.sh" -T; then net=tap; else net=user; fi ;;
+*) echo "interleave: -N $net: want user, tap or auto" >&2; exit 2 ;;
+esac
+if [ "$net" = tap ] && ! "$repo/qemu.sh" -T; then
+	echo "interleave: tap mode asked for but unavailable" >&2
+	exit 1
+fi
+echo "interleave: network $net" >&2
 out=${out:-$repo/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 http_port=${TB_HTTP_PORT:-18080}
 echo_port=${TB_ECHO_PORT:-18007}
 mkdir -p "$out"
 
-linux=$("$here/linux/build.sh")
 tmp=$(mktemp -d)
 tb=$tmp/tamabench
 (cd "$repo" && go build -o "$tb" ./cmd/tamabench)
 
+targets=() base=linux
+if [ -n "$modes" ]; then
+	IFS=, read -ra ms <<<"$modes"
+	for m in "${ms[@]}"; do targets+=("tamanet-$m"); done
+	base=${targets[0]}
+else
+	linux=$("$here/linux/build.sh")
+	cp "$linux/manifest.txt" "$out/linux-manifest.txt"
+	[ -n "$uni" ] && targets+=(tamanet)
+	targets+=(linux)
+fi
+
+netns=tamanet-bench-$$
 qpid=
 stop_guest() {
 	if [ -n "$qpid" ]; then
@@ -45,44 +79,71 @@ stop_guest() {
 		qpid=
 	fi
 }
-trap 'stop_guest; rm -rf "$tmp"' EXIT
+trap 'stop_guest; rm -rf "$tmp"; [ "$net" = tap ] && ip netns del "$netns" 2>/dev/null; true' EXIT
 
-# boot TARGET: start the guest in the background; sets qpid and start.
+# boot TARGET: start the guest in the background; sets qpid (qemu.sh),
+# start (ns) and waits for QEMU's pid file (in tap mode the namespace
+# exists from then on).
 boot() {
-	local log=$out/console-$1-r$round.log
+	local log=$out/console-$1-r$round.log netargs=(-p "$http_port" -e "$echo_port")
+	[ "$net" = tap ] && netargs=(-t "$netns")
+	rm -f "$tmp/qemu.pid"
 	start=$(date +%s%N)
 	case $1 in
 	linux)
-		"$repo/qemu.sh" -a "$accel" -p "$http_port" -e "$echo_port" \
+		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" \
 			-i "$linux/initramfs.cpio.gz" -k "console=ttyS0 quiet panic=-1" "$linux/vmlinuz" \
-			</dev/null >"$log" 2>&1 &
+			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	tamanet)
-		"$repo/qemu.sh" -a "$accel" -p "$http_port" -e "$echo_port" "$uni" </dev/null >"$log" 2>&1 &
+		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" "$uni" -- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
+		;;
+	tamanet-*)
+		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" -k "napi=${1#tamanet-}" "$uni" \
+			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	esac
 	qpid=$!
+	for _ in $(seq 1 300); do
+		[ -s "$tmp/qemu.pid" ] && return 0
+		kill -0 "$qpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "interleave: QEMU for $1 did not start; console:" >&2
+	cat "$log" >&2
+	exit 1
 }
 
-targets=(linux)
-[ -n "$uni" ] && targets=(tamanet linux)
-for round in $(seq 1 "$rounds"); do
-	order=("${targets[@]}")
-	if [ $((round % 2)) = 0 ] && [ ${#targets[@]} = 2 ]; then
-		order=("${targets[1]}" "${targets[0]}")
+# measure TARGET: tamabench against the booted guest, from the host (user)
+# or inside the namespace (tap).
+measure() {
+	local name=$1
+	shift
+	local idleargs=() client=("$tb") hostargs=(-host 127.0.0.1 -http-port "$http_port" -tcp-port "$echo_port" -udp-port "$echo_port")
+	[ "$idle" != 0s ] && [ "$idle" != 0 ] && idleargs=(-idle-pid "$(cat "$tmp/qemu.pid")" -idle-time "$idle")
+	if [ "$net" = tap ]; then
+		client=(ip netns exec "$netns" "$tb")
+		hostargs=(-tap -host 10.0.2.15 -http-port 80 -tcp-port 7 -udp-port 7)
 	fi
+	"${client[@]}" run -name "$name" -round "$round" "${hostargs[@]}" -boot-start "$start" -boot-timeout 300s \
+		"${idleargs[@]}" -note "qemu $accel, net $net" -out "$out" "$@"
+}
+
+for round in $(seq 1 "$rounds"); do
+	n=${#targets[@]}
+	order=()
+	for i in $(seq 0 $((n - 1))); do order+=("${targets[$(((i + round - 1) % n))]}"); done
 	for t in "${order[@]}"; do
-		echo "interleave: round $round/$rounds: $t" >&2
+		echo "interleave: round $round/$rounds: $t (net $net)" >&2
 		boot "$t"
-		"$tb" run -name "$t" -round "$round" -host 127.0.0.1 -http-port "$http_port" \
-			-tcp-port "$echo_port" -udp-port "$echo_port" -boot-start "$start" -boot-timeout 300s \
-			-note "qemu $accel" -out "$out" "$@" | tee "$out/$t-r$round.txt"
+		measure "$t" "$@" | tee "$out/$t-r$round.txt"
 		stop_guest
 	done
 done
-if [ ${#targets[@]} = 2 ]; then
-	"$tb" compare -base linux -json "$out/ratio.json" -plots "$out" "$out"/tamanet-r*.json "$out"/linux-r*.json |
-		tee "$out/ratio.txt"
+echo "$net" >"$out/network.txt"
+if [ ${#targets[@]} -ge 2 ]; then
+	files=()
+	for t in "${targets[@]}"; do files+=("$out/$t"-r*.json); done
+	"$tb" compare -base "$base" -json "$out/ratio.json" -plots "$out" "${files[@]}" | tee "$out/ratio.txt"
 fi
-cp "$linux/manifest.txt" "$out/linux-manifest.txt"
 echo "interleave: results in $out" >&2

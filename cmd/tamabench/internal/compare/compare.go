@@ -37,7 +37,7 @@ var (
 	rps  = metric{"rps", "req/s", false, func(t *result.Test) (float64, bool) { return t.RPS, t.Count > 0 }}
 	mbps = metric{"MB/s", "MB/s", false, func(t *result.Test) (float64, bool) { return t.MBps, t.Count > 0 }}
 	boot = metric{"boot", "ms", true, func(t *result.Test) (float64, bool) { return t.ElapsedMS, t.Count > 0 }}
-	cpu  = metric{"cpu", "% core", true, func(t *result.Test) (float64, bool) { return t.CPUPercent, t.Count > 0 }}
+	cpu  = metric{"cpu", "%core", true, func(t *result.Test) (float64, bool) { return t.CPUPercent, t.Count > 0 }}
 )
 
 // metricsOf lists the figures compared for a kind of test.

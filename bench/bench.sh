@@ -1,0 +1,96 @@
+#!/bin/bash
+# make bench: the whole comparison in one run.
+#
+#   bench/bench.sh IMAGE
+#
+# 1. tamanet against the Linux baseline: ROUNDS interleaved rounds (default
+#    3), every tamabench test, boot-to-first-response and idle host CPU.
+# 2. The unikernel's three NAPI modes (napi, interrupt, busypoll) against
+#    each other: MODE_ROUNDS rounds (default 2) of a shorter test list.
+# Network: NET=auto (default: tap where the machine allows it, else user),
+# user or tap. DURATION (3s) and WARMUP (1s) per test, IDLE (10s) per boot.
+# Results: bench/results/<UTC time>/ (vs-linux/ and napi-modes/ with every
+# round's JSON, console logs and plots) and bench/results/<UTC time>.json
+# (both ratio tables and the settings). QEMU must be installed or
+# installable (scripts/ensure-qemu.sh); the Linux baseline is built once.
+set -euo pipefail
+export GOTOOLCHAIN=go1.27.3
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+[ $# = 1 ] && [ -f "$1" ] || { echo "usage: $0 UNIKERNEL_IMAGE" >&2; exit 2; }
+image=$1
+rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto}
+duration=${DURATION:-3s} warmup=${WARMUP:-1s} idle=${IDLE:-10s}
+accel=${ACCEL:-tcg}
+
+"$repo/scripts/ensure-qemu.sh" >/dev/null
+case $net in
+auto) if "$repo/qemu.sh" -T 2>/dev/null; then net=tap; else
+	echo "bench: tap mode unavailable ($("$repo/qemu.sh" -T 2>&1 || true)); using user networking" >&2
+	net=user
+fi ;;
+esac
+ts=$(date -u +%Y%m%dT%H%M%SZ)
+out=$repo/bench/results/$ts
+mkdir -p "$out"
+t0=$(date +%s)
+settings="accel $accel, network $net, $rounds rounds vs Linux, $mode_rounds per NAPI mode, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
+echo "bench: $settings" | tee "$out/settings.txt" >&2
+{
+	echo "uname: $(uname -srm)"
+	echo "cpu: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1) x $(nproc)"
+	echo "qemu: $(qemu-system-x86_64 --version | head -n1)"
+	echo "uptime before: $(uptime)"
+} >"$out/machine.txt"
+
+echo "bench: tamanet vs Linux" >&2
+"$here/interleave.sh" -u "$image" -r "$rounds" -a "$accel" -N "$net" -I "$idle" -o "$out/vs-linux" -- \
+	-duration "$duration" -warmup "$warmup" -q >"$out/vs-linux.log"
+echo "bench: NAPI modes" >&2
+"$here/interleave.sh" -u "$image" -n napi,interrupt,busypoll -r "$mode_rounds" -a "$accel" -N "$net" -I "$idle" \
+	-o "$out/napi-modes" -- -duration "$duration" -warmup "$warmup" -q \
+	-tests keepalive,udpecho,rps,download,upload -concurrency 1,16 >"$out/napi-modes.log"
+echo "uptime after: $(uptime)" >>"$out/machine.txt"
+secs=$(($(date +%s) - t0))
+
+# goals: the issue's targets against the vs-Linux ratios (benchmarks, not
+# assertions). Columns of ratio.txt: target test metric unit base target ratio ...
+goals() {
+	awk '
+	function row(name, goal, kind, limit, v,   ok) {
+		ok = (kind == "le") ? (v + 0 <= limit) : (v + 0 >= limit)
+		printf "%-32s %-8s %-8s %-8s (tamanet %s %s, linux %s %s)\n", name, goal, v, ok ? "met" : "NOT met", $6, $4, $5, $4
+	}
+	NR == 1 || $1 == "target" { next }
+	{ r = $7; sub(/x$/, "", r) }
+	$2 == "http_keepalive" && $3 == "p50" { row("HTTP keep-alive p50 / Linux", "<=0.8x", "le", 0.8, r) }
+	$2 == "http_keepalive" && $3 == "p99" { row("HTTP keep-alive p99 / Linux", "<=1.0x", "le", 1.0, r) }
+	$2 == "rps_c16" && $3 == "rps" { row("req/s, 16 connections / Linux", ">=1.2x", "ge", 1.2, r) }
+	$2 == "download" { row("download MB/s / Linux", ">=1.0x", "ge", 1.0, r) }
+	$2 == "upload" { row("upload MB/s / Linux", ">=1.0x", "ge", 1.0, r) }
+	$2 == "boot" { row("boot to first response, s", "<=0.5", "le", 0.5, $6 / 1000) }
+	$2 == "idle_cpu" { row("idle host CPU, % of a core", "<=1", "le", 1, $6) }
+	' "$out/vs-linux/ratio.txt"
+}
+goals >"$out/goals.txt"
+
+{
+	printf '{\n"schema": "tamanet-bench/v1",\n"started": "%s",\n"settings": "%s",\n"network": "%s",\n' "$ts" "$settings" "$net"
+	printf '"seconds": %d,\n"vs_linux": ' "$secs"
+	cat "$out/vs-linux/ratio.json"
+	printf ',\n"napi_modes": '
+	cat "$out/napi-modes/ratio.json"
+	printf '}\n'
+} >"$repo/bench/results/$ts.json"
+
+echo
+echo "== tamanet / Linux ($settings) =="
+cat "$out/vs-linux/ratio.txt"
+echo
+echo "== NAPI modes, base tamanet-napi =="
+cat "$out/napi-modes/ratio.txt"
+echo
+echo "== goals (numbers from network $net) =="
+cat "$out/goals.txt"
+echo
+echo "bench: $secs s; results in $out/ and $repo/bench/results/$ts.json"
