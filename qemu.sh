@@ -110,7 +110,10 @@ fi
 # removed however QEMU ends, and whatever signal ends this script.
 qpid=""
 cleanup() {
-	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+	if [ -n "$qpid" ]; then
+		kill "$qpid" 2>/dev/null || true
+		wait "$qpid" 2>/dev/null || true
+	fi
 	ip netns del "$netns" 2>/dev/null || true
 }
 trap cleanup EXIT

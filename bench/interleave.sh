@@ -79,7 +79,13 @@ stop_guest() {
 		qpid=
 	fi
 }
-trap 'stop_guest; rm -rf "$tmp"; [ "$net" = tap ] && ip netns del "$netns" 2>/dev/null; true' EXIT
+# qemu.sh removes its namespace; this is for a qemu.sh that was killed hard.
+cleanup() {
+	stop_guest
+	rm -rf "$tmp"
+	if [ "$net" = tap ]; then ip netns del "$netns" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
 
 # boot TARGET: start the guest in the background; sets qpid (qemu.sh),
 # start (ns) and waits for QEMU's pid file (in tap mode the namespace
