@@ -22,7 +22,7 @@ ACCEL ?= auto
 # The tamago go command: TAMAGO from the environment, else our own port.
 TAMAGO_GO = $(or $(TAMAGO),$(shell toolchain/build.sh | tail -n1))
 
-.PHONY: all toolchain image run test test-host test-port test-qemu bench bench-go clean vet
+.PHONY: all toolchain image run test bench bench-go clean vet
 
 all: image
 

@@ -12,16 +12,21 @@ import (
 	"time"
 )
 
+// accel is qemu.sh's -a value: TAMANET_ACCEL, else auto (a probe boot
+// decides).
+func accel() string {
+	if a := os.Getenv("TAMANET_ACCEL"); a != "" {
+		return a
+	}
+	return "auto"
+}
+
 // Boot runs image under QEMU through the repository's qemu.sh and returns
 // the serial console output and QEMU's exit status. machine is a -M value;
 // extra goes to QEMU unchanged.
 func Boot(t testing.TB, image, machine string, timeout time.Duration, extra ...string) (Result, string) {
 	t.Helper()
-	accel := os.Getenv("TAMANET_ACCEL")
-	if accel == "" {
-		accel = "auto"
-	}
-	args := []string{"-a", accel, "-M", machine, image, "--"}
+	args := []string{"-a", accel(), "-M", machine, image, "--"}
 	args = append(args, extra...)
 	cmd := exec.Command(filepath.Join(RepoRoot(t), "qemu.sh"), args...)
 	r, err := Run(cmd, timeout)
@@ -56,11 +61,7 @@ type VM struct {
 // killed when the test ends.
 func Start(t testing.TB, image string, qemuArgs []string, extra ...string) *VM {
 	t.Helper()
-	accel := os.Getenv("TAMANET_ACCEL")
-	if accel == "" {
-		accel = "auto"
-	}
-	args := append([]string{"-a", accel}, qemuArgs...)
+	args := append([]string{"-a", accel()}, qemuArgs...)
 	args = append(append(args, image, "--"), extra...)
 	cmd := exec.Command(filepath.Join(RepoRoot(t), "qemu.sh"), args...)
 	out, err := cmd.StdoutPipe()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,15 +17,9 @@ func (s *Service) ServeTCPEcho(ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
+			if stop, ret := serveError(err, &s.c.acceptErrors, &backoff); stop {
+				return ret
 			}
-			s.c.acceptErrors.Add(1)
-			if !temporary(err) {
-				return err
-			}
-			backoff = nextBackoff(backoff)
-			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
@@ -63,6 +58,22 @@ func (s *Service) echoTCP(c net.Conn) {
 
 // temporary reports whether err says to try again (a timeout, or an error
 // that marks itself temporary, as accept(2)'s EMFILE does).
+// serveError decides what a serve loop does after err from Accept or
+// ReadFrom: stop with nil once the listener is closed, stop with err unless
+// it is temporary, else count it and back off before the next try.
+func serveError(err error, errs *atomic.Uint64, backoff *time.Duration) (stop bool, ret error) {
+	if errors.Is(err, net.ErrClosed) {
+		return true, nil
+	}
+	errs.Add(1)
+	if !temporary(err) {
+		return true, err
+	}
+	*backoff = nextBackoff(*backoff)
+	time.Sleep(*backoff)
+	return false, nil
+}
+
 func temporary(err error) bool {
 	var t interface{ Temporary() bool }
 	var ne net.Error

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"errors"
 	"net"
 	"time"
 )
@@ -19,15 +18,9 @@ func (s *Service) ServeUDPEcho(pc net.PacketConn) error {
 	for {
 		n, addr, err := pc.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
+			if stop, ret := serveError(err, &s.c.udpErrors, &backoff); stop {
+				return ret
 			}
-			s.c.udpErrors.Add(1)
-			if !temporary(err) {
-				return err
-			}
-			backoff = nextBackoff(backoff)
-			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
