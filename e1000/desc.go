@@ -1,6 +1,10 @@
 package e1000
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"unsafe"
+)
 
 // Legacy receive descriptor (3.2.3): 16 bytes, little endian. The driver
 // writes the buffer address; the device writes back the rest.
@@ -69,6 +73,26 @@ const (
 	TXD_STAT_DD = 1 << 0 // Descriptor Done
 )
 
+// statusWord is the offset of the aligned 32-bit word that ends every
+// descriptor: status, errors (receive) or CSS (transmit), special. The
+// device's write-back sets DD in it.
+const statusWord = 12
+
+// loadStatusWord reads a descriptor's status word with one atomic load and
+// returns its bytes in memory order. This is the driver's dma_rmb(): Linux
+// reads the status, issues dma_rmb() and only then reads the length and
+// the buffer. On x86 the CPU keeps loads from ordinary memory in order, so
+// what remains is the compiler, and Go lets the compiler move a plain load
+// before an earlier plain load whatever branch sits between them; it never
+// moves a load before an atomic load. The load also takes status and errors
+// from the same write-back. Rings are 16-byte aligned, so the word is
+// aligned.
+func loadStatusWord(desc []byte) [4]byte {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], atomic.LoadUint32((*uint32)(unsafe.Pointer(&desc[statusWord]))))
+	return b
+}
+
 // rxDesc is one receive descriptor in DMA memory.
 type rxDesc []byte
 
@@ -77,9 +101,16 @@ func rxDescAt(ring []byte, i int) rxDesc {
 	return rxDesc(ring[i*RxDescSize : (i+1)*RxDescSize : (i+1)*RxDescSize])
 }
 
+// writeBack returns the status and errors the device wrote back, from one
+// atomic load of the status word (see loadStatusWord). Read it before any
+// other field of the descriptor.
+func (d rxDesc) writeBack() (status, errors uint8) {
+	w := loadStatusWord(d)
+	return w[RXD_STATUS-statusWord], w[RXD_ERRORS-statusWord]
+}
+
+// length is the written-back frame length; valid only after writeBack saw DD.
 func (d rxDesc) length() uint16 { return binary.LittleEndian.Uint16(d[RXD_LENGTH:]) }
-func (d rxDesc) status() uint8  { return d[RXD_STATUS] }
-func (d rxDesc) errors() uint8  { return d[RXD_ERRORS] }
 
 // post hands the descriptor to the device with buffer addr: the write-back
 // fields are zeroed so a stale DD bit is never mistaken for a new frame.
@@ -98,8 +129,11 @@ func txDescAt(ring []byte, i int) txDesc {
 	return txDesc(ring[i*TxDescSize : (i+1)*TxDescSize : (i+1)*TxDescSize])
 }
 
+// writeBack returns the status the device wrote back, from one atomic load
+// of the status word (see loadStatusWord).
+func (d txDesc) writeBack() (status uint8) { return loadStatusWord(d)[TXD_STATUS-statusWord] }
+
 func (d txDesc) length() uint16 { return binary.LittleEndian.Uint16(d[TXD_LENGTH:]) }
-func (d txDesc) status() uint8  { return d[TXD_STATUS] }
 
 // set fills a legacy data descriptor for a buffer of n bytes at addr and
 // clears its status, so DD is only ever set by the device.

@@ -26,6 +26,7 @@ var (
 	ErrConfig         = errors.New("e1000: invalid configuration")
 	ErrResetTimeout   = errors.New("e1000: device reset did not complete")
 	ErrEEPROMTimeout  = errors.New("e1000: EEPROM read did not complete")
+	ErrMisaligned     = errors.New("e1000: DMA memory not 16-byte aligned")
 	ErrEEPROMChecksum = errors.New("e1000: EEPROM checksum mismatch")
 	ErrBadMAC         = errors.New("e1000: not a unicast station address")
 	ErrNotMulticast   = errors.New("e1000: not a multicast address")

@@ -2,6 +2,7 @@ package e1000
 
 import (
 	"fmt"
+	"unsafe"
 
 	"tamanet/napi"
 )
@@ -70,8 +71,14 @@ func (d *Device) allocRings(dma DMA) error {
 			return nil, 0
 		}
 		buf, bus, e := dma.Alloc(size, descAlign)
-		if e == nil && len(buf) < size {
+		switch {
+		case e != nil:
+		case len(buf) < size:
 			e = fmt.Errorf("got %d bytes", len(buf))
+		case bus%descAlign != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%descAlign != 0:
+			// The manual asks it of rings, and the descriptors' status
+			// words are loaded atomically.
+			e = fmt.Errorf("%w: bus address %#x, memory %p", ErrMisaligned, bus, unsafe.SliceData(buf))
 		}
 		if e != nil {
 			err = fmt.Errorf("e1000: allocating %s (%d bytes): %w", what, size, e)

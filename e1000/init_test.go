@@ -62,8 +62,8 @@ func TestInitSequence(t *testing.T) {
 	}
 	for i := range 64 {
 		desc := rxDescAt(d.rxRing, i)
-		if a := leUint64(desc); a != d.rxBufAddr(i) || desc.status() != 0 {
-			t.Errorf("rx descriptor %d: addr %#x status %#x", i, a, desc.status())
+		if a, st := leUint64(desc), desc[RXD_STATUS]; a != d.rxBufAddr(i) || st != 0 {
+			t.Errorf("rx descriptor %d: addr %#x status %#x", i, a, st)
 		}
 	}
 }
@@ -129,6 +129,18 @@ func (f *failingDMA) Alloc(size, align int) ([]byte, uint64, error) {
 	return f.DMA.Alloc(size, align)
 }
 
+// misalignedDMA hands out memory 4 bytes past what was asked, like an
+// allocator that ignores align.
+type misalignedDMA struct{ DMA }
+
+func (m misalignedDMA) Alloc(size, align int) ([]byte, uint64, error) {
+	buf, bus, err := m.DMA.Alloc(size+4, align)
+	if err != nil {
+		return nil, 0, err
+	}
+	return buf[4:], bus + 4, nil
+}
+
 func TestNewErrors(t *testing.T) {
 	newModel := func(mac [6]byte) *model.Model {
 		m := model.New(model.Config{MAC: mac, ManualClock: true})
@@ -154,6 +166,10 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 	m := newModel(testMAC)
+	if _, err := New(m, misalignedDMA{m.DMA()}, Config{}); !errors.Is(err, ErrMisaligned) {
+		t.Errorf("misaligned DMA memory: err %v, want ErrMisaligned", err)
+	}
+	m = newModel(testMAC)
 	m.DMA().FailNext(1)
 	if _, err := New(m, m.DMA(), Config{}); !errors.Is(err, model.ErrAllocInjected) {
 		t.Errorf("arena FailNext: err %v", err)

@@ -122,13 +122,11 @@ func (d *Device) rxClean(budget int) int {
 	done := 0
 	for done < budget {
 		desc := rxDescAt(d.rxRing, i)
-		status := desc.status()
+		status, errs := desc.writeBack()
 		if status&RXD_STAT_DD == 0 {
 			break
 		}
-		// The fields below are read after DD. x86 keeps loads in order,
-		// and the branch above keeps the compiler from hoisting them.
-		length, errs := int(desc.length()), desc.errors()
+		length := int(desc.length())
 		s := &d.rx
 		s.Descriptors++
 		switch d.classify(status, errs, length) {
@@ -174,7 +172,7 @@ func (d *Device) rxDropPending() {
 	for range n {
 		i := d.rxNextToClean
 		desc := rxDescAt(d.rxRing, i)
-		if desc.status()&RXD_STAT_DD == 0 {
+		if status, _ := desc.writeBack(); status&RXD_STAT_DD == 0 {
 			break
 		}
 		d.rx.Descriptors++

@@ -116,7 +116,7 @@ func (d *Device) txReclaim() bool {
 	n := d.cfg.TxDescriptors
 	for d.txNextToClean != d.txNextToUse {
 		desc := txDescAt(d.txRing, d.txNextToClean)
-		if desc.status()&TXD_STAT_DD == 0 {
+		if desc.writeBack()&TXD_STAT_DD == 0 {
 			break
 		}
 		d.tx.Packets++

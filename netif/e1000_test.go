@@ -1,10 +1,3 @@
-//go:build !race
-
-// The device model writes descriptors from the goroutine that feeds the wire
-// while the driver's poll goroutine reads them, as hardware does by DMA; the
-// race detector cannot see that ordering, so these tests build without it
-// (like e1000's own concurrent test).
-
 package netif
 
 import (
@@ -154,7 +147,7 @@ func TestE1000LinkFlap(t *testing.T) {
 	flap(t, p, func(up bool) {
 		na.m.SetLink(up)
 		nb.m.SetLink(up)
-	})
+	}, func() uint64 { return nb.m.Stats().RxFrames })
 }
 
 func BenchmarkE1000TCP(b *testing.B) {

@@ -182,9 +182,7 @@ func (m *Model) injectRx(length uint16, status, errors uint8, payload []byte) er
 func writeRxDesc(d []byte, length, csum uint16, status, errs uint8) {
 	binary.LittleEndian.PutUint16(d[RXD_LENGTH:], length)
 	binary.LittleEndian.PutUint16(d[RXD_CSUM:], csum)
-	d[RXD_STATUS] = status
-	d[RXD_ERRORS] = errs
-	binary.LittleEndian.PutUint16(d[RXD_SPECIAL:], 0)
+	publishStatus(d, [4]byte{RXD_STATUS - statusWord: status, RXD_ERRORS - statusWord: errs}) // special 0
 }
 
 // rxBufSize decodes RCTL.BSIZE and RCTL.BSEX (13.4.22). BSEX with BSIZE=00b

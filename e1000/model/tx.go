@@ -106,7 +106,9 @@ func (m *Model) txWriteBack(d []byte, cmd uint8) {
 	if cmd&TXD_CMD_RS == 0 {
 		return
 	}
-	d[TXD_STATUS] = d[TXD_STATUS]&^0x0F | TXD_STAT_DD
+	w := statusBytes(d)
+	w[TXD_STATUS-statusWord] = w[TXD_STATUS-statusWord]&^0x0F | TXD_STAT_DD
+	publishStatus(d, w)
 	m.txDescDone(cmd&TXD_CMD_IDE != 0)
 }
 
