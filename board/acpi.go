@@ -88,8 +88,9 @@ func findRSDP() (uint64, error) {
 	return 0, errors.New("acpi: no RSDP")
 }
 
-// ReadACPI parses the MADT and FADT.
-func ReadACPI() (*ACPI, error) {
+// tableAddrs returns the physical addresses of the tables the XSDT (or,
+// before ACPI 2.0, the RSDT) lists.
+func tableAddrs() ([]uint64, error) {
 	rsdp, err := findRSDP()
 	if err != nil {
 		return nil, err
@@ -113,6 +114,15 @@ func ReadACPI() (*ACPI, error) {
 			tables = append(tables, uint64(binary.LittleEndian.Uint32(rsdt[i:])))
 		}
 	}
+	return tables, nil
+}
+
+// ReadACPI parses the MADT and FADT.
+func ReadACPI() (*ACPI, error) {
+	tables, err := tableAddrs()
+	if err != nil {
+		return nil, err
+	}
 	a := &ACPI{}
 	for _, addr := range tables {
 		t, err := table(addr)
@@ -132,6 +142,39 @@ func ReadACPI() (*ACPI, error) {
 		return nil, errors.New("acpi: no MADT with a local APIC and an I/O APIC")
 	}
 	return a, nil
+}
+
+// FADT fields of the power management timer (ACPI 6.x table 5.9).
+const (
+	fadtPMTimerBlock  = 76  // PM_TMR_BLK, a port
+	fadtPMTimerLength = 91  // PM_TMR_LEN, 4 if there is a timer
+	fadtFlags         = 112 // Flags
+	fadtMinLength     = fadtFlags + 4
+
+	fadtTimerValExt     = 1 << 8  // TMR_VAL_EXT: the timer has 32 bits
+	fadtHardwareReduced = 1 << 20 // HW_REDUCED_ACPI: no fixed hardware
+)
+
+// pmTimer returns the ACPI PM timer's port from the FADT and whether it
+// counts in 32 bits; port 0 means there is none (or no usable ACPI).
+func pmTimer() (port uint16, ext bool) {
+	tables, err := tableAddrs()
+	if err != nil {
+		return 0, false
+	}
+	for _, addr := range tables {
+		t, err := table(addr)
+		if err != nil || string(t[:4]) != "FACP" || len(t) < fadtMinLength {
+			continue
+		}
+		flags := binary.LittleEndian.Uint32(t[fadtFlags:])
+		blk := binary.LittleEndian.Uint32(t[fadtPMTimerBlock:])
+		if flags&fadtHardwareReduced != 0 || t[fadtPMTimerLength] != 4 || blk == 0 || blk > 0xFFFF {
+			return 0, false
+		}
+		return uint16(blk), flags&fadtTimerValExt != 0
+	}
+	return 0, false
 }
 
 func (a *ACPI) parseMADT(t []byte) {

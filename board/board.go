@@ -22,15 +22,25 @@ import (
 //go:linkname ramSize runtime/goos.RamSize
 var ramSize uint64
 
+// runtimeUpTSC is the TSC when the runtime called Hwinit1: its heap and
+// scheduler work, package initializers have not run yet.
+var runtimeUpTSC uint64
+
+// RuntimeUpTSC returns the TSC when the Go runtime had its heap and
+// scheduler up and handed the board its hardware set-up (before package
+// initializers and main).
+func RuntimeUpTSC() uint64 { return runtimeUpTSC }
+
 //go:linkname hwinit1 runtime/goos.Hwinit1
 func hwinit1() {
+	runtimeUpTSC = rdtsc()
 	// The PVH start info may live in page 0: copy what we need first.
 	copyBootInfo()
 	unmapPage0()
 	if rdrandEmulated {
 		print("board: WARNING: the CPU lacks RDRAND; random numbers come from a TSC-stirred xorshift64* (not for cryptography; QEMU: -cpu ...,+rdrand)\n")
 	}
-	calibrateClock()
+	beginCalibration()
 	goos.Exit = Exit
 	if err := initDMA(); err != nil {
 		panic(err)

@@ -2,7 +2,10 @@
 
 package board
 
-import _ "unsafe" // for go:linkname
+import (
+	"time"
+	_ "unsafe" // for go:linkname
+)
 
 // The 8254 PIT counts at 1.193182 MHz on every PC, emulated or not.
 const (
@@ -52,8 +55,10 @@ func clockAt(tsc uint64) int64 {
 	return clock.baseNs + int64(sec)*1e9 + int64(rem*1e9/clock.hz)
 }
 
-// TSCFrequency returns the calibrated TSC frequency in Hz.
+// TSCFrequency returns the calibrated TSC frequency in Hz, completing the
+// calibration first if it is still pending (see CalibrateClock).
 func TSCFrequency() uint64 {
+	CalibrateClock()
 	return clock.hz
 }
 
@@ -64,9 +69,10 @@ func readPIT() uint16 {
 	return uint16(hi)<<8 | uint16(lo)
 }
 
-// calibrateClock measures the TSC against PIT channel 0 running freely as
-// a rate generator over its full 16-bit range, counting down.
-func calibrateClock() {
+// calibratePIT measures the TSC against PIT channel 0 running freely as a
+// rate generator over its full 16-bit range, counting down, for
+// calibrationTicks. It blocks for that long.
+func calibratePIT() {
 	outb(pitCommand, pitRateGenerator)
 	outb(pitChannel0, 0)
 	outb(pitChannel0, 0) // reload 0 means 65536
@@ -80,13 +86,121 @@ func calibrateClock() {
 		last = now
 	}
 	endTSC := rdtsc()
+	setRate(endTSC, (endTSC-startTSC)*pitHz/uint64(elapsed))
+}
 
-	hz := (endTSC - startTSC) * pitHz / uint64(elapsed)
+// setRate rebases the clock at tsc and switches it to hz, keeping it
+// monotonic.
+func setRate(tsc, hz uint64) {
 	if hz == 0 {
 		return
 	}
-	now := endTSC
-	clock.baseNs = clockAt(now)
-	clock.baseTSC = now
+	clock.baseNs = clockAt(tsc)
+	clock.baseTSC = tsc
 	clock.hz = hz
 }
+
+// The ACPI power management timer counts at 3.579545 MHz (ACPI 6.x 4.8.3.3)
+// in 24 bits, or 32 with the FADT's TMR_VAL_EXT flag; 24 bits wrap after
+// 4.7 s. Unlike the PIT's 55 ms it lets the calibration window span the
+// boot instead of a busy wait: CalibrateClock ends the window that
+// beginCalibration opened.
+const (
+	pmTimerHz = 3579545
+	// calibrationWindow is the shortest window: 50 ms, as for the PIT.
+	calibrationWindow = pmTimerHz / 20
+	// maxWindowTSC bounds the window below the 24-bit wrap for any TSC
+	// of 1 GHz or faster; a longer one is measured afresh.
+	maxWindowTSC = 4_000_000_000
+)
+
+// pending is the open calibration window: the PM timer's port and mask,
+// and a reading of both counters at its start. port 0 means none is open.
+var pending struct {
+	port       uint16
+	mask       uint32
+	tsc, ticks uint64
+}
+
+// readPM reads the PM timer and the TSC at the same moment, as far as the
+// port access allows: the TSC is the midpoint of readings around it.
+func readPM(port uint16) (tsc uint64, ticks uint32) {
+	before := rdtsc()
+	ticks = inl(port)
+	after := rdtsc()
+	return before + (after-before)/2, ticks
+}
+
+// beginCalibration opens the calibration window at start-up if the ACPI
+// tables name a PM timer, and otherwise calibrates against the PIT at once.
+// Until the window closes the clock runs at assumedTSCHz.
+func beginCalibration() {
+	port, ext := pmTimer()
+	if port == 0 {
+		calibratePIT()
+		return
+	}
+	pending.port, pending.mask = port, 0xFFFFFF
+	if ext {
+		pending.mask = 0xFFFFFFFF
+	}
+	tsc, ticks := readPM(port)
+	pending.tsc, pending.ticks = tsc, uint64(ticks)
+}
+
+// CalibrateClock completes the TSC calibration opened at start-up: it waits
+// until the window is at least 50 ms long (usually it already is: the boot
+// went on meanwhile) and sets the clock's rate from the TSC and PM timer
+// counts across it. Until then Nanotime runs at an assumed 1 GHz, and
+// boot-phase times are exact only once it has run. kernel.Init calls it;
+// later calls return at once. It must not race with itself (the runtime
+// runs on one CPU, without preemption).
+func CalibrateClock() {
+	port := pending.port
+	if port == 0 {
+		return
+	}
+	pending.port = 0
+	for {
+		tsc, now := readPM(port)
+		ticks := (uint64(now) - pending.ticks) & uint64(pending.mask)
+		if tsc-pending.tsc > maxWindowTSC {
+			// The timer may have wrapped unseen: measure afresh.
+			pending.tsc, pending.ticks = tsc, uint64(now)
+			continue
+		}
+		if ticks >= calibrationWindow {
+			setRate(tsc, (tsc-pending.tsc)*pmTimerHz/ticks)
+			return
+		}
+	}
+}
+
+// Calibrated reports whether the clock runs at the measured TSC rate.
+func Calibrated() bool { return pending.port == 0 }
+
+// handoffTSC is the TSC when the firmware handed over to cpuinit (PVH
+// entry).
+var handoffTSC uint64
+
+// The TSC counts from zero when the CPU is reset; under QEMU that is when
+// the virtual machine starts running, the same instant QEMU's virtual
+// clock (which times its devices) starts from. Times since then are what
+// boot phases are measured in.
+
+// TSC returns the time stamp counter.
+//
+//go:nosplit
+func TSC() uint64 { return rdtsc() }
+
+// SinceReset converts a TSC reading to the time since the CPU was reset,
+// at the calibrated rate.
+func SinceReset(tsc uint64) time.Duration {
+	sec := tsc / clock.hz
+	rem := tsc % clock.hz
+	return time.Duration(sec)*time.Second + time.Duration(rem*1e9/clock.hz)
+}
+
+// HandoffTSC returns the TSC at the firmware's hand-off to the image (the
+// PVH entry point).
+func HandoffTSC() uint64 { return handoffTSC }

@@ -45,6 +45,11 @@
 
 TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
 	CLI
+	// The TSC at the firmware's hand-off, kept in SI:BP (which nothing
+	// below touches) until 64-bit mode can store it.
+	RDTSC
+	MOVL	AX, SI
+	MOVL	DX, BP
 	MOVL	$BOOT_STACK, SP
 
 	// 8259 PICs: ICW1-4 put IRQ0-15 on vectors 0x20-0x2f, then mask all.
@@ -250,6 +255,11 @@ TEXT ·start64<>(SB),NOSPLIT|NOFRAME,$0
 	LIDT	(AX)
 	MOVL	BX, BX	// zero-extend the start_info address
 	MOVQ	BX, ·pvhStartInfo(SB)
+	MOVL	SI, SI	// zero-extend both halves of the hand-off TSC
+	MOVL	BP, BP
+	SHLQ	$32, BP
+	ORQ	SI, BP
+	MOVQ	BP, ·handoffTSC(SB)
 
 	CALL	sse_enable(SB)
 

@@ -94,6 +94,39 @@ type Config struct {
 	Clock func() time.Time
 	// NAPI configures the poll engine.
 	NAPI napi.Config
+	// Event, if set, hears the device's milestones as they happen (the
+	// unikernel logs boot phases with it). It runs on the goroutine that
+	// caused the event, possibly the poll loop, so it must be quick and
+	// must not call back into the Device.
+	Event func(Event)
+}
+
+// Event is a milestone of the device, reported through Config.Event.
+type Event uint8
+
+// Events.
+const (
+	// EventReset: a global reset (CTRL.RST) completed.
+	EventReset Event = iota + 1
+	// EventRxEnabled: RCTL was written with EN set. QEMU's e1000 still
+	// holds received frames back for a second after any RCTL write.
+	EventRxEnabled
+	// EventFirstFrame: the first good frame was handed to the stack
+	// (once per Device).
+	EventFirstFrame
+)
+
+// String names the event.
+func (e Event) String() string {
+	switch e {
+	case EventReset:
+		return "reset"
+	case EventRxEnabled:
+		return "receive enabled"
+	case EventFirstFrame:
+		return "first frame"
+	}
+	return fmt.Sprintf("Event(%d)", uint8(e))
 }
 
 // withDefaults validates cfg and fills in its defaults.

@@ -60,6 +60,7 @@ type Device struct {
 	rxMu          sync.Mutex
 	rxNextToClean int  // next descriptor to examine
 	rxDiscard     bool // dropping the rest of a frame that lacked EOP
+	rxFirstSeen   bool // EventFirstFrame was reported
 	rx            RxStats
 
 	txMu          sync.Mutex

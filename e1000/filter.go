@@ -68,12 +68,13 @@ func (d *Device) RemoveMulticast(addr [6]byte) error {
 }
 
 // SetPromiscuous turns unicast and multicast promiscuous reception
-// (RCTL.UPE and RCTL.MPE) on or off. The setting survives resets.
+// (RCTL.UPE and RCTL.MPE) on or off. The setting survives resets. RCTL is
+// written only if the setting changes.
 func (d *Device) SetPromiscuous(on bool) {
 	d.filterMu.Lock()
 	defer d.filterMu.Unlock()
 	d.promisc = on
-	d.regs.Write32(RCTL, d.rctl())
+	d.setRCTL(d.rctl())
 }
 
 // writeRA0 programs receive address 0 with the station address and AV.

@@ -98,8 +98,10 @@ func (d *Device) allocRings(dma DMA) error {
 func (d *Device) resetHW() error {
 	r := d.regs
 	r.Write32(IMC, ^uint32(0))
-	// Stop DMA before the reset so no descriptor is half written.
-	r.Write32(RCTL, 0)
+	// Stop DMA before the reset so no descriptor is half written. A device
+	// fresh from power-on already has RCTL clear, and is left alone (see
+	// setRCTL).
+	d.setRCTL(0)
 	r.Write32(TCTL, 0)
 	r.Write32(CTRL, r.Read32(CTRL)|CTRL_RST)
 	cleared := false
@@ -117,6 +119,7 @@ func (d *Device) resetHW() error {
 	r.Write32(IMC, ^uint32(0))
 	r.Read32(ICR)
 	r.Write32(CTRL, r.Read32(CTRL)|CTRL_SLU)
+	d.event(EventReset)
 	return nil
 }
 
@@ -164,9 +167,32 @@ func (d *Device) configure() (linkUp bool) {
 
 	r.Write32(RXCSUM, RXCSUM_IPOFLD|RXCSUM_TUOFLD)
 	r.Write32(TCTL, TCTL_EN|TCTL_PSP|tctlCT<<TCTL_CT_SHIFT|tctlCOLD<<TCTL_COLD_SHIFT)
-	r.Write32(RCTL, d.rctl())
+	d.setRCTL(d.rctl())
 	r.Write32(IMS, intrEnabled)
 	return r.Read32(STATUS)&STATUS_LU != 0
+}
+
+// setRCTL writes v to RCTL unless the register already holds it. Every
+// RCTL write makes QEMU's e1000 refuse to receive for one second (its
+// flush_queue_timer; frames queue in the backend meanwhile), so the driver
+// writes it once at bring-up and afterwards only when the value changes.
+// Writes are counted (DeviceStats.RCTLWrites).
+func (d *Device) setRCTL(v uint32) {
+	if d.regs.Read32(RCTL) == v {
+		return
+	}
+	d.regs.Write32(RCTL, v)
+	d.dev.rctlWrites.Add(1)
+	if v&RCTL_EN != 0 {
+		d.event(EventRxEnabled)
+	}
+}
+
+// event reports e to Config.Event, if set.
+func (d *Device) event(e Event) {
+	if f := d.cfg.Event; f != nil {
+		f(e)
+	}
 }
 
 // rctl is the receive control value for the current filter settings.

@@ -2,6 +2,7 @@ package e1000
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -191,5 +192,59 @@ func TestNewErrors(t *testing.T) {
 		if _, err := New(c.regs, c.regs.DMA(), Config{}); !errors.Is(err, c.want) {
 			t.Errorf("%s: err %v, want %v", c.name, err, c.want)
 		}
+	}
+}
+
+// QEMU's e1000 stops receiving for a second after every RCTL write, so the
+// driver writes it once at bring-up and then only for real changes.
+func TestRCTLWrittenOnce(t *testing.T) {
+	var events []Event
+	r := newRig(t, Config{Event: func(e Event) { events = append(events, e) }})
+	writes := func() uint64 { _, w := r.m.Accesses(RCTL); return w }
+	check := func(when string, want uint64) {
+		t.Helper()
+		if w, c := writes(), r.d.Stats().Device.RCTLWrites; w != want || c != want {
+			t.Errorf("%s: %d RCTL writes (driver counted %d), want %d", when, w, c, want)
+		}
+	}
+	check("after New", 1)
+	if want := []Event{EventReset, EventRxEnabled}; !slices.Equal(events, want) {
+		t.Errorf("events after New %v, want %v", events, want)
+	}
+
+	// Filters and the station address live in other registers.
+	if err := r.d.AddMulticast(anotherGroup()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.SetMAC(peerMAC); err != nil {
+		t.Fatal(err)
+	}
+	r.d.SetPromiscuous(false)
+	check("after filter changes that leave RCTL alone", 1)
+	r.d.SetPromiscuous(true)
+	r.d.SetPromiscuous(true)
+	check("after turning promiscuous mode on twice", 2)
+	if got := r.m.Read32(RCTL); got&(RCTL_UPE|RCTL_MPE) != RCTL_UPE|RCTL_MPE {
+		t.Errorf("RCTL %#x: want UPE and MPE", got)
+	}
+
+	// The first frame is reported once.
+	events = nil
+	r.receive(frame(peerMAC, 60, 1))
+	r.drain()
+	r.receive(frame(peerMAC, 60, 2))
+	r.drain()
+	if want := []Event{EventFirstFrame}; !slices.Equal(events, want) {
+		t.Errorf("events for two frames %v, want %v", events, want)
+	}
+
+	// A watchdog reset stops the receiver before resetting, then enables it.
+	events = nil
+	if err := r.d.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	check("after Reset", 4)
+	if want := []Event{EventReset, EventRxEnabled}; !slices.Equal(events, want) {
+		t.Errorf("events of Reset %v, want %v", events, want)
 	}
 }

@@ -6,6 +6,7 @@ import "sync/atomic"
 // the interrupt handler takes none.
 type devCounters struct {
 	interrupts, spurious, lsc, rxo, resets, txTimeouts, linkChanges atomic.Uint64
+	rctlWrites                                                      atomic.Uint64
 }
 
 // HandleInterrupt services the device's interrupt line. The kernel calls it

@@ -157,6 +157,10 @@ func (d *Device) rxClean(budget int) int {
 		done++
 	}
 	if done > 0 {
+		if !d.rxFirstSeen && d.rx.Packets > 0 {
+			d.rxFirstSeen = true
+			d.event(EventFirstFrame)
+		}
 		d.rxNextToClean = i
 		// The descriptor before the next one to examine stays ours, so
 		// the device never sees head == tail on a full ring.

@@ -27,6 +27,9 @@ type DeviceStats struct {
 	// Resets counts device resets after New; TxTimeouts those the watchdog
 	// started because transmission stalled.
 	Resets, TxTimeouts uint64
+	// RCTLWrites counts writes to RCTL: one at bring-up, then only real
+	// changes (QEMU's e1000 stops receiving for a second after each).
+	RCTLWrites uint64
 }
 
 // HWStats holds the statistics registers (13.7), widened to 64 bits.
@@ -168,6 +171,7 @@ func (d *Device) Stats() Stats {
 		LinkChanges:    c.linkChanges.Load(),
 		Resets:         c.resets.Load(),
 		TxTimeouts:     c.txTimeouts.Load(),
+		RCTLWrites:     c.rctlWrites.Load(),
 	}
 	return s
 }

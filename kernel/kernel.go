@@ -26,15 +26,18 @@ var (
 	acpi *board.ACPI
 )
 
-// Init reads the ACPI tables, installs the exception and interrupt
-// vectors, masks every I/O APIC input, starts the interrupt goroutine and
-// the idle governor. It is idempotent.
+// Init completes the board's clock calibration, reads the ACPI tables,
+// installs the exception and interrupt vectors, masks every I/O APIC input,
+// starts the interrupt goroutine and the idle governor. It is idempotent.
 func Init() error {
 	initOnce.Do(func() { initErr = start() })
 	return initErr
 }
 
 func start() error {
+	// The LAPIC timer is measured against the board clock, which must run
+	// at its real rate first.
+	board.CalibrateClock()
 	var err error
 	if acpi, err = board.ReadACPI(); err != nil {
 		return fmt.Errorf("kernel: %w", err)

@@ -60,6 +60,7 @@ func TestE2E(t *testing.T) {
 			t.Fatalf("default mode %q budget %d, want napi 64", s.System.NAPIMode, s.System.NAPIBudget)
 		}
 		t.Run("root", g.testRoot)
+		t.Run("boot", g.testBoot)
 		t.Run("keepalive", g.testKeepAlive)
 		t.Run("download", func(t *testing.T) { g.testDownload(t, downloadBytes, true) })
 		t.Run("upload", g.testUpload)
@@ -262,6 +263,7 @@ type statsDoc struct {
 				Handlers map[string]uint64 `json:"handlers"`
 			} `json:"lines"`
 		} `json:"irq"`
+		Boot    map[string]uint64 `json:"boot"`
 		E1000   e1000.Stats       `json:"e1000"`
 		Netif   netif.Counters    `json:"netif"`
 		Stack   map[string]uint64 `json:"stack"`
@@ -317,6 +319,59 @@ func (g *guest) testRoot(t *testing.T) {
 	if got := string(g.get(t, "/")); got != "hello from tamanet\n" {
 		t.Fatalf("GET / = %q", got)
 	}
+}
+
+// bootPhases are the boot phases in the order the console and GET /stats
+// must show them, with their /stats keys.
+var bootPhases = []struct{ console, key string }{
+	{"firmware hand-off", "firmware_handoff_ns"},
+	{"runtime up", "runtime_up_ns"},
+	{"main", "main_ns"},
+	{"PCI enumerated", "pci_ns"},
+	{"e1000 reset", "e1000_reset_ns"},
+	{"e1000 receive enabled", "rx_enabled_ns"},
+	{"link up", "link_up_ns"},
+	{"ACPI and interrupts up", "irq_ns"},
+	{"stack up", "stack_ns"},
+	{"READY", "ready_ns"},
+	{"first frame received", "first_rx_ns"},
+}
+
+// testBoot checks the boot phases after the guest has answered: each on the
+// console and in GET /stats, in order, the first frame received no earlier
+// than QEMU's e1000 allows (one second after the RCTL write, which the
+// guest measures on the same clock as QEMU), and RCTL written only once.
+func (g *guest) testBoot(t *testing.T) {
+	s := g.stats(t)
+	var last uint64
+	for _, p := range bootPhases {
+		ns, ok := s.System.Boot[p.key]
+		if !ok || ns == 0 || ns < last {
+			t.Errorf("/stats boot.%s = %d (present %v), want after the phase before (%d ns)", p.key, ns, ok, last)
+		}
+		last = max(last, ns)
+		line := g.console.await(t, fmt.Sprintf("ms  %s", p.console), 0, linkTimeout)
+		if !strings.HasPrefix(line.text, "boot: ") {
+			t.Errorf("console line %q: want a boot: line", line.text)
+		}
+	}
+	rctl, first := s.System.Boot["rx_enabled_ns"], s.System.Boot["first_rx_ns"]
+	if first < rctl+990*uint64(time.Millisecond) {
+		t.Errorf("first frame %v after the RCTL write: QEMU's e1000 should have held it back for 1 s",
+			time.Duration(first-rctl))
+	}
+	if up := s.System.Boot["uptime_ns"]; up < first {
+		t.Errorf("uptime %v before the first frame (%v)", time.Duration(up), time.Duration(first))
+	}
+	if n := s.System.E1000.Device.RCTLWrites; n != 1 {
+		t.Errorf("%d RCTL writes, want 1 (each one stops QEMU's e1000 receiving for a second)", n)
+	}
+	ready := g.console.await(t, "READY tamanet", 0, linkTimeout)
+	if !strings.Contains(ready.text, "no frame received yet") && !strings.Contains(ready.text, "receiving since") {
+		t.Errorf("READY line does not say whether the NIC receives: %q", ready.text)
+	}
+	t.Logf("boot phases (ms since the VM started): rx enabled %.1f, ready %.1f, first frame %.1f",
+		float64(rctl)/1e6, float64(s.System.Boot["ready_ns"])/1e6, float64(first)/1e6)
 }
 
 // testKeepAlive sends sequential GET / on one keep-alive connection, all of

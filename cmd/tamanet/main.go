@@ -14,8 +14,10 @@
 // internal/bootopt: napi=napi|interrupt|busypoll selects how the NIC is
 // serviced, budget=N the NAPI budget.
 //
-// The console shows one line starting with "READY" once every listener is
-// bound, and a line for every carrier change. If bring-up fails the image
+// The console shows the boot phases ("boot:" lines, each with its time
+// since the virtual machine started), one line starting with "READY" once
+// every listener is bound, which also says whether the NIC has received
+// anything yet, and a line for every carrier change. If bring-up fails the image
 // says why and leaves QEMU with status 3 (isa-debug-exit: (1<<1)|1).
 package main
 
@@ -52,35 +54,50 @@ func main() {
 }
 
 func run() error {
-	start := time.Now()
 	// SeaBIOS leaves the cursor mid-line.
 	fmt.Println()
+	boot := newBootLog()
+	boot.mark(phaseMain)
 	opts, err := bootopt.Parse(board.CommandLine())
 	if err != nil {
 		return err
 	}
-	if err := kernel.Init(); err != nil {
-		return err
+	// The NIC comes first: QEMU's e1000 receives nothing until a second
+	// after receive is enabled, so everything done before that write adds
+	// to the time to the first answer, and everything after it until the
+	// second is up is free.
+	cfg := e1000.Config{
+		NAPI:  napi.Config{Mode: opts.Mode, Budget: opts.Budget},
+		Event: boot.driverEvent,
 	}
-	cfg := e1000.Config{NAPI: napi.Config{Mode: opts.Mode, Budget: opts.Budget}}
-	n, err := bringUpNIC(cfg)
+	n, err := bringUpNIC(cfg, boot)
 	if err != nil {
 		return err
 	}
+	if n.dev.LinkUp() {
+		boot.mark(phaseLinkUp)
+	}
+	go boot.printLate()
+	if err := kernel.Init(); err != nil {
+		return err
+	}
+	boot.mark(phaseIRQ)
+	boot.flush()
 	// The stack attaches to the driver before the interrupt is hooked, so
 	// the link change latched by reset reaches it.
 	st, err := netif.NewStack(n.watchLink(), netif.Config{})
 	if err != nil {
 		return err
 	}
+	boot.mark(phaseStack)
 	if err := n.hookIRQ(); err != nil {
 		return err
 	}
 	go n.dev.NAPI().Run(context.Background())
 	go n.watchdog(watchdogPeriod)
-	go n.logLink()
+	go n.logLink(boot)
 
-	sys := &system{nic: n, stack: st, mode: opts.Mode, budget: n.dev.NAPI().Budget()}
+	sys := &system{nic: n, stack: st, boot: boot, mode: opts.Mode, budget: n.dev.NAPI().Budget()}
 	svc := service.New(service.Config{
 		Name:    "tamanet",
 		Stats:   func() any { return sys.stats() },
@@ -89,10 +106,22 @@ func run() error {
 	if err := serve(svc, st); err != nil {
 		return err
 	}
-	fmt.Printf("READY tamanet http://%v:%d/ echo tcp+udp %d, napi=%v budget=%d, irq %s, %v after main\n",
-		st.Addr().Addr(), httpPort, echoPort, opts.Mode, n.dev.NAPI().Budget(), n.irqDesc(),
-		time.Since(start).Round(time.Millisecond))
+	boot.mark(phaseReady)
+	fmt.Printf("READY tamanet http://%v:%d/ echo tcp+udp %d, napi=%v budget=%d, irq %s; %s\n",
+		st.Addr().Addr(), httpPort, echoPort, opts.Mode, n.dev.NAPI().Budget(), n.irqDesc(), receiving(boot))
 	select {} // the service goroutines run until QEMU stops
+}
+
+// receiving says whether the NIC has received anything yet, for the READY
+// line: listening is not the same as reachable.
+func receiving(boot *bootLog) string {
+	if at, ok := boot.at(phaseFirstRx); ok {
+		return fmt.Sprintf("receiving since %.1f ms", ms(at))
+	}
+	if at, ok := boot.at(phaseRxEnabled); ok {
+		return fmt.Sprintf("no frame received yet (QEMU's e1000 holds them back until %.1f ms)", ms(at+rxHold))
+	}
+	return "receive not enabled"
 }
 
 // serve binds every listener and starts their servers. A server that stops

@@ -32,8 +32,8 @@ type nic struct {
 }
 
 // bringUpNIC enumerates PCI, binds the e1000 driver to the first 82540EM
-// and returns it. The bus table goes to the console.
-func bringUpNIC(cfg e1000.Config) (*nic, error) {
+// and returns it. The bus table goes to the console once the driver is up.
+func bringUpNIC(cfg e1000.Config, boot *bootLog) (*nic, error) {
 	var reg pci.Registry
 	n := &nic{linkEvent: make(chan struct{}, 1)}
 	err := e1000.Register(&reg, e1000.Platform{
@@ -61,6 +61,7 @@ func bringUpNIC(cfg e1000.Config) (*nic, error) {
 		fmt.Fprintf(os.Stderr, "tamanet: pci: %v\n", err)
 	}
 	n.bus = bus
+	boot.mark(phasePCI)
 	perr := bus.Probe()
 	fmt.Print(bus)
 	if n.dev == nil {
@@ -108,11 +109,16 @@ func (n *nic) watchLink() linkWatcher {
 	return linkWatcher{Device: n.dev, event: n.linkEvent}
 }
 
-// logLink prints the carrier each time it changes. Changes in quick
-// succession may be printed once, with the state at the time of printing.
-func (n *nic) logLink() {
+// logLink prints the carrier each time it changes, and records the first
+// time it is up as a boot phase. Changes in quick succession may be printed
+// once, with the state at the time of printing.
+func (n *nic) logLink(boot *bootLog) {
 	for range n.linkEvent {
-		fmt.Printf("tamanet: link %s\n", updown(n.dev.LinkUp()))
+		up := n.dev.LinkUp()
+		if up {
+			boot.mark(phaseLinkUp)
+		}
+		fmt.Printf("tamanet: link %s\n", updown(up))
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 type system struct {
 	nic    *nic
 	stack  *netif.Stack
+	boot   *bootLog
 	mode   napi.Mode
 	budget int
 
@@ -34,6 +35,8 @@ type system struct {
 type systemStats struct {
 	NAPIMode   string `json:"napi_mode"`
 	NAPIBudget int    `json:"napi_budget"`
+	// Boot is when each boot phase happened.
+	Boot bootStats `json:"boot"`
 	// ClockNs is the board clock in nanoseconds, for rates between two
 	// snapshots. It counts from power-on, but at an assumed rate until the
 	// board calibrated the TSC, so it is not an exact uptime.
@@ -89,6 +92,7 @@ func (s *system) stats() systemStats {
 	return systemStats{
 		NAPIMode:   s.mode.String(),
 		NAPIBudget: s.budget,
+		Boot:       s.boot.stats(),
 		ClockNs:    uint64(board.Nanotime()),
 		TSCHz:      board.TSCFrequency(),
 		IRQ:        kernel.Stats(),
@@ -102,8 +106,8 @@ func (s *system) stats() systemStats {
 }
 
 // metrics exposes the same document: every number under its path, prefixed
-// "tamanet_" (e.g. tamanet_e1000_RX_Packets). Booleans, the clock and the
-// live gauges are gauges; the rest only grow.
+// "tamanet_" (e.g. tamanet_e1000_RX_Packets). Booleans, the clock, the boot
+// phase times and the live gauges are gauges; the rest only grow.
 func (s *system) metrics() []service.Metric {
 	flat, err := flatstats.Flatten(s.stats())
 	if err != nil {
@@ -111,7 +115,8 @@ func (s *system) metrics() []service.Metric {
 	}
 	ms := service.CounterMetrics("tamanet_", flat)
 	for i := range ms {
-		if gauges[ms[i].Name] || strings.HasSuffix(ms[i].Name, "_disabled") {
+		if gauges[ms[i].Name] || strings.HasSuffix(ms[i].Name, "_disabled") ||
+			strings.HasPrefix(ms[i].Name, "tamanet_boot_") {
 			ms[i].Type = service.Gauge
 		}
 	}

@@ -1,0 +1,185 @@
+//go:build tamago
+
+package main
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tamanet/board"
+	"tamanet/e1000"
+)
+
+// rxHold is how long QEMU's e1000 holds received frames back after an RCTL
+// write (flush_queue_timer in hw/net/e1000.c, on QEMU's virtual clock).
+const rxHold = time.Second
+
+// Boot phases, in the order they normally happen.
+const (
+	phaseHandoff   = "firmware hand-off"
+	phaseRuntime   = "runtime up"
+	phaseMain      = "main"
+	phasePCI       = "PCI enumerated"
+	phaseReset     = "e1000 reset"
+	phaseRxEnabled = "e1000 receive enabled"
+	phaseLinkUp    = "link up"
+	phaseIRQ       = "ACPI and interrupts up"
+	phaseStack     = "stack up"
+	phaseReady     = "READY"
+	phaseFirstRx   = "first frame received"
+)
+
+// bootLog records the boot phases with their time since the CPU came out of
+// reset: under QEMU, since the virtual machine started running, which is
+// also where QEMU's virtual clock (the one its e1000 times with) starts. The
+// TSC is read when a phase happens and converted when it is printed, so
+// phases before the clock's calibration are exact too.
+//
+// A phase is printed on the console as it is marked once the board clock is
+// calibrated (kernel.Init completes it; phases before are printed by flush),
+// except for the first received frame, which the poll loop reports: it is
+// printed by a goroutine (see printLate).
+type bootLog struct {
+	mu      sync.Mutex
+	phases  []bootPhase
+	printed int // phases[:printed] are on the console
+
+	// firstRx is the TSC of the first received frame, set from the poll
+	// loop; late tells printLate.
+	firstRx atomic.Uint64
+	late    chan struct{}
+}
+
+// bootPhase is one phase and the TSC when it happened.
+type bootPhase struct {
+	name string
+	tsc  uint64
+}
+
+func newBootLog() *bootLog {
+	b := &bootLog{late: make(chan struct{}, 1)}
+	b.record(phaseHandoff, board.HandoffTSC())
+	b.record(phaseRuntime, board.RuntimeUpTSC())
+	return b
+}
+
+// mark records phase name as happening now.
+func (b *bootLog) mark(name string) { b.record(name, board.TSC()) }
+
+// record records and prints phase name at tsc; only its first occurrence
+// counts.
+func (b *bootLog) record(name string, tsc uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.phases {
+		if p.name == name {
+			return
+		}
+	}
+	b.phases = append(b.phases, bootPhase{name, tsc})
+	b.printLocked()
+}
+
+// flush prints the phases recorded before the clock was calibrated.
+func (b *bootLog) flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.printLocked()
+}
+
+func (b *bootLog) printLocked() {
+	if !board.Calibrated() {
+		return
+	}
+	for _, p := range b.phases[b.printed:] {
+		at := board.SinceReset(p.tsc)
+		line := fmt.Sprintf("boot: %8.1f ms  %s", ms(at), p.name)
+		if p.name == phaseRxEnabled {
+			line += fmt.Sprintf(" (QEMU's e1000 holds frames back until %.1f ms)", ms(at+rxHold))
+		}
+		fmt.Println(line)
+	}
+	b.printed = len(b.phases)
+}
+
+// at returns the time since reset of phase name, if it happened.
+func (b *bootLog) at(name string) (time.Duration, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.phases {
+		if p.name == name {
+			return board.SinceReset(p.tsc), true
+		}
+	}
+	return 0, false
+}
+
+// driverEvent is the e1000's Config.Event: reset and receive enable happen
+// on main's goroutine during bring-up, the first frame in the poll loop,
+// which must not wait for the console.
+func (b *bootLog) driverEvent(e e1000.Event) {
+	switch e {
+	case e1000.EventReset:
+		b.mark(phaseReset)
+	case e1000.EventRxEnabled:
+		b.mark(phaseRxEnabled)
+	case e1000.EventFirstFrame:
+		b.firstRx.CompareAndSwap(0, board.TSC())
+		select {
+		case b.late <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// printLate records and prints the first received frame when the poll
+// loop reports it.
+func (b *bootLog) printLate() {
+	<-b.late
+	b.record(phaseFirstRx, b.firstRx.Load())
+}
+
+// bootStats is the "boot" member of GET /stats: each phase's time since
+// reset in nanoseconds, 0 until it happens.
+type bootStats struct {
+	FirmwareHandoffNs uint64 `json:"firmware_handoff_ns"`
+	RuntimeUpNs       uint64 `json:"runtime_up_ns"`
+	MainNs            uint64 `json:"main_ns"`
+	PCINs             uint64 `json:"pci_ns"`
+	E1000ResetNs      uint64 `json:"e1000_reset_ns"`
+	RxEnabledNs       uint64 `json:"rx_enabled_ns"`
+	LinkUpNs          uint64 `json:"link_up_ns"`
+	IRQNs             uint64 `json:"irq_ns"`
+	StackNs           uint64 `json:"stack_ns"`
+	ReadyNs           uint64 `json:"ready_ns"`
+	FirstRxNs         uint64 `json:"first_rx_ns"`
+	// UptimeNs is the time since reset when the snapshot was taken, so a
+	// client can place the phases on its own clock (half way between
+	// sending the request and reading the answer).
+	UptimeNs uint64 `json:"uptime_ns"`
+}
+
+func (b *bootLog) stats() bootStats {
+	ns := func(name string) uint64 {
+		d, _ := b.at(name)
+		return uint64(d)
+	}
+	return bootStats{
+		FirmwareHandoffNs: ns(phaseHandoff),
+		RuntimeUpNs:       ns(phaseRuntime),
+		MainNs:            ns(phaseMain),
+		PCINs:             ns(phasePCI),
+		E1000ResetNs:      ns(phaseReset),
+		RxEnabledNs:       ns(phaseRxEnabled),
+		LinkUpNs:          ns(phaseLinkUp),
+		IRQNs:             ns(phaseIRQ),
+		StackNs:           ns(phaseStack),
+		ReadyNs:           ns(phaseReady),
+		FirstRxNs:         ns(phaseFirstRx),
+		UptimeNs:          uint64(board.SinceReset(board.TSC())),
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
