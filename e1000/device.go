@@ -43,7 +43,8 @@ type upcalls struct {
 
 // Device is one 82540EM. Its methods are safe for concurrent use; the
 // receive path, the transmit path and the filters each have their own lock,
-// taken in that order when more than one is needed (reset).
+// taken in that order when more than one is needed (reset), and carrier
+// updates take carrierMu after any of them.
 type Device struct {
 	regs Registers
 	cfg  Config
@@ -76,9 +77,14 @@ type Device struct {
 	mcast    [][6]byte
 	mta      [MTASize]uint32 // shadow of the MTA registers
 
-	carrier atomic.Bool
-	up      atomic.Pointer[upcalls]
-	dev     devCounters
+	// carrierMu serialises carrier updates (syncCarrier). unconfigured is
+	// set while a reset runs and after one that failed: the device is not
+	// programmed, so its link does not count.
+	carrierMu    sync.Mutex
+	unconfigured bool
+	carrier      atomic.Bool
+	up           atomic.Pointer[upcalls]
+	dev          devCounters
 
 	hwMu sync.Mutex
 	hw   HWStats
@@ -102,14 +108,16 @@ func (d *Device) MAC() [6]byte {
 }
 
 // LinkUp reports the carrier as last seen in STATUS.LU (at init, on a link
-// status change interrupt, or after a reset).
+// status change interrupt, or after a reset); it is down during a reset and
+// after one that failed.
 func (d *Device) LinkUp() bool { return d.carrier.Load() }
 
 // Attach registers the stack's callbacks. rx runs in the poll loop for each
 // good frame, which is valid only during the call; link runs on carrier
-// changes; txReady runs when a transmit queue that turned frames away has
-// room again. Any of them may be nil. Frames that arrive with no rx
-// callback are dropped and counted.
+// changes, one call at a time and in the order they happen, and must
+// neither block nor call Reset; txReady runs when a transmit queue that
+// turned frames away has room again. Any of them may be nil. Frames that
+// arrive with no rx callback are dropped and counted.
 func (d *Device) Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func()) {
 	d.up.Store(&upcalls{rx: rx, link: link, txReady: txReady})
 }
@@ -124,8 +132,20 @@ func (d *Device) upcalls() *upcalls {
 
 var noUpcalls upcalls
 
-// setCarrier records the link state and tells the stack if it changed.
-func (d *Device) setCarrier(up bool) {
+// syncCarrier sets the carrier from STATUS.LU, or down while the device is
+// unconfigured, and tells the stack if it changed. Reading STATUS, recording
+// the result and the upcall are one step under carrierMu: a link interrupt
+// and a reset cannot interleave their updates, so the stack hears the
+// changes in the order they happen and the last update always comes from
+// the last read of STATUS.
+func (d *Device) syncCarrier() {
+	d.carrierMu.Lock()
+	defer d.carrierMu.Unlock()
+	d.syncCarrierLocked()
+}
+
+func (d *Device) syncCarrierLocked() {
+	up := !d.unconfigured && d.statusLU()
 	if d.carrier.Swap(up) == up {
 		return
 	}
@@ -133,6 +153,18 @@ func (d *Device) setCarrier(up bool) {
 	if f := d.upcalls().link; f != nil {
 		f(up)
 	}
+}
+
+// statusLU reads STATUS.LU.
+func (d *Device) statusLU() bool { return d.regs.Read32(STATUS)&STATUS_LU != 0 }
+
+// setUnconfigured marks whether the device is programmed and updates the
+// carrier to match.
+func (d *Device) setUnconfigured(v bool) {
+	d.carrierMu.Lock()
+	defer d.carrierMu.Unlock()
+	d.unconfigured = v
+	d.syncCarrierLocked()
 }
 
 // next returns the ring index after i in a ring of n.

@@ -58,7 +58,8 @@ func New(regs Registers, dma DMA, cfg Config) (*Device, error) {
 	}
 	d.txWake = max(1, cfg.TxDescriptors/4)
 	d.napi = napi.New(d, cfg.NAPI)
-	d.carrier.Store(d.configure())
+	d.configure()
+	d.carrier.Store(d.statusLU()) // no stack to tell yet
 	return d, nil
 }
 
@@ -125,10 +126,9 @@ func (d *Device) resetHW() error {
 
 // configure programs a freshly reset device from the driver's state: the
 // station address and filters, both rings from empty, the moderation timers,
-// and then enables receive, transmit and interrupts (14.4, 14.5). It returns
-// STATUS.LU. Callers hold rxMu, txMu and filterMu, or own the device
-// exclusively (New).
-func (d *Device) configure() (linkUp bool) {
+// and then enables receive, transmit and interrupts (14.4, 14.5). Callers
+// hold rxMu, txMu and filterMu, or own the device exclusively (New).
+func (d *Device) configure() {
 	r := d.regs
 	d.writeAddressFilters()
 
@@ -169,7 +169,6 @@ func (d *Device) configure() (linkUp bool) {
 	r.Write32(TCTL, TCTL_EN|TCTL_PSP|tctlCT<<TCTL_CT_SHIFT|tctlCOLD<<TCTL_COLD_SHIFT)
 	d.setRCTL(d.rctl())
 	r.Write32(IMS, intrEnabled)
-	return r.Read32(STATUS)&STATUS_LU != 0
 }
 
 // setRCTL writes v to RCTL unless the register already holds it. Every

@@ -29,7 +29,7 @@ func (d *Device) HandleInterrupt() bool {
 	}
 	if icr&ICR_LSC != 0 {
 		d.dev.lsc.Add(1)
-		d.setCarrier(d.regs.Read32(STATUS)&STATUS_LU != 0)
+		d.syncCarrier()
 	}
 	if icr&intrPoll != 0 {
 		d.regs.Write32(IMC, intrPoll)

@@ -44,11 +44,12 @@ func (d *Device) txHung() bool {
 // queue is woken. If the device does not come out of reset, the carrier
 // stays down (Transmit drops and counts) and the error is returned.
 func (d *Device) Reset() error {
-	d.setCarrier(false)
-
 	d.rxMu.Lock()
 	d.txMu.Lock()
 	d.filterMu.Lock()
+	// Resets are serialised by the locks above; link interrupts meanwhile
+	// see an unconfigured device and leave the carrier down.
+	d.setUnconfigured(true)
 	d.dev.resets.Add(1)
 	d.rxDropPending()
 	d.tx.DropReset += uint64(d.txInFlight())
@@ -59,15 +60,14 @@ func (d *Device) Reset() error {
 		d.tx.Wakes++
 	}
 	err := d.resetHW()
-	linkUp := false
 	if err == nil {
-		linkUp = d.configure()
+		d.configure()
+		d.setUnconfigured(false)
 	}
 	d.filterMu.Unlock()
 	d.txMu.Unlock()
 	d.rxMu.Unlock()
 
-	d.setCarrier(linkUp)
 	if err != nil {
 		return err
 	}

@@ -45,10 +45,13 @@ type Endpoint struct {
 	onClose    func()
 	registered bool
 
+	// carrier is the driver's LinkUp as last read; linkMu orders the reads
+	// and the counting of transitions.
+	linkMu  sync.Mutex
 	carrier atomic.Bool
 	// onLink, if set before Attach, hears carrier changes after the
 	// endpoint has accounted for them.
-	onLink func(up bool)
+	onLink func()
 
 	// txMu serialises WritePackets so the scratch buffers have one user.
 	txMu    sync.Mutex
@@ -73,6 +76,7 @@ func NewEndpoint(d Driver) *Endpoint {
 		wake:     make(chan struct{}, 1),
 	}
 	e.mtu.Store(uint32(e.maxFrame))
+	e.carrier.Store(d.LinkUp())
 	e.scratch = make([]byte, txBatch*e.maxFrame)
 	e.frames = make([][]byte, 0, txBatch)
 	return e
@@ -127,8 +131,10 @@ func (e *Endpoint) Attach(dispatcher stack.NetworkDispatcher) {
 	e.registered = e.registered || register
 	e.mu.Unlock()
 	if register {
-		e.carrier.Store(e.d.LinkUp())
 		e.d.Attach(e.receive, e.linkChanged, e.txReady)
+		// A change between registering and this read is heard twice,
+		// which is harmless: both reads converge on the driver.
+		e.refreshCarrier()
 	}
 }
 
@@ -140,7 +146,7 @@ func (e *Endpoint) IsAttached() bool {
 	return e.dispatcher != nil
 }
 
-// LinkUp reports the carrier as last reported by the driver.
+// LinkUp reports the carrier as last read from the driver.
 func (e *Endpoint) LinkUp() bool { return e.carrier.Load() }
 
 // Wait implements stack.LinkEndpoint. The endpoint owns no goroutines.
@@ -207,18 +213,31 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 	pkt.DecRef()
 }
 
-// linkChanged is the driver's link upcall.
-func (e *Endpoint) linkChanged(up bool) {
-	if e.carrier.Swap(up) != up {
-		if up {
-			e.c.linkUp.Add(1)
-		} else {
-			e.c.linkDown.Add(1)
-		}
-	}
+// linkChanged is the driver's link upcall. Its argument is not trusted:
+// upcalls from different goroutines may arrive in another order than the
+// changes, so the carrier is read from the driver again.
+func (e *Endpoint) linkChanged(bool) {
+	e.refreshCarrier()
 	e.poke()
 	if e.onLink != nil {
-		e.onLink(up)
+		e.onLink()
+	}
+}
+
+// refreshCarrier sets the carrier to the driver's LinkUp and counts the
+// transition, if any. Reads are serialised, so the last one wins and it
+// sees the driver's latest state.
+func (e *Endpoint) refreshCarrier() {
+	e.linkMu.Lock()
+	defer e.linkMu.Unlock()
+	up := e.d.LinkUp()
+	if e.carrier.Swap(up) == up {
+		return
+	}
+	if up {
+		e.c.linkUp.Add(1)
+	} else {
+		e.c.linkDown.Add(1)
 	}
 }
 

@@ -2,6 +2,7 @@ package netif
 
 import (
 	"bytes"
+	"sync/atomic"
 	"testing"
 
 	"gvisor.dev/gvisor/pkg/buffer"
@@ -11,17 +12,24 @@ import (
 )
 
 // sinkDriver accepts every frame, remembering the last, and lets tests
-// call the upcalls directly.
+// call the upcalls directly. Its carrier is up until setLink says otherwise.
 type sinkDriver struct {
 	last    []byte
+	down    atomic.Bool
 	rx      func([]byte, bool)
 	link    func(bool)
 	txReady func()
 }
 
-func (*sinkDriver) MTU() int     { return 1500 }
-func (*sinkDriver) MAC() [6]byte { return [6]byte{2, 0, 0, 0, 0, 1} }
-func (*sinkDriver) LinkUp() bool { return true }
+func (*sinkDriver) MTU() int       { return 1500 }
+func (*sinkDriver) MAC() [6]byte   { return [6]byte{2, 0, 0, 0, 0, 1} }
+func (d *sinkDriver) LinkUp() bool { return !d.down.Load() }
+
+// setLink changes the carrier and makes the link upcall, as a driver does.
+func (d *sinkDriver) setLink(up bool) {
+	d.down.Store(!up)
+	d.link(up)
+}
 func (d *sinkDriver) Transmit(f [][]byte) int {
 	d.last = append(d.last[:0], f[len(f)-1]...)
 	return len(f)
@@ -116,11 +124,11 @@ func TestWritePacketsLinkDownAndClosed(t *testing.T) {
 	list.PushBack(testPacket(100))
 	defer list.DecRef()
 
-	d.link(false)
+	d.setLink(false)
 	if _, err := e.WritePackets(list); err == nil {
 		t.Error("WritePackets with carrier down succeeded")
 	}
-	d.link(true)
+	d.setLink(true)
 	if n, err := e.WritePackets(list); n != 1 || err != nil {
 		t.Errorf("WritePackets after carrier returned = %d, %v", n, err)
 	}
@@ -131,6 +139,45 @@ func TestWritePacketsLinkDownAndClosed(t *testing.T) {
 	c := e.Counters()
 	if c.TxDropLinkDown != 1 || c.TxDropClosed != 1 || c.LinkDown != 1 || c.LinkUp != 1 || c.TxFrames != 1 {
 		t.Errorf("counters %+v", c)
+	}
+}
+
+// TestCarrierFollowsDriver: link upcalls that arrive out of order, their
+// argument stale by the time they run, leave netif with the driver's
+// current carrier (LinkUp), and only real transitions are counted.
+func TestCarrierFollowsDriver(t *testing.T) {
+	d := &sinkDriver{}
+	e := NewEndpoint(d)
+	e.Attach(nopDispatcher{})
+	// Down then up, heard in the opposite order.
+	d.down.Store(true)
+	d.down.Store(false)
+	d.link(true)
+	d.link(false)
+	if !e.LinkUp() {
+		t.Error("netif carrier down after a stale down upcall; the driver says up")
+	}
+	// Up then down, heard in the opposite order.
+	d.down.Store(true)
+	d.link(false)
+	d.link(true)
+	if e.LinkUp() {
+		t.Error("netif carrier up after a stale up upcall; the driver says down")
+	}
+	if c := e.Counters(); c.LinkDown != 1 || c.LinkUp != 0 || c.Carrier {
+		t.Errorf("counters %+v: want one transition, to down", c)
+	}
+}
+
+// TestAttachReadsCarrier: the carrier netif starts with is the driver's
+// when the upcalls are registered.
+func TestAttachReadsCarrier(t *testing.T) {
+	d := &sinkDriver{}
+	d.down.Store(true)
+	e := NewEndpoint(d)
+	e.Attach(nopDispatcher{})
+	if e.LinkUp() {
+		t.Error("netif carrier up; the driver says down")
 	}
 }
 

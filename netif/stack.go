@@ -179,7 +179,7 @@ func (st *Stack) setup(cfg Config) error {
 	q := &txQueue{QueueingDiscipline: fifo.New(link, 1, cfg.TxQueueLen), ep: st.ep}
 	// The carrier callback is set before Attach so no change is missed;
 	// linkWatch applies it to the NIC outside the driver's context.
-	st.ep.onLink = func(bool) { st.kickLinkWatch() }
+	st.ep.onLink = st.kickLinkWatch
 	if err := s.CreateNICWithOptions(NICID, link, stack.NICOptions{Name: "eth0", QDisc: q}); err != nil {
 		q.Close()
 		return fmt.Errorf("netif: create NIC: %s", err)

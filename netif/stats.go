@@ -44,7 +44,7 @@ type Counters struct {
 	// TxDropClosed counts frames dropped because the endpoint was closed.
 	TxDropClosed uint64 `json:"tx_drop_closed"`
 
-	// LinkUp and LinkDown count carrier transitions reported by the driver.
+	// LinkUp and LinkDown count carrier transitions read from the driver.
 	LinkUp   uint64 `json:"link_up"`
 	LinkDown uint64 `json:"link_down"`
 	// Carrier is the current carrier state.
