@@ -92,6 +92,10 @@ type Config struct {
 	TxTimeout time.Duration
 	// Clock returns the current time for the watchdog; nil means time.Now.
 	Clock func() time.Time
+	// Sleep waits during a reset (for DMA to drain, for CTRL.RST and the
+	// EEPROM auto-read to complete); nil means time.Sleep. Tests pass one
+	// that moves a device model's clock.
+	Sleep func(time.Duration)
 	// NAPI configures the poll engine.
 	NAPI napi.Config
 	// Event, if set, hears the device's milestones as they happen (the
@@ -155,6 +159,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = time.Sleep
 	}
 	return cfg, nil
 }

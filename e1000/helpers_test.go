@@ -35,21 +35,33 @@ type rig struct {
 }
 
 // newRig builds a model and a driver. Unless cfg says otherwise, moderation
-// is off so that every interrupt happens at once under the manual clock.
+// is off so that every interrupt happens at once under the manual clock,
+// and the driver's sleeps move the model's clock.
 func newRig(t testing.TB, cfg Config) *rig {
+	t.Helper()
+	return newRigModel(t, model.Config{}, cfg)
+}
+
+// newRigModel is newRig with model options (MAC, MemSize and ManualClock
+// are the rig's).
+func newRigModel(t testing.TB, mcfg model.Config, cfg Config) *rig {
 	t.Helper()
 	r := &rig{t: t, now: time.Unix(1000, 0), keepRx: true}
 	// Just enough DMA memory for the rings and buffers, so that using more
 	// after New would fail.
 	nrx, ntx := cmp.Or(cfg.RxDescriptors, DefaultRxDescriptors), cmp.Or(cfg.TxDescriptors, DefaultTxDescriptors)
-	mem := (nrx+ntx)*(RxDescSize+RxBufferSize) + 4*descAlign
-	r.m = model.New(model.Config{MAC: testMAC, MemSize: mem, ManualClock: true})
+	mcfg.MAC, mcfg.ManualClock = testMAC, true
+	mcfg.MemSize = (nrx+ntx)*(RxDescSize+RxBufferSize) + 4*descAlign
+	r.m = model.New(mcfg)
 	t.Cleanup(r.m.Close)
 	if cfg.Mitigation == nil {
 		cfg.Mitigation = &Mitigation{}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = func() time.Time { return r.now }
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = r.m.Advance
 	}
 	r.m.SetIRQHandler(func() {
 		if r.d != nil {

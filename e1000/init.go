@@ -2,6 +2,7 @@ package e1000
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"tamanet/napi"
@@ -14,6 +15,16 @@ const (
 	intrEnabled = intrPoll | ICR_LSC
 )
 
+// interruptCauses are the causes the current mode uses: link changes
+// always, receive and transmit work unless the poll loop owns the rings
+// for good (busy polling), which must not be interrupted for them.
+func (d *Device) interruptCauses() uint32 {
+	if d.cfg.NAPI.Mode == napi.ModeBusyPoll {
+		return ICR_LSC
+	}
+	return intrEnabled
+}
+
 // Transmit settings for full duplex copper (13.4.33, 13.4.34).
 const (
 	tctlCT    = 0x0F // collision threshold (ignored in full duplex)
@@ -23,8 +34,18 @@ const (
 	tipgIPGR2 = 6
 )
 
-// resetPolls bounds the wait for CTRL.RST to self-clear.
-const resetPolls = 100000
+// Reset timing. The 8254x has no status bit for DMA still in flight once
+// RCTL.EN and TCTL.EN are clear, so the driver waits as Linux and FreeBSD
+// do; the manual asks for about 1 µs after setting CTRL.RST before any
+// other register access. The timeouts bound waits that complete in
+// microseconds on a working device (and at once under QEMU).
+const (
+	dmaDrainWait    = 10 * time.Millisecond
+	resetSettle     = time.Microsecond
+	resetTimeout    = 10 * time.Millisecond
+	autoReadTimeout = 20 * time.Millisecond
+	resetPollPeriod = 100 * time.Microsecond
+)
 
 // descAlign is the alignment the manual requires of descriptor rings (16
 // bytes); buffers use it too.
@@ -96,24 +117,32 @@ func (d *Device) allocRings(dma DMA) error {
 
 // resetHW performs a global reset (13.4.1) and leaves the device quiet:
 // receive and transmit off, every interrupt masked and no cause pending.
+// The order is the manual's: stop the device from starting DMA, flush the
+// posted register writes with a read, let DMA already under way finish,
+// reset, wait for the reset and then for the EEPROM auto-read that follows
+// it (13.5.3: it sets RAH0.AV; the driver programs RAL0/RAH0 only after
+// that, or the load would overwrite them).
 func (d *Device) resetHW() error {
 	r := d.regs
+	// A device fresh from power-on has RCTL clear, which setRCTL leaves
+	// alone, and has started no DMA, so there is nothing to wait for.
 	r.Write32(IMC, ^uint32(0))
-	// Stop DMA before the reset so no descriptor is half written. A device
-	// fresh from power-on already has RCTL clear, and is left alone (see
-	// setRCTL).
+	active := r.Read32(RCTL)&RCTL_EN != 0 || r.Read32(TCTL)&TCTL_EN != 0
 	d.setRCTL(0)
 	r.Write32(TCTL, 0)
-	r.Write32(CTRL, r.Read32(CTRL)|CTRL_RST)
-	cleared := false
-	for range resetPolls {
-		if r.Read32(CTRL)&CTRL_RST == 0 {
-			cleared = true
-			break
-		}
+	r.Read32(STATUS)
+	if active {
+		d.cfg.Sleep(dmaDrainWait)
 	}
-	if !cleared {
-		return ErrResetTimeout
+
+	r.Write32(CTRL, r.Read32(CTRL)|CTRL_RST)
+	d.cfg.Sleep(resetSettle)
+	if !d.waitFor(resetTimeout, func() bool { return r.Read32(CTRL)&CTRL_RST == 0 }) {
+		return fmt.Errorf("%w: CTRL.RST still set after %v", ErrResetTimeout, resetTimeout)
+	}
+	if r.Read32(EECD)&EECD_EE_PRES != 0 &&
+		!d.waitFor(autoReadTimeout, func() bool { return r.Read32(RAH0)&RAH_AV != 0 }) {
+		return fmt.Errorf("%w: auto-read after reset (RAH0.AV still clear after %v)", ErrEEPROMTimeout, autoReadTimeout)
 	}
 	// The reset unmasks nothing, but mask again as the manual advises, and
 	// drop whatever causes it latched.
@@ -122,6 +151,22 @@ func (d *Device) resetHW() error {
 	r.Write32(CTRL, r.Read32(CTRL)|CTRL_SLU)
 	d.event(EventReset)
 	return nil
+}
+
+// waitFor polls done, sleeping resetPollPeriod between polls, until it
+// reports true or the sleeps add up to timeout. It counts the time it
+// asked to sleep rather than reading a clock, so the bound holds whatever
+// the clock (tests run the driver on a model's manual clock).
+func (d *Device) waitFor(timeout time.Duration, done func() bool) bool {
+	for slept := time.Duration(0); ; slept += resetPollPeriod {
+		if done() {
+			return true
+		}
+		if slept >= timeout {
+			return false
+		}
+		d.cfg.Sleep(resetPollPeriod)
+	}
 }
 
 // configure programs a freshly reset device from the driver's state: the
@@ -168,7 +213,7 @@ func (d *Device) configure() {
 	r.Write32(RXCSUM, RXCSUM_IPOFLD|RXCSUM_TUOFLD)
 	r.Write32(TCTL, TCTL_EN|TCTL_PSP|tctlCT<<TCTL_CT_SHIFT|tctlCOLD<<TCTL_COLD_SHIFT)
 	d.setRCTL(d.rctl())
-	r.Write32(IMS, intrEnabled)
+	r.Write32(IMS, d.interruptCauses())
 }
 
 // setRCTL writes v to RCTL unless the register already holds it. Every

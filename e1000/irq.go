@@ -31,7 +31,9 @@ func (d *Device) HandleInterrupt() bool {
 		d.dev.lsc.Add(1)
 		d.syncCarrier()
 	}
-	if icr&intrPoll != 0 {
+	// ICR reports causes whether or not they are enabled; only enabled
+	// ones call for a poll.
+	if icr&d.interruptCauses()&intrPoll != 0 {
 		d.regs.Write32(IMC, intrPoll)
 		d.napi.Schedule()
 	}

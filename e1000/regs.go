@@ -56,6 +56,11 @@ const (
 	STATUS_SPEED_MASK  = 3 << 6
 )
 
+// EECD bits (13.4.3).
+const (
+	EECD_EE_PRES = 1 << 8 // EEPROM Present
+)
+
 // EERD fields (13.4.4; the 82540EP/EM layout, other 8254x parts differ).
 const (
 	EERD_START      = 1 << 0 // Start Read

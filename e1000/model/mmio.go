@@ -6,6 +6,7 @@ package model
 func (m *Model) Read32(off uint32) uint32 {
 	m.mu.Lock()
 	m.st.RegReads++
+	m.autoRead()
 	if off < BAR0Size && off&3 == 0 {
 		m.regReads[off/4]++
 	}
@@ -21,6 +22,7 @@ func (m *Model) Read32(off uint32) uint32 {
 func (m *Model) Write32(off uint32, val uint32) {
 	m.mu.Lock()
 	m.st.RegWrites++
+	m.autoRead()
 	if off < BAR0Size && off&3 == 0 {
 		m.regWrites[off/4]++
 	}

@@ -34,6 +34,12 @@ type Config struct {
 	// ManualClock makes time move only through Advance. Otherwise the
 	// model uses the real clock and fires timers with time.AfterFunc.
 	ManualClock bool
+	// AutoReadDelay is how long the EEPROM auto-read takes after a reset
+	// (CTRL.RST): until it completes RAL0/RAH0 read as zero (RAH0.AV
+	// clear), and when it completes they are loaded from the EEPROM,
+	// overwriting whatever software wrote there meanwhile (13.5.3). Zero
+	// means the load is instant, as in QEMU.
+	AutoReadDelay time.Duration
 }
 
 // Model is one simulated 82540EM. Create it with New.
@@ -59,6 +65,11 @@ type Model struct {
 
 	cable bool // link partner present (SetLink)
 	lu    bool // STATUS.LU last reported, for LSC
+
+	// autoReadAt is when the EEPROM auto-read loads RAL0/RAH0, if
+	// autoReadPending (see Config.AutoReadDelay).
+	autoReadAt      time.Duration
+	autoReadPending bool
 
 	// INTx line and its throttling (intr.go).
 	line         bool
@@ -100,6 +111,9 @@ func New(cfg Config) *Model {
 	m.txPkt.buf = make([]byte, 0, MaxTxPacket)
 	m.clk.init(cfg.ManualClock, m.onTimer)
 	m.reset()
+	// The power-on auto-read is over before software can look.
+	m.autoReadAt = m.now()
+	m.autoRead()
 	return m
 }
 
@@ -176,8 +190,8 @@ func (m *Model) reset() {
 	m.tdbal, m.tdbah, m.tdlen, m.tdh, m.tdt, m.tidv, m.tadv = 0, 0, 0, 0, 0, 0, 0
 	m.mta = [MTASize]uint32{}
 	m.ra = [RASize][2]uint32{}
-	m.ra[0][0] = uint32(m.eeprom[0]) | uint32(m.eeprom[1])<<16
-	m.ra[0][1] = uint32(m.eeprom[2]) | RAH_AV
+	m.autoReadAt, m.autoReadPending = m.now()+m.cfg.AutoReadDelay, true
+	m.autoRead()
 	m.stats = [statsRegs]uint32{}
 	m.plain = plainDefaults()
 	m.phy = phyDefaults()
@@ -187,6 +201,18 @@ func (m *Model) reset() {
 		m.disarm(d)
 	}
 	m.txPkt.clear()
+}
+
+// autoRead completes the EEPROM auto-read once its time has come: RAL0 and
+// RAH0 (with AV) are loaded from EEPROM words 0-2. Called under m.mu before
+// anything that may observe them.
+func (m *Model) autoRead() {
+	if !m.autoReadPending || m.now() < m.autoReadAt {
+		return
+	}
+	m.autoReadPending = false
+	m.ra[0][0] = uint32(m.eeprom[0]) | uint32(m.eeprom[1])<<16
+	m.ra[0][1] = uint32(m.eeprom[2]) | RAH_AV
 }
 
 // unlockNotify releases m.mu and then does what must happen without it:

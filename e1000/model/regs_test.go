@@ -125,6 +125,32 @@ func TestResetRestoresDefaults(t *testing.T) {
 	}
 }
 
+// TestAutoReadDelay: with Config.AutoReadDelay, RAL0/RAH0 read zero after
+// a reset until the EEPROM auto-read completes, which then overwrites what
+// software wrote there meanwhile.
+func TestAutoReadDelay(t *testing.T) {
+	m := New(Config{MAC: testMAC, ManualClock: true, AutoReadDelay: 5 * time.Millisecond})
+	t.Cleanup(m.Close)
+	ral0, rah0 := uint32(0x12005452), uint32(0x80005634) // testMAC, AV
+	if m.Read32(RAL(0)) != ral0 || m.Read32(RAH(0)) != rah0 {
+		t.Fatal("power-on: RAL0/RAH0 not loaded before the first access")
+	}
+	m.Write32(CTRL, CTRL_RST)
+	if m.Read32(RAL(0)) != 0 || m.Read32(RAH(0)) != 0 {
+		t.Errorf("right after reset: RAL0 %#x RAH0 %#x, want 0 until the auto-read", m.Read32(RAL(0)), m.Read32(RAH(0)))
+	}
+	m.Write32(RAL(0), 0x01020304)
+	m.Write32(RAH(0), 0x80000506)
+	m.Advance(4 * time.Millisecond)
+	if m.Read32(RAL(0)) != 0x01020304 {
+		t.Error("auto-read completed early")
+	}
+	m.Advance(time.Millisecond)
+	if got, goth := m.Read32(RAL(0)), m.Read32(RAH(0)); got != ral0 || goth != rah0 {
+		t.Errorf("after the auto-read: RAL0 %#x RAH0 %#x, want %#x %#x from the EEPROM", got, goth, ral0, rah0)
+	}
+}
+
 func TestUnknownOffsets(t *testing.T) {
 	m := newManual(t)
 	for _, off := range []uint32{0x000C, 0x1234, 0x6000, BAR0Size, 0x0101} {

@@ -59,6 +59,7 @@ func (m *Model) receive(frame []byte) error {
 		return fmt.Errorf("%w: %d bytes", ErrRunt, len(frame))
 	}
 	dst := frame[:6]
+	m.autoRead()
 	accept, inexact := m.filter(dst)
 	if !accept {
 		m.st.RxFiltered++
