@@ -81,7 +81,7 @@ func TestEndToEnd(t *testing.T) {
 	if f.Find("download").Bytes != f.Find("download").Count*256<<10 {
 		t.Errorf("download bytes %d", f.Find("download").Bytes)
 	}
-	for _, p := range []string{"linux-r1-cdf-http_keepalive.png", "linux-r1-cdf-udp_echo.png", "tamanet-r2-rps.png"} {
+	for _, p := range []string{"linux-r1-cdf-http_keepalive.png", "linux-r1-cdf-udp_echo.png", "linux-r1-pct-udp_echo.png", "tamanet-r2-rps.png"} {
 		checkPNG(t, filepath.Join(dir, p))
 	}
 
@@ -99,6 +99,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("ratio json: %v\n%s", err, b)
 	}
 	checkPNG(t, filepath.Join(plots, "compare-cdf-tcp_echo.png"))
+	checkPNG(t, filepath.Join(plots, "compare-pct-tcp_echo.png"))
 	checkPNG(t, filepath.Join(plots, "compare-rps.png"))
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // writePlots draws, from files of one or more targets and rounds, a latency
-// CDF per latency test (a curve per target, rounds merged) and the rps
+// CDF and a latency-by-percentile plot per latency test (a curve per
+// target, rounds merged) and the rps
 // sweep (a line per target, median across rounds). It returns the files
 // written.
 func writePlots(dir, prefix, format string, files []*result.File) ([]string, error) {
@@ -38,17 +39,25 @@ func writePlots(dir, prefix, format string, files []*result.File) ([]string, err
 				return written, err
 			}
 			if h != nil {
-				curves = append(curves, plot.Curve{Label: tg, Points: h.CDF()})
+				curves = append(curves, plot.Curve{Label: tg, Points: h.CDF(), Count: h.Count()})
 			}
 		}
 		if len(curves) == 0 {
 			continue // every operation failed: nothing to draw
 		}
-		path := filepath.Join(dir, fmt.Sprintf("%scdf-%s.%s", prefix, test, format))
-		if err := plot.LatencyCDF(path, "latency CDF: "+test, curves); err != nil {
-			return written, err
+		for _, fig := range []struct {
+			kind, title string
+			draw        func(string, string, []plot.Curve) error
+		}{
+			{"cdf", "latency CDF: ", plot.LatencyCDF},
+			{"pct", "latency by percentile: ", plot.LatencyPercentiles},
+		} {
+			path := filepath.Join(dir, fmt.Sprintf("%s%s-%s.%s", prefix, fig.kind, test, format))
+			if err := fig.draw(path, fig.title+test, curves); err != nil {
+				return written, err
+			}
+			written = append(written, path)
 		}
-		written = append(written, path)
 	}
 	var series []plot.Series
 	for _, tg := range targets {

@@ -1,6 +1,7 @@
 // Package plot draws tamabench's figures with gonum.org/v1/plot: latency
-// CDFs and requests per second against concurrency. The file name's
-// extension (.png or .svg) picks the format.
+// CDFs, latency by percentile (HdrHistogram's percentile distribution) and
+// requests per second against concurrency. The file name's extension (.png
+// or .svg) picks the format.
 package plot
 
 import (
@@ -8,6 +9,7 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -27,6 +29,10 @@ const (
 type Curve struct {
 	Label  string
 	Points []hist.Point
+	// Count is the number of values behind Points. The percentile plot
+	// ends at the finest percentile they resolve, 1 - 1/Count, where it
+	// draws the maximum.
+	Count int64
 }
 
 // LatencyCDF draws the curves with latency on a logarithmic x axis, in
@@ -61,6 +67,91 @@ func LatencyCDF(path, title string, curves []Curve) error {
 		return err
 	}
 	return save(p, path)
+}
+
+// LatencyPercentiles draws latency (µs, log scale) against percentile on
+// HdrHistogram's axis: log scale of 1/(1-p), so 90%, 99%, 99.9% and 99.99%
+// are equally spaced and the tail, which a CDF squeezes against 1, gets as
+// much room as the body. Each curve is a step function that ends with its
+// maximum at 1 - 1/Count.
+func LatencyPercentiles(path, title string, curves []Curve) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "percentile (log scale of 1/(1-p))"
+	p.Y.Label.Text = "latency (µs, log scale)"
+	p.X.Scale = plot.LogScale{}
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Add(plotter.NewGrid())
+	var args []any
+	widest := 1.0
+	for _, c := range curves {
+		xys := percentileSteps(c)
+		if len(xys) == 0 {
+			continue
+		}
+		widest = math.Max(widest, xys[len(xys)-1].X)
+		args = append(args, c.Label, xys)
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("plot %s: no latency data", path)
+	}
+	p.X.Min, p.X.Max = 1, widest
+	p.X.Tick.Marker = percentileTicks(widest)
+	if err := plotutil.AddLines(p, args...); err != nil {
+		return err
+	}
+	return save(p, path)
+}
+
+// percentileSteps turns a CDF into steps of latency against 1/(1-p): the
+// values of a bucket hold the percentiles from the fraction below it to the
+// fraction at or below it. Fractions are capped at 1 - 1/Count, the finest
+// percentile Count values resolve (1/(1-p) = Count).
+func percentileSteps(c Curve) plotter.XYs {
+	if len(c.Points) == 0 || c.Count < 1 {
+		return nil
+	}
+	top := float64(c.Count)
+	x := func(q float64) float64 {
+		if q >= 1 {
+			return top
+		}
+		return math.Min(1/(1-q), top)
+	}
+	xys := make(plotter.XYs, 0, 2*len(c.Points))
+	below := 0.0
+	for _, pt := range c.Points {
+		y := math.Max(pt.US, 1e-3) // log scale: no zero
+		xys = append(xys, plotter.XY{X: x(below), Y: y}, plotter.XY{X: x(pt.Q), Y: y})
+		below = pt.Q
+	}
+	return xys
+}
+
+// percentileTicks labels 1/(1-p) at 0%, 90%, 99%, ... up to widest.
+func percentileTicks(widest float64) plot.ConstantTicks {
+	ticks := plot.ConstantTicks{{Value: 1, Label: "0%"}}
+	for nines := 1; ; nines++ {
+		v := math.Pow(10, float64(nines))
+		if v > widest*1.0001 {
+			break
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: ninesLabel(nines)})
+	}
+	return ticks
+}
+
+// ninesLabel names the percentile 1 - 10^-n: 90%, 99%, 99.9%, ...
+func ninesLabel(n int) string {
+	switch n {
+	case 1:
+		return "90%"
+	case 2:
+		return "99%"
+	}
+	return "99." + strings.Repeat("9", n-2) + "%"
 }
 
 // Series is one labelled line of Throughput: Y[i] requests/s at
