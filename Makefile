@@ -49,6 +49,7 @@ test: vet
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	@go mod tidy -diff >/dev/null || { go mod tidy -diff; echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	go vet ./...
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 

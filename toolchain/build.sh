@@ -52,9 +52,20 @@ done
 # The pinned release bootstraps its own port: GOTOOLCHAIN has it in the
 # module cache already.
 bootstrap=$(go env GOROOT)
-echo "toolchain: building GOOS=tamago Go with make.bash (bootstrap $bootstrap), about 4 minutes" >&2
+echo "toolchain: building GOOS=tamago Go with make.bash (bootstrap $bootstrap), 4-8 minutes on 2 cores" >&2
 start=$(date +%s)
-if ! (cd "$work/go/src" && GOROOT_BOOTSTRAP="$bootstrap" GOTOOLCHAIN=local bash make.bash >"$work/make.log" 2>&1); then
+# make.bash names each of its phases on a "Building ..." line; those go to
+# the terminal with the time so far, everything goes to make.log.
+progress() {
+	local line
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >>"$work/make.log"
+		case $line in
+		Building*) printf 'toolchain: %4ds  %s\n' $(( $(date +%s) - start )) "$line" >&2 ;;
+		esac
+	done
+}
+if ! (cd "$work/go/src" && GOROOT_BOOTSTRAP="$bootstrap" GOTOOLCHAIN=local bash make.bash 2>&1) | progress; then
 	tail -n 40 "$work/make.log" >&2
 	die "make.bash failed (log above)"
 fi
