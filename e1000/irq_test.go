@@ -100,7 +100,7 @@ func TestNAPIMitigationFewerInterrupts(t *testing.T) {
 	if napiIRQs*4 > packets {
 		t.Errorf("NAPI with mitigation took %d interrupts for %d packets", napiIRQs, packets)
 	}
-	if ns.NAPI.PollHistogram[0] == ns.NAPI.Polls {
+	if ns.NAPI.PollSizes.Buckets[0] == ns.NAPI.Polls {
 		t.Error("NAPI polls never harvested")
 	}
 }

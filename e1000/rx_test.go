@@ -77,7 +77,7 @@ func TestRxRingWrap(t *testing.T) {
 	}
 	ns := r.d.Stats().NAPI
 	_, rdt := r.m.Accesses(RDT)
-	if busy := ns.Polls - ns.PollHistogram[0]; rdt-rdt0 != busy {
+	if busy := ns.Polls - ns.PollSizes.Buckets[0]; rdt-rdt0 != busy {
 		t.Errorf("%d RDT writes for %d polls that harvested", rdt-rdt0, busy)
 	}
 	if ns.BudgetExhaustions == 0 {

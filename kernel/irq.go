@@ -178,21 +178,23 @@ func dispatch(vector int) {
 	}
 }
 
-// LineStats counts one interrupt line.
+// LineStats counts one interrupt line. Its routing fields label the line's
+// metrics and each handler's claims are a metric labelled by handler (see
+// tamanet/expose).
 type LineStats struct {
-	GSI       uint32            `json:"gsi"`
-	Vector    int               `json:"vector"`
-	Trigger   string            `json:"trigger"`
-	Polarity  string            `json:"polarity"`
+	GSI       uint32            `json:"gsi" metric:"label"`
+	Vector    int               `json:"vector" metric:"label"`
+	Trigger   string            `json:"trigger" metric:"label"`
+	Polarity  string            `json:"polarity" metric:"label"`
 	Count     uint64            `json:"count"`
 	Unhandled uint64            `json:"unhandled"`
 	Disabled  bool              `json:"disabled"`
-	Handlers  map[string]uint64 `json:"handlers"`
+	Handlers  map[string]uint64 `json:"handlers" metric:"label=handler"`
 }
 
 // IRQStats is the kernel's interrupt accounting.
 type IRQStats struct {
-	Lines    []LineStats `json:"lines"`
+	Lines    []LineStats `json:"lines" metric:"label=line"`
 	Spurious uint64      `json:"spurious"`
 	Total    uint64      `json:"total"`
 }

@@ -122,8 +122,9 @@ func TestBudgetHonouredAndExhaustionRepoll(t *testing.T) {
 	}
 	s := f.n.Stats()
 	want := Stats{IRQs: 1, Polls: 4, Packets: 50, BudgetExhaustions: 3, Completions: 1}
-	want.PollHistogram[bucket(16)] = 3
-	want.PollHistogram[bucket(2)] = 1
+	want.PollSizes.Buckets[bucket(16)] = 3
+	want.PollSizes.Buckets[bucket(2)] = 1
+	want.PollSizes.Packets = 50
 	if s != want {
 		t.Errorf("stats = %+v\nwant   %+v", s, want)
 	}
@@ -239,8 +240,8 @@ func TestModeInterrupt(t *testing.T) {
 	if s.Polls != 4 || s.Packets != 3 || s.Completions != 4 || f.enables != 4 {
 		t.Errorf("stats = %+v, enables %d; want 4 polls, 3 packets, 4 completions and re-arms", s, f.enables)
 	}
-	if s.PollHistogram[0] != 1 || s.PollHistogram[1] != 3 {
-		t.Errorf("histogram %v, want 1 empty and 3 single-packet polls", s.PollHistogram)
+	if s.PollSizes.Buckets[0] != 1 || s.PollSizes.Buckets[1] != 3 {
+		t.Errorf("histogram %v, want 1 empty and 3 single-packet polls", s.PollSizes.Buckets)
 	}
 }
 
@@ -330,7 +331,7 @@ func TestRunNoLostWakeups(t *testing.T) {
 	}
 	s := f.n.Stats()
 	var histTotal uint64
-	for _, c := range s.PollHistogram {
+	for _, c := range s.PollSizes.Buckets {
 		histTotal += c
 	}
 	if histTotal != s.Polls {
@@ -365,6 +366,20 @@ func TestHistogramBuckets(t *testing.T) {
 		}
 		if l := BucketLabel(c.bucket); l != c.label {
 			t.Errorf("BucketLabel(%d) = %q, want %q", c.bucket, l, c.label)
+		}
+	}
+}
+
+// TestPollHistogramBounds: the bounds StatsHistogram reports are the
+// largest work each bucket holds.
+func TestPollHistogramBounds(t *testing.T) {
+	upper, counts, sum := PollHistogram{Buckets: [HistogramBuckets]uint64{1, 2, 3, 4, 5, 6, 7, 8}, Packets: 99}.StatsHistogram()
+	if len(counts) != HistogramBuckets || len(upper) != HistogramBuckets-1 || sum != 99 {
+		t.Fatalf("upper %v counts %v sum %v", upper, counts, sum)
+	}
+	for i, u := range upper {
+		if bucket(int(u)) != i || bucket(int(u)+1) != i+1 {
+			t.Errorf("bound %d = %v: work %v is in bucket %d, %v in %d", i, u, u, bucket(int(u)), u+1, bucket(int(u)+1))
 		}
 	}
 }

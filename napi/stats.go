@@ -28,10 +28,28 @@ type Stats struct {
 	// MissedRepolls counts rounds repeated because Schedule was called while
 	// a poll was running (the MISSED bit).
 	MissedRepolls uint64
-	// PollHistogram[i] counts polls by packets harvested; bucket i holds
-	// work in [2^(i-1), 2^i) for 1 <= i < 7, bucket 0 holds zero and bucket 7
-	// holds 64 or more. BucketLabel names them.
-	PollHistogram [HistogramBuckets]uint64
+	// PollSizes counts polls by packets harvested.
+	PollSizes PollHistogram
+}
+
+// PollHistogram is the distribution of packets harvested per poll.
+type PollHistogram struct {
+	// Buckets[i] counts polls whose work was in [2^(i-1), 2^i) for
+	// 1 <= i < 7; bucket 0 holds zero and bucket 7 holds 64 or more.
+	// BucketLabel names them.
+	Buckets [HistogramBuckets]uint64
+	// Packets is the sum of the work of those polls (Stats.Packets).
+	Packets uint64
+}
+
+// StatsHistogram implements tamanet/expose's Histogram: the upper bounds
+// are 0, 1, 3, 7, ..., 63 packets, and the last bucket holds the rest.
+func (h PollHistogram) StatsHistogram() (upper []float64, counts []uint64, sum float64) {
+	upper = make([]float64, HistogramBuckets-1)
+	for i := range upper {
+		upper[i] = float64(int(1)<<i - 1)
+	}
+	return upper, h.Buckets[:], float64(h.Packets)
 }
 
 // BucketLabel names histogram bucket i ("0", "1", "2-3", ..., "64+").
@@ -83,7 +101,8 @@ func (n *Instance) Stats() Stats {
 		MissedRepolls:     c.missedRepolls.Load(),
 	}
 	for i := range c.hist {
-		s.PollHistogram[i] = c.hist[i].Load()
+		s.PollSizes.Buckets[i] = c.hist[i].Load()
 	}
+	s.PollSizes.Packets = s.Packets
 	return s
 }

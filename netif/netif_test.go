@@ -15,6 +15,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+
+	"tamanet/expose"
 )
 
 const url = "http://10.0.2.2:80"
@@ -75,15 +77,15 @@ func TestARPAndPing(t *testing.T) {
 	}
 	sa, sb := p.a.Stats().Stack, p.b.Stats().Stack
 	for _, c := range []struct {
-		stats map[string]uint64
-		name  string
+		stat *tcpip.StatCounter
+		name string
 	}{
-		{sa, "ARP.OutgoingRequestsSent"},
-		{sb, "ARP.OutgoingRepliesSent"},
-		{sb, "ICMP.V4.PacketsReceived.EchoRequest"},
-		{sa, "ICMP.V4.PacketsReceived.EchoReply"},
+		{sa.ARP.OutgoingRequestsSent, "A ARP.OutgoingRequestsSent"},
+		{sb.ARP.OutgoingRepliesSent, "B ARP.OutgoingRepliesSent"},
+		{sb.ICMP.V4.PacketsReceived.EchoRequest, "B ICMP.V4.PacketsReceived.EchoRequest"},
+		{sa.ICMP.V4.PacketsReceived.EchoReply, "A ICMP.V4.PacketsReceived.EchoReply"},
 	} {
-		if c.stats[c.name] == 0 {
+		if c.stat.Value() == 0 {
 			t.Errorf("%s = 0, want > 0", c.name)
 		}
 	}
@@ -115,8 +117,8 @@ func TestLargeTransfer(t *testing.T) {
 	nb.csumOK = true // B's device claims to have verified checksums
 	c := serveHTTP(t, p.b, p.a)
 	transferBothWays(t, c, url, 20<<20)
-	if s := p.a.Stats().Stack; s["TCP.ChecksumErrors"] != 0 {
-		t.Errorf("TCP checksum errors on A: %d", s["TCP.ChecksumErrors"])
+	if n := p.a.Stats().Stack.TCP.ChecksumErrors.Value(); n != 0 {
+		t.Errorf("TCP checksum errors on A: %d", n)
 	}
 	ca, cb := p.a.Endpoint().Counters(), p.b.Endpoint().Counters()
 	if ca.TxDrops() != 0 || cb.TxDrops() != 0 {
@@ -179,9 +181,9 @@ func TestBackpressureUDP(t *testing.T) {
 	}
 	ca := p.a.Endpoint().Counters()
 	sa, sb := p.a.Stats().Stack, p.b.Stats().Stack
-	if ca.TxDrops() != 0 || sa["NICs.TxPacketsDroppedNoBufferSpace"] != 0 || sb["UDP.ReceiveBufferErrors"] != 0 {
-		t.Errorf("losses: netif tx drops %d, qdisc drops %d, B UDP buffer errors %d",
-			ca.TxDrops(), sa["NICs.TxPacketsDroppedNoBufferSpace"], sb["UDP.ReceiveBufferErrors"])
+	qdisc, udpBuf := sa.NICs.TxPacketsDroppedNoBufferSpace.Value(), sb.UDP.ReceiveBufferErrors.Value()
+	if ca.TxDrops() != 0 || qdisc != 0 || udpBuf != 0 {
+		t.Errorf("losses: netif tx drops %d, qdisc drops %d, B UDP buffer errors %d", ca.TxDrops(), qdisc, udpBuf)
 	}
 }
 
@@ -265,7 +267,7 @@ func flap(t *testing.T, p *pair, setLink func(up bool), crossed func() uint64) {
 	if _, err := conn.Write(data[:half]); err != nil {
 		t.Fatal(err)
 	}
-	arpBefore := p.a.Stats().Stack["ARP.OutgoingRequestsSent"]
+	arpBefore := p.a.Stats().Stack.ARP.OutgoingRequestsSent.Value()
 
 	setLink(false)
 	eventually(t, "NICs disabled", func() bool {
@@ -308,7 +310,7 @@ func flap(t *testing.T, p *pair, setLink func(up bool), crossed func() uint64) {
 	if !ca.Carrier || ca.LinkDown != 1 || ca.LinkUp != 1 {
 		t.Errorf("A link counters after up: %+v", ca)
 	}
-	if p.a.Stats().Stack["ARP.OutgoingRequestsSent"] <= arpBefore {
+	if p.a.Stats().Stack.ARP.OutgoingRequestsSent.Value() <= arpBefore {
 		t.Errorf("no ARP request after the flap flushed the neighbour cache")
 	}
 }
@@ -334,30 +336,61 @@ func countersAgree(from, to *Stack) string {
 	switch {
 	case cf.Netif.TxFrames != ct.Netif.RxFrames || cf.Netif.TxBytes != ct.Netif.RxBytes:
 		return "wire"
-	case cf.Netif.TxFrames != cf.Stack["NICs.Tx.Packets"] || cf.Netif.TxBytes != cf.Stack["NICs.Tx.Bytes"]:
+	case cf.Netif.TxFrames != cf.Stack.NICs.Tx.Packets.Value() || cf.Netif.TxBytes != cf.Stack.NICs.Tx.Bytes.Value():
 		return "netif tx vs gVisor NIC tx"
-	case ct.Netif.RxFrames != ct.Stack["NICs.Rx.Packets"]+ct.Stack["NICs.DisabledRx.Packets"]:
+	case ct.Netif.RxFrames != ct.Stack.NICs.Rx.Packets.Value()+ct.Stack.NICs.DisabledRx.Packets.Value():
 		return "netif rx vs gVisor NIC rx packets"
-	case ct.Netif.RxBytes != ct.Stack["NICs.Rx.Bytes"]+ct.Stack["NICs.DisabledRx.Bytes"]+eth*ct.Netif.RxFrames:
+	case ct.Netif.RxBytes != ct.Stack.NICs.Rx.Bytes.Value()+ct.Stack.NICs.DisabledRx.Bytes.Value()+eth*ct.Netif.RxFrames:
 		return "netif rx vs gVisor NIC rx bytes"
 	}
 	return ""
 }
 
-func TestStatsNames(t *testing.T) {
+// TestStatsModel renders the stack's statistics through tamanet/expose:
+// gVisor's counters are all there under snake_case paths, and the two it
+// keeps as gauges are shown as gauges only.
+func TestStatsModel(t *testing.T) {
 	p, _, _ := newFakePair(t)
-	s := p.a.Stats().Stack
-	for _, name := range []string{
-		"DroppedPackets", "IP.PacketsReceived", "TCP.ActiveConnectionOpenings",
-		"UDP.PacketsReceived", "ARP.OutgoingRequestsSent", "ICMP.V4.PacketsSent.EchoRequest",
-		"ICMP.V6.PacketsSent.NeighborSolicit", "NICs.Tx.Packets", "NICs.Neighbor.UnreachableEntryLookups",
+	c := serveHTTP(t, p.b, p.a)
+	transferBothWays(t, c, url, 64<<10)
+	tree, err := expose.Build(p.b.Stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]expose.Kind{}
+	for _, s := range expose.Samples(tree, "x", "") {
+		kinds[s.Path] = s.Kind
+	}
+	for path, kind := range map[string]expose.Kind{
+		"stack.dropped_packets":                         expose.KindCounter,
+		"stack.ip.packets_received":                     expose.KindCounter,
+		"stack.tcp.passive_connection_openings":         expose.KindCounter,
+		"stack.udp.packets_received":                    expose.KindCounter,
+		"stack.arp.outgoing_requests_sent":              expose.KindCounter,
+		"stack.icmp.v4.packets_sent.echo_request":       expose.KindCounter,
+		"stack.icmp.v6.packets_sent.neighbor_solicit":   expose.KindCounter,
+		"stack.nics.tx.packets":                         expose.KindCounter,
+		"stack.nics.neighbor.unreachable_entry_lookups": expose.KindCounter,
+		"netif.rx_frames":                               expose.KindCounter,
+		"netif.carrier":                                 expose.KindGauge,
+		"tcp_connections.established":                   expose.KindGauge,
+		"tcp_connections.connected":                     expose.KindGauge,
 	} {
-		if _, ok := s[name]; !ok {
-			t.Errorf("stat %q missing", name)
+		if got, ok := kinds[path]; !ok || got != kind {
+			t.Errorf("%s: kind %v (present %v), want %v", path, got, ok, kind)
 		}
 	}
-	if len(s) < 150 {
-		t.Errorf("only %d gVisor counters flattened", len(s))
+	for _, gone := range []string{"stack.tcp.current_established", "stack.tcp.current_connected"} {
+		if _, ok := kinds[gone]; ok {
+			t.Errorf("%s is exposed as a counter", gone)
+		}
+	}
+	if len(kinds) < 170 {
+		t.Errorf("only %d statistics", len(kinds))
+	}
+	if s := p.b.Stats(); s.TCPConnections.Established == 0 || p.b.Netstack().Stats().TCP.CurrentEstablished == nil {
+		t.Errorf("B has %d established connections (HTTP keep-alive), stack pointer %p",
+			s.TCPConnections.Established, p.b.Netstack().Stats().TCP.CurrentEstablished)
 	}
 }
 

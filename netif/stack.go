@@ -104,7 +104,6 @@ type Stack struct {
 	ep        *Endpoint
 	addr      netip.Prefix
 	linkLocal tcpip.Address
-	stats     *statIndex
 
 	linkEvent chan struct{}
 	done      chan struct{}
@@ -141,7 +140,6 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 		s.Destroy()
 		return nil, err
 	}
-	st.stats = indexStats(s.Stats())
 	go st.linkWatch()
 	return st, nil
 }
@@ -301,17 +299,3 @@ func (st *Stack) Addr() netip.Prefix { return st.addr }
 
 // LinkLocal is the NIC's IPv6 link-local address, derived from the MAC.
 func (st *Stack) LinkLocal() netip.Addr { return netip.AddrFrom16(st.linkLocal.As16()) }
-
-// Stats is a JSON-friendly view of every layer's counters.
-type Stats struct {
-	// Netif is the link endpoint's own counters.
-	Netif Counters `json:"netif"`
-	// Stack is every gVisor counter (tcpip.Stats), by dotted field path,
-	// e.g. "TCP.ActiveConnectionOpenings" or "NICs.Tx.Packets".
-	Stack map[string]uint64 `json:"stack"`
-}
-
-// Stats returns a snapshot of netif's and gVisor's counters.
-func (st *Stack) Stats() Stats {
-	return Stats{Netif: st.ep.Counters(), Stack: st.stats.snapshot()}
-}

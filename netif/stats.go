@@ -1,8 +1,6 @@
 package netif
 
 import (
-	"fmt"
-	"reflect"
 	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -77,68 +75,37 @@ func (e *Endpoint) Counters() Counters {
 	}
 }
 
-// statIndex is every counter of a tcpip.Stats, found by reflection once.
-// The counters are pointers that stay put for the stack's life, so reading
-// them later needs no reflection.
-type statIndex struct {
-	names    []string
-	counters []*tcpip.StatCounter
-	mapNames []string
-	maps     []*tcpip.IntegralStatCounterMap
+// Stats is netif's counters and the stack's.
+type Stats struct {
+	// Netif is the link endpoint's own counters.
+	Netif Counters `json:"netif"`
+	// Stack is gVisor's statistics. Its *tcpip.StatCounter fields are
+	// live: they are read when the snapshot is rendered (tamanet/expose
+	// reads them through their Value method). TCP.CurrentEstablished and
+	// TCP.CurrentConnected go down as well as up, which gVisor's type does
+	// not say, so they are left out here and shown in TCPConnections.
+	Stack tcpip.Stats `json:"stack"`
+	// TCPConnections are the stack's TCP connection gauges.
+	TCPConnections TCPConnections `json:"tcp_connections"`
 }
 
-// indexStats walks s and records each counter under its dotted field path,
-// e.g. "TCP.ActiveConnectionOpenings". Embedded structs add no path element.
-func indexStats(s tcpip.Stats) *statIndex {
-	x := &statIndex{}
-	x.walk(reflect.ValueOf(s), "")
-	return x
+// TCPConnections counts the stack's TCP connections now.
+type TCPConnections struct {
+	// Established counts connections in ESTABLISHED.
+	Established uint64 `json:"established" metric:"gauge"`
+	// Connected counts connections past the handshake and not yet closed
+	// (ESTABLISHED through the closing states).
+	Connected uint64 `json:"connected" metric:"gauge"`
 }
 
-func (x *statIndex) walk(v reflect.Value, prefix string) {
-	t := v.Type()
-	for i := range t.NumField() {
-		f, fv := t.Field(i), v.Field(i)
-		name := prefix + f.Name
-		if f.Anonymous {
-			name = prefix
-		}
-		switch p := fv.Interface().(type) {
-		case *tcpip.StatCounter:
-			if p != nil {
-				x.names = append(x.names, name)
-				x.counters = append(x.counters, p)
-			}
-		case *tcpip.IntegralStatCounterMap:
-			if p != nil {
-				x.mapNames = append(x.mapNames, name)
-				x.maps = append(x.maps, p)
-			}
-		default:
-			if fv.Kind() == reflect.Struct {
-				if f.Anonymous {
-					x.walk(fv, prefix)
-				} else {
-					x.walk(fv, name+".")
-				}
-			}
-		}
+// Stats returns netif's counters and the stack's statistics.
+func (st *Stack) Stats() Stats {
+	s := Stats{Netif: st.ep.Counters(), Stack: st.s.Stats()}
+	tcp := &s.Stack.TCP
+	s.TCPConnections = TCPConnections{
+		Established: tcp.CurrentEstablished.Value(),
+		Connected:   tcp.CurrentConnected.Value(),
 	}
-}
-
-// snapshot reads every counter into a new map. Keyed counters (such as
-// NICs.UnknownL3ProtocolRcvdPacketCounts) appear once per key, as name.key.
-func (x *statIndex) snapshot() map[string]uint64 {
-	m := make(map[string]uint64, len(x.names)+4)
-	for i, c := range x.counters {
-		m[x.names[i]] = c.Value()
-	}
-	for i, cm := range x.maps {
-		for _, k := range cm.Keys() {
-			if c, ok := cm.Get(k); ok {
-				m[fmt.Sprintf("%s.%d", x.mapNames[i], k)] = c.Value()
-			}
-		}
-	}
-	return m
+	tcp.CurrentEstablished, tcp.CurrentConnected = nil, nil // a copy: the stack keeps its own
+	return s
 }

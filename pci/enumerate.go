@@ -15,17 +15,18 @@ var ErrBusLoop = errors.New("pci: secondary bus already scanned")
 // function is recorded without BARs or capabilities.
 var ErrHeaderType = errors.New("pci: unknown header type")
 
-// Stats counts what enumeration and probing found.
+// Stats counts what enumeration and probing found. What was found is a
+// gauge (see tamanet/expose); failed probes are a counter.
 type Stats struct {
-	Buses     int // buses scanned
-	Functions int // functions present
-	Bridges   int // PCI-to-PCI bridges among them
+	Buses     int `metric:"gauge"` // buses scanned
+	Functions int `metric:"gauge"` // functions present
+	Bridges   int `metric:"gauge"` // PCI-to-PCI bridges among them
 	// UnconfiguredBridges have secondary bus 0: firmware gave them no
 	// bus number, so nothing behind them is reachable.
-	UnconfiguredBridges int
-	BusLoops            int // bridges whose secondary bus was already scanned
-	BadFunctions        int // functions with a BAR, capability or header error
-	Bound               int // functions a driver bound to
+	UnconfiguredBridges int `metric:"gauge"`
+	BusLoops            int `metric:"gauge"` // bridges whose secondary bus was already scanned
+	BadFunctions        int `metric:"gauge"` // functions with a BAR, capability or header error
+	Bound               int `metric:"gauge"` // functions a driver bound to
 	ProbeErrors         int // failed driver probes, panics included
 }
 

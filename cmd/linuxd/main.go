@@ -28,9 +28,9 @@ func main() {
 
 	sys := sysSource{root: "/", ifname: *ifname}
 	svc := service.New(service.Config{
-		Name:    *name,
-		Stats:   func() any { return sys.stats() },
-		Metrics: sys.metrics,
+		Name:      *name,
+		Namespace: "linux",
+		Stats:     func() any { return sys.stats() },
 	})
 
 	httpLn, err := net.Listen("tcp", *httpAddr)

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"tamanet/cmd/internal/service"
 )
 
 // sysSource reads the Linux counters that matter for a network benchmark:
@@ -18,12 +16,15 @@ type sysSource struct {
 	root, ifname string
 }
 
-// sysStats is the "system" member of GET /stats.
+// sysStats is the "system" member of GET /stats and the linux_* metrics
+// (see tamanet/expose): linux_counters_total{interface="eth0",counter="rx_packets"},
+// linux_irqs_total{interface="eth0"}.
 type sysStats struct {
-	Interface string            `json:"interface"`
-	Counters  map[string]uint64 `json:"counters"`
+	Interface string            `json:"interface" metric:"label"`
+	Counters  map[string]uint64 `json:"counters" metric:"label=counter"`
 	IRQs      uint64            `json:"irqs"`
-	Errors    []string          `json:"errors,omitempty"`
+	// Errors name the sources that could not be read (JSON only).
+	Errors []string `json:"errors,omitempty"`
 }
 
 func (s sysSource) stats() sysStats {
@@ -36,15 +37,6 @@ func (s sysSource) stats() sysStats {
 		st.Errors = append(st.Errors, err.Error())
 	}
 	return st
-}
-
-// metrics exposes the same values; unreadable sources are left out (their
-// errors are in /stats).
-func (s sysSource) metrics() []service.Metric {
-	st := s.stats()
-	ms := service.CounterMetrics("linux_"+s.ifname+"_", st.Counters)
-	return append(ms, service.Metric{Name: service.SanitizeName("linux_" + s.ifname + "_irqs_total"),
-		Help: "Interrupts delivered for the interface, all CPUs.", Type: service.Counter, Value: st.IRQs})
 }
 
 // netCounters reads /sys/class/net/IF/statistics/*.

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"tamanet/cmd/internal/service"
+	"tamanet/expose"
 )
 
 func fakeRoot(t *testing.T, interrupts string) string {
@@ -56,14 +57,21 @@ func TestSysStatsErrorsReported(t *testing.T) {
 }
 
 func TestSysMetricsExposable(t *testing.T) {
-	ms := sysSource{root: fakeRoot(t, interrupts), ifname: "eth0"}.metrics()
-	var sb strings.Builder
-	if err := service.WritePrometheus(&sb, ms); err != nil {
+	st := sysSource{root: fakeRoot(t, interrupts), ifname: "eth0"}.stats()
+	tree, err := expose.Build(st)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"linux_eth0_rx_packets 12\n", "linux_eth0_irqs_total 1234\n"} {
-		if !strings.Contains(sb.String(), want) {
-			t.Errorf("missing %q in\n%s", want, sb.String())
+	got := map[string]float64{}
+	for _, s := range expose.Samples(tree, "linux", "system") {
+		got[s.Name+fmt.Sprint(s.LabelValues)] = s.Value
+	}
+	for name, want := range map[string]float64{
+		"linux_counters_total[eth0 rx_packets]": 12,
+		"linux_irqs_total[eth0]":                1234,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v; have %v", name, got[name], want, got)
 		}
 	}
 }

@@ -141,44 +141,45 @@ func (b *bootLog) printLate() {
 	b.record(phaseFirstRx, b.firstRx.Load())
 }
 
-// bootStats is the "boot" member of GET /stats: each phase's time since
-// reset in nanoseconds, 0 until it happens.
+// bootStats is the "boot" member of GET /stats (and the tamanet_boot_*
+// gauges): each phase's time since reset in seconds (nanosecond
+// resolution), 0 until it happens.
 type bootStats struct {
-	FirmwareHandoffNs uint64 `json:"firmware_handoff_ns"`
-	RuntimeUpNs       uint64 `json:"runtime_up_ns"`
-	MainNs            uint64 `json:"main_ns"`
-	PCINs             uint64 `json:"pci_ns"`
-	E1000ResetNs      uint64 `json:"e1000_reset_ns"`
-	RxEnabledNs       uint64 `json:"rx_enabled_ns"`
-	LinkUpNs          uint64 `json:"link_up_ns"`
-	IRQNs             uint64 `json:"irq_ns"`
-	StackNs           uint64 `json:"stack_ns"`
-	ReadyNs           uint64 `json:"ready_ns"`
-	FirstRxNs         uint64 `json:"first_rx_ns"`
-	// UptimeNs is the time since reset when the snapshot was taken, so a
-	// client can place the phases on its own clock (half way between
+	FirmwareHandoffSeconds float64 `json:"firmware_handoff_seconds"`
+	RuntimeUpSeconds       float64 `json:"runtime_up_seconds"`
+	MainSeconds            float64 `json:"main_seconds"`
+	PCISeconds             float64 `json:"pci_seconds"`
+	E1000ResetSeconds      float64 `json:"e1000_reset_seconds"`
+	RxEnabledSeconds       float64 `json:"rx_enabled_seconds"`
+	LinkUpSeconds          float64 `json:"link_up_seconds"`
+	IRQSeconds             float64 `json:"irq_seconds"`
+	StackSeconds           float64 `json:"stack_seconds"`
+	ReadySeconds           float64 `json:"ready_seconds"`
+	FirstRxSeconds         float64 `json:"first_rx_seconds"`
+	// UptimeSeconds is the time since reset when the snapshot was taken,
+	// so a client can place the phases on its own clock (half way between
 	// sending the request and reading the answer).
-	UptimeNs uint64 `json:"uptime_ns"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
 }
 
 func (b *bootLog) stats() bootStats {
-	ns := func(name string) uint64 {
+	sec := func(name string) float64 {
 		d, _ := b.at(name)
-		return uint64(d)
+		return d.Seconds()
 	}
 	return bootStats{
-		FirmwareHandoffNs: ns(phaseHandoff),
-		RuntimeUpNs:       ns(phaseRuntime),
-		MainNs:            ns(phaseMain),
-		PCINs:             ns(phasePCI),
-		E1000ResetNs:      ns(phaseReset),
-		RxEnabledNs:       ns(phaseRxEnabled),
-		LinkUpNs:          ns(phaseLinkUp),
-		IRQNs:             ns(phaseIRQ),
-		StackNs:           ns(phaseStack),
-		ReadyNs:           ns(phaseReady),
-		FirstRxNs:         ns(phaseFirstRx),
-		UptimeNs:          uint64(board.SinceReset(board.TSC())),
+		FirmwareHandoffSeconds: sec(phaseHandoff),
+		RuntimeUpSeconds:       sec(phaseRuntime),
+		MainSeconds:            sec(phaseMain),
+		PCISeconds:             sec(phasePCI),
+		E1000ResetSeconds:      sec(phaseReset),
+		RxEnabledSeconds:       sec(phaseRxEnabled),
+		LinkUpSeconds:          sec(phaseLinkUp),
+		IRQSeconds:             sec(phaseIRQ),
+		StackSeconds:           sec(phaseStack),
+		ReadySeconds:           sec(phaseReady),
+		FirstRxSeconds:         sec(phaseFirstRx),
+		UptimeSeconds:          board.SinceReset(board.TSC()).Seconds(),
 	}
 }
 

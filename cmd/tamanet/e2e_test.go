@@ -3,16 +3,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,6 +21,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"tamanet/cmd/internal/service"
 	"tamanet/e1000"
@@ -248,12 +253,18 @@ func (c *console) text() string {
 	return b.String()
 }
 
-// statsDoc is the part of GET /stats the test reads. The driver's and the
-// link endpoint's sections decode into their own types.
+// statsDoc is the part of GET /stats the test reads, under the snake_case
+// keys tamanet/expose gives every layer's fields.
 type statsDoc struct {
-	Name    string           `json:"name"`
-	Service service.Snapshot `json:"service"`
-	System  struct {
+	Name    string `json:"name"`
+	Service struct {
+		HTTPRouteRequests map[string]uint64 `json:"http_route_requests"`
+		HTTPConnections   uint64            `json:"http_connections"`
+		BytesBadRequests  uint64            `json:"bytes_bad_requests"`
+		TCPEchoBytes      uint64            `json:"tcp_echo_bytes"`
+		UDPEchoPackets    uint64            `json:"udp_echo_packets"`
+	} `json:"service"`
+	System struct {
 		NAPIMode   string `json:"napi_mode"`
 		NAPIBudget int    `json:"napi_budget"`
 		IRQ        struct {
@@ -263,10 +274,32 @@ type statsDoc struct {
 				Handlers map[string]uint64 `json:"handlers"`
 			} `json:"lines"`
 		} `json:"irq"`
-		Boot    map[string]uint64 `json:"boot"`
-		E1000   e1000.Stats       `json:"e1000"`
-		Netif   netif.Counters    `json:"netif"`
-		Stack   map[string]uint64 `json:"stack"`
+		// Boot is each boot phase's time since reset, in seconds.
+		Boot  map[string]float64 `json:"boot"`
+		E1000 struct {
+			LinkUp bool `json:"link_up"`
+			RX     struct {
+				Packets uint64 `json:"packets"`
+			} `json:"rx"`
+			TX struct {
+				Packets uint64 `json:"packets"`
+			} `json:"tx"`
+			Device struct {
+				LinkChanges    uint64 `json:"link_changes"`
+				LinkInterrupts uint64 `json:"link_interrupts"`
+				RCTLWrites     uint64 `json:"rctl_writes"`
+			} `json:"device"`
+			NAPI struct {
+				IRQs      uint64 `json:"irqs"`
+				Polls     uint64 `json:"polls"`
+				PollSizes struct {
+					Buckets []struct {
+						Count uint64 `json:"count"`
+					} `json:"buckets"`
+				} `json:"poll_sizes"`
+			} `json:"napi"`
+		} `json:"e1000"`
+		Netif   netif.Counters `json:"netif"`
 		Runtime struct {
 			Mallocs uint64 `json:"mallocs"`
 		} `json:"runtime"`
@@ -324,17 +357,17 @@ func (g *guest) testRoot(t *testing.T) {
 // bootPhases are the boot phases in the order the console and GET /stats
 // must show them, with their /stats keys.
 var bootPhases = []struct{ console, key string }{
-	{"firmware hand-off", "firmware_handoff_ns"},
-	{"runtime up", "runtime_up_ns"},
-	{"main", "main_ns"},
-	{"PCI enumerated", "pci_ns"},
-	{"e1000 reset", "e1000_reset_ns"},
-	{"e1000 receive enabled", "rx_enabled_ns"},
-	{"link up", "link_up_ns"},
-	{"ACPI and interrupts up", "irq_ns"},
-	{"stack up", "stack_ns"},
-	{"READY", "ready_ns"},
-	{"first frame received", "first_rx_ns"},
+	{"firmware hand-off", "firmware_handoff_seconds"},
+	{"runtime up", "runtime_up_seconds"},
+	{"main", "main_seconds"},
+	{"PCI enumerated", "pci_seconds"},
+	{"e1000 reset", "e1000_reset_seconds"},
+	{"e1000 receive enabled", "rx_enabled_seconds"},
+	{"link up", "link_up_seconds"},
+	{"ACPI and interrupts up", "irq_seconds"},
+	{"stack up", "stack_seconds"},
+	{"READY", "ready_seconds"},
+	{"first frame received", "first_rx_seconds"},
 }
 
 // testBoot checks the boot phases after the guest has answered: each on the
@@ -343,9 +376,14 @@ var bootPhases = []struct{ console, key string }{
 // guest measures on the same clock as QEMU), and RCTL written only once.
 func (g *guest) testBoot(t *testing.T) {
 	s := g.stats(t)
+	// The phases in nanoseconds, as the guest measured them.
+	boot := func(key string) (uint64, bool) {
+		sec, ok := s.System.Boot[key]
+		return uint64(math.Round(sec * 1e9)), ok
+	}
 	var last uint64
 	for _, p := range bootPhases {
-		ns, ok := s.System.Boot[p.key]
+		ns, ok := boot(p.key)
 		if !ok || ns == 0 || ns < last {
 			t.Errorf("/stats boot.%s = %d (present %v), want after the phase before (%d ns)", p.key, ns, ok, last)
 		}
@@ -355,12 +393,13 @@ func (g *guest) testBoot(t *testing.T) {
 			t.Errorf("console line %q: want a boot: line", line.text)
 		}
 	}
-	rctl, first := s.System.Boot["rx_enabled_ns"], s.System.Boot["first_rx_ns"]
+	rctl, _ := boot("rx_enabled_seconds")
+	first, _ := boot("first_rx_seconds")
 	if first < rctl+990*uint64(time.Millisecond) {
 		t.Errorf("first frame %v after the RCTL write: QEMU's e1000 should have held it back for 1 s",
 			time.Duration(first-rctl))
 	}
-	if up := s.System.Boot["uptime_ns"]; up < first {
+	if up, _ := boot("uptime_seconds"); up < first {
 		t.Errorf("uptime %v before the first frame (%v)", time.Duration(up), time.Duration(first))
 	}
 	if n := s.System.E1000.Device.RCTLWrites; n != 1 {
@@ -371,7 +410,7 @@ func (g *guest) testBoot(t *testing.T) {
 		t.Errorf("READY line does not say whether the NIC receives: %q", ready.text)
 	}
 	t.Logf("boot phases (ms since the VM started): rx enabled %.1f, ready %.1f, first frame %.1f",
-		float64(rctl)/1e6, float64(s.System.Boot["ready_ns"])/1e6, float64(first)/1e6)
+		float64(rctl)/1e6, 1e3*s.System.Boot["ready_seconds"], float64(first)/1e6)
 }
 
 // testKeepAlive sends sequential GET / on one keep-alive connection, all of
@@ -394,7 +433,7 @@ func (g *guest) testKeepAlive(t *testing.T) {
 		}
 	}
 	after := g.stats(t)
-	if n := after.Service.RootRequests - before.Service.RootRequests; n != keepAliveRequests {
+	if n := after.Service.HTTPRouteRequests["/"] - before.Service.HTTPRouteRequests["/"]; n != keepAliveRequests {
 		t.Errorf("guest counted %d GET /, want %d", n, keepAliveRequests)
 	}
 	// The GET /stats above shares the connection; any reconnect would show.
@@ -446,8 +485,9 @@ func diff(a, b *statsDoc, statsAllocs uint64) delta {
 		allocs:      b.System.Runtime.Mallocs - a.System.Runtime.Mallocs,
 		statsAllocs: statsAllocs,
 	}
-	for i := range d.napiHist {
-		d.napiHist[i] = b.System.E1000.NAPI.PollHistogram[i] - a.System.E1000.NAPI.PollHistogram[i]
+	hb, ha := b.System.E1000.NAPI.PollSizes.Buckets, a.System.E1000.NAPI.PollSizes.Buckets
+	for i := range min(len(d.napiHist), len(hb), len(ha)) {
+		d.napiHist[i] = hb[i].Count - ha[i].Count
 	}
 	return d
 }
@@ -582,49 +622,131 @@ func (g *guest) testEcho(t *testing.T) {
 	}
 }
 
-// testMetrics checks that /metrics is well-formed Prometheus text with
-// every layer's counters in it.
+// testMetrics checks /metrics as Prometheus sees it: Debian's promtool
+// passes it, the Prometheus text parser finds every layer with the right
+// types and labels, and a second scrape after more traffic has every
+// counter (and histogram count) at least where the first left it.
 func (g *guest) testMetrics(t *testing.T) {
-	body := g.get(t, "/metrics")
-	values := map[string]uint64{}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE ") {
-			continue
-		}
-		name, val, ok := strings.Cut(line, " ")
-		v, err := strconv.ParseUint(val, 10, 64)
-		if !ok || err != nil {
-			t.Fatalf("malformed sample line %q", line)
-		}
-		values[name] = v
+	promtool := tamagotest.Tool(t, "promtool", "prometheus")
+	first := g.get(t, "/metrics")
+	check := exec.Command(promtool, "check", "metrics")
+	check.Stdin = bytes.NewReader(first)
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
-	for _, name := range []string{
-		"service_http_requests_total",
-		"tamanet_e1000_RX_Packets",
-		"tamanet_e1000_HW_GoodPacketsRx",
-		"tamanet_e1000_NAPI_Polls",
-		"tamanet_netif_rx_frames",
-		"tamanet_stack_TCP_ActiveConnectionOpenings",
-		"tamanet_irq_total",
-		"tamanet_runtime_mallocs",
+	m1 := parseMetrics(t, first)
+	for _, c := range []struct {
+		name   string
+		typ    dto.MetricType
+		labels string // one sample's labels, as "name=value,..."; "" for any
+	}{
+		{"tamanet_e1000_rx_packets_total", dto.MetricType_COUNTER, ""},
+		{"tamanet_e1000_hw_good_packets_rx_total", dto.MetricType_COUNTER, ""},
+		{"tamanet_e1000_link_up", dto.MetricType_GAUGE, ""},
+		{"tamanet_e1000_napi_polls_total", dto.MetricType_COUNTER, ""},
+		{"tamanet_e1000_napi_poll_sizes", dto.MetricType_HISTOGRAM, ""},
+		{"tamanet_netif_rx_frames_total", dto.MetricType_COUNTER, ""},
+		{"tamanet_netif_carrier", dto.MetricType_GAUGE, ""},
+		{"tamanet_stack_tcp_passive_connection_openings_total", dto.MetricType_COUNTER, ""},
+		{"tamanet_tcp_connections_established", dto.MetricType_GAUGE, ""},
+		{"tamanet_irq_lines_count_total", dto.MetricType_COUNTER, "line,gsi,vector,trigger,polarity"},
+		{"tamanet_irq_lines_handlers_total", dto.MetricType_COUNTER, "line,gsi,vector,trigger,polarity,handler=e1000"},
+		{"tamanet_irq_total", dto.MetricType_COUNTER, ""},
+		{"tamanet_pci_functions", dto.MetricType_GAUGE, ""},
+		{"tamanet_napi_mode_info", dto.MetricType_GAUGE, "mode=napi"},
+		{"tamanet_runtime_mallocs_total", dto.MetricType_COUNTER, ""},
+		{"tamanet_runtime_heap_alloc_bytes", dto.MetricType_GAUGE, ""},
+		{"service_http_route_requests_total", dto.MetricType_COUNTER, "route=/"},
+		{"service_http_request_seconds", dto.MetricType_HISTOGRAM, "route=/"},
+		{"go_sched_latencies_seconds", dto.MetricType_HISTOGRAM, ""},
+		{"promhttp_metric_handler_errors_total", dto.MetricType_COUNTER, "cause=gathering"},
 	} {
-		if _, ok := values[name]; !ok {
-			t.Errorf("/metrics has no %s", name)
+		f := m1[c.name]
+		switch {
+		case f == nil:
+			t.Errorf("/metrics has no %s", c.name)
+		case f.GetType() != c.typ:
+			t.Errorf("%s is a %v, want %v", c.name, f.GetType(), c.typ)
+		case c.labels != "" && !slices.ContainsFunc(f.Metric, func(m *dto.Metric) bool { return hasLabels(m, c.labels) }):
+			t.Errorf("%s has no sample labelled %s: %v", c.name, c.labels, f.Metric)
 		}
 	}
-	for _, name := range []string{"tamanet_e1000_RX_Packets", "tamanet_e1000_HW_GoodPacketsRx", "tamanet_irq_total"} {
-		if values[name] == 0 {
+	for _, name := range []string{"tamanet_e1000_rx_packets_total", "tamanet_e1000_hw_good_packets_rx_total", "tamanet_irq_total"} {
+		if v := sampleValues(m1[name]); v[""] == 0 {
 			t.Errorf("%s is 0 after the transfers", name)
 		}
 	}
-	if values[`tamanet_napi_mode_info{mode="napi"}`] != 1 {
-		t.Errorf("no napi mode info sample")
+	for _, m := range m1["promhttp_metric_handler_errors_total"].GetMetric() {
+		if m.Counter.GetValue() != 0 {
+			t.Errorf("the metrics handler reports errors: %v", m)
+		}
 	}
-	if values["tamanet_metrics_flatten_errors_total"] != 0 {
-		t.Errorf("statistics the metrics could not expose: %d", values["tamanet_metrics_flatten_errors_total"])
+
+	g.testRoot(t)
+	m2 := parseMetrics(t, g.get(t, "/metrics"))
+	grew := 0
+	for name, f1 := range m1 {
+		if f1.GetType() != dto.MetricType_COUNTER && f1.GetType() != dto.MetricType_HISTOGRAM {
+			continue
+		}
+		v2 := sampleValues(m2[name])
+		for labels, v1 := range sampleValues(f1) {
+			switch after, ok := v2[labels]; {
+			case !ok:
+				t.Errorf("%s{%s} gone from the second scrape", name, labels)
+			case after < v1:
+				t.Errorf("%s{%s} went down from %v to %v", name, labels, v1, after)
+			case after > v1:
+				grew++
+			}
+		}
 	}
+	if grew == 0 {
+		t.Error("no counter grew between two scrapes with traffic in between")
+	}
+	t.Logf("/metrics: %d bytes, %d families; %d counters grew between scrapes", len(first), len(m1), grew)
+}
+
+func parseMetrics(t *testing.T, body []byte) map[string]*dto.MetricFamily {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("parsing /metrics: %v", err)
+	}
+	return fams
+}
+
+// sampleValues maps each sample's labels to its value (a histogram's to its
+// count).
+func sampleValues(f *dto.MetricFamily) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range f.GetMetric() {
+		var parts []string
+		for _, l := range m.Label {
+			parts = append(parts, l.GetName()+"="+l.GetValue())
+		}
+		v := m.GetCounter().GetValue()
+		if h := m.GetHistogram(); h != nil {
+			v = float64(h.GetSampleCount())
+		}
+		out[strings.Join(parts, ",")] = v
+	}
+	return out
+}
+
+// hasLabels reports whether m has every label in spec ("name" or
+// "name=value", comma-separated).
+func hasLabels(m *dto.Metric, spec string) bool {
+	for _, want := range strings.Split(spec, ",") {
+		name, value, exact := strings.Cut(want, "=")
+		if !slices.ContainsFunc(m.Label, func(l *dto.LabelPair) bool {
+			return l.GetName() == name && (!exact || l.GetValue() == value)
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 // testBadRequest checks that a bad /bytes count is refused, counted, and

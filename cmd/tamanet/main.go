@@ -99,9 +99,8 @@ func run() error {
 
 	sys := &system{nic: n, stack: st, boot: boot, mode: opts.Mode, budget: n.dev.NAPI().Budget()}
 	svc := service.New(service.Config{
-		Name:    "tamanet",
-		Stats:   func() any { return sys.stats() },
-		Metrics: sys.metrics,
+		Name:  "tamanet",
+		Stats: func() any { return sys.stats() },
 	})
 	if err := serve(svc, st); err != nil {
 		return err

@@ -41,7 +41,6 @@ func ParseByteCount(s string, max int64) (int64, error) {
 }
 
 func (s *Service) serveBytes(w http.ResponseWriter, r *http.Request) {
-	s.c.bytesReqs.Add(1)
 	n, err := ParseByteCount(r.URL.Query().Get("n"), s.cfg.MaxBytes)
 	if err != nil {
 		s.c.bytesBad.Add(1)

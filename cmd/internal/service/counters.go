@@ -1,6 +1,31 @@
 package service
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
+
+// routes are the patterns of the service's HTTP routes, as http.ServeMux
+// reports them in Request.Pattern, and the label each is counted under.
+// Requests that match none (404, 405) count as "other".
+var routes = [...]struct{ pattern, label string }{
+	{"GET /{$}", "/"},
+	{"GET /stats", "/stats"},
+	{"GET /metrics", "/metrics"},
+	{"GET /bytes", "/bytes"},
+	{"POST /echo", "/echo"},
+	{"", "other"},
+}
+
+// routeIndex maps a matched pattern to its index in routes.
+func routeIndex(pattern string) int {
+	for i, r := range routes {
+		if r.pattern == pattern {
+			return i
+		}
+	}
+	return len(routes) - 1
+}
 
 // counters are the service's own event counts. All fields only grow, except
 // the *Open gauges.
@@ -11,76 +36,69 @@ type counters struct {
 	http5xx       atomic.Uint64
 	httpConns     atomic.Uint64
 	httpConnsOpen atomic.Uint64
+	route         [len(routes)]atomic.Uint64
+	latency       [len(routes)]latencyCounters
 
-	root      atomic.Uint64
-	stats     atomic.Uint64
-	metrics   atomic.Uint64
-	bytesReqs atomic.Uint64
 	bytesSent atomic.Uint64
 	bytesBad  atomic.Uint64 // 400: missing, malformed or out-of-range n
-	echoReqs  atomic.Uint64
 	echoBytes atomic.Uint64
 	echoLarge atomic.Uint64 // 413: body over MaxEcho
 	echoAbort atomic.Uint64 // body read or response write failed midway
 
-	tcpConns      atomic.Uint64
-	tcpConnsOpen  atomic.Uint64
-	tcpBytes      atomic.Uint64
-	tcpErrors     atomic.Uint64
-	udpPackets    atomic.Uint64
-	udpBytes      atomic.Uint64
-	udpErrors     atomic.Uint64
-	acceptErrors  atomic.Uint64
-	metricsErrors atomic.Uint64 // caller metrics that could not be exposed
+	tcpConns     atomic.Uint64
+	tcpConnsOpen atomic.Uint64
+	tcpBytes     atomic.Uint64
+	tcpErrors    atomic.Uint64
+	udpPackets   atomic.Uint64
+	udpBytes     atomic.Uint64
+	udpErrors    atomic.Uint64
+	acceptErrors atomic.Uint64
 }
 
 // Snapshot is a point-in-time copy of the service counters, as served in
-// the "service" member of GET /stats.
+// the "service" member of GET /stats and as service_* metrics (see
+// tamanet/expose for how fields become metrics).
 type Snapshot struct {
-	HTTPRequests        uint64 `json:"http_requests"`
-	HTTP2xx             uint64 `json:"http_2xx"`
-	HTTP4xx             uint64 `json:"http_4xx"`
-	HTTP5xx             uint64 `json:"http_5xx"`
-	HTTPConnections     uint64 `json:"http_connections"`
-	HTTPConnectionsOpen uint64 `json:"http_connections_open"`
-	RootRequests        uint64 `json:"root_requests"`
-	StatsRequests       uint64 `json:"stats_requests"`
-	MetricsRequests     uint64 `json:"metrics_requests"`
-	BytesRequests       uint64 `json:"bytes_requests"`
-	BytesSent           uint64 `json:"bytes_sent"`
-	BytesBadRequests    uint64 `json:"bytes_bad_requests"`
-	EchoRequests        uint64 `json:"echo_requests"`
-	EchoBytes           uint64 `json:"echo_bytes"`
-	EchoTooLarge        uint64 `json:"echo_too_large"`
-	EchoAborted         uint64 `json:"echo_aborted"`
-	TCPEchoConnections  uint64 `json:"tcp_echo_connections"`
-	TCPEchoOpen         uint64 `json:"tcp_echo_connections_open"`
-	TCPEchoBytes        uint64 `json:"tcp_echo_bytes"`
-	TCPEchoErrors       uint64 `json:"tcp_echo_errors"`
-	UDPEchoPackets      uint64 `json:"udp_echo_packets"`
-	UDPEchoBytes        uint64 `json:"udp_echo_bytes"`
-	UDPEchoErrors       uint64 `json:"udp_echo_errors"`
-	AcceptErrors        uint64 `json:"accept_errors"`
-	MetricsErrors       uint64 `json:"metrics_errors"`
+	HTTPRequests uint64 `json:"http_requests"`
+	// HTTPResponses counts responses by status class: "2xx", "4xx", "5xx".
+	HTTPResponses map[string]uint64 `json:"http_responses" metric:"label=class"`
+	// HTTPRouteRequests counts requests by route ("/", "/stats", ...,
+	// "other" for those no route matched).
+	HTTPRouteRequests map[string]uint64 `json:"http_route_requests" metric:"label=route"`
+	// HTTPRequestSeconds is how long the handler took, by route, until it
+	// returned (for /bytes and /echo, the whole transfer).
+	HTTPRequestSeconds  map[string]Latency `json:"http_request_seconds" metric:"label=route"`
+	HTTPConnections     uint64             `json:"http_connections"`
+	HTTPConnectionsOpen uint64             `json:"http_connections_open" metric:"gauge"`
+	BytesSent           uint64             `json:"bytes_sent"`
+	BytesBadRequests    uint64             `json:"bytes_bad_requests"`
+	EchoBytes           uint64             `json:"echo_bytes"`
+	EchoTooLarge        uint64             `json:"echo_too_large"`
+	EchoAborted         uint64             `json:"echo_aborted"`
+	TCPEchoConnections  uint64             `json:"tcp_echo_connections"`
+	TCPEchoOpen         uint64             `json:"tcp_echo_connections_open" metric:"gauge"`
+	TCPEchoBytes        uint64             `json:"tcp_echo_bytes"`
+	TCPEchoErrors       uint64             `json:"tcp_echo_errors"`
+	UDPEchoPackets      uint64             `json:"udp_echo_packets"`
+	UDPEchoBytes        uint64             `json:"udp_echo_bytes"`
+	UDPEchoErrors       uint64             `json:"udp_echo_errors"`
+	AcceptErrors        uint64             `json:"accept_errors"`
 }
 
 // Snapshot returns the current counter values.
 func (s *Service) Snapshot() Snapshot {
 	c := &s.c
-	return Snapshot{
-		HTTPRequests:        c.httpRequests.Load(),
-		HTTP2xx:             c.http2xx.Load(),
-		HTTP4xx:             c.http4xx.Load(),
-		HTTP5xx:             c.http5xx.Load(),
+	n := Snapshot{
+		HTTPRequests: c.httpRequests.Load(),
+		HTTPResponses: map[string]uint64{
+			"2xx": c.http2xx.Load(), "4xx": c.http4xx.Load(), "5xx": c.http5xx.Load(),
+		},
+		HTTPRouteRequests:   make(map[string]uint64, len(routes)),
+		HTTPRequestSeconds:  make(map[string]Latency, len(routes)),
 		HTTPConnections:     c.httpConns.Load(),
 		HTTPConnectionsOpen: c.httpConnsOpen.Load(),
-		RootRequests:        c.root.Load(),
-		StatsRequests:       c.stats.Load(),
-		MetricsRequests:     c.metrics.Load(),
-		BytesRequests:       c.bytesReqs.Load(),
 		BytesSent:           c.bytesSent.Load(),
 		BytesBadRequests:    c.bytesBad.Load(),
-		EchoRequests:        c.echoReqs.Load(),
 		EchoBytes:           c.echoBytes.Load(),
 		EchoTooLarge:        c.echoLarge.Load(),
 		EchoAborted:         c.echoAbort.Load(),
@@ -92,47 +110,63 @@ func (s *Service) Snapshot() Snapshot {
 		UDPEchoBytes:        c.udpBytes.Load(),
 		UDPEchoErrors:       c.udpErrors.Load(),
 		AcceptErrors:        c.acceptErrors.Load(),
-		MetricsErrors:       c.metricsErrors.Load(),
 	}
+	for i, r := range routes {
+		n.HTTPRouteRequests[r.label] = c.route[i].Load()
+		n.HTTPRequestSeconds[r.label] = c.latency[i].snapshot()
+	}
+	return n
 }
 
-// Metrics returns the service counters as Prometheus metrics.
-func (s *Service) Metrics() []Metric {
-	n := s.Snapshot()
-	req := func(route string, v uint64) Metric {
-		return Metric{Name: "service_http_route_requests_total", Help: "HTTP requests by route.",
-			Type: Counter, Labels: []Label{{"route", route}}, Value: v}
+// latencyBounds are the request latency buckets' upper bounds: 100 µs
+// doubling to 3.3 s, so one bucket spans a factor of two from a fast
+// keep-alive GET under TCG to a bulk transfer.
+var latencyBounds = func() [16]time.Duration {
+	var b [16]time.Duration
+	for i := range b {
+		b[i] = 100 * time.Microsecond << i
 	}
-	status := func(class string, v uint64) Metric {
-		return Metric{Name: "service_http_responses_total", Help: "HTTP responses by status class.",
-			Type: Counter, Labels: []Label{{"class", class}}, Value: v}
+	return b
+}()
+
+// latencyCounters is a live latency histogram: a count per bucket (the last
+// for values above every bound) and the sum.
+type latencyCounters struct {
+	buckets [len(latencyBounds) + 1]atomic.Uint64
+	sumNs   atomic.Uint64
+}
+
+func (l *latencyCounters) observe(d time.Duration) {
+	i := 0
+	for i < len(latencyBounds) && d > latencyBounds[i] {
+		i++
 	}
-	c := func(name, help string, v uint64) Metric {
-		return Metric{Name: name, Help: help, Type: Counter, Value: v}
+	l.buckets[i].Add(1)
+	l.sumNs.Add(uint64(max(d, 0)))
+}
+
+func (l *latencyCounters) snapshot() Latency {
+	var s Latency
+	for i := range l.buckets {
+		s.Counts[i] = l.buckets[i].Load()
 	}
-	g := func(name, help string, v uint64) Metric {
-		return Metric{Name: name, Help: help, Type: Gauge, Value: v}
+	s.SumSeconds = float64(l.sumNs.Load()) / 1e9
+	return s
+}
+
+// Latency is a snapshot of a request latency histogram.
+type Latency struct {
+	// Counts[i] counts requests that took at most latencyBounds[i] and
+	// more than the bound before; the last counts the slower ones.
+	Counts     [len(latencyBounds) + 1]uint64
+	SumSeconds float64
+}
+
+// StatsHistogram implements expose.Histogram, in seconds.
+func (l Latency) StatsHistogram() ([]float64, []uint64, float64) {
+	upper := make([]float64, len(latencyBounds))
+	for i, b := range latencyBounds {
+		upper[i] = b.Seconds()
 	}
-	return []Metric{
-		c("service_http_requests_total", "HTTP requests received.", n.HTTPRequests),
-		status("2xx", n.HTTP2xx), status("4xx", n.HTTP4xx), status("5xx", n.HTTP5xx),
-		req("/", n.RootRequests), req("/stats", n.StatsRequests), req("/metrics", n.MetricsRequests),
-		req("/bytes", n.BytesRequests), req("/echo", n.EchoRequests),
-		c("service_http_connections_total", "HTTP connections accepted.", n.HTTPConnections),
-		g("service_http_connections_open", "HTTP connections currently open.", n.HTTPConnectionsOpen),
-		c("service_bytes_sent_total", "Body bytes sent by GET /bytes.", n.BytesSent),
-		c("service_bytes_bad_requests_total", "GET /bytes rejected for a bad n.", n.BytesBadRequests),
-		c("service_echo_bytes_total", "Body bytes echoed by POST /echo.", n.EchoBytes),
-		c("service_echo_too_large_total", "POST /echo rejected with 413.", n.EchoTooLarge),
-		c("service_echo_aborted_total", "POST /echo cut short by an I/O error.", n.EchoAborted),
-		c("service_tcp_echo_connections_total", "TCP echo connections accepted.", n.TCPEchoConnections),
-		g("service_tcp_echo_connections_open", "TCP echo connections currently open.", n.TCPEchoOpen),
-		c("service_tcp_echo_bytes_total", "Bytes echoed over TCP.", n.TCPEchoBytes),
-		c("service_tcp_echo_errors_total", "TCP echo connections ended by an error.", n.TCPEchoErrors),
-		c("service_udp_echo_packets_total", "UDP datagrams echoed.", n.UDPEchoPackets),
-		c("service_udp_echo_bytes_total", "Bytes echoed over UDP.", n.UDPEchoBytes),
-		c("service_udp_echo_errors_total", "UDP echo read or write errors.", n.UDPEchoErrors),
-		c("service_accept_errors_total", "Listener accept errors.", n.AcceptErrors),
-		c("service_metrics_errors_total", "Scrapes whose caller metrics were invalid.", n.MetricsErrors),
-	}
+	return upper, l.Counts[:], l.SumSeconds
 }

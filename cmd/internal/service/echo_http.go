@@ -15,7 +15,6 @@ const echoBufSize = 32 << 10
 var echoBufs = sync.Pool{New: func() any { b := make([]byte, echoBufSize); return &b }}
 
 func (s *Service) serveEcho(w http.ResponseWriter, r *http.Request) {
-	s.c.echoReqs.Add(1)
 	max := s.cfg.MaxEcho
 	if r.ContentLength > max {
 		s.c.echoLarge.Add(1)

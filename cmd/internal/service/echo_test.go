@@ -26,7 +26,7 @@ func TestHTTPEchoRoundTrip(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, body) {
 		t.Fatalf("status %d, %d bytes back, err %v", resp.StatusCode, len(got), err)
 	}
-	if n := s.Snapshot(); n.EchoBytes != uint64(len(body)) || n.EchoRequests != 1 {
+	if n := s.Snapshot(); n.EchoBytes != uint64(len(body)) || n.HTTPRouteRequests["/echo"] != 1 {
 		t.Fatalf("counters %+v", n)
 	}
 }

@@ -1,10 +1,12 @@
 package service
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
+	"time"
+
+	"tamanet/expose"
 )
 
 // statusWriter remembers the status code a handler sent.
@@ -32,9 +34,14 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Service) serveCounted(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	s.c.httpRequests.Add(1)
 	sw := &statusWriter{ResponseWriter: w}
 	s.mux.ServeHTTP(sw, r)
+	// The mux has set r.Pattern to the route it matched ("" for none).
+	route := routeIndex(r.Pattern)
+	s.c.route[route].Add(1)
+	s.c.latency[route].observe(time.Since(start))
 	switch code := sw.code; {
 	case code == 0 || code < 300:
 		s.c.http2xx.Add(1)
@@ -46,7 +53,6 @@ func (s *Service) serveCounted(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) serveRoot(w http.ResponseWriter, _ *http.Request) {
-	s.c.root.Add(1)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "hello from "+s.cfg.Name+"\n")
 }
@@ -55,38 +61,27 @@ func (s *Service) serveRoot(w http.ResponseWriter, _ *http.Request) {
 type statsDoc struct {
 	Name    string   `json:"name"`
 	Service Snapshot `json:"service"`
-	System  any      `json:"system,omitempty"`
+	System  any      `json:"system"`
 }
 
+// serveStats renders the statistics tree (tamanet/expose) of the service's
+// counters and the caller's, the same tree /metrics is built from.
 func (s *Service) serveStats(w http.ResponseWriter, _ *http.Request) {
-	s.c.stats.Add(1)
 	doc := statsDoc{Name: s.cfg.Name, Service: s.Snapshot()}
 	if s.cfg.Stats != nil {
 		doc.System = s.cfg.Stats()
 	}
-	body, err := json.MarshalIndent(doc, "", "  ")
+	// Values the model cannot show are left out, and the error says
+	// which; the rest is still worth serving.
+	tree, err := expose.Build(doc)
+	if err != nil {
+		w.Header().Set("Stats-Error", err.Error())
+	}
+	body, err := json.MarshalIndent(tree, "", "  ")
 	if err != nil {
 		http.Error(w, "stats: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(append(body, '\n'))
-}
-
-func (s *Service) serveMetrics(w http.ResponseWriter, _ *http.Request) {
-	s.c.metrics.Add(1)
-	ms := s.Metrics()
-	if s.cfg.Metrics != nil {
-		ms = append(ms, s.cfg.Metrics()...)
-	}
-	// Render fully before the header goes out so an invalid caller metric
-	// becomes a clear 500 rather than a truncated scrape.
-	var buf bytes.Buffer
-	if err := WritePrometheus(&buf, ms); err != nil {
-		s.c.metricsErrors.Add(1)
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.Write(buf.Bytes())
 }

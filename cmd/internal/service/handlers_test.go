@@ -8,6 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 func newTestServer(t *testing.T, cfg Config) (*Service, *httptest.Server) {
@@ -44,16 +48,33 @@ func TestRootNamesSystem(t *testing.T) {
 		t.Fatalf("unknown path: %d", code)
 	}
 	n := s.Snapshot()
-	if n.RootRequests != 1 || n.HTTPRequests != 2 || n.HTTP2xx != 1 || n.HTTP4xx != 1 {
+	if n.HTTPRouteRequests["/"] != 1 || n.HTTPRouteRequests["other"] != 1 || n.HTTPRequests != 2 ||
+		n.HTTPResponses["2xx"] != 1 || n.HTTPResponses["4xx"] != 1 {
 		t.Fatalf("counters %+v", n)
+	}
+	if l := n.HTTPRequestSeconds["/"]; sum(l.Counts[:]) != 1 || l.SumSeconds <= 0 {
+		t.Fatalf("latency of GET / %+v", l)
 	}
 	if n.HTTPConnections == 0 {
 		t.Fatal("connection not counted")
 	}
 }
 
+func sum(xs []uint64) (n uint64) {
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+type sysStats struct {
+	IRQs   uint64
+	LinkUp bool
+	Mode   string `metric:"info=mode"`
+}
+
 func TestStatsJSON(t *testing.T) {
-	_, ts := newTestServer(t, Config{Name: "x", Stats: func() any { return map[string]int{"irqs": 7} }})
+	_, ts := newTestServer(t, Config{Name: "x", Stats: func() any { return sysStats{IRQs: 7, Mode: "napi"} }})
 	get(t, ts.URL+"/")
 	code, body := get(t, ts.URL+"/stats")
 	if code != 200 {
@@ -61,38 +82,140 @@ func TestStatsJSON(t *testing.T) {
 	}
 	var doc struct {
 		Name    string
-		Service Snapshot
-		System  map[string]int
+		Service struct {
+			HTTPRouteRequests  map[string]uint64 `json:"http_route_requests"`
+			HTTPRequestSeconds map[string]struct {
+				Buckets []struct {
+					LE    string `json:"le"`
+					Count uint64 `json:"count"`
+				} `json:"buckets"`
+				Count uint64 `json:"count"`
+			} `json:"http_request_seconds"`
+		}
+		System map[string]any
 	}
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Name != "x" || doc.System["irqs"] != 7 || doc.Service.RootRequests != 1 || doc.Service.StatsRequests != 1 {
+	if doc.Name != "x" || doc.System["irqs"] != 7.0 || doc.System["link_up"] != false || doc.System["mode"] != "napi" ||
+		doc.Service.HTTPRouteRequests["/"] != 1 || doc.Service.HTTPRequestSeconds["/"].Count != 1 {
 		t.Fatalf("got %+v", doc)
 	}
+	// The stats request itself is counted once the handler returns.
+	if b := doc.Service.HTTPRequestSeconds["/stats"].Buckets; len(b) != 17 || b[16].LE != "+Inf" || b[0].LE != "0.0001" {
+		t.Fatalf("latency buckets %+v", b)
+	}
+}
+
+// scrape parses GET /metrics with the Prometheus library's own parser.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fams
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	_, ts := newTestServer(t, Config{Metrics: func() []Metric {
-		return CounterMetrics("sys_", map[string]uint64{"irqs": 42})
-	}})
-	code, body := get(t, ts.URL+"/metrics")
-	if code != 200 || !strings.Contains(body, "# TYPE sys_irqs counter\nsys_irqs 42\n") ||
-		!strings.Contains(body, "service_http_requests_total 1\n") {
-		t.Fatalf("got %d:\n%s", code, body)
+	_, ts := newTestServer(t, Config{Name: "sys", Stats: func() any { return sysStats{IRQs: 42, LinkUp: true, Mode: "busypoll"} }})
+	get(t, ts.URL+"/")
+	fams := scrape(t, ts.URL)
+	value := func(name string, labels ...string) float64 {
+		t.Helper()
+		f := fams[name]
+		if f == nil {
+			t.Fatalf("no %s", name)
+		}
+		for _, m := range f.Metric {
+			ok := true
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.Label {
+					found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}
+				ok = ok && found
+			}
+			if !ok {
+				continue
+			}
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				return m.Counter.GetValue()
+			case dto.MetricType_GAUGE:
+				return m.Gauge.GetValue()
+			case dto.MetricType_HISTOGRAM:
+				return float64(m.Histogram.GetSampleCount())
+			}
+		}
+		t.Fatalf("no %s%v", name, labels)
+		return 0
+	}
+	for _, c := range []struct {
+		name   string
+		typ    dto.MetricType
+		labels []string
+		want   float64
+	}{
+		{"sys_irqs_total", dto.MetricType_COUNTER, nil, 42},
+		{"sys_link_up", dto.MetricType_GAUGE, nil, 1},
+		{"sys_mode_info", dto.MetricType_GAUGE, []string{"mode", "busypoll"}, 1},
+		// GET / and this scrape, counted as it starts.
+		{"service_http_requests_total", dto.MetricType_COUNTER, nil, 2},
+		{"service_http_route_requests_total", dto.MetricType_COUNTER, []string{"route", "/"}, 1},
+		{"service_http_responses_total", dto.MetricType_COUNTER, []string{"class", "2xx"}, 1},
+		{"service_http_request_seconds", dto.MetricType_HISTOGRAM, []string{"route", "/"}, 1},
+		{"service_http_connections_open", dto.MetricType_GAUGE, nil, -1},
+		{"go_sched_latencies_seconds", dto.MetricType_HISTOGRAM, nil, -1},
+		{"promhttp_metric_handler_errors_total", dto.MetricType_COUNTER, []string{"cause", "gathering"}, 0},
+	} {
+		if got := value(c.name, c.labels...); c.want >= 0 && got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+		if fams[c.name].GetType() != c.typ {
+			t.Errorf("%s is a %v, want %v", c.name, fams[c.name].GetType(), c.typ)
+		}
 	}
 }
 
-func TestMetricsEndpointBadCallerMetric(t *testing.T) {
-	s, ts := newTestServer(t, Config{Metrics: func() []Metric {
-		return []Metric{{Name: "bad name", Type: Counter}}
+// TestMetricsEndpointBadStats: a value the model cannot expose fails that
+// value, not the scrape, and is counted.
+func TestMetricsEndpointBadStats(t *testing.T) {
+	_, ts := newTestServer(t, Config{Name: "sys", Stats: func() any {
+		return struct {
+			Good uint64
+			Bad  func()
+		}{Good: 3}
 	}})
-	code, body := get(t, ts.URL+"/metrics")
-	if code != 500 || !strings.Contains(body, `invalid metric name "bad name"`) {
-		t.Fatalf("got %d %q", code, body)
+	scrape(t, ts.URL)
+	fams := scrape(t, ts.URL)
+	if f := fams["sys_good_total"]; f == nil || f.Metric[0].Counter.GetValue() != 3 {
+		t.Fatalf("good value lost: %v", f)
 	}
-	if n := s.Snapshot(); n.MetricsErrors != 1 || n.HTTP5xx != 1 {
-		t.Fatalf("counters %+v", n)
+	var errs float64
+	for _, m := range fams["promhttp_metric_handler_errors_total"].GetMetric() {
+		errs += m.Counter.GetValue()
+	}
+	if errs != 1 {
+		t.Fatalf("%v handler errors after one bad scrape, want 1", errs)
+	}
+	resp, err := http.Get(ts.URL + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Stats-Error"), "bad: unsupported func()") {
+		t.Fatalf("/stats %d, Stats-Error %q", resp.StatusCode, resp.Header.Get("Stats-Error"))
 	}
 }
 
@@ -147,7 +270,7 @@ func TestMethodNotAllowedCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 405 || s.Snapshot().HTTP4xx != 1 {
+	if resp.StatusCode != 405 || s.Snapshot().HTTPResponses["4xx"] != 1 {
 		t.Fatalf("status %d, counters %+v", resp.StatusCode, s.Snapshot())
 	}
 }

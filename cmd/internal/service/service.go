@@ -6,7 +6,7 @@
 //
 //	GET  /         hello text naming the system
 //	GET  /stats    JSON: service counters plus the caller's stats
-//	GET  /metrics  Prometheus text exposition of service and caller counters
+//	GET  /metrics  the same counters as Prometheus metrics, plus the Go runtime's
 //	GET  /bytes?n=N  N bytes of a fixed pattern (see PatternByte), streamed
 //	POST /echo     the request body, streamed back
 //
@@ -34,12 +34,13 @@ const (
 type Config struct {
 	// Name is the system's name, used by GET / ("hello from <Name>").
 	Name string
-	// Stats, if set, supplies the "system" member of GET /stats. The value
-	// is encoded with encoding/json.
+	// Stats, if set, supplies the "system" member of GET /stats and the
+	// Namespace_* metrics of GET /metrics: a snapshot struct of every
+	// layer's counters, rendered by tamanet/expose (which says how fields
+	// become JSON keys, counters, gauges, histograms and labels).
 	Stats func() any
-	// Metrics, if set, supplies caller counters appended to GET /metrics
-	// after the service's own.
-	Metrics func() []Metric
+	// Namespace prefixes the metric names of Stats (default: Name).
+	Namespace string
 	// MaxBytes is the largest n accepted by GET /bytes (DefaultMaxBytes if 0).
 	MaxBytes int64
 	// MaxEcho is the largest body accepted by POST /echo (DefaultMaxEcho if 0).
@@ -62,10 +63,13 @@ func New(cfg Config) *Service {
 	if cfg.MaxEcho <= 0 {
 		cfg.MaxEcho = DefaultMaxEcho
 	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = cfg.Name
+	}
 	s := &Service{cfg: cfg, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /{$}", s.serveRoot)
 	s.mux.HandleFunc("GET /stats", s.serveStats)
-	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.mux.Handle("GET /metrics", s.newMetricsHandler())
 	s.mux.HandleFunc("GET /bytes", s.serveBytes)
 	s.mux.HandleFunc("POST /echo", s.serveEcho)
 	return s
