@@ -38,15 +38,11 @@ type Curve struct {
 // LatencyCDF draws the curves with latency on a logarithmic x axis, in
 // microseconds, and the fraction of requests at or below it on y.
 func LatencyCDF(path, title string, curves []Curve) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "latency (µs, log scale)"
-	p.Y.Label.Text = "fraction of requests ≤ latency"
+	p := newPlot(title, "latency (µs, log scale)", "fraction of requests ≤ latency")
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Legend.Top, p.Legend.Left = false, false
-	p.Add(plotter.NewGrid())
 	var args []any
 	for _, c := range curves {
 		if len(c.Points) == 0 {
@@ -75,15 +71,11 @@ func LatencyCDF(path, title string, curves []Curve) error {
 // much room as the body. Each curve is a step function that ends with its
 // maximum at 1 - 1/Count.
 func LatencyPercentiles(path, title string, curves []Curve) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "percentile (log scale of 1/(1-p))"
-	p.Y.Label.Text = "latency (µs, log scale)"
+	p := newPlot(title, "percentile (log scale of 1/(1-p))", "latency (µs, log scale)")
 	p.X.Scale = plot.LogScale{}
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Add(plotter.NewGrid())
 	var args []any
 	widest := 1.0
 	for _, c := range curves {
@@ -164,14 +156,10 @@ type Series struct {
 // Throughput draws requests per second against concurrency (log2 axis with
 // a tick at every measured concurrency).
 func Throughput(path, title string, series []Series) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "concurrent connections"
-	p.Y.Label.Text = "requests/s"
+	p := newPlot(title, "concurrent connections", "requests/s")
 	p.X.Scale = plot.LogScale{}
 	p.Y.Min = 0
 	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
 	ticks := map[float64]bool{}
 	top := 0.0
 	var args []any
@@ -200,6 +188,16 @@ func Throughput(path, title string, series []Series) error {
 		return err
 	}
 	return save(p, path)
+}
+
+// newPlot returns a plot with a title, axis labels and a grid.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	return p
 }
 
 func save(p *plot.Plot, path string) error {
