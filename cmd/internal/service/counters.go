@@ -1,30 +1,31 @@
 package service
 
 import (
+	"strings"
 	"sync/atomic"
 	"time"
 )
 
-// routes are the patterns of the service's HTTP routes, as http.ServeMux
-// reports them in Request.Pattern, and the label each is counted under.
-// Requests that match none (404, 405) count as "other".
-var routes = [...]struct{ pattern, label string }{
-	{"GET /{$}", "/"},
-	{"GET /stats", "/stats"},
-	{"GET /metrics", "/metrics"},
-	{"GET /bytes", "/bytes"},
-	{"POST /echo", "/echo"},
-	{"", "other"},
+// otherRoute labels requests that matched no route (404, 405).
+const otherRoute = "other"
+
+// routeStats counts the requests of one route.
+type routeStats struct {
+	requests atomic.Uint64
+	latency  latencyCounters
 }
 
-// routeIndex maps a matched pattern to its index in routes.
-func routeIndex(pattern string) int {
-	for i, r := range routes {
-		if r.pattern == pattern {
-			return i
-		}
+// routeLabel is the label a mux pattern is counted under: its path
+// ("GET /{$}" -> "/", "GET /debug/pprof/" -> "/debug/pprof/").
+func routeLabel(pattern string) string {
+	if pattern == "" {
+		return otherRoute
 	}
-	return len(routes) - 1
+	_, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		path = pattern
+	}
+	return strings.TrimSuffix(path, "{$}")
 }
 
 // counters are the service's own event counts. All fields only grow, except
@@ -36,8 +37,9 @@ type counters struct {
 	http5xx       atomic.Uint64
 	httpConns     atomic.Uint64
 	httpConnsOpen atomic.Uint64
-	route         [len(routes)]atomic.Uint64
-	latency       [len(routes)]latencyCounters
+	// routes is keyed by mux pattern ("" for none), filled by New and
+	// only read afterwards.
+	routes map[string]*routeStats
 
 	bytesSent atomic.Uint64
 	bytesBad  atomic.Uint64 // 400: missing, malformed or out-of-range n
@@ -62,8 +64,8 @@ type Snapshot struct {
 	HTTPRequests uint64 `json:"http_requests"`
 	// HTTPResponses counts responses by status class: "2xx", "4xx", "5xx".
 	HTTPResponses map[string]uint64 `json:"http_responses" metric:"label=class"`
-	// HTTPRouteRequests counts requests by route ("/", "/stats", ...,
-	// "other" for those no route matched).
+	// HTTPRouteRequests counts requests by route: the path of the mux
+	// pattern ("/", "/stats", ...), "other" for those no route matched.
 	HTTPRouteRequests map[string]uint64 `json:"http_route_requests" metric:"label=route"`
 	// HTTPRequestSeconds is how long the handler took, by route, until it
 	// returned (for /bytes and /echo, the whole transfer).
@@ -93,8 +95,8 @@ func (s *Service) Snapshot() Snapshot {
 		HTTPResponses: map[string]uint64{
 			"2xx": c.http2xx.Load(), "4xx": c.http4xx.Load(), "5xx": c.http5xx.Load(),
 		},
-		HTTPRouteRequests:   make(map[string]uint64, len(routes)),
-		HTTPRequestSeconds:  make(map[string]Latency, len(routes)),
+		HTTPRouteRequests:   make(map[string]uint64, len(c.routes)),
+		HTTPRequestSeconds:  make(map[string]Latency, len(c.routes)),
 		HTTPConnections:     c.httpConns.Load(),
 		HTTPConnectionsOpen: c.httpConnsOpen.Load(),
 		BytesSent:           c.bytesSent.Load(),
@@ -111,9 +113,10 @@ func (s *Service) Snapshot() Snapshot {
 		UDPEchoErrors:       c.udpErrors.Load(),
 		AcceptErrors:        c.acceptErrors.Load(),
 	}
-	for i, r := range routes {
-		n.HTTPRouteRequests[r.label] = c.route[i].Load()
-		n.HTTPRequestSeconds[r.label] = c.latency[i].snapshot()
+	for pattern, r := range c.routes {
+		label := routeLabel(pattern)
+		n.HTTPRouteRequests[label] += r.requests.Load()
+		n.HTTPRequestSeconds[label] = n.HTTPRequestSeconds[label].add(r.latency.snapshot())
 	}
 	return n
 }
@@ -160,6 +163,16 @@ type Latency struct {
 	// more than the bound before; the last counts the slower ones.
 	Counts     [len(latencyBounds) + 1]uint64
 	SumSeconds float64
+}
+
+// add returns the histogram of both l's and o's requests (routes that
+// share a path, such as GET and POST /debug/pprof/symbol).
+func (l Latency) add(o Latency) Latency {
+	for i := range l.Counts {
+		l.Counts[i] += o.Counts[i]
+	}
+	l.SumSeconds += o.SumSeconds
+	return l
 }
 
 // StatsHistogram implements expose.Histogram, in seconds.

@@ -39,9 +39,12 @@ func (s *Service) serveCounted(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	s.mux.ServeHTTP(sw, r)
 	// The mux has set r.Pattern to the route it matched ("" for none).
-	route := routeIndex(r.Pattern)
-	s.c.route[route].Add(1)
-	s.c.latency[route].observe(time.Since(start))
+	route := s.c.routes[r.Pattern]
+	if route == nil {
+		route = s.c.routes[""]
+	}
+	route.requests.Add(1)
+	route.latency.observe(time.Since(start))
 	switch code := sw.code; {
 	case code == 0 || code < 300:
 		s.c.http2xx.Add(1)

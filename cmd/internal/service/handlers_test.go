@@ -276,3 +276,24 @@ func TestMethodNotAllowedCounted(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestExtraRoutes: routes the caller adds are served and counted under
+// their path, with their own latency histogram.
+func TestExtraRoutes(t *testing.T) {
+	s, ts := newTestServer(t, Config{Routes: map[string]http.Handler{
+		"GET /debug/thing/": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "thing") }),
+	}})
+	if code, body := get(t, ts.URL+"/debug/thing/x"); code != 200 || body != "thing" {
+		t.Fatalf("got %d %q", code, body)
+	}
+	n := s.Snapshot()
+	lat := n.HTTPRequestSeconds["/debug/thing/"]
+	if n.HTTPRouteRequests["/debug/thing/"] != 1 || sum(lat.Counts[:]) != 1 {
+		t.Fatalf("counters %+v", n)
+	}
+	for pattern, want := range map[string]string{"GET /{$}": "/", "": "other", "POST /echo": "/echo", "/x/": "/x/"} {
+		if got := routeLabel(pattern); got != want {
+			t.Errorf("routeLabel(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+}

@@ -41,6 +41,9 @@ type Config struct {
 	Stats func() any
 	// Namespace prefixes the metric names of Stats (default: Name).
 	Namespace string
+	// Routes adds handlers under their http.ServeMux patterns, counted
+	// like the service's own.
+	Routes map[string]http.Handler
 	// MaxBytes is the largest n accepted by GET /bytes (DefaultMaxBytes if 0).
 	MaxBytes int64
 	// MaxEcho is the largest body accepted by POST /echo (DefaultMaxEcho if 0).
@@ -67,11 +70,19 @@ func New(cfg Config) *Service {
 		cfg.Namespace = cfg.Name
 	}
 	s := &Service{cfg: cfg, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /{$}", s.serveRoot)
-	s.mux.HandleFunc("GET /stats", s.serveStats)
-	s.mux.Handle("GET /metrics", s.newMetricsHandler())
-	s.mux.HandleFunc("GET /bytes", s.serveBytes)
-	s.mux.HandleFunc("POST /echo", s.serveEcho)
+	s.c.routes = map[string]*routeStats{"": {}}
+	handle := func(pattern string, h http.Handler) {
+		s.mux.Handle(pattern, h)
+		s.c.routes[pattern] = &routeStats{}
+	}
+	handle("GET /{$}", http.HandlerFunc(s.serveRoot))
+	handle("GET /stats", http.HandlerFunc(s.serveStats))
+	handle("GET /metrics", s.newMetricsHandler())
+	handle("GET /bytes", http.HandlerFunc(s.serveBytes))
+	handle("POST /echo", http.HandlerFunc(s.serveEcho))
+	for pattern, h := range cfg.Routes {
+		handle(pattern, h)
+	}
 	return s
 }
 
