@@ -104,6 +104,7 @@ type Stack struct {
 	ep        *Endpoint
 	addr      netip.Prefix
 	linkLocal tcpip.Address
+	capture   *captureEndpoint
 
 	linkEvent chan struct{}
 	done      chan struct{}
@@ -111,8 +112,8 @@ type Stack struct {
 }
 
 // NewStack builds a gVisor stack (IPv4, IPv6, ARP, TCP, UDP, ICMPv4/v6) with
-// NIC 1 on d: gVisor's fifo qdisc over [sniffer over] ethernet over an
-// Endpoint. The NIC gets cfg's IPv4 address, an EUI-64 IPv6 link-local
+// NIC 1 on d: gVisor's fifo qdisc over [sniffer over] the live capture
+// point (Capture) over ethernet over an Endpoint. The NIC gets cfg's IPv4 address, an EUI-64 IPv6 link-local
 // address and routes for both subnets plus the IPv4 default gateway. It is
 // enabled while the driver reports carrier and disabled while it does not.
 func NewStack(d Driver, cfg Config) (*Stack, error) {
@@ -162,7 +163,8 @@ func (st *Stack) setup(cfg Config) error {
 		}
 	}
 
-	var link stack.LinkEndpoint = ethernet.New(st.ep)
+	st.capture = newCaptureEndpoint(ethernet.New(st.ep))
+	var link stack.LinkEndpoint = st.capture
 	if cfg.Pcap != nil {
 		// NewWithWriter promises pcap only, but the sniffer also logs
 		// every packet as text while the package-wide LogPackets is set.

@@ -12,6 +12,7 @@ type counters struct {
 	txFrames, txBytes, txBackpressure, txReady      atomic.Uint64
 	txDropTooBig, txDropLinkDown, txDropClosed      atomic.Uint64
 	linkUp, linkDown                                atomic.Uint64
+	captures, capturePackets, captureDropped        atomic.Uint64
 }
 
 // Counters is a snapshot of an Endpoint's statistics. Frame sizes include
@@ -47,6 +48,13 @@ type Counters struct {
 	LinkDown uint64 `json:"link_down"`
 	// Carrier is the current carrier state.
 	Carrier bool `json:"carrier"`
+
+	// Captures counts live captures started (Stack.Capture); CapturePackets
+	// the packets they wrote; CaptureDropped the packets they missed
+	// because the writer fell behind (the network lost none of them).
+	Captures       uint64 `json:"captures"`
+	CapturePackets uint64 `json:"capture_packets"`
+	CaptureDropped uint64 `json:"capture_dropped"`
 }
 
 // TxDrops is the number of frames netif dropped on transmit, all reasons.
@@ -72,6 +80,9 @@ func (e *Endpoint) Counters() Counters {
 		LinkUp:         e.c.linkUp.Load(),
 		LinkDown:       e.c.linkDown.Load(),
 		Carrier:        e.carrier.Load(),
+		Captures:       e.c.captures.Load(),
+		CapturePackets: e.c.capturePackets.Load(),
+		CaptureDropped: e.c.captureDropped.Load(),
 	}
 }
 
