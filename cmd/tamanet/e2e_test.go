@@ -71,6 +71,7 @@ func TestE2E(t *testing.T) {
 		t.Run("upload", g.testUpload)
 		t.Run("echo", g.testEcho)
 		t.Run("metrics", g.testMetrics)
+		t.Run("pcap", g.testPcap)
 		t.Run("badrequest", g.testBadRequest)
 		t.Run("linkflap", g.testLinkFlap)
 	})

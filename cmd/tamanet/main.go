@@ -6,7 +6,8 @@
 // baseline):
 //
 //	tcp/80  HTTP: GET / (hello), /stats (JSON of every layer's counters),
-//	        /metrics (Prometheus text), /bytes?n=N, POST /echo
+//	        /metrics (Prometheus text), /bytes?n=N, POST /echo,
+//	        /debug/pcap?packets=N&seconds=S&snaplen=L (live capture)
 //	tcp/7   echo
 //	udp/7   echo
 //
@@ -24,6 +25,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -34,6 +36,7 @@ import (
 	"tamanet/kernel"
 	"tamanet/napi"
 	"tamanet/netif"
+	"tamanet/netif/pcaphttp"
 )
 
 // Ports the service listens on.
@@ -101,6 +104,9 @@ func run() error {
 	svc := service.New(service.Config{
 		Name:  "tamanet",
 		Stats: func() any { return sys.stats() },
+		Routes: map[string]http.Handler{
+			"GET /debug/pcap": pcaphttp.Handler(st),
+		},
 	})
 	if err := serve(svc, st); err != nil {
 		return err
