@@ -231,17 +231,3 @@ func s5Type(aml []byte) (uint16, bool) {
 	}
 	return 0, false
 }
-
-// PowerOff enters ACPI S5 (soft-off), which ends QEMU with status 0.
-func PowerOff() error {
-	a, err := ReadACPI()
-	if err != nil {
-		return err
-	}
-	if a.PM1aControl == 0 || !a.S5OK {
-		return errors.New("acpi: no PM1a control block or \\_S5 object")
-	}
-	const slpEn = 1 << 13
-	outw(a.PM1aControl, a.S5Type<<10|slpEn)
-	return errors.New("acpi: still running after S5")
-}

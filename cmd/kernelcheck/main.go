@@ -11,6 +11,8 @@
 //	idle      sleep 12 s so the host can measure QEMU's CPU use
 //	panic     panic: the stack goes to the console, QEMU exits non-zero
 //	poweroff  leave through ACPI S5
+//	sleepignored  request a sleep type QEMU ignores: the request must fail,
+//	          and only after the whole bounded wait
 //	rand      crypto/rand gives distinct, non-zero output (RDRAND or not)
 package main
 
@@ -58,6 +60,8 @@ func main() {
 		m["boom"]++ // assignment to entry in nil map
 	case "poweroff":
 		err = board.PowerOff()
+	case "sleepignored":
+		err = checkSleepIgnored()
 	case "rand":
 		err = checkRand()
 	default:
@@ -124,6 +128,29 @@ func checkStorm() error {
 		return fmt.Errorf("line %d not masked", gsi)
 	}
 	return fmt.Errorf("no e1000")
+}
+
+// ignoredSleepType is an SLP_TYP QEMU's PM1 control handler does nothing
+// with: it acts on 0 (soft-off) and on its S4 value (2) only.
+const ignoredSleepType = 7
+
+// checkSleepIgnored requests a sleep the machine does not perform: the
+// request must be reported as failed, and not before the wait that lets
+// QEMU act on it asynchronously.
+func checkSleepIgnored() error {
+	a, err := board.ReadACPI()
+	if err != nil {
+		return err
+	}
+	const wait = 2 * time.Second
+	start := time.Now()
+	err = a.RequestSleep(ignoredSleepType, wait)
+	elapsed := time.Since(start)
+	fmt.Printf("kernelcheck: sleep type %d: %v, after %v\n", ignoredSleepType, err, elapsed.Round(time.Millisecond))
+	if err == nil || elapsed < wait {
+		return fmt.Errorf("the request was given up after %v, within the %v wait", elapsed, wait)
+	}
+	return nil
 }
 
 func checkRand() error {
