@@ -35,9 +35,11 @@ const (
 	// ModeNAPI polls with the configured budget while work keeps coming and
 	// re-arms interrupts only when a round finishes under budget.
 	ModeNAPI Mode = iota
-	// ModeInterrupt harvests one packet per round and re-arms interrupts
-	// after every round: the interrupt-per-packet scheme NAPI replaced, kept
-	// for comparison.
+	// ModeInterrupt is interrupt-driven service as before NAPI, kept for
+	// comparison: each interrupt gets one round that drains the rings (Poll
+	// with the budget, again while a call fills it, up to MaxDrainPolls
+	// calls) and then re-arms. It never polls without an interrupt: what
+	// arrives later, or beyond the drain limit, raises the next one.
 	ModeInterrupt
 	// ModeBusyPoll never re-arms interrupts: Run polls continuously, yielding
 	// the processor between rounds.
@@ -61,12 +63,17 @@ func (m Mode) String() string {
 // (Linux's NAPI_POLL_WEIGHT).
 const DefaultBudget = 64
 
+// MaxDrainPolls bounds the Poll calls of one ModeInterrupt round, so a
+// device that refills as fast as it is drained cannot hold the round
+// forever (pre-NAPI Linux e1000 bounded its interrupt loop the same way).
+const MaxDrainPolls = 16
+
 // Config tunes an Instance. The zero value is ModeNAPI with DefaultBudget.
 type Config struct {
 	// Budget is the most packets one Poll call may harvest (the NAPI weight).
-	// Zero means DefaultBudget. ModeInterrupt always uses 1.
+	// Zero means DefaultBudget.
 	Budget int
-	// Mode selects NAPI, interrupt-per-packet or busy polling.
+	// Mode selects NAPI, interrupt-driven or busy polling.
 	Mode Mode
 }
 
@@ -101,9 +108,6 @@ func New(p Poller, cfg Config) *Instance {
 	budget := cfg.Budget
 	if budget <= 0 {
 		budget = DefaultBudget
-	}
-	if cfg.Mode == ModeInterrupt {
-		budget = 1
 	}
 	return &Instance{
 		p:      p,
@@ -165,7 +169,7 @@ func (n *Instance) Step() bool {
 		// Busy polling owns the device permanently; SCHED stays set so a
 		// stray Schedule does no more than note MISSED.
 		n.state.Store(stateSched)
-		n.ctr.record(n.poll())
+		n.poll()
 		return true
 	}
 	// A MISSED noted before this round starts is covered by this round.
@@ -179,36 +183,36 @@ func (n *Instance) Step() bool {
 		}
 	}
 	work := n.poll()
-	n.ctr.record(work)
-
-	if work >= n.budget && n.mode == ModeNAPI {
+	if n.mode == ModeInterrupt {
+		// Drain: a full budget means more may be waiting.
+		for calls := 1; work >= n.budget && calls < MaxDrainPolls; calls++ {
+			work = n.poll()
+		}
+	} else if work >= n.budget {
 		// More may be waiting: keep SCHED, keep interrupts masked.
 		n.ctr.exhaustions.Add(1)
 		return true
 	}
 	if !n.complete() {
+		// An interrupt arrived during the round; its handler may have
+		// consumed the cause, so re-arming alone might never fire again.
 		n.ctr.missedRepolls.Add(1)
 		return true
 	}
 	n.ctr.completions.Add(1)
 	n.p.EnableInterrupts()
-	if n.mode == ModeInterrupt && work >= n.budget {
-		// One packet per interrupt, but the device raises an interrupt only
-		// for new events, so packets already in the ring would be stranded.
-		// Owe ourselves another round, as a new interrupt would.
-		n.ctr.exhaustions.Add(1)
-		n.reschedule()
-	}
 	// Re-arming may itself have raised an interrupt that scheduled a poll.
 	return n.Scheduled()
 }
 
-// poll calls the driver with the budget and clamps what it reports.
+// poll calls the driver with the budget, clamps what it reports and counts
+// the call.
 func (n *Instance) poll() int {
 	work := n.p.Poll(n.budget)
 	if work < 0 {
 		work = 0
 	}
+	n.ctr.record(work)
 	return work
 }
 
@@ -228,20 +232,6 @@ func (n *Instance) complete() bool {
 		}
 		if n.state.CompareAndSwap(old, old&^stateSched) {
 			return true
-		}
-	}
-}
-
-// reschedule sets SCHED for a self-owed round (a no-op if an interrupt set it
-// first). The caller reports the owed round through Step's result.
-func (n *Instance) reschedule() {
-	for {
-		old := n.state.Load()
-		if old&stateSched != 0 {
-			return
-		}
-		if n.state.CompareAndSwap(old, old|stateSched) {
-			return
 		}
 	}
 }

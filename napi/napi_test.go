@@ -140,8 +140,8 @@ func TestDefaultBudget(t *testing.T) {
 	if b := New(nil, Config{}).Budget(); b != DefaultBudget {
 		t.Errorf("default budget %d, want %d", b, DefaultBudget)
 	}
-	if b := New(nil, Config{Budget: 8, Mode: ModeInterrupt}).Budget(); b != 1 {
-		t.Errorf("interrupt mode budget %d, want 1", b)
+	if b := New(nil, Config{Budget: 8, Mode: ModeInterrupt}).Budget(); b != 8 {
+		t.Errorf("interrupt mode budget %d, want the configured 8", b)
 	}
 }
 
@@ -225,23 +225,54 @@ func TestInterruptDuringReArm(t *testing.T) {
 	}
 }
 
+// TestModeInterrupt: interrupt mode gives each interrupt one round that
+// drains the ring (several Poll calls while they fill the budget) and then
+// re-arms; it never owes itself a round, and packets it leaves behind wait
+// for the next interrupt.
 func TestModeInterrupt(t *testing.T) {
-	f := newFake(t, Config{Budget: 64, Mode: ModeInterrupt})
-	f.arrive(3)
-	drain(t, f.n, 10)
-	for _, b := range f.budgets {
-		if b != 1 {
-			t.Fatalf("interrupt mode polled with budget %d", b)
+	f := newFake(t, Config{Budget: 16, Mode: ModeInterrupt})
+	f.arrive(40) // one interrupt: polls of 16, 16, 8 in one round
+	if rounds := drain(t, f.n, 5); rounds != 0 {
+		t.Errorf("%d rounds after the first, want none: one interrupt, one round", rounds)
+	}
+	want := Stats{IRQs: 1, Polls: 3, Packets: 40, Completions: 1}
+	want.PollSizes.Buckets[bucket(16)] = 2
+	want.PollSizes.Buckets[bucket(8)] = 1
+	want.PollSizes.Packets = 40
+	if s := f.n.Stats(); s != want || f.enables != 1 || f.left() != 0 {
+		t.Errorf("stats = %+v, enables %d, left %d\nwant    %+v, 1 enable, 0 left", s, f.enables, f.left(), want)
+	}
+
+	// A backlog beyond the drain limit waits for the next interrupt, which
+	// the device raises when the latched cause is re-armed.
+	f.arrive(MaxDrainPolls*16 + 5)
+	f.mu.Lock()
+	f.cause = true // more arrives while the round runs
+	f.mu.Unlock()
+	drain(t, f.n, 5)
+	s := f.n.Stats()
+	if s.IRQs != 3 || s.Completions != 3 || s.BudgetExhaustions != 0 || f.left() != 0 {
+		t.Errorf("stats = %+v, left %d; want 3 interrupts, 3 completions, no exhaustions, none left", s, f.left())
+	}
+}
+
+// TestModeInterruptMissed: an interrupt whose handler consumed the cause
+// while an interrupt-mode round ran gets its own round before re-arming.
+func TestModeInterruptMissed(t *testing.T) {
+	f := newFake(t, Config{Mode: ModeInterrupt})
+	f.afterPoll = func(call int) {
+		if call == 1 {
+			f.mu.Lock()
+			f.pending++
+			f.cause = true
+			f.mu.Unlock()
+			f.interrupt()
 		}
 	}
-	s := f.n.Stats()
-	// Three one-packet rounds each re-armed, then an empty round that finds
-	// the ring clean.
-	if s.Polls != 4 || s.Packets != 3 || s.Completions != 4 || f.enables != 4 {
-		t.Errorf("stats = %+v, enables %d; want 4 polls, 3 packets, 4 completions and re-arms", s, f.enables)
-	}
-	if s.PollSizes.Buckets[0] != 1 || s.PollSizes.Buckets[1] != 3 {
-		t.Errorf("histogram %v, want 1 empty and 3 single-packet polls", s.PollSizes.Buckets)
+	f.arrive(3)
+	drain(t, f.n, 5)
+	if s := f.n.Stats(); s.MissedRepolls != 1 || s.Packets != 4 || f.left() != 0 || f.enables != 1 {
+		t.Errorf("stats = %+v, enables %d, left %d; want 1 missed repoll, 4 packets, 1 enable", s, f.enables, f.left())
 	}
 }
 

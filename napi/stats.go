@@ -19,11 +19,11 @@ type Stats struct {
 	Polls uint64
 	// Packets is the sum of the work Poll reported.
 	Packets uint64
-	// BudgetExhaustions counts rounds that used their whole budget and were
-	// followed by another round without re-arming interrupts.
+	// BudgetExhaustions counts ModeNAPI rounds that used their whole budget
+	// and were followed by another round without re-arming interrupts.
 	BudgetExhaustions uint64
-	// Completions counts rounds that finished under budget and re-armed
-	// interrupts.
+	// Completions counts rounds that re-armed interrupts: in ModeNAPI those
+	// that finished under budget, in ModeInterrupt every round.
 	Completions uint64
 	// MissedRepolls counts rounds repeated because Schedule was called while
 	// a poll was running (the MISSED bit).

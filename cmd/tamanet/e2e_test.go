@@ -55,8 +55,9 @@ const (
 
 // TestE2E boots the unikernel in each NAPI mode and talks to it from the
 // host over QEMU user networking (127.0.0.1 port forwards only). The default
-// mode gets the whole list of issue 4; the others are checked for taking
-// effect and serving.
+// mode gets the whole list of issue 4; NAPI and interrupt mode are compared
+// with the interrupt moderation off; busy polling is checked for taking no
+// interrupts.
 func TestE2E(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	t.Run("napi", func(t *testing.T) {
@@ -68,26 +69,40 @@ func TestE2E(t *testing.T) {
 		t.Run("boot", g.testBoot)
 		t.Run("keepalive", g.testKeepAlive)
 		t.Run("download", func(t *testing.T) { g.testDownload(t, downloadBytes, true) })
-		t.Run("upload", g.testUpload)
+		t.Run("upload", func(t *testing.T) { g.testUpload(t, uploadBytes, true) })
 		t.Run("echo", g.testEcho)
 		t.Run("metrics", g.testMetrics)
 		t.Run("pcap", g.testPcap)
 		t.Run("badrequest", g.testBadRequest)
 		t.Run("linkflap", g.testLinkFlap)
 	})
-	t.Run("interrupt", func(t *testing.T) {
-		g := bootGuest(t, image, "napi=interrupt")
-		g.testRoot(t)
-		d := g.testDownload(t, modeBytes, false)
-		if s := g.stats(t).System; s.NAPIMode != "interrupt" || s.NAPIBudget != 1 {
-			t.Errorf("mode %q budget %d, want interrupt 1", s.NAPIMode, s.NAPIBudget)
+	// NAPI against interrupt-driven service (one interrupt, drain,
+	// re-arm), both with the NIC's interrupt moderation off (ITR, RDTR,
+	// TIDV and TADV zero), so an interrupt saving is the poll engine's and
+	// not the hardware throttle's.
+	t.Run("nomitigation", func(t *testing.T) {
+		perPacket := map[string]float64{}
+		for _, mode := range []string{"interrupt", "napi"} {
+			t.Run(mode, func(t *testing.T) {
+				g := bootGuest(t, image, "napi="+mode+" mitigation=off")
+				if s := g.stats(t).System; s.NAPIMode != mode || s.Mitigation {
+					t.Fatalf("mode %q mitigation %v, want %s off", s.NAPIMode, s.Mitigation, mode)
+				}
+				d := g.testUpload(t, modeBytes, false)
+				perPacket[mode] = float64(d.irqs) / float64(max(d.packets, 1))
+				// Interrupt mode re-arms after every round: it never
+				// stays in polling because a round used its budget.
+				if mode == "interrupt" && d.exhaustions != 0 {
+					t.Errorf("%d budget exhaustions in interrupt mode, want 0", d.exhaustions)
+				}
+			})
 		}
-		// One packet per poll: only the 0 and 1 buckets may grow.
-		for i := 2; i < len(d.napiHist); i++ {
-			if d.napiHist[i] != 0 {
-				t.Errorf("%d polls harvested %s packets in interrupt mode", d.napiHist[i], napi.BucketLabel(i))
-			}
-		}
+		// Reported, not asserted: which mode takes fewer depends on how
+		// often a round fills its budget, that is on the host's load
+		// (measured under TCG: napi 0.003 and interrupt 0.009 at load 20,
+		// 0.010 and 0.009 at load 8).
+		t.Logf("interrupts per packet without moderation, %d MiB echoed: napi %.3f, interrupt %.3f",
+			modeBytes>>20, perPacket["napi"], perPacket["interrupt"])
 	})
 	t.Run("busypoll", func(t *testing.T) {
 		g := bootGuest(t, image, "napi=busypoll")
@@ -268,6 +283,7 @@ type statsDoc struct {
 	System struct {
 		NAPIMode   string `json:"napi_mode"`
 		NAPIBudget int    `json:"napi_budget"`
+		Mitigation bool   `json:"mitigation"`
 		IRQ        struct {
 			Lines []struct {
 				GSI      uint32            `json:"gsi"`
@@ -291,9 +307,12 @@ type statsDoc struct {
 				RCTLWrites     uint64 `json:"rctl_writes"`
 			} `json:"device"`
 			NAPI struct {
-				IRQs      uint64 `json:"irqs"`
-				Polls     uint64 `json:"polls"`
-				PollSizes struct {
+				IRQs              uint64 `json:"irqs"`
+				Polls             uint64 `json:"polls"`
+				BudgetExhaustions uint64 `json:"budget_exhaustions"`
+				Completions       uint64 `json:"completions"`
+				MissedRepolls     uint64 `json:"missed_repolls"`
+				PollSizes         struct {
 					Buckets []struct {
 						Count uint64 `json:"count"`
 					} `json:"buckets"`
@@ -450,6 +469,7 @@ func (g *guest) testKeepAlive(t *testing.T) {
 // delta is what a transfer cost in each layer's counters.
 type delta struct {
 	packets, rxPackets, txPackets, irqs, napiIRQs, polls uint64
+	exhaustions, completions, missed                     uint64
 	napiHist                                             [napi.HistogramBuckets]uint64
 	// allocs are the guest's heap allocations during the transfer, the
 	// /stats request that ends it included; statsAllocs is what one /stats
@@ -460,9 +480,11 @@ type delta struct {
 func (d delta) String() string {
 	per := func(n uint64) float64 { return float64(n) / float64(max(d.packets, 1)) }
 	net := d.allocs - min(d.allocs, d.statsAllocs)
-	return fmt.Sprintf("%d packets (rx %d tx %d), %d IRQs (%.3f/packet), %d NAPI schedules, %d polls, "+
+	return fmt.Sprintf("%d packets (rx %d tx %d), %d IRQs (%.3f/packet), %d NAPI schedules, %d polls "+
+		"(%d budget exhaustions, %d completions, %d missed repolls), "+
 		"%d heap allocations less %d for a /stats request (%.3f/packet)",
-		d.packets, d.rxPackets, d.txPackets, d.irqs, per(d.irqs), d.napiIRQs, d.polls, d.allocs, d.statsAllocs, per(net))
+		d.packets, d.rxPackets, d.txPackets, d.irqs, per(d.irqs), d.napiIRQs, d.polls,
+		d.exhaustions, d.completions, d.missed, d.allocs, d.statsAllocs, per(net))
 }
 
 // transferStart takes the "before" snapshot of a transfer. It reads /stats
@@ -483,6 +505,9 @@ func diff(a, b *statsDoc, statsAllocs uint64) delta {
 		irqs:        b.e1000IRQs() - a.e1000IRQs(),
 		napiIRQs:    b.System.E1000.NAPI.IRQs - a.System.E1000.NAPI.IRQs,
 		polls:       b.System.E1000.NAPI.Polls - a.System.E1000.NAPI.Polls,
+		exhaustions: b.System.E1000.NAPI.BudgetExhaustions - a.System.E1000.NAPI.BudgetExhaustions,
+		completions: b.System.E1000.NAPI.Completions - a.System.E1000.NAPI.Completions,
+		missed:      b.System.E1000.NAPI.MissedRepolls - a.System.E1000.NAPI.MissedRepolls,
 		allocs:      b.System.Runtime.Mallocs - a.System.Runtime.Mallocs,
 		statsAllocs: statsAllocs,
 	}
@@ -510,7 +535,8 @@ func patternHash(n int64) []byte {
 
 // testDownload fetches n bytes from /bytes, checks their SHA-256 and reports
 // the throughput and what the transfer cost in each layer. With checkIRQs it
-// asserts that the interrupts were fewer than the packets (NAPI).
+// asserts that the interrupts were fewer than the packets, which the default
+// moderation (ITR) and NAPI together should give.
 func (g *guest) testDownload(t *testing.T, n int64, checkIRQs bool) delta {
 	want := patternHash(n)
 	before, statsAllocs := g.transferStart(t)
@@ -539,21 +565,23 @@ func (g *guest) testDownload(t *testing.T, n int64, checkIRQs bool) delta {
 		t.Errorf("driver counted rx %d tx %d packets for %d bytes", d.rxPackets, d.txPackets, n)
 	}
 	if checkIRQs && d.irqs >= d.packets {
-		t.Errorf("%d interrupts for %d packets: NAPI should take fewer interrupts than packets", d.irqs, d.packets)
+		t.Errorf("%d interrupts for %d packets: with NAPI and the default moderation there should be fewer interrupts than packets", d.irqs, d.packets)
 	}
 	return d
 }
 
-// testUpload posts a pseudo-random body to /echo and checks that the echo
-// has the same SHA-256.
-func (g *guest) testUpload(t *testing.T) {
+// testUpload posts n pseudo-random bytes to /echo, checks that the echo has
+// the same SHA-256 and reports what the transfer cost in each layer. With
+// checkIRQs it asserts that the interrupts were fewer than the packets,
+// which the default moderation (ITR) and NAPI together should give.
+func (g *guest) testUpload(t *testing.T, n int64, checkIRQs bool) delta {
 	before, statsAllocs := g.transferStart(t)
 	sent := sha256.New()
-	body := io.TeeReader(io.LimitReader(rand.NewChaCha8([32]byte{'t', 'a', 'm', 'a'}), uploadBytes), sent)
+	body := io.TeeReader(io.LimitReader(rand.NewChaCha8([32]byte{'t', 'a', 'm', 'a'}), n), sent)
 	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", g.base+"/echo", body)
-	req.ContentLength = uploadBytes
+	req.ContentLength = n
 	start := time.Now()
 	resp, err := g.client.Do(req)
 	if err != nil {
@@ -563,18 +591,19 @@ func (g *guest) testUpload(t *testing.T) {
 	got, err := io.Copy(back, resp.Body)
 	resp.Body.Close()
 	elapsed := time.Since(start)
-	if err != nil || got != uploadBytes || resp.StatusCode != http.StatusOK {
+	if err != nil || got != n || resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST /echo: status %d, %d bytes back, %v", resp.StatusCode, got, err)
 	}
 	if !bytes.Equal(sent.Sum(nil), back.Sum(nil)) {
 		t.Fatal("POST /echo: the echo's SHA-256 differs from the body's")
 	}
 	d := diff(before, g.stats(t), statsAllocs)
-	t.Logf("upload %d MiB (echoed back) in %v: %.1f MB/s each way; %v", uploadBytes>>20,
-		elapsed.Round(time.Millisecond), float64(uploadBytes)/elapsed.Seconds()/1e6, d)
-	if d.irqs >= d.packets {
-		t.Errorf("%d interrupts for %d packets: NAPI should take fewer interrupts than packets", d.irqs, d.packets)
+	t.Logf("upload %d MiB (echoed back) in %v: %.1f MB/s each way; %v", n>>20,
+		elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds()/1e6, d)
+	if checkIRQs && d.irqs >= d.packets {
+		t.Errorf("%d interrupts for %d packets: with NAPI and the default moderation there should be fewer interrupts than packets", d.irqs, d.packets)
 	}
+	return d
 }
 
 // testEcho checks TCP and UDP echo on port 7.

@@ -13,7 +13,8 @@
 //
 // Boot options come from the kernel command line (QEMU -append), see
 // internal/bootopt: napi=napi|interrupt|busypoll selects how the NIC is
-// serviced, budget=N the NAPI budget.
+// serviced, budget=N the NAPI budget, mitigation=off turns the NIC's
+// interrupt moderation off.
 //
 // The console shows the boot phases ("boot:" lines, each with its time
 // since the virtual machine started), one line starting with "READY" once
@@ -73,6 +74,9 @@ func run() error {
 		NAPI:  napi.Config{Mode: opts.Mode, Budget: opts.Budget},
 		Event: boot.driverEvent,
 	}
+	if opts.NoMitigation {
+		cfg.Mitigation = &e1000.Mitigation{}
+	}
 	n, err := bringUpNIC(cfg, boot)
 	if err != nil {
 		return err
@@ -100,7 +104,7 @@ func run() error {
 	go n.watchdog(watchdogPeriod)
 	go n.logLink(boot)
 
-	sys := &system{nic: n, stack: st, boot: boot, mode: opts.Mode, budget: n.dev.NAPI().Budget()}
+	sys := &system{nic: n, stack: st, boot: boot, mode: opts.Mode, budget: n.dev.NAPI().Budget(), mitigation: !opts.NoMitigation}
 	svc := service.New(service.Config{
 		Name:  "tamanet",
 		Stats: func() any { return sys.stats() },
@@ -112,8 +116,8 @@ func run() error {
 		return err
 	}
 	boot.mark(phaseReady)
-	fmt.Printf("READY tamanet http://%v:%d/ echo tcp+udp %d, napi=%v budget=%d, irq %s; %s\n",
-		st.Addr().Addr(), httpPort, echoPort, opts.Mode, n.dev.NAPI().Budget(), n.irqDesc(), receiving(boot))
+	fmt.Printf("READY tamanet http://%v:%d/ echo tcp+udp %d, napi=%v budget=%d mitigation=%s, irq %s; %s\n",
+		st.Addr().Addr(), httpPort, echoPort, opts.Mode, n.dev.NAPI().Budget(), onOff(sys.mitigation), n.irqDesc(), receiving(boot))
 	select {} // the service goroutines run until QEMU stops
 }
 

@@ -129,6 +129,13 @@ func updown(up bool) string {
 	return "down"
 }
 
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
 // linkWatcher is the e1000 as netif's Driver, with the link upcall also
 // signalling event. Embedding keeps the device's other methods, the
 // multicast filter included.

@@ -20,6 +20,8 @@ type system struct {
 	boot   *bootLog
 	mode   napi.Mode
 	budget int
+	// mitigation is whether the NIC's interrupt moderation is on.
+	mitigation bool
 }
 
 // systemStats is the "system" member of GET /stats and the tamanet_*
@@ -29,6 +31,9 @@ type system struct {
 type systemStats struct {
 	NAPIMode   string `json:"napi_mode" metric:"info=mode"`
 	NAPIBudget int    `json:"napi_budget" metric:"gauge"`
+	// Mitigation reports whether the NIC's interrupt moderation timers
+	// are on (boot option mitigation=).
+	Mitigation bool `json:"mitigation"`
 	// Boot is when each boot phase happened.
 	Boot bootStats `json:"boot"`
 	// ClockSeconds is the board clock, for rates between two snapshots.
@@ -85,6 +90,7 @@ func (s *system) stats() systemStats {
 	return systemStats{
 		NAPIMode:     s.mode.String(),
 		NAPIBudget:   s.budget,
+		Mitigation:   s.mitigation,
 		Boot:         s.boot.stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
 		TSCHz:        board.TSCFrequency(),

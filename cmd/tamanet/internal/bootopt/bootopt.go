@@ -3,6 +3,10 @@
 //
 //	napi=napi|interrupt|busypoll   how the e1000 is serviced (default napi)
 //	budget=N                       packets per NAPI poll round, 1-4096 (default 64)
+//	mitigation=on|off              the e1000's interrupt moderation timers (ITR,
+//	                               RDTR, RADV, TIDV, TADV; default on); off raises
+//	                               every interrupt at once, so the modes can be
+//	                               compared without the hardware throttle
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -27,6 +31,9 @@ type Options struct {
 	// Budget is the packets per poll round (budget=); 0 means napi's
 	// default.
 	Budget int
+	// NoMitigation turns the interrupt moderation timers off
+	// (mitigation=off).
+	NoMitigation bool
 }
 
 // Parse parses a command line. An empty line gives the zero Options.
@@ -48,8 +55,10 @@ func Parse(cmdline string) (Options, error) {
 			o.Mode, err = ParseMode(val)
 		case "budget":
 			o.Budget, err = parseBudget(val)
+		case "mitigation":
+			o.NoMitigation, err = parseOff(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
@@ -74,4 +83,15 @@ func parseBudget(s string) (int, error) {
 		return 0, fmt.Errorf("want a packet count in [1, %d]", MaxBudget)
 	}
 	return n, nil
+}
+
+// parseOff parses on|off and reports whether it is off.
+func parseOff(s string) (bool, error) {
+	switch s {
+	case "on":
+		return false, nil
+	case "off":
+		return true, nil
+	}
+	return false, fmt.Errorf("want on or off")
 }

@@ -19,6 +19,8 @@ func TestParse(t *testing.T) {
 		{" napi=busypoll  budget=16 ", Options{Mode: napi.ModeBusyPoll, Budget: 16}},
 		{"budget=1", Options{Budget: 1}},
 		{"budget=4096", Options{Budget: 4096}},
+		{"mitigation=on", Options{}},
+		{"napi=interrupt mitigation=off", Options{Mode: napi.ModeInterrupt, NoMitigation: true}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || got != tc.want {
@@ -39,6 +41,7 @@ func TestParseErrors(t *testing.T) {
 		{"budget=ten", "[1, 4096]"},
 		{"napi=napi napi=interrupt", "given twice"},
 		{"console=ttyS0", "unknown key"},
+		{"mitigation=no", "want on or off"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
