@@ -20,7 +20,10 @@ const errorPause = 10 * time.Millisecond
 // measure runs each op in its own worker, first for o.Warmup unrecorded,
 // then for o.Duration (or o.MaxOps operations) recorded, and returns the
 // counts, latency summary and histogram, and rate as a result.Test with
-// Name and Kind unset.
+// Name and Kind unset. An operation that started in the warm-up and ended
+// after it is neither counted nor timed, but its bytes are credited in
+// proportion to the part of it that fell in the measured window, so a bulk
+// transfer straddling the end of the warm-up is not lost from the rate.
 func measure(ctx context.Context, name string, o Options, ops []op) result.Test {
 	var (
 		ok, bad  atomic.Uint64
@@ -58,6 +61,7 @@ func measure(ctx context.Context, name string, o Options, ops []op) result.Test 
 					continue
 				}
 				if warm {
+					bytes.Add(uint64(straddleCredit(n, t0, t1, from)))
 					continue
 				}
 				h.Record(t1.Sub(t0))
@@ -104,4 +108,14 @@ func measure(ctx context.Context, name string, o Options, ops []op) result.Test 
 		t.HDR, _ = all.Encode() // a histogram this package built always encodes
 	}
 	return t
+}
+
+// straddleCredit is the share of n bytes, moved by an operation from t0 to
+// t1, that falls after from: none if it ended by then, pro rata if it
+// straddles it.
+func straddleCredit(n int64, t0, t1, from time.Time) int64 {
+	if !t1.After(from) || n <= 0 {
+		return 0
+	}
+	return int64(float64(n) * float64(t1.Sub(from)) / float64(t1.Sub(t0)))
 }
