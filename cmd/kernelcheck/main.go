@@ -88,8 +88,12 @@ func checkIRQ() error {
 	time.Sleep(time.Second)
 	got := n.Load() - start
 	fmt.Printf("kernelcheck: %d PIT interrupts in 1 s on GSI %d (%v/%v), %d halts\n", got, gsi, trig, pol, kernel.Halts())
-	if got < 16 || got > 20 {
-		return fmt.Errorf("%d interrupts in 1 s, want about 18", got)
+	// QEMU drops PIT periods its main loop misses, which a loaded host
+	// makes it do (measured: 13 in 1 s beside a CPU hog), so the floor is
+	// half the rate; more than the rate would mean interrupts delivered
+	// twice.
+	if got < 9 || got > 20 {
+		return fmt.Errorf("%d interrupts in 1 s, want at most 18 and at least half that", got)
 	}
 	return nil
 }
