@@ -18,6 +18,10 @@ TEXT_ADDR := 0x10010000
 TAMAGO_LDFLAGS := -T $(TEXT_ADDR) -R 0x1000
 MACHINE ?= pc
 ACCEL ?= auto
+# APP is the program made into an image (package unikernel): the benchmark
+# unikernel by default, e.g. APP=./examples/kv for the example.
+APP ?= ./cmd/tamanet
+IMAGE := $(OUT)/$(notdir $(APP)).elf
 
 # The tamago go command: TAMAGO from the environment, else our own port.
 TAMAGO_GO = $(or $(TAMAGO),$(shell toolchain/build.sh | tail -n1))
@@ -32,15 +36,17 @@ toolchain:
 $(OUT):
 	mkdir -p $(OUT)
 
+# make image [APP=./cmd/tamanet]: out/NAME.elf
 image: | $(OUT)
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
-	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -tags linkcpuinit -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(OUT)/tamanet.elf ./cmd/tamanet
+	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -tags linkcpuinit -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(IMAGE) $(APP)
 
-# make run [HTTP_PORT=8080] [ECHO_PORT=8007] [NAPI=napi|interrupt|busypoll]:
-# host ports on 127.0.0.1 forwarded to the guest's HTTP (80) and echo (7).
+# make run [APP=./cmd/tamanet] [HTTP_PORT=8080] [ECHO_PORT=8007]
+# [NAPI=napi|interrupt|busypoll] [BOOT="boot options"]: host ports on
+# 127.0.0.1 forwarded to the guest's HTTP (80) and echo (7).
 run: image
-	@echo "tamanet: http://127.0.0.1:$(or $(HTTP_PORT),8080)/ (/stats, /metrics, /bytes?n=N, POST /echo); echo on 127.0.0.1:$(or $(ECHO_PORT),8007) tcp+udp; Ctrl-A X quits"
-	./qemu.sh -M $(MACHINE) -a $(ACCEL) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(NAPI),-k napi=$(NAPI)) $(OUT)/tamanet.elf
+	@echo "$(notdir $(APP)): http://127.0.0.1:$(or $(HTTP_PORT),8080)/ (/stats, /metrics, /debug/pcap and the app's routes); port 7 on 127.0.0.1:$(or $(ECHO_PORT),8007) tcp+udp; Ctrl-A X quits"
+	./qemu.sh -M $(MACHINE) -a $(ACCEL) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(NAPI)$(BOOT),-k "$(strip $(if $(NAPI),napi=$(NAPI)) $(BOOT))") $(IMAGE)
 
 test: vet
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \

@@ -22,6 +22,7 @@
 #                       where the machine does not allow it.
 #     -T                only check whether tap mode works here: exit 0 if it
 #                       does, else say why and exit 1
+#     -0                no network device at all (tests of a missing NIC)
 #
 # By default the guest gets user networking (10.0.2.15/24, gateway 10.0.2.2);
 # host ports are bound to 127.0.0.1 only. In tap mode 10.0.2.0/24 exists only
@@ -30,12 +31,12 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0
-while getopts "a:m:p:e:M:i:k:P:q:t:T" opt; do
+accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 nonic=0
+while getopts "a:m:p:e:M:i:k:P:q:t:T0" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	M) machine=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
-	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;;
+	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; 0) nonic=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -93,10 +94,12 @@ fwd=""
 netdev=(-netdev "user,id=net0$fwd")
 [ -n "$netns" ] && netdev=(-netdev tap,id=net0,ifname=tap0,script=no,downscript=no)
 
+nic=("${netdev[@]}" -device e1000,netdev=net0,romfile=)
+[ $nonic = 1 ] && nic=(-nic none)
 args=(-M "$machine" "${accel_args[@]}" -m "$mem" -smp 1
 	-nographic -no-reboot -serial stdio -monitor none
 	-kernel "$image"
-	"${netdev[@]}" -device e1000,netdev=net0,romfile=
+	"${nic[@]}"
 	-device isa-debug-exit,iobase=0xf4,iosize=4)
 [ -n "$initrd" ] && args+=(-initrd "$initrd")
 [ -n "$cmdline" ] && args+=(-append "$cmdline")

@@ -26,7 +26,13 @@ func accel() string {
 // extra goes to QEMU unchanged.
 func Boot(t testing.TB, image, machine string, timeout time.Duration, extra ...string) (Result, string) {
 	t.Helper()
-	args := []string{"-a", accel(), "-M", machine, image, "--"}
+	return BootWith(t, image, []string{"-M", machine}, timeout, extra...)
+}
+
+// BootWith is Boot with qemu.sh's own options (e.g. "-M", "q35", "-0").
+func BootWith(t testing.TB, image string, qemuArgs []string, timeout time.Duration, extra ...string) (Result, string) {
+	t.Helper()
+	args := append(append([]string{"-a", accel()}, qemuArgs...), image, "--")
 	args = append(args, extra...)
 	cmd := exec.Command(filepath.Join(RepoRoot(t), "qemu.sh"), args...)
 	r, err := Run(cmd, timeout)

@@ -1,12 +1,9 @@
 package service
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"time"
-
-	"tamanet/expose"
 )
 
 // statusWriter remembers the status code a handler sent.
@@ -58,33 +55,4 @@ func (s *Service) serveCounted(w http.ResponseWriter, r *http.Request) {
 func (s *Service) serveRoot(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "hello from "+s.cfg.Name+"\n")
-}
-
-// statsDoc is the body of GET /stats.
-type statsDoc struct {
-	Name    string   `json:"name"`
-	Service Snapshot `json:"service"`
-	System  any      `json:"system"`
-}
-
-// serveStats renders the statistics tree (tamanet/expose) of the service's
-// counters and the caller's, the same tree /metrics is built from.
-func (s *Service) serveStats(w http.ResponseWriter, _ *http.Request) {
-	doc := statsDoc{Name: s.cfg.Name, Service: s.Snapshot()}
-	if s.cfg.Stats != nil {
-		doc.System = s.cfg.Stats()
-	}
-	// Values the model cannot show are left out, and the error says
-	// which; the rest is still worth serving.
-	tree, err := expose.Build(doc)
-	if err != nil {
-		w.Header().Set("Stats-Error", err.Error())
-	}
-	body, err := json.MarshalIndent(tree, "", "  ")
-	if err != nil {
-		http.Error(w, "stats: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(body, '\n'))
 }

@@ -76,8 +76,8 @@ func New(cfg Config) *Service {
 		s.c.routes[pattern] = &routeStats{}
 	}
 	handle("GET /{$}", http.HandlerFunc(s.serveRoot))
-	handle("GET /stats", http.HandlerFunc(s.serveStats))
-	handle("GET /metrics", s.newMetricsHandler())
+	handle("GET /stats", s.statsHandler())
+	handle("GET /metrics", s.metricsHandler())
 	handle("GET /bytes", http.HandlerFunc(s.serveBytes))
 	handle("POST /echo", http.HandlerFunc(s.serveEcho))
 	for pattern, h := range cfg.Routes {

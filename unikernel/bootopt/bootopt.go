@@ -1,4 +1,4 @@
-// Package bootopt parses the tamanet unikernel's boot options: the kernel
+// Package bootopt parses a tamanet unikernel's boot options: the kernel
 // command line QEMU passes with -append, as space-separated key=value words.
 //
 //	napi=napi|interrupt|busypoll   how the e1000 is serviced (default napi)

@@ -1,6 +1,6 @@
 //go:build tamago
 
-package main
+package unikernel
 
 import (
 	"errors"

@@ -1,6 +1,6 @@
 //go:build tamago
 
-package main
+package unikernel
 
 import (
 	"runtime"
@@ -8,27 +8,16 @@ import (
 	"tamanet/board"
 	"tamanet/e1000"
 	"tamanet/kernel"
-	"tamanet/napi"
 	"tamanet/netif"
 	"tamanet/pci"
 )
 
-// system is the unikernel's side of GET /stats and /metrics.
-type system struct {
-	nic    *nic
-	stack  *netif.Stack
-	boot   *bootLog
-	mode   napi.Mode
-	budget int
-	// mitigation is whether the NIC's interrupt moderation is on.
-	mitigation bool
-}
-
-// systemStats is the "system" member of GET /stats and the tamanet_*
-// metrics of GET /metrics: every layer's own Stats struct, bottom up,
-// rendered by tamanet/expose (a counter added to a layer's struct shows up
-// in both without code here; gauges say so in their tags).
-type systemStats struct {
+// Stats is a snapshot of every layer's statistics: the "system" member of
+// GET /stats and the tamanet_* metrics of GET /metrics. It holds each
+// layer's own Stats struct, bottom up, rendered by tamanet/expose (a
+// counter added to a layer's struct shows up in both without code here;
+// gauges say so in their tags).
+type Stats struct {
 	NAPIMode   string `json:"napi_mode" metric:"info=mode"`
 	NAPIBudget int    `json:"napi_budget" metric:"gauge"`
 	// Mitigation reports whether the NIC's interrupt moderation timers
@@ -82,15 +71,15 @@ func readRuntimeStats() runtimeStats {
 	}
 }
 
-// stats takes the snapshot. The hardware statistics registers are read
+// Stats takes the snapshot. The hardware statistics registers are read
 // first, so they are current rather than as of the last watchdog run.
-func (s *system) stats() systemStats {
+func (s *System) Stats() Stats {
 	d := s.nic.dev
 	d.UpdateStats()
-	return systemStats{
-		NAPIMode:     s.mode.String(),
-		NAPIBudget:   s.budget,
-		Mitigation:   s.mitigation,
+	return Stats{
+		NAPIMode:     s.Options.Mode.String(),
+		NAPIBudget:   d.NAPI().Budget(),
+		Mitigation:   !s.Options.NoMitigation,
 		Boot:         s.boot.stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
 		TSCHz:        board.TSCFrequency(),
@@ -98,7 +87,7 @@ func (s *system) stats() systemStats {
 		Halts:        kernel.Halts(),
 		PCI:          s.nic.bus.Stats,
 		E1000:        d.Stats(),
-		Stats:        s.stack.Stats(),
+		Stats:        s.Stack.Stats(),
 		Runtime:      readRuntimeStats(),
 	}
 }

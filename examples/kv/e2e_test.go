@@ -1,0 +1,86 @@
+//go:build !tamago
+
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"tamanet/toolchain/tamagotest"
+)
+
+const bootTimeout = 3 * time.Minute
+
+// TestKVUnikernel boots the example as an image, the way make run
+// APP=./examples/kv does, and uses the store and the system's routes over
+// QEMU user networking (127.0.0.1 only).
+func TestKVUnikernel(t *testing.T) {
+	image := tamagotest.BuildImage(t, "./examples/kv", "")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-p", strconv.Itoa(port)})
+	ready := vm.Await(t, "READY kv", bootTimeout)
+	t.Logf("%s", ready.Text)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for _, c := range []struct {
+		method, path, body string
+		code               int
+		want               string
+	}{
+		{"PUT", "/kv/unikernel", "tamanet", 204, ""},
+		{"GET", "/kv/unikernel", "", 200, "tamanet"},
+		{"GET", "/kv/", "", 200, "unikernel\n"},
+		{"GET", "/kv/nope", "", 404, ""},
+		{"GET", "/stats", "", 200, `"napi_mode": "napi"`},
+		{"GET", "/metrics", "", 200, "tamanet_e1000_rx_packets_total "},
+	} {
+		code, body := do(t, c.method, base+c.path, []byte(c.body))
+		if code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s: %d %.200q, want %d with %q", c.method, c.path, code, body, c.code, c.want)
+		}
+	}
+	resp, err := http.Get(base + "/debug/pcap?packets=1&seconds=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.tcpdump.pcap" {
+		t.Errorf("GET /debug/pcap: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestKVBadStart: a mistyped boot option and a machine without an e1000
+// each stop the boot with a message saying so and a failure status, not a
+// hang.
+func TestKVBadStart(t *testing.T) {
+	image := tamagotest.BuildImage(t, "./examples/kv", "")
+	for _, c := range []struct {
+		name     string
+		qemuArgs []string
+		extra    []string
+		want     string
+	}{
+		{"badoption", []string{"-M", "pc"}, []string{"-append", "budget=0"}, "kv: boot option budget=0: want a packet count in [1, 4096]"},
+		{"nonic", []string{"-M", "pc", "-0"}, nil, "kv: no e1000 (8086:100e) bound"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, accel := tamagotest.BootWith(t, image, c.qemuArgs, bootTimeout, c.extra...)
+			t.Logf("accelerator %s, %v", accel, r.Elapsed.Round(time.Millisecond))
+			if !strings.Contains(r.Output, c.want) {
+				t.Errorf("console lacks %q:\n%s", c.want, r.Output)
+			}
+			if want := 1<<1 | 1; r.ExitCode != want {
+				t.Errorf("QEMU exit status %d, want %d", r.ExitCode, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,26 @@
+// Package unikernel turns a Go program into a tamanet unikernel: Start
+// brings up the board, the kernel's interrupt routing, PCI, the e1000 with
+// its NAPI poll loop and the gVisor network stack, configured from the boot
+// options on the kernel command line (see package bootopt), and the program
+// gets ordinary net.Listener and net.PacketConn values to serve on:
+//
+//	func main() {
+//		sys := unikernel.MustStart("kv")
+//		l, err := sys.ListenTCP(80)
+//		if err != nil {
+//			unikernel.Exit(err)
+//		}
+//		sys.Ready("http :80")
+//		http.Serve(l, sys.Handler(myHandler))
+//	}
+//
+// sys.Handler adds the system's GET /stats, GET /metrics and
+// GET /debug/pcap to the application's routes. Build the image with
+// `make image APP=./path/to/cmd` and boot it with `make run APP=...`.
+//
+// The console shows the boot phases ("boot:" lines with their time since
+// the virtual machine started), one READY line (Ready) and a line for every
+// carrier change. A bad boot option or missing hardware makes Start return
+// an error that says which; MustStart and Exit print it and leave QEMU with
+// status 3 (isa-debug-exit: (1<<1)|1) instead of hanging.
+package unikernel

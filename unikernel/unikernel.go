@@ -1,0 +1,166 @@
+//go:build tamago
+
+package unikernel
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"tamanet/board"
+	"tamanet/e1000"
+	"tamanet/expose"
+	"tamanet/kernel"
+	"tamanet/napi"
+	"tamanet/netif"
+	"tamanet/netif/pcaphttp"
+	"tamanet/unikernel/bootopt"
+)
+
+// watchdogPeriod is how often the driver's housekeeping runs (statistics
+// registers, lost completions, transmit hangs).
+const watchdogPeriod = time.Second
+
+// System is a running unikernel: its NIC serviced, its network stack up.
+type System struct {
+	// Name is the application's name, used on the console and as the
+	// namespace of its metrics.
+	Name string
+	// Options are the boot options it was started with.
+	Options bootopt.Options
+	// Stack is the gVisor network stack on the e1000.
+	Stack *netif.Stack
+
+	nic  *nic
+	boot *bootLog
+}
+
+// Start parses the boot options and brings the system up. It returns an
+// error naming what is wrong (a boot option, the missing e1000, ...);
+// nothing it started needs stopping then, the program is meant to exit.
+func Start(name string) (*System, error) {
+	// SeaBIOS leaves the cursor mid-line.
+	fmt.Println()
+	boot := newBootLog()
+	boot.mark(phaseMain)
+	opts, err := bootopt.Parse(board.CommandLine())
+	if err != nil {
+		return nil, err
+	}
+	// The NIC comes first: QEMU's e1000 receives nothing until a second
+	// after receive is enabled, so everything done before that write adds
+	// to the time to the first answer, and everything after it until the
+	// second is up is free.
+	cfg := e1000.Config{
+		NAPI:  napi.Config{Mode: opts.Mode, Budget: opts.Budget},
+		Event: boot.driverEvent,
+	}
+	if opts.NoMitigation {
+		cfg.Mitigation = &e1000.Mitigation{}
+	}
+	n, err := bringUpNIC(cfg, boot)
+	if err != nil {
+		return nil, err
+	}
+	if n.dev.LinkUp() {
+		boot.mark(phaseLinkUp)
+	}
+	go boot.printLate()
+	if err := kernel.Init(); err != nil {
+		return nil, err
+	}
+	boot.mark(phaseIRQ)
+	boot.flush()
+	// The stack attaches to the driver before the interrupt is hooked, so
+	// the link change latched by reset reaches it.
+	st, err := netif.NewStack(n.watchLink(), netif.Config{})
+	if err != nil {
+		return nil, err
+	}
+	boot.mark(phaseStack)
+	if err := n.hookIRQ(); err != nil {
+		return nil, err
+	}
+	go n.dev.NAPI().Run(context.Background())
+	go n.watchdog(watchdogPeriod)
+	go n.logLink(boot)
+	return &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot}, nil
+}
+
+// MustStart is Start, exiting through Exit if it fails.
+func MustStart(name string) *System {
+	s, err := Start(name)
+	if err != nil {
+		exit(name, err)
+	}
+	return s
+}
+
+// Exit prints err on the console and stops the machine with a failure
+// status. An application calls it when it cannot go on.
+func Exit(err error) {
+	exit("tamanet", err)
+}
+
+func exit(name string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	board.Exit(1)
+}
+
+// ListenTCP listens for TCP connections on port.
+func (s *System) ListenTCP(port uint16) (net.Listener, error) { return s.Stack.ListenTCP(port) }
+
+// ListenUDP opens a UDP socket on port.
+func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }
+
+// DebugRoutes are the system's own HTTP routes, by http.ServeMux pattern:
+// GET /debug/pcap (package pcaphttp).
+func (s *System) DebugRoutes() map[string]http.Handler {
+	return map[string]http.Handler{"GET /debug/pcap": pcaphttp.Handler(s.Stack)}
+}
+
+// Handler serves app on every path the system does not take: GET /stats
+// (JSON of every layer), GET /metrics (Prometheus) and DebugRoutes.
+func (s *System) Handler(app http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	stats := func() any { return s.Stats() }
+	mux.Handle("GET /stats", expose.JSONHandler(stats))
+	mux.Handle("GET /metrics", expose.MetricsHandler(expose.Source{Namespace: "tamanet", Path: "", Snapshot: stats}))
+	for pattern, h := range s.DebugRoutes() {
+		mux.Handle(pattern, h)
+	}
+	mux.Handle("/", app)
+	return mux
+}
+
+// HTTPServer returns an http.Server for Handler(app) with timeouts that
+// keep a client that never finishes its headers from pinning a connection.
+func (s *System) HTTPServer(app http.Handler) *http.Server {
+	return &http.Server{Handler: s.Handler(app), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute}
+}
+
+// Ready prints the READY line once the application's listeners are bound:
+// the name and address, what the application serves (e.g. "http :80"), the
+// NAPI mode and interrupt routing, and whether the NIC has received
+// anything yet.
+func (s *System) Ready(serving string) {
+	s.boot.mark(phaseReady)
+	fmt.Printf("READY %s %v %s; napi=%v budget=%d mitigation=%s, irq %s; %s\n",
+		s.Name, s.Stack.Addr().Addr(), serving, s.Options.Mode, s.nic.dev.NAPI().Budget(),
+		onOff(!s.Options.NoMitigation), s.nic.irqDesc(), receiving(s.boot))
+}
+
+// receiving says whether the NIC has received anything yet, for the READY
+// line: listening is not the same as reachable.
+func receiving(boot *bootLog) string {
+	if at, ok := boot.at(phaseFirstRx); ok {
+		return fmt.Sprintf("receiving since %.1f ms", ms(at))
+	}
+	if at, ok := boot.at(phaseRxEnabled); ok {
+		return fmt.Sprintf("no frame received yet (QEMU's e1000 holds them back until %.1f ms)", ms(at+rxHold))
+	}
+	return "receive not enabled"
+}
