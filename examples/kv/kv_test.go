@@ -23,14 +23,29 @@ func do(t *testing.T, method, url string, body []byte) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// exchange is one request and what its answer must be: the status code
+// and, unless empty, text the body must contain.
+type exchange struct {
+	method, path, body string
+	code               int
+	want               string
+}
+
+// check runs the exchanges against base in order.
+func check(t *testing.T, base string, exchanges []exchange) {
+	t.Helper()
+	for _, c := range exchanges {
+		code, body := do(t, c.method, base+c.path, []byte(c.body))
+		if code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s: %d %.200q, want %d with %q", c.method, c.path, code, body, c.code, c.want)
+		}
+	}
+}
+
 func TestStore(t *testing.T) {
 	ts := httptest.NewServer(newStore().handler())
 	defer ts.Close()
-	for _, c := range []struct {
-		method, path, body string
-		code               int
-		want               string
-	}{
+	check(t, ts.URL, []exchange{
 		{"GET", "/kv/a", "", 404, ""},
 		{"PUT", "/kv/a", "apple", 204, ""},
 		{"PUT", "/kv/b", "banana", 204, ""},
@@ -39,10 +54,5 @@ func TestStore(t *testing.T) {
 		{"DELETE", "/kv/a", "", 204, ""},
 		{"GET", "/kv/a", "", 404, ""},
 		{"PUT", "/kv/big", strings.Repeat("x", maxValue+1), 413, ""},
-	} {
-		code, body := do(t, c.method, ts.URL+c.path, []byte(c.body))
-		if code != c.code || (c.want != "" && body != c.want) {
-			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.path, code, body, c.code, c.want)
-		}
-	}
+	})
 }
