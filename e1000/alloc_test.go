@@ -23,8 +23,9 @@ func TestZeroAllocsPerPacket(t *testing.T) {
 		}
 		r.drain()
 	})
+	pf := plain(frames...)
 	tx := testing.AllocsPerRun(50, func() {
-		if n := r.d.Transmit(frames); n != batch {
+		if n := r.d.Transmit(pf); n != batch {
 			t.Fatalf("Transmit took %d", n)
 		}
 		r.drain()
@@ -95,12 +96,13 @@ func BenchmarkTransmit(b *testing.B) {
 			for i := range batch {
 				batch[i] = frame(peerMAC, size, uint32(i))
 			}
+			pf := plain(batch...)
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				j := i % len(batch)
 				if j == 0 {
-					if n := r.d.Transmit(batch); n != len(batch) {
+					if n := r.d.Transmit(pf); n != len(pf) {
 						b.Fatalf("Transmit took %d", n)
 					}
 					r.drain()

@@ -24,7 +24,7 @@ func TestConcurrentTraffic(t *testing.T) {
 	echo := frame(peerMAC, 64, 0)
 	r.d.Attach(func(f []byte, _ bool) {
 		rxCount.Add(1)
-		if r.d.Transmit([][]byte{echo}) == 1 {
+		if r.transmit(echo) == 1 {
 			echoed.Add(1)
 		} else {
 			echoMu.Lock()

@@ -93,6 +93,57 @@ func loadStatusWord(desc []byte) [4]byte {
 	return b
 }
 
+// TCP/IP context descriptor (3.3.6): DEXT set, DTYP 0000b. It carries no
+// data; it loads the checksum and segmentation parameters used by the
+// TCP/IP data descriptors that follow.
+const (
+	TXD_CTX_IPCSS  = 0  // IP checksum start, u8
+	TXD_CTX_IPCSO  = 1  // IP checksum offset, u8
+	TXD_CTX_IPCSE  = 2  // IP checksum end, inclusive (0 = end of packet), u16
+	TXD_CTX_TUCSS  = 4  // TCP/UDP checksum start, u8
+	TXD_CTX_TUCSO  = 5  // TCP/UDP checksum offset, u8
+	TXD_CTX_TUCSE  = 6  // TCP/UDP checksum end, inclusive (0 = end of packet), u16
+	TXD_CTX_PAYLEN = 8  // TSO payload bytes, bits 19:0 of the dword (DTYP in 23:20)
+	TXD_CTX_TUCMD  = 11 // command, u8
+	TXD_CTX_STA    = 12 // status in bits 3:0, u8
+	TXD_CTX_HDRLEN = 13 // TSO header length, u8
+	TXD_CTX_MSS    = 14 // TSO maximum segment size, u16
+)
+
+// TCP/IP data descriptor (3.3.7): DEXT set, DTYP 0001b. DTALEN is bits 19:0
+// of the dword at TXD_LENGTH, DTYP bits 23:20; the command byte (DCMD) sits
+// where the legacy CMD does.
+const (
+	TXD_POPTS = 13 // packet options, u8 (where the legacy CSS sits)
+
+	TXD_DTYP_SHIFT   = 20 // in the dword at TXD_LENGTH
+	TXD_DTYP_CONTEXT = 0  // TCP/IP context descriptor
+	TXD_DTYP_DATA    = 1  // TCP/IP data descriptor
+	TXD_DTALEN_MASK  = 1<<20 - 1
+)
+
+// TUCMD bits of a context descriptor (3.3.6.1).
+const (
+	TXD_TUCMD_TCP  = 1 << 0 // TCP (else UDP)
+	TXD_TUCMD_IP   = 1 << 1 // IPv4 (else IPv6)
+	TXD_TUCMD_TSE  = 1 << 2 // TCP Segmentation Enable
+	TXD_TUCMD_RS   = 1 << 3 // Report Status
+	TXD_TUCMD_DEXT = 1 << 5 // Extension (1b for a context descriptor)
+	TXD_TUCMD_IDE  = 1 << 7 // Interrupt Delay Enable
+)
+
+// DCMD bits of a data descriptor (3.3.7.1): those of the legacy CMD, with
+// TSE where the legacy IC is.
+const (
+	TXD_DCMD_TSE = 1 << 2 // part of the current TCP segmentation context
+)
+
+// POPTS bits of a data descriptor (3.3.7.1), valid in a packet's first one.
+const (
+	TXD_POPTS_IXSM = 1 << 0 // Insert IP checksum
+	TXD_POPTS_TXSM = 1 << 1 // Insert TCP/UDP checksum
+)
+
 // rxDesc is one receive descriptor in DMA memory.
 type rxDesc []byte
 
@@ -133,8 +184,6 @@ func txDescAt(ring []byte, i int) txDesc {
 // of the status word (see loadStatusWord).
 func (d txDesc) writeBack() (status uint8) { return loadStatusWord(d)[TXD_STATUS-statusWord] }
 
-func (d txDesc) length() uint16 { return binary.LittleEndian.Uint16(d[TXD_LENGTH:]) }
-
 // set fills a legacy data descriptor for a buffer of n bytes at addr and
 // clears its status, so DD is only ever set by the device.
 func (d txDesc) set(addr uint64, n int, cmd uint8) {
@@ -145,6 +194,33 @@ func (d txDesc) set(addr uint64, n int, cmd uint8) {
 	d[TXD_STATUS] = 0
 	d[TXD_CSS] = 0
 	binary.LittleEndian.PutUint16(d[TXD_SPECIAL:], 0)
+}
+
+// setData fills a TCP/IP data descriptor (3.3.7) for n bytes at addr and
+// clears its status; popts matters only in a packet's first descriptor.
+func (d txDesc) setData(addr uint64, n int, dcmd, popts uint8) {
+	binary.LittleEndian.PutUint64(d[TXD_ADDR:], addr)
+	binary.LittleEndian.PutUint32(d[TXD_LENGTH:], uint32(n)&TXD_DTALEN_MASK|TXD_DTYP_DATA<<TXD_DTYP_SHIFT)
+	d[TXD_CMD] = dcmd | TXD_CMD_DEXT
+	d[TXD_STATUS] = 0
+	d[TXD_POPTS] = popts
+	binary.LittleEndian.PutUint16(d[TXD_SPECIAL:], 0)
+}
+
+// setContext writes a TCP/IP context descriptor (3.3.6) with its status
+// cleared.
+func (d txDesc) setContext(c *txContext) {
+	d[TXD_CTX_IPCSS] = c.ipcss
+	d[TXD_CTX_IPCSO] = c.ipcso
+	binary.LittleEndian.PutUint16(d[TXD_CTX_IPCSE:], c.ipcse)
+	d[TXD_CTX_TUCSS] = c.tucss
+	d[TXD_CTX_TUCSO] = c.tucso
+	binary.LittleEndian.PutUint16(d[TXD_CTX_TUCSE:], c.tucse)
+	binary.LittleEndian.PutUint32(d[TXD_CTX_PAYLEN:], c.paylen&TXD_DTALEN_MASK|TXD_DTYP_CONTEXT<<TXD_DTYP_SHIFT)
+	d[TXD_CTX_TUCMD] = c.tucmd | TXD_TUCMD_DEXT
+	d[TXD_CTX_STA] = 0
+	d[TXD_CTX_HDRLEN] = c.hdrlen
+	binary.LittleEndian.PutUint16(d[TXD_CTX_MSS:], c.mss)
 }
 
 // clear zeroes the descriptor (ring reset).

@@ -55,8 +55,11 @@ type Device struct {
 	rxRingBus, rxBufsBus uint64
 	txRing, txBufs       []byte
 	txRingBus, txBufsBus uint64
-	txCmd                uint8 // command bits of every transmit descriptor
-	txWake               int   // free descriptors needed to wake a stopped queue
+	txWake               int // free descriptors needed to wake a stopped queue
+
+	txSlots  []txSlot // per descriptor, for packets starting there
+	txCmdIDE uint8    // TXD_CMD_IDE when TIDV delays completions
+	maxFrame int      // largest frame without TSO, header included
 
 	rxMu          sync.Mutex
 	rxNextToClean int  // next descriptor to examine
@@ -70,6 +73,7 @@ type Device struct {
 	txStopped     bool // Transmit turned frames away; txReady owed
 	txWatch       txWatch
 	tx            TxStats
+	txCtx         txCtxCache // the offload context the device holds
 
 	filterMu sync.Mutex
 	mac      [6]byte
@@ -85,6 +89,8 @@ type Device struct {
 	carrier      atomic.Bool
 	up           atomic.Pointer[upcalls]
 	dev          devCounters
+
+	rxBatchEnd atomic.Pointer[func()] // see OnRxBatchEnd
 
 	hwMu sync.Mutex
 	hw   HWStats
@@ -121,6 +127,11 @@ func (d *Device) LinkUp() bool { return d.carrier.Load() }
 func (d *Device) Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func()) {
 	d.up.Store(&upcalls{rx: rx, link: link, txReady: txReady})
 }
+
+// OnRxBatchEnd registers f, called in the poll loop after each poll that
+// delivered frames to the rx callback, so the stack can finish work it
+// batches across frames (GRO).
+func (d *Device) OnRxBatchEnd(f func()) { d.rxBatchEnd.Store(&f) }
 
 // upcalls returns the callbacks; never nil.
 func (d *Device) upcalls() *upcalls {

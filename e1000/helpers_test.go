@@ -8,6 +8,7 @@ import (
 
 	"tamanet/e1000/model"
 	"tamanet/napi"
+	"tamanet/txframe"
 )
 
 var (
@@ -114,8 +115,17 @@ func (r *rig) receive(frames ...[]byte) {
 	}
 }
 
-// transmit offers frames and returns how many the driver consumed.
-func (r *rig) transmit(frames ...[]byte) int { return r.d.Transmit(frames) }
+// transmit offers plain frames and returns how many the driver consumed.
+func (r *rig) transmit(frames ...[]byte) int { return r.d.Transmit(plain(frames...)) }
+
+// plain wraps whole frames, each in one part, with no offload.
+func plain(frames ...[]byte) []txframe.Frame {
+	fs := make([]txframe.Frame, len(frames))
+	for i, f := range frames {
+		fs[i].Parts = [][]byte{f}
+	}
+	return fs
+}
 
 // frame builds an Ethernet frame to dst of n bytes (n >= 14) carrying seq
 // in bytes 14-17 when it has room.
@@ -146,7 +156,7 @@ func udpFrame(dst [6]byte, payload int) []byte {
 	ip[9] = 17
 	copy(ip[12:], []byte{127, 0, 0, 1})
 	copy(ip[16:], []byte{127, 0, 0, 2})
-	binary.BigEndian.PutUint16(ip[10:], ^fold(onesSum(0, ip)))
+	binary.BigEndian.PutUint16(ip[10:], ^foldSum(onesSum(0, ip)))
 	udp := f[34:]
 	binary.BigEndian.PutUint16(udp[0:], 40000)
 	binary.BigEndian.PutUint16(udp[2:], 7)
@@ -155,25 +165,8 @@ func udpFrame(dst [6]byte, payload int) []byte {
 		udp[8+i] = byte(i)
 	}
 	s := onesSum(0, ip[12:20]) + 17 + uint32(8+payload)
-	binary.BigEndian.PutUint16(udp[6:], ^fold(onesSum(s, udp)))
+	binary.BigEndian.PutUint16(udp[6:], ^foldSum(onesSum(s, udp)))
 	return f
-}
-
-func onesSum(s uint32, b []byte) uint32 {
-	for ; len(b) >= 2; b = b[2:] {
-		s += uint32(binary.BigEndian.Uint16(b))
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	return s
-}
-
-func fold(s uint32) uint16 {
-	for s > 0xFFFF {
-		s = s>>16 + s&0xFFFF
-	}
-	return uint16(s)
 }
 
 // rxAccounted checks the receive accounting identity.

@@ -73,10 +73,11 @@ func New(regs Registers, dma DMA, cfg Config) (*Device, error) {
 	if err := d.allocRings(dma); err != nil {
 		return nil, err
 	}
-	d.txCmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS
 	if cfg.Mitigation.TIDV > 0 {
-		d.txCmd |= TXD_CMD_IDE
+		d.txCmdIDE = TXD_CMD_IDE
 	}
+	d.txSlots = make([]txSlot, cfg.TxDescriptors)
+	d.maxFrame = MaxFrame
 	d.txWake = max(1, cfg.TxDescriptors/4)
 	d.napi = napi.New(d, cfg.NAPI)
 	d.configure()
@@ -195,6 +196,7 @@ func (d *Device) configure() {
 		txDescAt(d.txRing, i).clear()
 	}
 	d.txNextToUse, d.txNextToClean, d.txStopped = 0, 0, false
+	d.txCtx = txCtxCache{} // the reset emptied the device's context
 	d.txWatch = txWatch{}
 	r.Write32(TDBAL, uint32(d.txRingBus))
 	r.Write32(TDBAH, uint32(d.txRingBus>>32))

@@ -90,7 +90,7 @@ func TestMitigationRegisters(t *testing.T) {
 			t.Errorf("register %#x = %d, want %d", off, got, v)
 		}
 	}
-	if r.d.txCmd&TXD_CMD_IDE == 0 {
+	if r.d.txCmdIDE != TXD_CMD_IDE {
 		t.Error("TIDV set but descriptors lack IDE")
 	}
 }

@@ -119,7 +119,7 @@ func (d *Device) rxClean(budget int) int {
 	deliver := d.upcalls().rx
 	n := d.cfg.RxDescriptors
 	i := d.rxNextToClean
-	done := 0
+	done, delivered := 0, 0
 	for done < budget {
 		desc := rxDescAt(d.rxRing, i)
 		status, errs := desc.writeBack()
@@ -140,6 +140,7 @@ func (d *Device) rxClean(budget int) int {
 			deliver(d.rxBufs[off:off+length:off+length], s.checksumOK(status, errs))
 			s.Packets++
 			s.Bytes += uint64(length)
+			delivered++
 		case rxNoEOP:
 			s.DropNoEOP++
 		case rxFrameError:
@@ -165,6 +166,9 @@ func (d *Device) rxClean(budget int) int {
 		// The descriptor before the next one to examine stays ours, so
 		// the device never sees head == tail on a full ring.
 		d.regs.Write32(RDT, uint32((i+n-1)%n))
+	}
+	if f := d.rxBatchEnd.Load(); f != nil && delivered > 0 {
+		(*f)()
 	}
 	return done
 }

@@ -1,6 +1,10 @@
 package e1000
 
-import "time"
+import (
+	"time"
+
+	"tamanet/txframe"
+)
 
 // TxStats counts the transmit path. Every frame passed to Transmit and
 // counted in its result is in Queued or one Drop counter; every queued frame
@@ -8,12 +12,32 @@ import "time"
 type TxStats struct {
 	// Queued counts frames placed in the ring.
 	Queued uint64
-	// Packets and Bytes count frames the device reported done.
+	// Packets and Bytes count frames the device reported done, Bytes as
+	// the stack handed them over (a TSO frame counts its headers once).
 	Packets, Bytes uint64
-	// DropOversize counts frames longer than MaxFrame.
+	// Segments counts the frames those became on the wire: one per
+	// packet, or one per MSS of payload for TSO.
+	Segments uint64
+	// Descriptors counts descriptors filled, data and context.
+	Descriptors uint64
+	// TSO counts frames queued for TCP segmentation; ChecksumOffload those
+	// queued for checksum insertion only.
+	TSO, ChecksumOffload uint64
+	// Contexts counts context descriptors written; ContextsReused the
+	// checksum-only frames whose context was already loaded.
+	Contexts, ContextsReused uint64
+	// DropOversize counts frames longer than the largest frame, without
+	// TSO.
 	DropOversize uint64
 	// DropRunt counts frames shorter than an Ethernet header.
 	DropRunt uint64
+	// DropBadOffload counts frames whose offload request the device
+	// cannot carry out (offsets beyond the context fields, IPv6 or UDP
+	// segmentation, headers past the end of the frame).
+	DropBadOffload uint64
+	// DropExceedsRing counts frames needing more descriptors than the
+	// ring has: they could never be queued.
+	DropExceedsRing uint64
 	// DropNoCarrier counts frames offered while the link was down.
 	DropNoCarrier uint64
 	// DropReset counts queued frames discarded by a watchdog reset.
@@ -31,6 +55,15 @@ type txWatch struct {
 	since     time.Time // when progress was last seen; zero while idle
 }
 
+// txSlot is the driver's record of a queued packet, kept at the index of
+// its first descriptor (Linux's next_to_watch): the device reports status
+// only in a packet's last descriptor, the one with EOP and RS.
+type txSlot struct {
+	last  int32 // index of the packet's EOP descriptor
+	segs  int32 // frames on the wire
+	bytes int64
+}
+
 // txInFlight is the number of descriptors handed to the device and not yet
 // reclaimed. Called with txMu held.
 func (d *Device) txInFlight() int {
@@ -41,30 +74,40 @@ func (d *Device) txInFlight() int {
 // empty because TDT == TDH means an empty ring to the device.
 func (d *Device) txFree() int { return d.cfg.TxDescriptors - 1 - d.txInFlight() }
 
-// Transmit copies frames, in order, into the preallocated buffers of the
-// transmit ring and tells the device about all of them with one TDT write.
-// It returns how many frames it consumed: queued, or dropped and counted
-// because they were malformed (shorter than an Ethernet header, longer than
-// MaxFrame) or the link was down. A result below len(frames) means the ring
-// filled up; the queue is then stopped and txReady is called once there is
-// room again. The frames are not retained.
-func (d *Device) Transmit(frames [][]byte) int {
+// Transmit copies frames, in order, from their parts into the preallocated
+// 2 KiB buffers of the transmit ring, one descriptor per buffer, and tells
+// the device about all of them with one TDT write. A frame may ask for
+// checksum insertion or TCP segmentation (txframe.Offload, within
+// TxCapabilities). It returns how many frames it consumed: queued, or
+// dropped and counted because they were malformed (shorter than an Ethernet
+// header, longer than MaxFrame without TSO, an offload request the device
+// cannot honour, more descriptors than the ring has) or the link was down.
+// A result below len(frames) means the ring filled up; the queue is then
+// stopped and txReady is called once there is room again. The frames are
+// not retained.
+func (d *Device) Transmit(frames []txframe.Frame) int {
 	d.txMu.Lock()
 	defer d.txMu.Unlock()
 
 	carrier := d.carrier.Load()
-	n := d.cfg.TxDescriptors
 	s := &d.tx
 	consumed, queued := 0, 0
-	for _, f := range frames {
+	for i := range frames {
+		f := &frames[i]
+		n := f.Len()
+		p, ok := d.txPlan(f, n)
 		switch {
-		case len(f) > MaxFrame:
-			s.DropOversize++
-		case len(f) < ethHeaderLen:
+		case n < ethHeaderLen:
 			s.DropRunt++
+		case !ok:
+			s.DropBadOffload++
+		case !p.tso && n > d.maxFrame:
+			s.DropOversize++
+		case p.descs > d.cfg.TxDescriptors-1:
+			s.DropExceedsRing++
 		case !carrier:
 			s.DropNoCarrier++
-		case d.txFree() == 0:
+		case d.txFree() < p.descs && d.txReclaimFor(p.descs):
 			if !d.txStopped {
 				d.txStopped = true
 				s.RingFull++
@@ -72,17 +115,117 @@ func (d *Device) Transmit(frames [][]byte) int {
 			d.txKick(queued)
 			return consumed
 		default:
-			slot := d.txNextToUse
-			off := slot * txBufferSize
-			copy(d.txBufs[off:off+txBufferSize], f)
-			txDescAt(d.txRing, slot).set(d.txBufAddr(slot), len(f), d.txCmd)
-			d.txNextToUse = next(slot, n)
+			d.txQueue(f, n, &p)
 			queued++
 		}
 		consumed++
 	}
 	d.txKick(queued)
 	return consumed
+}
+
+// txPlan works out the descriptors frame f of n bytes needs. It reports
+// false for an offload request the device cannot carry out. Called with
+// txMu held: whether a context descriptor is needed depends on the one the
+// device last loaded.
+func (d *Device) txPlan(f *txframe.Frame, n int) (txPlan, bool) {
+	if f.Offload.L4 == txframe.L4None {
+		return txPlan{descs: dataDescs(n), segs: 1}, true
+	}
+	p, ok := planOffload(&f.Offload, n)
+	if !ok {
+		return p, false
+	}
+	p.ctx = p.tso || !d.txCtx.valid || d.txCtx.ctx != p.context
+	p.descs = dataDescs(n)
+	if p.ctx {
+		p.descs++
+	}
+	return p, true
+}
+
+// txReclaimFor reclaims what the device has finished and reports whether
+// the ring still lacks room for a packet of need descriptors. The device
+// writes status back synchronously in QEMU, so a full ring is often only
+// a ring not yet cleaned. Called with txMu held.
+func (d *Device) txReclaimFor(need int) bool {
+	d.txReclaim()
+	return d.txFree() < need
+}
+
+// txQueue fills the descriptors of one frame, copying its parts into their
+// buffers. Called with txMu held and room for p.descs descriptors.
+func (d *Device) txQueue(f *txframe.Frame, n int, p *txPlan) {
+	s := &d.tx
+	nd := d.cfg.TxDescriptors
+	first := d.txNextToUse
+	i := first
+	if p.ctx {
+		txDescAt(d.txRing, i).setContext(&p.context)
+		d.txCtx = txCtxCache{ctx: p.context, valid: true}
+		s.Contexts++
+		i = next(i, nd)
+	} else if p.ext {
+		s.ContextsReused++
+	}
+	switch {
+	case p.tso:
+		s.TSO++
+	case p.ext:
+		s.ChecksumOffload++
+	}
+
+	cmd := uint8(TXD_CMD_IFCS) | d.txCmdIDE
+	if p.tso {
+		cmd |= TXD_DCMD_TSE
+	}
+	var c partsCursor
+	for left, firstData := n, true; left > 0; firstData = false {
+		chunk := min(left, txBufferSize)
+		off := i * txBufferSize
+		buf := d.txBufs[off : off+chunk]
+		c.copyTo(buf, f.Parts)
+		left -= chunk
+		dcmd := cmd
+		if left == 0 {
+			dcmd |= TXD_CMD_EOP | TXD_CMD_RS
+		}
+		desc := txDescAt(d.txRing, i)
+		switch {
+		case !p.ext:
+			desc.set(d.txBufAddr(i), chunk, dcmd)
+		case firstData:
+			if p.tso {
+				prepareTSO(buf, &p.context)
+			}
+			desc.setData(d.txBufAddr(i), chunk, dcmd, p.popts)
+		default:
+			desc.setData(d.txBufAddr(i), chunk, dcmd, 0)
+		}
+		if left == 0 {
+			d.txSlots[first] = txSlot{last: int32(i), segs: int32(p.segs), bytes: int64(n)}
+		}
+		i = next(i, nd)
+	}
+	s.Descriptors += uint64(p.descs)
+	d.txNextToUse = i
+}
+
+// partsCursor walks a frame's parts as one byte stream.
+type partsCursor struct {
+	part, off int
+}
+
+// copyTo fills dst from parts, starting where the previous call stopped.
+func (c *partsCursor) copyTo(dst []byte, parts [][]byte) {
+	for len(dst) > 0 && c.part < len(parts) {
+		k := copy(dst, parts[c.part][c.off:])
+		dst = dst[k:]
+		c.off += k
+		if c.off == len(parts[c.part]) {
+			c.part, c.off = c.part+1, 0
+		}
+	}
 }
 
 // txKick hands queued new descriptors to the device: one TDT write for the
@@ -101,7 +244,12 @@ func (d *Device) txKick(queued int) {
 // is back, restarts it by calling txReady outside the lock.
 func (d *Device) txClean() {
 	d.txMu.Lock()
-	wake := d.txReclaim()
+	d.txReclaim()
+	wake := d.txStopped && d.txFree() >= d.txWake
+	if wake {
+		d.txStopped = false
+		d.tx.Wakes++
+	}
 	d.txMu.Unlock()
 	if wake {
 		if f := d.upcalls().txReady; f != nil {
@@ -110,23 +258,28 @@ func (d *Device) txClean() {
 	}
 }
 
-// txReclaim is txClean's work under txMu; it reports whether the stopped
-// queue should be woken.
-func (d *Device) txReclaim() bool {
+// txReclaim retires, oldest first, every packet whose last descriptor the
+// device has marked done. Called with txMu held.
+func (d *Device) txReclaim() {
 	n := d.cfg.TxDescriptors
 	for d.txNextToClean != d.txNextToUse {
-		desc := txDescAt(d.txRing, d.txNextToClean)
-		if desc.writeBack()&TXD_STAT_DD == 0 {
+		p := d.txSlots[d.txNextToClean]
+		if txDescAt(d.txRing, int(p.last)).writeBack()&TXD_STAT_DD == 0 {
 			break
 		}
 		d.tx.Packets++
-		d.tx.Bytes += uint64(desc.length())
-		d.txNextToClean = next(d.txNextToClean, n)
+		d.tx.Bytes += uint64(p.bytes)
+		d.tx.Segments += uint64(p.segs)
+		d.txNextToClean = next(int(p.last), n)
 	}
-	if d.txStopped && d.txFree() >= d.txWake {
-		d.txStopped = false
-		d.tx.Wakes++
-		return true
+}
+
+// txDropInFlight counts every packet still in the ring as dropped by a
+// reset and forgets them. Called with txMu held.
+func (d *Device) txDropInFlight() {
+	n := d.cfg.TxDescriptors
+	for i := d.txNextToClean; i != d.txNextToUse; i = next(int(d.txSlots[i].last), n) {
+		d.tx.DropReset++
 	}
-	return false
+	d.txNextToClean = d.txNextToUse
 }

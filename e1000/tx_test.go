@@ -9,7 +9,7 @@ func TestTransmit(t *testing.T) {
 	r := newRig(t, Config{TxDescriptors: 16})
 	tdt0 := r.m.Stats().TDTWrites
 	fs := [][]byte{frame(peerMAC, 60, 1), frame(broadcast, 1514, 2), frame(peerMAC, 14, 3)}
-	if n := r.d.Transmit(fs); n != len(fs) {
+	if n := r.transmit(fs...); n != len(fs) {
 		t.Fatalf("Transmit took %d of %d", n, len(fs))
 	}
 	if len(r.wire) != 3 {
@@ -41,14 +41,14 @@ func TestTransmitRejects(t *testing.T) {
 	r := newRig(t, Config{})
 	tdt0 := r.m.Stats().TDTWrites
 	fs := [][]byte{frame(peerMAC, 1515, 1), make([]byte, 13), nil, frame(peerMAC, 100, 2)}
-	if n := r.d.Transmit(fs); n != len(fs) {
+	if n := r.transmit(fs...); n != len(fs) {
 		t.Fatalf("Transmit consumed %d of %d", n, len(fs))
 	}
 	s := r.d.Stats().TX
 	if s.DropOversize != 1 || s.DropRunt != 2 || s.Queued != 1 || len(r.wire) != 1 {
 		t.Errorf("tx stats %+v, %d on the wire", s, len(r.wire))
 	}
-	if n := r.d.Transmit([][]byte{frame(peerMAC, 2000, 3)}); n != 1 || r.m.Stats().TDTWrites-tdt0 != 1 {
+	if n := r.transmit(frame(peerMAC, 2000, 3)); n != 1 || r.m.Stats().TDTWrites-tdt0 != 1 {
 		t.Errorf("a batch of only bad frames: consumed %d, TDT writes %d", n, r.m.Stats().TDTWrites-tdt0)
 	}
 }
@@ -64,11 +64,11 @@ func TestTxBackpressure(t *testing.T) {
 	for i := range 40 {
 		fs = append(fs, frame(peerMAC, 100, uint32(i)))
 	}
-	n := r.d.Transmit(fs)
+	n := r.transmit(fs...)
 	if n != ring-1 {
 		t.Fatalf("Transmit took %d, want %d (ring size - 1)", n, ring-1)
 	}
-	if got := r.d.Transmit(fs[n:]); got != 0 {
+	if got := r.transmit(fs[n:]...); got != 0 {
 		t.Fatalf("full ring took %d more", got)
 	}
 	s := r.d.Stats().TX
@@ -90,7 +90,7 @@ func TestTxBackpressure(t *testing.T) {
 	}
 	sent := n
 	for sent < len(fs) {
-		k := r.d.Transmit(fs[sent:])
+		k := r.transmit(fs[sent:]...)
 		if k == 0 {
 			r.drain()
 			continue
@@ -114,7 +114,7 @@ func TestTxBackpressure(t *testing.T) {
 func TestTransmitNoCarrier(t *testing.T) {
 	r := newRig(t, Config{})
 	r.m.SetLink(false)
-	if n := r.d.Transmit([][]byte{frame(peerMAC, 100, 1)}); n != 1 {
+	if n := r.transmit(frame(peerMAC, 100, 1)); n != 1 {
 		t.Fatalf("consumed %d", n)
 	}
 	if s := r.d.Stats().TX; s.DropNoCarrier != 1 || s.Queued != 0 || len(r.wire) != 0 {

@@ -52,9 +52,8 @@ func (d *Device) Reset() error {
 	d.setUnconfigured(true)
 	d.dev.resets.Add(1)
 	d.rxDropPending()
-	d.tx.DropReset += uint64(d.txInFlight())
 	// Forget the dropped frames now, so a failed reset is not counted twice.
-	d.txNextToClean = d.txNextToUse
+	d.txDropInFlight()
 	wake := d.txStopped
 	if wake {
 		d.tx.Wakes++

@@ -30,7 +30,7 @@ func TestWatchdogReset(t *testing.T) {
 	for i := range 20 {
 		fs = append(fs, frame(peerMAC, 100, uint32(i)))
 	}
-	queued := r.d.Transmit(fs) // fills the ring and stops the queue
+	queued := r.transmit(fs...) // fills the ring and stops the queue
 	// Two frames wait in the receive ring when the reset comes.
 	r.receive(frame(newMAC, 100, 1), frame(newMAC, 100, 2))
 
@@ -76,7 +76,7 @@ func TestWatchdogReset(t *testing.T) {
 
 	// The device works again.
 	r.wire, r.rx = nil, nil
-	if n := r.d.Transmit(fs[:3]); n != 3 || len(r.wire) != 3 || !bytes.Equal(r.wire[0], fs[0]) {
+	if n := r.transmit(fs[:3]...); n != 3 || len(r.wire) != 3 || !bytes.Equal(r.wire[0], fs[0]) {
 		t.Fatalf("after reset: consumed %d, %d on the wire", n, len(r.wire))
 	}
 	r.receive(frame(newMAC, 100, 3))
@@ -122,7 +122,7 @@ func TestResetFailure(t *testing.T) {
 	if r.d.LinkUp() {
 		t.Error("carrier up after a failed reset")
 	}
-	if n := r.d.Transmit([][]byte{frame(peerMAC, 100, 1)}); n != 1 || r.d.Stats().TX.DropNoCarrier != 1 {
+	if n := r.transmit(frame(peerMAC, 100, 1)); n != 1 || r.d.Stats().TX.DropNoCarrier != 1 {
 		t.Error("Transmit after a failed reset should drop and count")
 	}
 	f.stuckRST = false

@@ -3,6 +3,8 @@
 // application.
 package netif
 
+import "tamanet/txframe"
+
 // Driver is what netif needs from a NIC driver. The e1000 driver satisfies it
 // without importing this package.
 type Driver interface {
@@ -12,16 +14,31 @@ type Driver interface {
 	MAC() [6]byte
 	// LinkUp reports the carrier as last seen by the driver.
 	LinkUp() bool
-	// Transmit copies up to len(frames) whole Ethernet frames (no FCS) into
+	// Transmit copies up to len(frames) frames (no FCS), each given in
+	// parts and possibly asking for offloads within TxCapabilities, into
 	// the transmit ring and tells the device once for the whole batch. It
-	// returns how many it accepted; fewer than len(frames) means the ring is
-	// full and txReady will be called when space frees up.
-	Transmit(frames [][]byte) int
+	// returns how many it consumed: queued, or dropped and counted by the
+	// driver; fewer than len(frames) means the ring is full and txReady
+	// will be called when space frees up.
+	Transmit(frames []txframe.Frame) int
+	// TxCapabilities reports the transmit offloads the device performs;
+	// the zero value means none.
+	TxCapabilities() txframe.Capabilities
 	// Attach registers the upcalls. rx is called from the poll loop for each
 	// received frame; frame is only valid during the call and csumOK reports
 	// that the device verified the IPv4 header and TCP/UDP checksums. link
 	// is called on carrier changes, txReady after a full ring drains.
 	Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func())
+}
+
+// RxBatcher is implemented by drivers that deliver received frames in
+// batches, one per poll. netif coalesces TCP segments (GRO) only within a
+// batch and delivers what it holds when the batch ends, so nothing waits
+// for a later poll.
+type RxBatcher interface {
+	// OnRxBatchEnd registers f, called on the rx upcall's goroutine after
+	// the last frame of every batch that delivered at least one.
+	OnRxBatchEnd(f func())
 }
 
 // MulticastFilter is implemented by drivers whose receive filter passes

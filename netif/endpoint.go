@@ -8,18 +8,39 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"tamanet/txframe"
 )
 
 // txBatch is how many frames one Driver.Transmit call carries at most. It
 // matches the batch gVisor's qdisc/fifo dispatcher hands to WritePackets.
 const txBatch = 47
 
-var _ stack.LinkEndpoint = (*Endpoint)(nil)
+// gsoMaxSize is the largest TCP packet (IP header on) netif asks gVisor to
+// build with host GSO: the IPv4 total length field's limit.
+const gsoMaxSize = 1<<16 - 1
+
+var (
+	_ stack.LinkEndpoint = (*Endpoint)(nil)
+	_ stack.GSOEndpoint  = (*Endpoint)(nil)
+)
 
 // Endpoint is a gVisor link endpoint that moves whole Ethernet frames (header
 // included, no FCS) between the stack and a Driver. It does no framing of its
 // own: wrap it with ethernet.New, and optionally sniffer and qdisc/fifo, as
 // NewStack does.
+//
+// Transmit hands the driver each packet as the list of gVisor's buffer views
+// it is made of, which the driver copies into its DMA buffers: one copy.
+// When the driver checksums TCP for both IP versions the endpoint offers
+// gVisor host GSO (stack.GSOEndpoint): TCP then leaves the checksum to the
+// device (CHECKSUM_PARTIAL) and writes up to 64 KiB per packet, which the
+// device segments (TSO) where it can and netif segments in software where it
+// cannot (IPv6 on e1000, or beyond the driver's TSO size). The endpoint does
+// not claim CapabilityTXChecksumOffload: with it gVisor leaves UDP checksums
+// unset even in datagrams it then fragments, which no device can complete
+// from one fragment, and IPv6 forbids a zero UDP checksum; TCP needs none of
+// it, since host GSO marks every segment of a connection for offload.
 //
 // Transmit never drops a frame because the ring is full: WritePackets waits
 // for the driver's txReady and retries. It must therefore be called from a
@@ -27,18 +48,20 @@ var _ stack.LinkEndpoint = (*Endpoint)(nil)
 // qdisc/fifo provides; netif never calls Driver.Transmit from inside an upcall.
 //
 // Received frames are copied out of the driver's buffer before the rx upcall
-// returns. The driver's csumOK flag is counted but not passed to the stack:
-// gVisor's NIC overwrites pkt.RXChecksumValidated with the endpoint-wide
-// CapabilityRXChecksumOffload, and advertising that capability would make the
-// stack skip verification for frames the device did not check (IPv6, IP
-// fragments, anything with IXSM), so the stack verifies every checksum.
+// returns. A frame the driver reports checksum-verified is marked so
+// (pkt.RXChecksumValidated); see groEndpoint for how that reaches the stack.
 type Endpoint struct {
 	d   Driver
 	mac tcpip.LinkAddress
-	// maxFrame is the largest frame the driver takes: its MTU plus the
-	// Ethernet header. The transmit scratch buffers are this size.
+	// maxFrame is the largest frame the driver takes without TSO: its MTU
+	// plus the Ethernet header.
 	maxFrame int
 	mtu      atomic.Uint32
+	// offload is whether the driver's offloads are used; caps are what
+	// it offers and gsoMax the GSO size reported to gVisor (0: no GSO).
+	offload bool
+	caps    txframe.Capabilities
+	gsoMax  uint32
 
 	mu         sync.RWMutex
 	dispatcher stack.NetworkDispatcher
@@ -53,10 +76,14 @@ type Endpoint struct {
 	// endpoint has accounted for them.
 	onLink func()
 
-	// txMu serialises WritePackets so the scratch buffers have one user.
+	// txMu serialises WritePackets so the batch buffers have one user:
+	// frames for the driver, the parts (view slices) they point to, and
+	// the headers software segmentation writes.
 	txMu    sync.Mutex
-	frames  [][]byte
-	scratch []byte
+	frames  []txframe.Frame
+	parts   [][]byte
+	hdrs    []byte
+	pktLast []int // per packet in frames, the index of its last frame
 	// wake is poked by txReady, carrier changes and closing, so a
 	// WritePackets waiting for ring space re-checks its conditions.
 	wake   chan struct{}
@@ -65,20 +92,36 @@ type Endpoint struct {
 	c counters
 }
 
-// NewEndpoint returns an endpoint over d. The driver's upcalls are registered
-// when the stack attaches the endpoint.
-func NewEndpoint(d Driver) *Endpoint {
+// NewEndpoint returns an endpoint over d that uses the transmit offloads d
+// offers. The driver's upcalls are registered when the stack attaches the
+// endpoint.
+func NewEndpoint(d Driver) *Endpoint { return newEndpoint(d, true) }
+
+// newEndpoint returns an endpoint over d, using its offloads if offload.
+func newEndpoint(d Driver, offload bool) *Endpoint {
 	mac := d.MAC()
 	e := &Endpoint{
 		d:        d,
 		mac:      tcpip.LinkAddress(mac[:]),
 		maxFrame: d.MTU() + header.EthernetMinimumSize,
+		offload:  offload,
 		wake:     make(chan struct{}, 1),
 	}
 	e.mtu.Store(uint32(e.maxFrame))
 	e.carrier.Store(d.LinkUp())
-	e.scratch = make([]byte, txBatch*e.maxFrame)
-	e.frames = make([][]byte, 0, txBatch)
+	if offload {
+		e.caps = d.TxCapabilities()
+	}
+	if e.caps.Features.Has(txframe.CsumTCPv4 | txframe.CsumTCPv6) {
+		e.gsoMax = gsoMaxSize
+		if e.caps.Features.Has(txframe.TSOv4) {
+			// Packets the device can segment in one go.
+			e.gsoMax = uint32(min(gsoMaxSize, e.caps.TSOMaxSize-header.EthernetMinimumSize))
+		}
+	}
+	e.frames = make([]txframe.Frame, 0, txBatch)
+	e.parts = make([][]byte, 0, 4*txBatch)
+	e.pktLast = make([]int, 0, txBatch)
 	return e
 }
 
@@ -110,6 +153,19 @@ func (*Endpoint) SetLinkAddress(tcpip.LinkAddress) {}
 func (*Endpoint) Capabilities() stack.LinkEndpointCapabilities {
 	return stack.CapabilityNone
 }
+
+// SupportedGSO implements stack.GSOEndpoint: host GSO when the driver
+// checksums TCP over IPv4 and IPv6.
+func (e *Endpoint) SupportedGSO() stack.SupportedGSO {
+	if e.gsoMax == 0 {
+		return stack.GSONotSupported
+	}
+	return stack.HostGSOSupported
+}
+
+// GSOMaxSize implements stack.GSOEndpoint: the largest TCP packet, IP header
+// included, gVisor may hand over.
+func (e *Endpoint) GSOMaxSize() uint32 { return e.gsoMax }
 
 // ARPHardwareType implements stack.LinkEndpoint. ethernet.Endpoint turns
 // ARPHardwareNone into ARPHardwareEther.
@@ -207,6 +263,7 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
 		Payload: buffer.MakeWithData(frame),
 	})
+	pkt.RXChecksumValidated = csumOK && e.offload
 	// The protocol comes from the Ethernet header, which ethernet.Endpoint
 	// parses before handing the packet to the NIC.
 	d.DeliverNetworkPacket(0, pkt)
@@ -247,53 +304,111 @@ func (e *Endpoint) txReady() {
 	e.poke()
 }
 
-// WritePackets implements stack.LinkEndpoint. It copies each packet into a
-// scratch frame and hands the driver up to txBatch frames per call. When the
-// ring is full it waits for txReady and retries, so a full ring loses
-// nothing; it stops waiting only when carrier is lost or the endpoint is
-// closed, and then drops (and counts) the rest. It returns how many packets
-// the driver accepted and, if any were dropped, why.
+// WritePackets implements stack.LinkEndpoint. It hands the driver up to
+// txBatch frames per call, each as the views the packet is made of, with the
+// offloads it needs. When the ring is full it waits for txReady and retries,
+// so a full ring loses nothing; it stops waiting only when carrier is lost
+// or the endpoint is closed, and then drops (and counts) the rest. It
+// returns how many packets the driver accepted and, if any were dropped,
+// why. A packet segmented in software counts once, when all its segments
+// were accepted.
 func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	e.txMu.Lock()
 	defer e.txMu.Unlock()
 
 	var err tcpip.Error
 	sent := 0
-	frames := e.frames[:0]
 	flush := func() {
-		n, ferr := e.transmit(frames)
-		sent += n
+		n, ferr := e.transmit(e.frames)
+		for _, last := range e.pktLast {
+			if last < n {
+				sent++
+			}
+		}
 		if ferr != nil && err == nil {
 			err = ferr
 		}
-		frames = frames[:0]
+		e.frames, e.parts, e.hdrs, e.pktLast = e.frames[:0], e.parts[:0], e.hdrs[:0], e.pktLast[:0]
 	}
 	for _, pkt := range pkts.AsSlice() {
 		size := pkt.Size()
-		if size > int(e.mtu.Load()) {
+		o, gso, soft := e.offloadFor(pkt, size)
+		if !gso && size > int(e.mtu.Load()) {
 			e.c.txDropTooBig.Add(1)
 			if err == nil {
 				err = &tcpip.ErrMessageTooLong{}
 			}
 			continue
 		}
-		i := len(frames)
-		frame := e.scratch[i*e.maxFrame : i*e.maxFrame+size]
-		copyPacket(frame, pkt)
-		frames = append(frames, frame)
-		if len(frames) == txBatch {
+		if soft {
+			e.segment(pkt, size, o, flush)
+			continue
+		}
+		start := len(e.parts)
+		e.appendBytes(pkt, 0, size)
+		e.frames = append(e.frames, txframe.Frame{Parts: e.parts[start:], Offload: o})
+		e.pktLast = append(e.pktLast, len(e.frames)-1)
+		switch {
+		case o.MSS != 0:
+			e.c.txTSO.Add(1)
+		case o.L4 != txframe.L4None:
+			e.c.txCsumOffload.Add(1)
+		}
+		if len(e.frames) >= txBatch {
 			flush()
 		}
 	}
-	if len(frames) > 0 {
+	if len(e.frames) > 0 {
 		flush()
 	}
 	return sent, err
 }
 
+// offloadFor works out what the device is asked to do for pkt of size
+// bytes. gso reports a packet gVisor built for host GSO (its TCP checksum is
+// left to the device); soft that the device cannot segment it, so netif
+// must.
+func (e *Endpoint) offloadFor(pkt *stack.PacketBuffer, size int) (o txframe.Offload, gso, soft bool) {
+	g := &pkt.GSOOptions
+	if (g.Type != stack.GSOTCPv4 && g.Type != stack.GSOTCPv6) || !g.NeedsCsum {
+		return o, false, false
+	}
+	l3 := len(pkt.LinkHeader().Slice())
+	l4 := l3 + len(pkt.NetworkHeader().Slice())
+	hdr := l4 + len(pkt.TransportHeader().Slice())
+	o = txframe.Offload{L4: txframe.L4TCP, IPv6: g.Type == stack.GSOTCPv6, L3Start: uint16(l3), L4Start: uint16(l4)}
+	if g.MSS == 0 || size-hdr <= int(g.MSS) {
+		return o, true, false // one segment: the checksum is all that is left
+	}
+	tso := txframe.TSOv4
+	if o.IPv6 {
+		tso = txframe.TSOv6
+	}
+	if e.caps.Features.Has(tso) && size <= e.caps.TSOMaxSize {
+		o.MSS, o.HeaderLen = g.MSS, uint16(hdr)
+		return o, true, false
+	}
+	return o, true, true
+}
+
+// appendBytes appends to e.parts the packet's bytes [from, to) as slices of
+// the views holding them; nothing is copied.
+func (e *Endpoint) appendBytes(pkt *stack.PacketBuffer, from, to int) {
+	views, off := pkt.AsViewList()
+	from, to = from+off, to+off
+	pos := 0
+	for v := views.Front(); v != nil && pos < to; v = v.Next() {
+		b := v.AsSlice()
+		if lo, hi := max(from-pos, 0), min(to-pos, len(b)); lo < hi {
+			e.parts = append(e.parts, b[lo:hi])
+		}
+		pos += len(b)
+	}
+}
+
 // transmit gives frames to the driver, waiting for ring space as needed. It
 // returns how many the driver took and why the others were dropped.
-func (e *Endpoint) transmit(frames [][]byte) (int, tcpip.Error) {
+func (e *Endpoint) transmit(frames []txframe.Frame) (int, tcpip.Error) {
 	sent := 0
 	for sent < len(frames) {
 		if e.closed.Load() {
@@ -303,9 +418,9 @@ func (e *Endpoint) transmit(frames [][]byte) (int, tcpip.Error) {
 			return sent, e.drop(&e.c.txDropLinkDown, frames[sent:], &tcpip.ErrNoNet{})
 		}
 		n := e.d.Transmit(frames[sent:])
-		for _, f := range frames[sent : sent+n] {
+		for i := range frames[sent : sent+n] {
 			e.c.txFrames.Add(1)
-			e.c.txBytes.Add(uint64(len(f)))
+			e.c.txBytes.Add(uint64(frames[sent+i].Len()))
 		}
 		sent += n
 		if sent < len(frames) {
@@ -319,23 +434,7 @@ func (e *Endpoint) transmit(frames [][]byte) (int, tcpip.Error) {
 }
 
 // drop counts frames that will not be sent under reason and returns err.
-func (e *Endpoint) drop(reason *atomic.Uint64, frames [][]byte, err tcpip.Error) tcpip.Error {
+func (e *Endpoint) drop(reason *atomic.Uint64, frames []txframe.Frame, err tcpip.Error) tcpip.Error {
 	reason.Add(uint64(len(frames)))
 	return err
-}
-
-// copyPacket flattens pkt, headers and payload, into dst, which is exactly
-// pkt.Size() bytes. It walks gVisor's view list to avoid allocating.
-func copyPacket(dst []byte, pkt *stack.PacketBuffer) {
-	views, skip := pkt.AsViewList()
-	for v := views.Front(); v != nil && len(dst) > 0; v = v.Next() {
-		b := v.AsSlice()
-		if skip >= len(b) {
-			skip -= len(b)
-			continue
-		}
-		n := copy(dst, b[skip:])
-		skip = 0
-		dst = dst[n:]
-	}
 }

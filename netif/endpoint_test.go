@@ -9,6 +9,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"tamanet/txframe"
 )
 
 // sinkDriver accepts every frame, remembering the last, and lets tests
@@ -30,10 +32,14 @@ func (d *sinkDriver) setLink(up bool) {
 	d.down.Store(!up)
 	d.link(up)
 }
-func (d *sinkDriver) Transmit(f [][]byte) int {
-	d.last = append(d.last[:0], f[len(f)-1]...)
+func (d *sinkDriver) Transmit(f []txframe.Frame) int {
+	d.last = d.last[:0]
+	for _, p := range f[len(f)-1].Parts {
+		d.last = append(d.last, p...)
+	}
 	return len(f)
 }
+func (*sinkDriver) TxCapabilities() txframe.Capabilities { return txframe.Capabilities{} }
 func (d *sinkDriver) Attach(rx func([]byte, bool), link func(bool), txReady func()) {
 	d.rx, d.link, d.txReady = rx, link, txReady
 }

@@ -9,7 +9,9 @@ import (
 // counters are the endpoint's own statistics, updated without locks.
 type counters struct {
 	rxFrames, rxBytes, rxCsumOK, rxRunt, rxDetached atomic.Uint64
+	rxGROIn, rxGROOut, rxVerified                   atomic.Uint64
 	txFrames, txBytes, txBackpressure, txReady      atomic.Uint64
+	txTSO, txCsumOffload, txSoftGSO, txSoftSegments atomic.Uint64
 	txDropTooBig, txDropLinkDown, txDropClosed      atomic.Uint64
 	linkUp, linkDown                                atomic.Uint64
 	captures, capturePackets, captureDropped        atomic.Uint64
@@ -27,10 +29,25 @@ type Counters struct {
 	RxRunt uint64 `json:"rx_runt"`
 	// RxDetached counts frames dropped because no stack was attached.
 	RxDetached uint64 `json:"rx_detached"`
+	// RxGROIn counts packets entering GRO, RxGROOut the packets it
+	// delivered to the stack: their ratio is the coalescing factor.
+	RxGROIn  uint64 `json:"rx_gro_in"`
+	RxGROOut uint64 `json:"rx_gro_out"`
+	// RxVerified counts delivered packets whose checksums were already
+	// verified (by GRO or the device), so the stack skipped them.
+	RxVerified uint64 `json:"rx_verified"`
 
 	// TxFrames and TxBytes count frames the driver accepted.
 	TxFrames uint64 `json:"tx_frames"`
 	TxBytes  uint64 `json:"tx_bytes"`
+	// TxTSO counts frames handed to the driver for TCP segmentation,
+	// TxCsumOffload those for checksum insertion only.
+	TxTSO         uint64 `json:"tx_tso"`
+	TxCsumOffload uint64 `json:"tx_csum_offload"`
+	// TxSoftGSO counts GSO packets netif segmented itself (the device
+	// could not), TxSoftSegments the frames they became.
+	TxSoftGSO      uint64 `json:"tx_soft_gso"`
+	TxSoftSegments uint64 `json:"tx_soft_segments"`
 	// TxBackpressure counts Transmit calls that found the ring full and
 	// made WritePackets wait for TxReady.
 	TxBackpressure uint64 `json:"tx_backpressure"`
@@ -70,6 +87,13 @@ func (e *Endpoint) Counters() Counters {
 		RxCsumOK:       e.c.rxCsumOK.Load(),
 		RxRunt:         e.c.rxRunt.Load(),
 		RxDetached:     e.c.rxDetached.Load(),
+		RxGROIn:        e.c.rxGROIn.Load(),
+		RxGROOut:       e.c.rxGROOut.Load(),
+		RxVerified:     e.c.rxVerified.Load(),
+		TxTSO:          e.c.txTSO.Load(),
+		TxCsumOffload:  e.c.txCsumOffload.Load(),
+		TxSoftGSO:      e.c.txSoftGSO.Load(),
+		TxSoftSegments: e.c.txSoftSegments.Load(),
 		TxFrames:       e.c.txFrames.Load(),
 		TxBytes:        e.c.txBytes.Load(),
 		TxBackpressure: e.c.txBackpressure.Load(),

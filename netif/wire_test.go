@@ -3,6 +3,8 @@ package netif
 import (
 	"sync"
 	"sync/atomic"
+
+	"tamanet/txframe"
 )
 
 // fakeNIC is a test Driver: a small transmit ring drained by a "wire"
@@ -80,7 +82,9 @@ func (f *fakeNIC) Attach(rx func([]byte, bool), link func(bool), txReady func())
 	f.mu.Unlock()
 }
 
-func (f *fakeNIC) Transmit(frames [][]byte) int {
+func (f *fakeNIC) TxCapabilities() txframe.Capabilities { return txframe.Capabilities{} }
+
+func (f *fakeNIC) Transmit(frames []txframe.Frame) int {
 	f.mu.Lock()
 	accepted := 0
 	for _, fr := range frames {
@@ -89,7 +93,11 @@ func (f *fakeNIC) Transmit(frames [][]byte) int {
 			break
 		}
 		i := (f.head + f.n) % len(f.slots)
-		f.lens[i] = copy(f.slots[i], fr)
+		n := 0
+		for _, p := range fr.Parts {
+			n += copy(f.slots[i][n:], p)
+		}
+		f.lens[i] = n
 		f.n++
 		accepted++
 	}

@@ -85,6 +85,8 @@ type Model struct {
 	// Transmit path (tx.go): the packet being gathered, frames waiting for
 	// the handler, and recycled frame buffers.
 	txPkt           txPacket
+	txCtx           txContext // the TCP/IP context (3.3.6)
+	txSeg           []byte    // scratch for one TSO segment
 	txQueue, txFree [][]byte
 	txDelivering    bool
 	txHandler       func(frame []byte)
@@ -109,6 +111,7 @@ func New(cfg Config) *Model {
 	}
 	m.eeprom = buildEEPROM(cfg.MAC)
 	m.txPkt.buf = make([]byte, 0, MaxTxPacket)
+	m.txSeg = make([]byte, 0, MaxTxPacket)
 	m.clk.init(cfg.ManualClock, m.onTimer)
 	m.reset()
 	// The power-on auto-read is over before software can look.
@@ -201,6 +204,7 @@ func (m *Model) reset() {
 		m.disarm(d)
 	}
 	m.txPkt.clear()
+	m.txCtx = txContext{}
 }
 
 // autoRead completes the EEPROM auto-read once its time has come: RAL0 and

@@ -244,6 +244,61 @@ const (
 	TXD_STAT_DD = 1 << 0 // Descriptor Done
 )
 
+// TCP/IP context descriptor layout (3.3.6, Table 3-13): DEXT set, DTYP
+// 0000b.
+const (
+	TXD_CTX_IPCSS  = 0  // IP checksum start, u8
+	TXD_CTX_IPCSO  = 1  // IP checksum offset, u8
+	TXD_CTX_IPCSE  = 2  // IP checksum end, inclusive; 0 = end of packet, u16
+	TXD_CTX_TUCSS  = 4  // TCP/UDP checksum start, u8
+	TXD_CTX_TUCSO  = 5  // TCP/UDP checksum offset, u8
+	TXD_CTX_TUCSE  = 6  // TCP/UDP checksum end, inclusive; 0 = end of packet, u16
+	TXD_CTX_PAYLEN = 8  // bits 19:0 of the dword; DTYP in bits 23:20
+	TXD_CTX_TUCMD  = 11 // u8
+	TXD_CTX_STA    = 12 // u8, STA in bits 3:0
+	TXD_CTX_HDRLEN = 13 // u8
+	TXD_CTX_MSS    = 14 // u16
+)
+
+// TCP/IP data descriptor layout (3.3.7, Table 3-15): DEXT set, DTYP 0001b.
+// DTALEN is bits 19:0 of the dword at TXD_LENGTH, DTYP bits 23:20, DCMD the
+// byte at TXD_CMD.
+const (
+	TXD_POPTS = 13 // packet options, u8
+
+	TXD_DTYP_SHIFT   = 20
+	TXD_DTYP_MASK    = 0xF << TXD_DTYP_SHIFT
+	TXD_DTYP_CONTEXT = 0
+	TXD_DTYP_DATA    = 1
+	TXD_LEN20_MASK   = 1<<20 - 1 // DTALEN and PAYLEN
+)
+
+// TUCMD bits (3.3.6.1, Table 3-14) and the DCMD bit that differs from the
+// legacy CMD (3.3.7.1, Table 3-17).
+const (
+	TXD_TUCMD_TCP = 1 << 0 // TCP packet type (else UDP)
+	TXD_TUCMD_IP  = 1 << 1 // IPv4 (else IPv6)
+	TXD_TUCMD_TSE = 1 << 2 // TCP Segmentation Enable
+	TXD_DCMD_TSE  = 1 << 2 // data descriptor is part of the TSO context
+)
+
+// POPTS bits (3.3.7.1, Table 3-18).
+const (
+	TXD_POPTS_IXSM = 1 << 0 // Insert IP Checksum
+	TXD_POPTS_TXSM = 1 << 1 // Insert TCP/UDP Checksum
+)
+
+// TxFIFOSize is the transmit packet buffer after reset (PBA = 0x30 leaves
+// 16 KB of the 64 KB to transmit). A TCP segmentation context needs
+// MSS + HDRLEN at least 80 bytes below it (3.3.6, note 2).
+const (
+	TxFIFOSize    = 16 << 10
+	tsoFIFOMargin = 80
+	// tsoHeaderMax is the on-chip header buffer the prototype header is
+	// fetched into once per context (3.5.9).
+	tsoHeaderMax = 240
+)
+
 // Frame size limits (13.7.15, 13.7.36, 3.3.3).
 const (
 	// MaxFrameNoLPE is the largest frame, DA through CRC, accepted with

@@ -191,11 +191,17 @@ type ModelStats struct {
 	TxDescriptors   uint64 // transmit descriptors consumed
 	TxDropped       uint64 // packets not sent (sum of below)
 	TxLinkDown      uint64 // ... because STATUS.LU was clear
-	TxUnsupported   uint64 // ... a DEXT descriptor (the model implements legacy only)
-	TxOversize      uint64 // ... longer than MaxTxPacket
+	TxUnsupported   uint64 // ... a DEXT descriptor of an unknown type (counted per descriptor)
+	TxBadSequence   uint64 // ... legacy and TCP/IP data descriptors mixed, a context descriptor inside a packet, or TSE without a TSE context
+	TxOversize      uint64 // ... longer than MaxTxPacket (no TSO)
 	TxDMAErrors     uint64 // ... a buffer outside the arena
+	TxTSOFailed     uint64 // ... a TSO context that could not run or whose payload differed from PAYLEN (TSCTFC)
 	TxNullPackets   uint64 // EOP reached with no data (null descriptors only)
-	TxChecksumSkips uint64 // IC set but CSS/CSO out of range, so no checksum inserted
+	TxChecksums     uint64 // checksums inserted (IC, TXSM, IXSM; per segment with TSO)
+	TxChecksumSkips uint64 // a checksum asked for with its range or field outside the packet, so not inserted
+	TxContexts      uint64 // TCP/IP context descriptors loaded
+	TxTSOContexts   uint64 // TSO packets segmented (TSCTC)
+	TxTSOSegments   uint64 // frames they became
 
 	RingErrors uint64 // ring base/length outside the arena, or head/tail past the ring
 

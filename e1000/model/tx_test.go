@@ -163,10 +163,16 @@ func TestTxMalformedDescriptors(t *testing.T) {
 		sent  int
 		check func(ModelStats) bool
 	}{
-		{"DEXT data descriptor", []desc{{addr: 1, length: 60, cmd: tEOP | tRS | tDEXT, extendedTyp: 1}}, 0,
-			func(s ModelStats) bool { return s.TxUnsupported == 1 && s.TxDropped == 1 }},
+		{"TCP/IP data descriptor, no offload", []desc{{addr: 1, length: 60, cmd: tEOP | tRS | tDEXT, extendedTyp: 1}}, 1,
+			func(s ModelStats) bool { return s.TxUnsupported == 0 && s.TxDropped == 0 }},
 		{"context descriptor, then a good packet", []desc{{addr: 1, length: 60, cmd: tRS | tDEXT}, {addr: 1, length: 60, cmd: tEOP | tRS}}, 1,
-			func(s ModelStats) bool { return s.TxUnsupported == 1 && s.TxDropped == 0 }},
+			func(s ModelStats) bool { return s.TxContexts == 1 && s.TxDropped == 0 }},
+		{"unknown descriptor type", []desc{{addr: 1, length: 60, cmd: tEOP | tRS | tDEXT, extendedTyp: 2}}, 0,
+			func(s ModelStats) bool { return s.TxUnsupported == 1 && s.TxDropped == 1 }},
+		{"legacy and TCP/IP data descriptors in one packet", []desc{{addr: 1, length: 30, cmd: tRS}, {addr: 1, length: 30, cmd: tEOP | tRS | tDEXT, extendedTyp: 1}}, 0,
+			func(s ModelStats) bool { return s.TxBadSequence == 1 && s.TxDropped == 1 }},
+		{"context descriptor inside a packet", []desc{{addr: 1, length: 30, cmd: tRS}, {addr: 1, length: 30, cmd: tRS | tDEXT}, {addr: 1, length: 30, cmd: tEOP | tRS}}, 0,
+			func(s ModelStats) bool { return s.TxBadSequence == 1 && s.TxDropped == 1 }},
 		{"buffer outside the arena", []desc{{addr: 1, length: 20, cmd: tRS}, {addr: 2, length: 40, cmd: tEOP | tRS}}, 0,
 			func(s ModelStats) bool { return s.TxDMAErrors == 1 && s.TxDropped == 1 }},
 		{"packet over 16288 bytes", []desc{{addr: 1, length: 9000, cmd: tRS}, {addr: 1, length: 9000, cmd: tEOP | tRS}}, 0,
