@@ -62,6 +62,9 @@ type Endpoint struct {
 	offload bool
 	caps    txframe.Capabilities
 	gsoMax  uint32
+	// verifyTCP is set while GRO runs above: received TCP segments are
+	// verified here so that it can merge them (see groEndpoint).
+	verifyTCP atomic.Bool
 
 	mu         sync.RWMutex
 	dispatcher stack.NetworkDispatcher
@@ -263,7 +266,7 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
 		Payload: buffer.MakeWithData(frame),
 	})
-	pkt.RXChecksumValidated = csumOK && e.offload
+	pkt.RXChecksumValidated = e.offload && (csumOK || e.verifyTCP.Load() && tcpChecksumsValid(frame))
 	// The protocol comes from the Ethernet header, which ethernet.Endpoint
 	// parses before handing the packet to the NIC.
 	d.DeliverNetworkPacket(0, pkt)

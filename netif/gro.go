@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/nested"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/stack/gro"
@@ -15,10 +17,21 @@ import (
 // delivers what the engine holds when the driver's receive batch ends
 // (Flush), so coalescing never delays a packet past its poll.
 //
-// Checksums: the GRO engine verifies the IPv4 header and TCP checksums of
-// each segment before merging it (a merged packet's own checksums are no
-// longer valid) and marks it pkt.RXChecksumValidated; so does netif for
-// frames the device verified. gVisor's NIC, however, overwrites that flag
+// Checksums: a segment's checksums must be verified before it is merged (the
+// merged packet's own are no longer valid), and the stack must then skip
+// them. The GRO engine would verify IPv4 header and TCP checksums itself, but
+// at the pinned gVisor version it sums the TCP segment from the wrong offset
+// (PacketData.ChecksumAtOffset counts from the start of the buffer, before
+// the consumed Ethernet header, not from the network header), so every
+// segment fails and nothing is ever merged unless it arrives already marked
+// valid. netif therefore verifies TCP segments itself, from the received
+// frame (tcpChecksumsValid), and marks good ones pkt.RXChecksumValidated, as
+// it does frames the device verified; only those enter the engine, which
+// then merges them without checking again. Everything else bypasses it: the
+// engine's own check must never run, because the wrong range it sums can
+// still come out right (about once in 65536 damaged segments), and the
+// damaged segment would then be merged as good. gVisor's NIC, however,
+// overwrites that flag
 // on every packet with the link endpoint's CapabilityRXChecksumOffload
 // (stack/nic.go, DeliverNetworkPacket). So the capability this endpoint
 // reports follows the packet being delivered: set while a verified packet
@@ -46,10 +59,15 @@ func newGROEndpoint(child stack.LinkEndpoint, enabled bool, c *counters) *groEnd
 }
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher for the link
-// layer below: the packet enters the GRO engine.
+// layer below: a verified packet enters the GRO engine, any other goes
+// straight up (see the type comment).
 func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	g.c.rxGROIn.Add(1)
 	pkt.NetworkProtocolNumber = proto
+	if !pkt.RXChecksumValidated {
+		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
+		return
+	}
 	g.engine.Enqueue(pkt)
 }
 
@@ -85,4 +103,41 @@ func (d *groDeliverer) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, p
 // DeliverLinkPacket implements stack.NetworkDispatcher.
 func (d *groDeliverer) DeliverLinkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	(*groEndpoint)(d).Endpoint.DeliverLinkPacket(proto, pkt)
+}
+
+// tcpChecksumsValid reports whether frame carries an unfragmented TCP segment
+// over IPv4 without options or IPv6 without extension headers (what the GRO
+// engine merges) whose IP header and TCP checksums verify. Anything else is
+// left to the stack.
+func tcpChecksumsValid(frame []byte) bool {
+	if len(frame) < header.EthernetMinimumSize {
+		return false
+	}
+	l3 := frame[header.EthernetMinimumSize:]
+	switch header.Ethernet(frame).Type() {
+	case header.IPv4ProtocolNumber:
+		ip := header.IPv4(l3)
+		if !ip.IsValid(len(l3)) || ip.HeaderLength() != header.IPv4MinimumSize ||
+			ip.TransportProtocol() != header.TCPProtocolNumber ||
+			ip.FragmentOffset() != 0 || ip.Flags()&header.IPv4FlagMoreFragments != 0 || !ip.IsChecksumValid() {
+			return false
+		}
+		return tcpSegmentValid(l3[header.IPv4MinimumSize:ip.TotalLength()], ip.SourceAddress(), ip.DestinationAddress())
+	case header.IPv6ProtocolNumber:
+		ip := header.IPv6(l3)
+		if !ip.IsValid(len(l3)) || ip.TransportProtocol() != header.TCPProtocolNumber {
+			return false
+		}
+		return tcpSegmentValid(l3[header.IPv6MinimumSize:header.IPv6MinimumSize+int(ip.PayloadLength())], ip.SourceAddress(), ip.DestinationAddress())
+	}
+	return false
+}
+
+// tcpSegmentValid checks a TCP segment's checksum with its pseudo-header.
+func tcpSegmentValid(seg []byte, src, dst tcpip.Address) bool {
+	if len(seg) < header.TCPMinimumSize {
+		return false
+	}
+	ps := header.PseudoHeaderChecksum(header.TCPProtocolNumber, src, dst, uint16(len(seg)))
+	return checksum.Checksum(seg, ps) == 0xFFFF
 }

@@ -183,8 +183,10 @@ func (st *Stack) setup(cfg Config) error {
 	// GRO above the sniffer, so a capture shows packets as they arrived.
 	// It needs the end of each receive batch to flush.
 	batcher, batches := st.ep.d.(RxBatcher)
-	g := newGROEndpoint(link, batches && !cfg.NoOffload, &st.ep.c)
-	if batches {
+	useGRO := batches && !cfg.NoOffload
+	g := newGROEndpoint(link, useGRO, &st.ep.c)
+	if useGRO {
+		st.ep.verifyTCP.Store(true)
 		batcher.OnRxBatchEnd(g.Flush)
 	}
 	link = g
