@@ -263,10 +263,16 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 		e.c.rxDetached.Add(1)
 		return
 	}
+	verified := e.offload && (csumOK || e.verifyTCP.Load() && tcpChecksumsValid(frame))
+	if verified {
+		// A verified packet may go through GRO, which takes the packet's
+		// length for the IP datagram's: drop the link layer's padding.
+		frame = frame[:ipFrameLen(frame)]
+	}
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
 		Payload: buffer.MakeWithData(frame),
 	})
-	pkt.RXChecksumValidated = e.offload && (csumOK || e.verifyTCP.Load() && tcpChecksumsValid(frame))
+	pkt.RXChecksumValidated = verified
 	// The protocol comes from the Ethernet header, which ethernet.Endpoint
 	// parses before handing the packet to the NIC.
 	d.DeliverNetworkPacket(0, pkt)

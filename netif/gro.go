@@ -17,29 +17,29 @@ import (
 // delivers what the engine holds when the driver's receive batch ends
 // (Flush), so coalescing never delays a packet past its poll.
 //
-// Checksums: a segment's checksums must be verified before it is merged (the
-// merged packet's own are no longer valid), and the stack must then skip
-// them. The GRO engine would verify IPv4 header and TCP checksums itself, but
-// at the pinned gVisor version it sums the TCP segment from the wrong offset
+// Only verified packets enter the engine. A segment's checksums must be
+// checked before it is merged (the merged packet's own are no longer valid),
+// and the engine would check IPv4 header and TCP checksums itself, but at
+// the pinned gVisor version it sums the TCP segment from the wrong offset
 // (PacketData.ChecksumAtOffset counts from the start of the buffer, before
-// the consumed Ethernet header, not from the network header), so every
-// segment fails and nothing is ever merged unless it arrives already marked
-// valid. netif therefore verifies TCP segments itself, from the received
-// frame (tcpChecksumsValid), and marks good ones pkt.RXChecksumValidated, as
-// it does frames the device verified; only those enter the engine, which
-// then merges them without checking again. Everything else bypasses it: the
-// engine's own check must never run, because the wrong range it sums can
-// still come out right (about once in 65536 damaged segments), and the
-// damaged segment would then be merged as good. gVisor's NIC, however,
-// overwrites that flag
-// on every packet with the link endpoint's CapabilityRXChecksumOffload
-// (stack/nic.go, DeliverNetworkPacket). So the capability this endpoint
-// reports follows the packet being delivered: set while a verified packet
-// goes up, clear otherwise. Everything GRO passes on unverified (UDP, ICMP,
-// IP fragments, IPv4 with options, a segment whose checksum failed) goes up
-// with the capability clear and is verified by the stack as before. Only
-// the one receive goroutine delivers; other goroutines read Capabilities for
-// transmit bits only.
+// the consumed Ethernet header): every good segment fails, so nothing is
+// merged unless it arrives marked valid, and a damaged one passes when its
+// damage cancels the extra 14 bytes (TestGROBypassUnverified), to be merged
+// as good. So netif verifies TCP segments itself, from the received frame
+// (tcpChecksumsValid), marks good ones pkt.RXChecksumValidated as it does
+// frames the device verified, and trims them to their IP length: the engine
+// also takes the packet's length for the datagram's, so an Ethernet-padded
+// short segment would add its padding to the stream (TestGROTrimsPadding).
+// Everything else (UDP, ICMP, fragments, IPv4 options, bad checksums)
+// bypasses the engine.
+//
+// gVisor's NIC then overwrites pkt.RXChecksumValidated on every packet with
+// the link endpoint's CapabilityRXChecksumOffload (stack/nic.go,
+// DeliverNetworkPacket). So the capability this endpoint reports follows
+// the packet being delivered: set while a verified packet goes up, clear
+// otherwise, and the stack verifies what is not verified as before. Only
+// the one receive goroutine delivers; other goroutines read Capabilities
+// for transmit bits only.
 type groEndpoint struct {
 	nested.Endpoint
 	engine gro.GRO
@@ -131,6 +131,28 @@ func tcpChecksumsValid(frame []byte) bool {
 		return tcpSegmentValid(l3[header.IPv6MinimumSize:header.IPv6MinimumSize+int(ip.PayloadLength())], ip.SourceAddress(), ip.DestinationAddress())
 	}
 	return false
+}
+
+// ipFrameLen is the length of frame up to the end of the IPv4 or IPv6 packet
+// it carries, leaving out the padding of a short Ethernet frame, or all of
+// it when it carries neither or the IP length does not fit.
+func ipFrameLen(frame []byte) int {
+	if len(frame) < header.EthernetMinimumSize {
+		return len(frame)
+	}
+	l3 := frame[header.EthernetMinimumSize:]
+	n := len(l3)
+	switch header.Ethernet(frame).Type() {
+	case header.IPv4ProtocolNumber:
+		if len(l3) >= header.IPv4MinimumSize {
+			n = int(header.IPv4(l3).TotalLength())
+		}
+	case header.IPv6ProtocolNumber:
+		if len(l3) >= header.IPv6MinimumSize {
+			n = header.IPv6MinimumSize + int(header.IPv6(l3).PayloadLength())
+		}
+	}
+	return header.EthernetMinimumSize + min(n, len(l3))
 }
 
 // tcpSegmentValid checks a TCP segment's checksum with its pseudo-header.

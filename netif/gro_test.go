@@ -186,3 +186,25 @@ func TestGROBypassUnverified(t *testing.T) {
 			rec.verified, rec.sizes)
 	}
 }
+
+// TestGROTrimsPadding: a TCP segment too short for a minimum Ethernet frame
+// arrives padded. gVisor's GRO engine takes the packet's length for the
+// segment's (it has no check of the IP length against it, unlike Linux's
+// inet_gro_receive), so merging the padded frame would append the padding
+// to the stream. netif trims frames to their IP length first.
+func TestGROTrimsPadding(t *testing.T) {
+	d := &sinkDriver{}
+	ep := NewEndpoint(d)
+	ep.verifyTCP.Store(true)
+	g := newGROEndpoint(ethernet.New(ep), true, &ep.c)
+	rec := &capsRecorder{g: g}
+	g.Attach(rec)
+	tiny := ipv4Frame(6, tcpSegment(1000, 3))
+	padded := append(bytes.Clone(tiny), make([]byte, 60-len(tiny))...)
+	d.rx(ipv4Frame(6, tcpSegment(0, 1000)), false)
+	d.rx(padded, false)
+	g.Flush()
+	if !equal(rec.sizes, []int{20 + 20 + 1003}) || !equal(rec.verified, []bool{true}) {
+		t.Errorf("NIC saw sizes %v verified %v; want one packet of %d bytes", rec.sizes, rec.verified, 20+20+1003)
+	}
+}

@@ -23,6 +23,9 @@ type Stats struct {
 	// Mitigation reports whether the NIC's interrupt moderation timers
 	// are on (boot option mitigation=).
 	Mitigation bool `json:"mitigation"`
+	// Offload reports whether the NIC's offloads (TSO, checksum
+	// insertion) and GRO are used (boot option offload=).
+	Offload bool `json:"offload"`
 	// Boot is when each boot phase happened.
 	Boot bootStats `json:"boot"`
 	// ClockSeconds is the board clock, for rates between two snapshots.
@@ -80,6 +83,7 @@ func (s *System) Stats() Stats {
 		NAPIMode:     s.Options.Mode.String(),
 		NAPIBudget:   d.NAPI().Budget(),
 		Mitigation:   !s.Options.NoMitigation,
+		Offload:      !s.Options.NoOffload,
 		Boot:         s.boot.stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
 		TSCHz:        board.TSCFrequency(),

@@ -76,7 +76,7 @@ func Start(name string) (*System, error) {
 	boot.flush()
 	// The stack attaches to the driver before the interrupt is hooked, so
 	// the link change latched by reset reaches it.
-	st, err := netif.NewStack(n.watchLink(), netif.Config{})
+	st, err := netif.NewStack(n.watchLink(), netif.Config{NoOffload: opts.NoOffload})
 	if err != nil {
 		return nil, err
 	}
@@ -148,9 +148,9 @@ func (s *System) HTTPServer(app http.Handler) *http.Server {
 // anything yet.
 func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
-	fmt.Printf("READY %s %v %s; napi=%v budget=%d mitigation=%s, irq %s; %s\n",
+	fmt.Printf("READY %s %v %s; napi=%v budget=%d mitigation=%s offload=%s, irq %s; %s\n",
 		s.Name, s.Stack.Addr().Addr(), serving, s.Options.Mode, s.nic.dev.NAPI().Budget(),
-		onOff(!s.Options.NoMitigation), s.nic.irqDesc(), receiving(s.boot))
+		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.irqDesc(), receiving(s.boot))
 }
 
 // receiving says whether the NIC has received anything yet, for the READY

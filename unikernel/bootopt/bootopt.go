@@ -7,6 +7,7 @@
 //	                               RDTR, RADV, TIDV, TADV; default on); off raises
 //	                               every interrupt at once, so the modes can be
 //	                               compared without the hardware throttle
+//	offload=on|off                 TSO, TX checksum insertion and GRO (default on)
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -34,6 +35,8 @@ type Options struct {
 	// NoMitigation turns the interrupt moderation timers off
 	// (mitigation=off).
 	NoMitigation bool
+	// NoOffload is offload=off: the device's offloads and GRO unused.
+	NoOffload bool
 }
 
 // Parse parses a command line. An empty line gives the zero Options.
@@ -57,8 +60,10 @@ func Parse(cmdline string) (Options, error) {
 			o.Budget, err = parseBudget(val)
 		case "mitigation":
 			o.NoMitigation, err = parseOff(val)
+		case "offload":
+			o.NoOffload, err = parseOff(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)

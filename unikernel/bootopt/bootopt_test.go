@@ -21,6 +21,8 @@ func TestParse(t *testing.T) {
 		{"budget=4096", Options{Budget: 4096}},
 		{"mitigation=on", Options{}},
 		{"napi=interrupt mitigation=off", Options{Mode: napi.ModeInterrupt, NoMitigation: true}},
+		{"offload=off", Options{NoOffload: true}},
+		{"offload=on napi=interrupt", Options{Mode: napi.ModeInterrupt}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || got != tc.want {
@@ -42,6 +44,8 @@ func TestParseErrors(t *testing.T) {
 		{"napi=napi napi=interrupt", "given twice"},
 		{"console=ttyS0", "unknown key"},
 		{"mitigation=no", "want on or off"},
+		{"offload=no", "want on or off"},
+		{"offload=on offload=off", "given twice"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
