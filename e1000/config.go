@@ -11,7 +11,9 @@ import (
 // that is a multiple of 8 descriptors.
 const (
 	DefaultRxDescriptors = 256
-	DefaultTxDescriptors = 256
+	// DefaultTxDescriptors holds 30 TSO frames of 64 KiB (34 descriptors
+	// each, 2 KiB per buffer): a full ring is one doorbell per ~2 MB.
+	DefaultTxDescriptors = 1024
 	MinDescriptors       = 8
 	MaxDescriptors       = 4096
 )

@@ -45,7 +45,8 @@ type TxStats struct {
 	// RingFull counts Transmit calls that found the ring full and stopped
 	// the queue; Wakes counts the txReady calls that restarted it.
 	RingFull, Wakes uint64
-	// TailWrites counts TDT writes (one per Transmit call that queued).
+	// TailWrites counts TDT writes: one per Transmit call that queued,
+	// and one more each time the ring filled up during the call.
 	TailWrites uint64
 }
 
@@ -107,7 +108,7 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 			s.DropExceedsRing++
 		case !carrier:
 			s.DropNoCarrier++
-		case d.txFree() < p.descs && d.txReclaimFor(p.descs):
+		case d.txFree() < p.descs && d.txMakeRoom(p.descs, &queued):
 			if !d.txStopped {
 				d.txStopped = true
 				s.RingFull++
@@ -144,11 +145,20 @@ func (d *Device) txPlan(f *txframe.Frame, n int) (txPlan, bool) {
 	return p, true
 }
 
-// txReclaimFor reclaims what the device has finished and reports whether
-// the ring still lacks room for a packet of need descriptors. The device
-// writes status back synchronously in QEMU, so a full ring is often only
-// a ring not yet cleaned. Called with txMu held.
-func (d *Device) txReclaimFor(need int) bool {
+// txMakeRoom reclaims what the device has finished and, if that is not
+// enough and this call has queued descriptors the device has not been told
+// about, tells it (a TDT write) and reclaims again: QEMU transmits inside
+// the TDT write, so the ring is free again at once, where waiting for the
+// completion interrupt would cost its moderation delay; hardware may have
+// finished some. It reports whether the ring still lacks room for need
+// descriptors. Called with txMu held.
+func (d *Device) txMakeRoom(need int, queued *int) bool {
+	d.txReclaim()
+	if d.txFree() >= need || *queued == 0 {
+		return d.txFree() < need
+	}
+	d.txKick(*queued)
+	*queued = 0
 	d.txReclaim()
 	return d.txFree() < need
 }

@@ -60,6 +60,7 @@ const (
 // interrupts.
 func TestE2E(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	var withOffload delta // the default download, offloads on
 	t.Run("napi", func(t *testing.T) {
 		g := bootGuest(t, image, "")
 		if s := g.stats(t); s.System.NAPIMode != "napi" || s.System.NAPIBudget != 64 {
@@ -68,7 +69,7 @@ func TestE2E(t *testing.T) {
 		t.Run("root", g.testRoot)
 		t.Run("boot", g.testBoot)
 		t.Run("keepalive", g.testKeepAlive)
-		t.Run("download", func(t *testing.T) { g.testDownload(t, downloadBytes, true) })
+		t.Run("download", func(t *testing.T) { withOffload = g.testDownload(t, downloadBytes, true) })
 		t.Run("upload", func(t *testing.T) { g.testUpload(t, uploadBytes, true) })
 		t.Run("echo", g.testEcho)
 		t.Run("metrics", g.testMetrics)
@@ -103,6 +104,28 @@ func TestE2E(t *testing.T) {
 		// 0.010 and 0.009 at load 8).
 		t.Logf("interrupts per packet without moderation, %d MiB echoed: napi %.3f, interrupt %.3f",
 			modeBytes>>20, perPacket["napi"], perPacket["interrupt"])
+	})
+	t.Run("offload-off", func(t *testing.T) {
+		g := bootGuest(t, image, "offload=off")
+		g.testRoot(t)
+		d := g.testDownload(t, modeBytes, false)
+		g.testUpload(t, modeBytes, false)
+		n := g.stats(t).System
+		if n.Offload {
+			t.Error("/stats says offload on")
+		}
+		if n.Netif.TxTSO+n.Netif.TxCsumOffload+n.E1000.TX.Contexts != 0 || n.Netif.RxGROIn != n.Netif.RxGROOut {
+			t.Errorf("offloads used with offload=off: netif %+v", n.Netif)
+		}
+		// Reported, not asserted: over user networking the doorbells
+		// follow the ACKs slirp sends back (one transmit batch per poll),
+		// whatever the packets' size; make bench measures them over tap.
+		on, off := withOffload.doorbellsPerMB(), d.doorbellsPerMB()
+		t.Logf("download, offload on vs off: %.2f vs %.2f doorbells/MB, %.2f vs %.2f IRQs/MB",
+			on, off, withOffload.irqsPerMB(), d.irqsPerMB())
+		if withOffload.txBytes == 0 || withOffload.txSegments <= 2*withOffload.txFrames {
+			t.Errorf("the default download sent %d frames as %d segments: TSO not in use", withOffload.txFrames, withOffload.txSegments)
+		}
 	})
 	t.Run("busypoll", func(t *testing.T) {
 		g := bootGuest(t, image, "napi=busypoll")
@@ -284,6 +307,7 @@ type statsDoc struct {
 		NAPIMode   string `json:"napi_mode"`
 		NAPIBudget int    `json:"napi_budget"`
 		Mitigation bool   `json:"mitigation"`
+		Offload    bool   `json:"offload"`
 		IRQ        struct {
 			Lines []struct {
 				GSI      uint32            `json:"gsi"`
@@ -297,10 +321,14 @@ type statsDoc struct {
 			LinkUp bool `json:"link_up"`
 			RX     struct {
 				Packets uint64 `json:"packets"`
+				Bytes   uint64 `json:"bytes"`
 			} `json:"rx"`
 			TX struct {
-				Packets  uint64 `json:"packets"`
-				Segments uint64 `json:"segments"`
+				Packets    uint64 `json:"packets"`
+				Bytes      uint64 `json:"bytes"`
+				Segments   uint64 `json:"segments"`
+				TailWrites uint64 `json:"tail_writes"`
+				Contexts   uint64 `json:"contexts"`
 			} `json:"tx"`
 			Device struct {
 				LinkChanges    uint64 `json:"link_changes"`
@@ -472,6 +500,7 @@ func (g *guest) testKeepAlive(t *testing.T) {
 type delta struct {
 	packets, rxPackets, txPackets, irqs, napiIRQs, polls uint64
 	exhaustions, completions, missed                     uint64
+	doorbells, txBytes, rxBytes, txFrames, txSegments    uint64
 	napiHist                                             [napi.HistogramBuckets]uint64
 	// allocs are the guest's heap allocations during the transfer, the
 	// /stats request that ends it included; statsAllocs is what one /stats
@@ -482,11 +511,21 @@ type delta struct {
 func (d delta) String() string {
 	per := func(n uint64) float64 { return float64(n) / float64(max(d.packets, 1)) }
 	net := d.allocs - min(d.allocs, d.statsAllocs)
-	return fmt.Sprintf("%d packets (rx %d tx %d on the wire), %d IRQs (%.3f/packet), %d NAPI schedules, %d polls "+
-		"(%d budget exhaustions, %d completions, %d missed repolls), "+
+	return fmt.Sprintf("%d packets (rx %d tx %d on the wire), %d IRQs (%.3f/packet, %.2f/MB), %d NAPI schedules, %d polls "+
+		"(%d budget exhaustions, %d completions, %d missed repolls), %d TDT writes (%.2f/MB sent), "+
 		"%d heap allocations less %d for a /stats request (%.3f/packet)",
-		d.packets, d.rxPackets, d.txPackets, d.irqs, per(d.irqs), d.napiIRQs, d.polls,
-		d.exhaustions, d.completions, d.missed, d.allocs, d.statsAllocs, per(net))
+		d.packets, d.rxPackets, d.txPackets, d.irqs, per(d.irqs), d.irqsPerMB(), d.napiIRQs, d.polls,
+		d.exhaustions, d.completions, d.missed, d.doorbells, d.doorbellsPerMB(), d.allocs, d.statsAllocs, per(net))
+}
+
+// doorbellsPerMB is TDT writes per 10^6 bytes transmitted.
+func (d delta) doorbellsPerMB() float64 {
+	return float64(d.doorbells) * 1e6 / float64(max(d.txBytes, 1))
+}
+
+// irqsPerMB is e1000 interrupts per 10^6 bytes moved either way.
+func (d delta) irqsPerMB() float64 {
+	return float64(d.irqs) * 1e6 / float64(max(d.txBytes+d.rxBytes, 1))
 }
 
 // transferStart takes the "before" snapshot of a transfer. It reads /stats
@@ -504,6 +543,11 @@ func diff(a, b *statsDoc, statsAllocs uint64) delta {
 		packets:     b.packets() - a.packets(),
 		rxPackets:   b.System.E1000.RX.Packets - a.System.E1000.RX.Packets,
 		txPackets:   b.System.E1000.TX.Segments - a.System.E1000.TX.Segments,
+		doorbells:   b.System.E1000.TX.TailWrites - a.System.E1000.TX.TailWrites,
+		txBytes:     b.System.E1000.TX.Bytes - a.System.E1000.TX.Bytes,
+		rxBytes:     b.System.E1000.RX.Bytes - a.System.E1000.RX.Bytes,
+		txFrames:    b.System.E1000.TX.Packets - a.System.E1000.TX.Packets,
+		txSegments:  b.System.E1000.TX.Segments - a.System.E1000.TX.Segments,
 		irqs:        b.e1000IRQs() - a.e1000IRQs(),
 		napiIRQs:    b.System.E1000.NAPI.IRQs - a.System.E1000.NAPI.IRQs,
 		polls:       b.System.E1000.NAPI.Polls - a.System.E1000.NAPI.Polls,
@@ -692,6 +736,8 @@ func (g *guest) testMetrics(t *testing.T) {
 		{"service_http_request_seconds", dto.MetricType_HISTOGRAM, "route=/"},
 		{"go_sched_latencies_seconds", dto.MetricType_HISTOGRAM, ""},
 		{"promhttp_metric_handler_errors_total", dto.MetricType_COUNTER, "cause=gathering"},
+		{"tamanet_cost_tx_doorbells_per_mb", dto.MetricType_GAUGE, ""},
+		{"tamanet_cost_irqs_per_mb", dto.MetricType_GAUGE, ""},
 	} {
 		f := m1[c.name]
 		switch {
