@@ -102,23 +102,7 @@ func newE1000PairWith(t testing.TB, cfg Config, deviceCsum bool) (*pair, *e1000N
 	if !deviceCsum {
 		da, db = noRxCsum{na.d}, noRxCsum{nb.d}
 	}
-	ca, cb := cfg, cfg
-	ca.Addr, ca.Gateway = addrA, addrB.Addr()
-	cb.Addr, cb.Gateway = addrB, addrA.Addr()
-	a, err := NewStack(da, ca)
-	if err != nil {
-		t.Fatalf("NewStack A: %v", err)
-	}
-	b, err := NewStack(db, cb)
-	if err != nil {
-		a.Close()
-		t.Fatalf("NewStack B: %v", err)
-	}
-	t.Cleanup(func() {
-		a.Close()
-		b.Close()
-	})
-	return &pair{a: a, b: b}, na, nb
+	return newStacksWith(t, da, db, cfg), na, nb
 }
 
 // noRxCsum is the e1000 with its receive checksum verdicts withheld.

@@ -27,6 +27,18 @@ func (r *capsRecorder) DeliverNetworkPacket(_ tcpip.NetworkProtocolNumber, pkt *
 }
 func (*capsRecorder) DeliverLinkPacket(tcpip.NetworkProtocolNumber, *stack.PacketBuffer) {}
 
+// newGROTestbed is an endpoint over a sinkDriver (whose rx upcall the test
+// calls), ethernet, and GRO with a capsRecorder as the NIC.
+func newGROTestbed() (*sinkDriver, *Endpoint, *groEndpoint, *capsRecorder) {
+	d := &sinkDriver{}
+	ep := NewEndpoint(d)
+	ep.verifyTCP.Store(true)
+	g := newGROEndpoint(ethernet.New(ep), true, &ep.c)
+	rec := &capsRecorder{g: g}
+	g.Attach(rec)
+	return d, ep, g, rec
+}
+
 // ipv4Frame builds an Ethernet/IPv4 frame around l4 (protocol proto) with a
 // correct header checksum and, for TCP, a correct TCP checksum.
 func ipv4Frame(proto uint8, l4 []byte) []byte {
@@ -66,12 +78,7 @@ func tcpSegment(seq uint32, n int) []byte {
 // delivered on their own with it clear; and the capability clear again
 // afterwards, for every later reader.
 func TestGROVerifiedPacketsOnly(t *testing.T) {
-	d := &sinkDriver{}
-	ep := NewEndpoint(d)
-	ep.verifyTCP.Store(true)
-	g := newGROEndpoint(ethernet.New(ep), true, &ep.c)
-	rec := &capsRecorder{g: g}
-	g.Attach(rec)
+	d, ep, g, rec := newGROTestbed()
 
 	bad := ipv4Frame(6, tcpSegment(3000, 1000))
 	bad[len(bad)-1] ^= 0x40
@@ -153,12 +160,7 @@ func TestTCPChecksumsValid(t *testing.T) {
 // verified. Here the fourth segment is damaged exactly so; it must come up
 // on its own, unverified, for the stack to drop.
 func TestGROBypassUnverified(t *testing.T) {
-	d := &sinkDriver{}
-	ep := NewEndpoint(d)
-	ep.verifyTCP.Store(true)
-	g := newGROEndpoint(ethernet.New(ep), true, &ep.c)
-	rec := &capsRecorder{g: g}
-	g.Attach(rec)
+	d, _, g, rec := newGROTestbed()
 
 	seg := func(seq uint32) []byte {
 		s := tcpSegment(seq, 1000)
@@ -193,12 +195,7 @@ func TestGROBypassUnverified(t *testing.T) {
 // inet_gro_receive), so merging the padded frame would append the padding
 // to the stream. netif trims frames to their IP length first.
 func TestGROTrimsPadding(t *testing.T) {
-	d := &sinkDriver{}
-	ep := NewEndpoint(d)
-	ep.verifyTCP.Store(true)
-	g := newGROEndpoint(ethernet.New(ep), true, &ep.c)
-	rec := &capsRecorder{g: g}
-	g.Attach(rec)
+	d, _, g, rec := newGROTestbed()
 	tiny := ipv4Frame(6, tcpSegment(1000, 3))
 	padded := append(bytes.Clone(tiny), make([]byte, 60-len(tiny))...)
 	d.rx(ipv4Frame(6, tcpSegment(0, 1000)), false)

@@ -36,13 +36,20 @@ type pair struct {
 
 // newStacks builds stack A on da and stack B on db and closes both when the
 // test ends.
-func newStacks(t testing.TB, da, db Driver) *pair {
+func newStacks(t testing.TB, da, db Driver) *pair { return newStacksWith(t, da, db, Config{}) }
+
+// newStacksWith is newStacks with cfg's options on both stacks; the
+// addresses are the pair's.
+func newStacksWith(t testing.TB, da, db Driver, cfg Config) *pair {
 	t.Helper()
-	a, err := NewStack(da, Config{Addr: addrA, Gateway: addrB.Addr()})
+	ca, cb := cfg, cfg
+	ca.Addr, ca.Gateway = addrA, addrB.Addr()
+	cb.Addr, cb.Gateway = addrB, addrA.Addr()
+	a, err := NewStack(da, ca)
 	if err != nil {
 		t.Fatalf("NewStack A: %v", err)
 	}
-	b, err := NewStack(db, Config{Addr: addrB, Gateway: addrA.Addr()})
+	b, err := NewStack(db, cb)
 	if err != nil {
 		a.Close()
 		t.Fatalf("NewStack B: %v", err)
