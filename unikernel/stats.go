@@ -56,9 +56,9 @@ type Stats struct {
 // device.interrupts, tx.bytes, rx.bytes).
 type costStats struct {
 	// TxDoorbellsPerMB is TDT writes per MB transmitted.
-	TxDoorbellsPerMB float64 `json:"tx_doorbells_per_mb"`
+	TxDoorbellsPerMB float64 `json:"tx_doorbells_per_megabyte"`
 	// IRQsPerMB is e1000 interrupts per MB transmitted or received.
-	IRQsPerMB float64 `json:"irqs_per_mb"`
+	IRQsPerMB float64 `json:"irqs_per_megabyte"`
 }
 
 // costOf works out costStats from the driver's counters.

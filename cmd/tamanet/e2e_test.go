@@ -123,7 +123,9 @@ func TestE2E(t *testing.T) {
 		on, off := withOffload.doorbellsPerMB(), d.doorbellsPerMB()
 		t.Logf("download, offload on vs off: %.2f vs %.2f doorbells/MB, %.2f vs %.2f IRQs/MB",
 			on, off, withOffload.irqsPerMB(), d.irqsPerMB())
-		if withOffload.txBytes == 0 || withOffload.txSegments <= 2*withOffload.txFrames {
+		// Over slirp most packets are two segments (ACK clocked); over tap
+		// most are 64 KiB.
+		if withOffload.txBytes == 0 || withOffload.txSegments <= withOffload.txFrames {
 			t.Errorf("the default download sent %d frames as %d segments: TSO not in use", withOffload.txFrames, withOffload.txSegments)
 		}
 	})
@@ -736,8 +738,8 @@ func (g *guest) testMetrics(t *testing.T) {
 		{"service_http_request_seconds", dto.MetricType_HISTOGRAM, "route=/"},
 		{"go_sched_latencies_seconds", dto.MetricType_HISTOGRAM, ""},
 		{"promhttp_metric_handler_errors_total", dto.MetricType_COUNTER, "cause=gathering"},
-		{"tamanet_cost_tx_doorbells_per_mb", dto.MetricType_GAUGE, ""},
-		{"tamanet_cost_irqs_per_mb", dto.MetricType_GAUGE, ""},
+		{"tamanet_cost_tx_doorbells_per_megabyte", dto.MetricType_GAUGE, ""},
+		{"tamanet_cost_irqs_per_megabyte", dto.MetricType_GAUGE, ""},
 	} {
 		f := m1[c.name]
 		switch {
