@@ -18,6 +18,12 @@
 // GET /debug/pcap to the application's routes. Build the image with
 // `make image APP=./path/to/cmd` and boot it with `make run APP=...`.
 //
+// Random numbers (crypto/rand, which gVisor's TCP initial sequence
+// numbers and port secrets come from) come from RDRAND, or on a CPU
+// without it from a virtio-rng device (QEMU: -device virtio-rng-pci);
+// with neither, Start fails and names the QEMU flags, unless the boot
+// option rng=insecure accepts a predictable generator.
+//
 // The console shows the boot phases ("boot:" lines with their time since
 // the virtual machine started), one READY line (Ready) and a line for every
 // carrier change. A bad boot option or missing hardware makes Start return

@@ -32,11 +32,11 @@ type nic struct {
 }
 
 // bringUpNIC enumerates PCI, binds the e1000 driver to the first 82540EM
-// and returns it. The bus table goes to the console once the driver is up.
-func bringUpNIC(cfg e1000.Config, boot *bootLog) (*nic, error) {
-	var reg pci.Registry
+// (and the other drivers in reg to their devices) and returns it. The bus
+// table goes to the console once the driver is up.
+func bringUpNIC(cfg e1000.Config, boot *bootLog, reg *pci.Registry) (*nic, error) {
 	n := &nic{linkEvent: make(chan struct{}, 1)}
-	err := e1000.Register(&reg, e1000.Platform{
+	err := e1000.Register(reg, e1000.Platform{
 		Map: func(bar pci.BAR) (e1000.Registers, error) {
 			m, err := board.MapMMIO(bar.Addr, bar.Size)
 			n.regs = m
@@ -55,7 +55,7 @@ func bringUpNIC(cfg e1000.Config, boot *bootLog) (*nic, error) {
 	if err != nil {
 		return nil, err
 	}
-	bus, err := pci.Enumerate(pci.NewMechanism1(board.PortIO{}), &reg)
+	bus, err := pci.Enumerate(pci.NewMechanism1(board.PortIO{}), reg)
 	if err != nil {
 		// The bus is complete; the functions at fault are named.
 		fmt.Fprintf(os.Stderr, "tamanet: pci: %v\n", err)

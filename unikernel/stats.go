@@ -28,6 +28,8 @@ type Stats struct {
 	Offload bool `json:"offload"`
 	// Boot is when each boot phase happened.
 	Boot bootStats `json:"boot"`
+	// Entropy is where random numbers come from.
+	Entropy entropyStats `json:"entropy"`
 	// ClockSeconds is the board clock, for rates between two snapshots.
 	// It counts from power-on, but at an assumed rate until the board
 	// calibrated the TSC, so it is not an exact uptime.
@@ -114,6 +116,7 @@ func (s *System) Stats() Stats {
 		Mitigation:   !s.Options.NoMitigation,
 		Offload:      !s.Options.NoOffload,
 		Boot:         s.boot.stats(),
+		Entropy:      s.entropy.stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
 		TSCHz:        board.TSCFrequency(),
 		IRQ:          kernel.Stats(),

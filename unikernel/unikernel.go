@@ -17,6 +17,7 @@ import (
 	"tamanet/napi"
 	"tamanet/netif"
 	"tamanet/netif/pcaphttp"
+	"tamanet/pci"
 	"tamanet/unikernel/bootopt"
 )
 
@@ -34,8 +35,9 @@ type System struct {
 	// Stack is the gVisor network stack on the e1000.
 	Stack *netif.Stack
 
-	nic  *nic
-	boot *bootLog
+	nic     *nic
+	boot    *bootLog
+	entropy *entropy
 }
 
 // Start parses the boot options and brings the system up. It returns an
@@ -61,7 +63,12 @@ func Start(name string) (*System, error) {
 	if opts.NoMitigation {
 		cfg.Mitigation = &e1000.Mitigation{}
 	}
-	n, err := bringUpNIC(cfg, boot)
+	var reg pci.Registry
+	ent := &entropy{}
+	if err := ent.register(&reg); err != nil {
+		return nil, err
+	}
+	n, err := bringUpNIC(cfg, boot, &reg)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +81,10 @@ func Start(name string) (*System, error) {
 	}
 	boot.mark(phaseIRQ)
 	boot.flush()
+	// Before the stack, which draws its TCP secrets from crypto/rand.
+	if err := ent.choose(opts.InsecureRNG); err != nil {
+		return nil, err
+	}
 	// The stack attaches to the driver before the interrupt is hooked, so
 	// the link change latched by reset reaches it.
 	st, err := netif.NewStack(n.watchLink(), netif.Config{NoOffload: opts.NoOffload})
@@ -87,7 +98,7 @@ func Start(name string) (*System, error) {
 	go n.dev.NAPI().Run(context.Background())
 	go n.watchdog(watchdogPeriod)
 	go n.logLink(boot)
-	return &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot}, nil
+	return &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot, entropy: ent}, nil
 }
 
 // MustStart is Start, exiting through Exit if it fails.

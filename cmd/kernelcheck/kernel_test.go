@@ -22,7 +22,7 @@ func TestKernel(t *testing.T) {
 	}{
 		{"IRQ", testIRQ}, {"LevelStorm", testLevelStorm}, {"Panic", testPanic},
 		{"PowerOff", testPowerOff}, {"SleepIgnored", testSleepIgnored}, {"Sleep", testSleep}, {"Idle", testIdle},
-		{"Rand", testRand}, {"NoRDRAND", testNoRDRAND}, {"NoRAM", testNoRAM},
+		{"Rand", testRand}, {"NoRDRAND", testNoRDRAND}, {"Entropy", testEntropy}, {"NoRAM", testNoRAM},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, image) })
 	}
@@ -137,6 +137,22 @@ func testNoRDRAND(t *testing.T, image string) {
 	if !strings.Contains(r.Output, "board: WARNING: the CPU lacks RDRAND") ||
 		!strings.Contains(r.Output, "RDRAND emulated: true") || !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
 		t.Fatalf("exit %d:\n%s", r.ExitCode, r.Output)
+	}
+}
+
+// testEntropy: on a CPU without RDRAND, the virtio-rng driver keys the
+// generator crypto/rand uses.
+func testEntropy(t *testing.T, image string) {
+	r, _ := tamagotest.Boot(t, image, "pc", time.Minute,
+		"-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci", "-append", "entropy")
+	if !strings.Contains(r.Output, "board: WARNING: the CPU lacks RDRAND") ||
+		!strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
+		t.Fatalf("exit %d:\n%s", r.ExitCode, r.Output)
+	}
+	for _, l := range strings.Split(r.Output, "\n") {
+		if strings.HasPrefix(l, "kernelcheck: entropy") {
+			t.Log(l)
+		}
 	}
 }
 

@@ -144,6 +144,43 @@ func TestE2E(t *testing.T) {
 	})
 }
 
+// TestEntropyPolicy boots the unikernel on a CPU without RDRAND (QEMU's
+// qemu64 model): it must refuse to run on nothing better than the board's
+// RDRAND emulation, saying how to fix that; draw its random numbers from a
+// virtio-rng device when there is one; and run on the emulation only when
+// told to (rng=insecure), with a warning.
+func TestEntropyPolicy(t *testing.T) {
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	noRDRAND := []string{"-cpu", "qemu64,+pdpe1gb"}
+	t.Run("refused", func(t *testing.T) {
+		r, _ := tamagotest.Boot(t, image, "pc", readyTimeout, noRDRAND...)
+		for _, want := range []string{"tamanet: no entropy source", "+rdrand", "-device virtio-rng-pci", "rng=insecure"} {
+			if !strings.Contains(r.Output, want) {
+				t.Errorf("console lacks %q", want)
+			}
+		}
+		if want := 1<<1 | 1; r.ExitCode != want || strings.Contains(r.Output, "READY") {
+			t.Errorf("QEMU exit status %d, want %d, without READY; console:\n%s", r.ExitCode, want, r.Output)
+		}
+	})
+	t.Run("virtio-rng", func(t *testing.T) {
+		g := bootGuest(t, image, "", append(noRDRAND, "-device", "virtio-rng-pci")...)
+		g.testRoot(t)
+		e := g.stats(t).System.Entropy
+		if e.Source != "virtio-rng" || e.VirtioRNG == nil || e.VirtioRNG.Bytes < 32 {
+			t.Errorf("entropy %+v, want source virtio-rng and at least a 32-byte seed from it", e)
+		}
+	})
+	t.Run("insecure", func(t *testing.T) {
+		g := bootGuest(t, image, "rng=insecure", noRDRAND...)
+		g.testRoot(t)
+		if e := g.stats(t).System.Entropy; e.Source != "rdrand-emulated" {
+			t.Errorf("entropy source %q, want rdrand-emulated", e.Source)
+		}
+		g.console.await(t, "tamanet: WARNING: rng=insecure", 0, time.Second)
+	})
+}
+
 // TestBadBootOption boots with a mistyped option: the image must say what
 // is wrong and leave QEMU with a failure status instead of running the
 // default.
@@ -169,9 +206,9 @@ type guest struct {
 	client  *http.Client
 }
 
-// bootGuest starts the image with the given kernel command line and waits
-// for its READY line.
-func bootGuest(t *testing.T, image, cmdline string) *guest {
+// bootGuest starts the image with the given kernel command line (and
+// extra QEMU arguments) and waits for its READY line.
+func bootGuest(t *testing.T, image, cmdline string, qemuExtra ...string) *guest {
 	t.Helper()
 	httpPort, echoPort := freePort(t), freePort(t)
 	g := &guest{
@@ -185,7 +222,7 @@ func bootGuest(t *testing.T, image, cmdline string) *guest {
 		args = append(args, "-k", cmdline)
 	}
 	start := time.Now()
-	g.vm = tamagotest.Start(t, image, args)
+	g.vm = tamagotest.Start(t, image, args, qemuExtra...)
 	g.console = newConsole(g.vm.Lines)
 	t.Cleanup(func() {
 		g.client.CloseIdleConnections()
@@ -318,7 +355,13 @@ type statsDoc struct {
 			} `json:"lines"`
 		} `json:"irq"`
 		// Boot is each boot phase's time since reset, in seconds.
-		Boot  map[string]float64 `json:"boot"`
+		Boot    map[string]float64 `json:"boot"`
+		Entropy struct {
+			Source    string `json:"source"`
+			VirtioRNG *struct {
+				Bytes uint64 `json:"bytes"`
+			} `json:"virtio_rng"`
+		} `json:"entropy"`
 		E1000 struct {
 			LinkUp bool `json:"link_up"`
 			RX     struct {

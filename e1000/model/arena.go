@@ -33,6 +33,10 @@ type Arena struct {
 	failures uint64
 }
 
+// NewArena returns an arena of size bytes (DefaultMemSize if size <= 0),
+// for device models other than this one (the virtio model) to share.
+func NewArena(size int) *Arena { return newArena(size) }
+
 func newArena(size int) *Arena {
 	if size <= 0 {
 		size = DefaultMemSize

@@ -8,6 +8,9 @@
 //	                               every interrupt at once, so the modes can be
 //	                               compared without the hardware throttle
 //	offload=on|off                 TSO, TX checksum insertion and GRO (default on)
+//	rng=insecure                   boot on a CPU without RDRAND and with no
+//	                               virtio-rng device, drawing TCP sequence
+//	                               numbers from a predictable generator
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -37,6 +40,9 @@ type Options struct {
 	NoMitigation bool
 	// NoOffload is offload=off: the device's offloads and GRO unused.
 	NoOffload bool
+	// InsecureRNG accepts a predictable random generator when there is no
+	// real entropy source (rng=insecure).
+	InsecureRNG bool
 }
 
 // Parse parses a command line. An empty line gives the zero Options.
@@ -62,8 +68,12 @@ func Parse(cmdline string) (Options, error) {
 			o.NoMitigation, err = parseOff(val)
 		case "offload":
 			o.NoOffload, err = parseOff(val)
+		case "rng":
+			if o.InsecureRNG = val == "insecure"; !o.InsecureRNG {
+				err = fmt.Errorf("want insecure (the only choice to make: real sources are used when present)")
+			}
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)

@@ -23,6 +23,7 @@ func TestParse(t *testing.T) {
 		{"napi=interrupt mitigation=off", Options{Mode: napi.ModeInterrupt, NoMitigation: true}},
 		{"offload=off", Options{NoOffload: true}},
 		{"offload=on napi=interrupt", Options{Mode: napi.ModeInterrupt}},
+		{"rng=insecure", Options{InsecureRNG: true}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || got != tc.want {
@@ -46,6 +47,7 @@ func TestParseErrors(t *testing.T) {
 		{"mitigation=no", "want on or off"},
 		{"offload=no", "want on or off"},
 		{"offload=on offload=off", "given twice"},
+		{"rng=rdrand", "want insecure"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
