@@ -23,6 +23,8 @@
 #     -T                only check whether tap mode works here: exit 0 if it
 #                       does, else say why and exit 1
 #     -0                no network device at all (tests of a missing NIC)
+#     -6                with -t: IPv6 on the tap too (fd00:1::2/64 besides its
+#                       link-local address), e.g. for radvd in the namespace
 #
 # By default the guest gets user networking (10.0.2.15/24, gateway 10.0.2.2);
 # host ports are bound to 127.0.0.1 only. In tap mode 10.0.2.0/24 exists only
@@ -31,12 +33,12 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 nonic=0
-while getopts "a:m:p:e:M:i:k:P:q:t:T0" opt; do
+accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 nonic=0 tap6=0
+while getopts "a:m:p:e:M:i:k:P:q:t:T06" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	M) machine=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
-	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; 0) nonic=1 ;;
+	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; 0) nonic=1 ;; 6) tap6=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -124,13 +126,18 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 ip netns add "$netns"
+# IPv6 stays off the tap unless asked for, so the host side sends nothing
+# (router solicitations, MLD, DAD) the guest would have to handle.
 ip netns exec "$netns" sh -e -c '
 	ip link set lo up
 	ip tuntap add dev tap0 mode tap
-	sysctl -qw net.ipv6.conf.tap0.disable_ipv6=1
+	sysctl -qw net.ipv6.conf.tap0.disable_ipv6=$0
 	ip addr add 10.0.2.2/24 dev tap0
-	ip link set tap0 up'
-echo "qemu.sh: network tap (namespace $netns, tap0 10.0.2.2/24, guest 10.0.2.15)" >&2
+	if [ $0 = 0 ]; then ip -6 addr add fd00:1::2/64 dev tap0 nodad; fi
+	ip link set tap0 up' $((1 - tap6))
+v6=""
+[ $tap6 = 1 ] && v6=", fd00:1::2/64"
+echo "qemu.sh: network tap (namespace $netns, tap0 10.0.2.2/24$v6, guest 10.0.2.15)" >&2
 ip netns exec "$netns" "$qemu" "${args[@]}" "$@" <&0 &
 qpid=$!
 status=0

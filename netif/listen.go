@@ -12,19 +12,21 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 )
 
-// ListenTCP listens for TCP connections to port on the stack's IPv4
-// addresses.
+// ListenTCP listens for TCP connections to port on every address of the
+// stack, IPv4 and IPv6: one dual-stack gVisor endpoint (IPv6, not
+// v6-only), on which IPv4 peers appear as IPv4-mapped IPv6 addresses.
 func (st *Stack) ListenTCP(port uint16) (net.Listener, error) {
-	l, err := gonet.ListenTCP(st.s, tcpip.FullAddress{Port: port}, ipv4.ProtocolNumber)
+	l, err := gonet.ListenTCP(st.s, tcpip.FullAddress{Port: port}, ipv6.ProtocolNumber)
 	if err != nil {
 		return nil, fmt.Errorf("netif: listen tcp :%d: %w", port, err)
 	}
 	return l, nil
 }
 
-// ListenUDP opens a UDP socket on port of the stack's IPv4 addresses.
+// ListenUDP opens a UDP socket on port of every address of the stack,
+// IPv4 and IPv6 (dual-stack, as ListenTCP).
 func (st *Stack) ListenUDP(port uint16) (net.PacketConn, error) {
-	c, err := gonet.DialUDP(st.s, &tcpip.FullAddress{Port: port}, nil, ipv4.ProtocolNumber)
+	c, err := gonet.DialUDP(st.s, &tcpip.FullAddress{Port: port}, nil, ipv6.ProtocolNumber)
 	if err != nil {
 		return nil, fmt.Errorf("netif: listen udp :%d: %w", port, err)
 	}

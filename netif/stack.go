@@ -73,6 +73,19 @@ type Config struct {
 	// TCP checksum insertion), no GRO, no trust in the device's receive
 	// checksum verdicts. For comparison; the default uses them all.
 	NoOffload bool
+	// Addr6 is a static IPv6 address and prefix, besides the link-local
+	// address (always) and those SLAAC configures from router
+	// advertisements (unless NoSLAAC).
+	Addr6 netip.Prefix
+	// Gateway6 is a static IPv6 default router; without it the default
+	// route comes from router advertisements.
+	Gateway6 netip.Addr
+	// NoSLAAC turns off acting on router advertisements: no addresses,
+	// routers or prefixes are learnt from them.
+	NoSLAAC bool
+	// OnAddress, if set, is called with each address SLAAC adds, from the
+	// stack's NDP goroutine.
+	OnAddress func(netip.Prefix)
 }
 
 // withDefaults fills zero fields and checks the rest.
@@ -98,6 +111,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("netif: gateway %v is outside %v", c.Gateway, c.Addr)
 	case c.TxQueueLen < 0:
 		return c, fmt.Errorf("netif: negative TxQueueLen %d", c.TxQueueLen)
+	case c.Addr6.IsValid() && (!c.Addr6.Addr().Is6() || c.Addr6.Addr().Is4In6()):
+		return c, fmt.Errorf("netif: address %v is not IPv6", c.Addr6)
+	case c.Gateway6.IsValid() && (!c.Gateway6.Is6() || c.Gateway6.Is4In6()):
+		return c, fmt.Errorf("netif: gateway %v is not IPv6", c.Gateway6)
 	}
 	return c, nil
 }
@@ -109,6 +126,8 @@ type Stack struct {
 	addr      netip.Prefix
 	linkLocal tcpip.Address
 	capture   *captureEndpoint
+	ndp       *ndpDispatcher
+	onAddress func(netip.Prefix)
 
 	linkEvent chan struct{}
 	done      chan struct{}
@@ -126,9 +145,18 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	ndp := newNDPDispatcher()
+	ndpConfigs := ipv6.DefaultNDPConfigurations()
+	// A server keeps its addresses: no temporary (privacy) addresses.
+	ndpConfigs.AutoGenTempGlobalAddresses = false
+	if cfg.NoSLAAC {
+		ndpConfigs.HandleRAs = ipv6.HandlingRAsDisabled
+	}
 	s := stack.New(stack.Options{
 		NetworkProtocols: []stack.NetworkProtocolFactory{
-			ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol,
+			ipv4.NewProtocol,
+			ipv6.NewProtocolWithOptions(ipv6.Options{NDPConfigs: ndpConfigs, NDPDisp: ndp}),
+			arp.NewProtocol,
 		},
 		TransportProtocols: []stack.TransportProtocolFactory{
 			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
@@ -141,7 +169,11 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 		addr:      cfg.Addr,
 		linkEvent: make(chan struct{}, 1),
 		done:      make(chan struct{}),
+		ndp:       ndp,
+		onAddress: cfg.OnAddress,
 	}
+	ndp.st = st
+	go ndp.run(st.done)
 	if err := st.setup(cfg); err != nil {
 		s.Destroy()
 		return nil, err
@@ -206,10 +238,24 @@ func (st *Stack) setup(cfg Config) error {
 	}
 	st.linkLocal = header.LinkLocalAddr(st.ep.LinkAddress())
 	v6 := tcpip.AddressWithPrefix{Address: st.linkLocal, PrefixLen: header.IIDOffsetInIPv6Address * 8}
-	for _, pa := range []tcpip.ProtocolAddress{
+	addrs := []tcpip.ProtocolAddress{
 		{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: v4},
 		{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: v6},
-	} {
+	}
+	routes := []tcpip.Route{
+		{Destination: v4.Subnet(), NIC: NICID},
+		{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(cfg.Gateway.As4()), NIC: NICID},
+		{Destination: v6.Subnet(), NIC: NICID},
+	}
+	if cfg.Addr6.IsValid() {
+		a6 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(cfg.Addr6.Addr().As16()), PrefixLen: cfg.Addr6.Bits()}
+		addrs = append(addrs, tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: a6})
+		routes = append(routes, tcpip.Route{Destination: a6.Subnet(), NIC: NICID})
+	}
+	if cfg.Gateway6.IsValid() {
+		routes = append(routes, tcpip.Route{Destination: header.IPv6EmptySubnet, Gateway: tcpip.AddrFrom16(cfg.Gateway6.As16()), NIC: NICID})
+	}
+	for _, pa := range addrs {
 		if err := s.AddProtocolAddress(NICID, pa, stack.AddressProperties{}); err != nil {
 			return fmt.Errorf("netif: add address %s: %s", pa.AddressWithPrefix, err)
 		}
@@ -217,11 +263,12 @@ func (st *Stack) setup(cfg Config) error {
 	if err := joinNDPGroups(st.ep.d, st.linkLocal); err != nil {
 		return err
 	}
-	s.SetRouteTable([]tcpip.Route{
-		{Destination: v4.Subnet(), NIC: NICID},
-		{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(cfg.Gateway.As4()), NIC: NICID},
-		{Destination: v6.Subnet(), NIC: NICID},
-	})
+	if cfg.Addr6.IsValid() {
+		if err := joinSolicitedNode(st.ep.d, tcpip.AddrFrom16(cfg.Addr6.Addr().As16())); err != nil {
+			return err
+		}
+	}
+	s.SetRouteTable(routes)
 	st.applyLink()
 	return nil
 }
@@ -229,19 +276,60 @@ func (st *Stack) setup(cfg Config) error {
 // joinNDPGroups opens d's multicast filter, if it has one, to the groups
 // neighbour discovery for ll uses.
 func joinNDPGroups(d Driver, ll tcpip.Address) error {
+	if err := joinGroup(d, header.IPv6AllNodesMulticastAddress); err != nil {
+		return err
+	}
+	return joinSolicitedNode(d, ll)
+}
+
+// joinSolicitedNode opens d's multicast filter to addr's solicited-node
+// group, where neighbour solicitations for addr arrive.
+func joinSolicitedNode(d Driver, addr tcpip.Address) error {
+	return joinGroup(d, header.SolicitedNodeAddr(addr))
+}
+
+// joinGroup opens d's multicast filter, if it has one, to an IPv6 group.
+func joinGroup(d Driver, group tcpip.Address) error {
 	mf, ok := d.(MulticastFilter)
 	if !ok {
 		return nil
 	}
-	for _, group := range []tcpip.Address{header.IPv6AllNodesMulticastAddress, header.SolicitedNodeAddr(ll)} {
-		var mac [6]byte
-		copy(mac[:], header.EthernetAddressFromMulticastIPv6Address(group))
-		if err := mf.AddMulticast(mac); err != nil {
-			return fmt.Errorf("netif: multicast filter for %s: %w", group, err)
-		}
+	var mac [6]byte
+	copy(mac[:], header.EthernetAddressFromMulticastIPv6Address(group))
+	if err := mf.AddMulticast(mac); err != nil {
+		return fmt.Errorf("netif: multicast filter for %s: %w", group, err)
 	}
 	return nil
 }
+
+// replaceRoute adds r, replacing an equal route.
+func (st *Stack) replaceRoute(r tcpip.Route) {
+	st.removeRoute(r)
+	st.s.AddRoute(r)
+}
+
+// removeRoute removes routes equal to r.
+func (st *Stack) removeRoute(r tcpip.Route) {
+	st.s.RemoveRoutes(func(x tcpip.Route) bool { return x.Equal(r) })
+}
+
+// Addrs lists every address of the NIC, IPv4 and IPv6 (link-local, static
+// and SLAAC), in the order gVisor holds them, less the IPv4 limited
+// broadcast address gVisor keeps on every NIC.
+func (st *Stack) Addrs() []netip.Prefix {
+	var out []netip.Prefix
+	for _, pa := range st.s.AllAddresses()[NICID] {
+		a := pa.AddressWithPrefix
+		ip, _ := netip.AddrFromSlice(a.Address.AsSlice())
+		if ip == limitedBroadcast {
+			continue
+		}
+		out = append(out, netip.PrefixFrom(ip, a.PrefixLen))
+	}
+	return out
+}
+
+var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // txQueue is gVisor's fifo qdisc whose Close first releases a WritePackets
 // waiting on a full ring; otherwise removing the NIC would wait forever on

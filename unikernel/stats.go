@@ -18,6 +18,10 @@ import (
 // counter added to a layer's struct shows up in both without code here;
 // gauges say so in their tags).
 type Stats struct {
+	// Addresses are the NIC's addresses, IPv4 and IPv6 (JSON only).
+	Addresses []string `json:"addresses"`
+	// DNS is the name server of boot option dns=, "" if none (JSON only).
+	DNS        string `json:"dns"`
 	NAPIMode   string `json:"napi_mode" metric:"info=mode"`
 	NAPIBudget int    `json:"napi_budget" metric:"gauge"`
 	// Mitigation reports whether the NIC's interrupt moderation timers
@@ -110,7 +114,17 @@ func (s *System) Stats() Stats {
 	d := s.nic.dev
 	d.UpdateStats()
 	es := d.Stats()
+	var addrs []string
+	for _, p := range s.Stack.Addrs() {
+		addrs = append(addrs, p.String())
+	}
+	var dns string
+	if s.Options.DNS.IsValid() {
+		dns = s.Options.DNS.String()
+	}
 	return Stats{
+		Addresses:    addrs,
+		DNS:          dns,
 		NAPIMode:     s.Options.Mode.String(),
 		NAPIBudget:   d.NAPI().Budget(),
 		Mitigation:   !s.Options.NoMitigation,

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"tamanet/board"
@@ -75,6 +77,12 @@ func Start(name string) (*System, error) {
 	if n.dev.LinkUp() {
 		boot.mark(phaseLinkUp)
 	}
+	if opts.MAC != ([6]byte{}) {
+		if err := n.dev.SetMAC(opts.MAC); err != nil {
+			return nil, fmt.Errorf("boot option mac=: %w", err)
+		}
+		fmt.Printf("tamanet: MAC %x (mac=)\n", opts.MAC[:])
+	}
 	go boot.printLate()
 	if err := kernel.Init(); err != nil {
 		return nil, err
@@ -87,7 +95,12 @@ func Start(name string) (*System, error) {
 	}
 	// The stack attaches to the driver before the interrupt is hooked, so
 	// the link change latched by reset reaches it.
-	st, err := netif.NewStack(n.watchLink(), netif.Config{NoOffload: opts.NoOffload})
+	st, err := netif.NewStack(n.watchLink(), netif.Config{
+		NoOffload: opts.NoOffload,
+		Addr:      opts.Addr, Gateway: opts.Gateway,
+		Addr6: opts.Addr6, Gateway6: opts.Gateway6,
+		OnAddress: func(p netip.Prefix) { fmt.Printf("tamanet: address %v (SLAAC)\n", p) },
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -154,14 +167,28 @@ func (s *System) HTTPServer(app http.Handler) *http.Server {
 }
 
 // Ready prints the READY line once the application's listeners are bound:
-// the name and address, what the application serves (e.g. "http :80"), the
+// the name and every address (IPv4, IPv6 link-local and static; SLAAC
+// addresses come later, each on a line of its own), what the application
+// serves (e.g. "http :80"), the
 // NAPI mode and interrupt routing, and whether the NIC has received
 // anything yet.
 func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
-	fmt.Printf("READY %s %v %s; napi=%v budget=%d mitigation=%s offload=%s, irq %s; %s\n",
-		s.Name, s.Stack.Addr().Addr(), serving, s.Options.Mode, s.nic.dev.NAPI().Budget(),
+	fmt.Printf("READY %s %s %s; napi=%v budget=%d mitigation=%s offload=%s, irq %s; %s\n",
+		s.Name, s.addrs(), serving, s.Options.Mode, s.nic.dev.NAPI().Budget(),
 		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.irqDesc(), receiving(s.boot))
+}
+
+// addrs lists the NIC's addresses for the console: "10.0.2.15/24,fe80::.../64".
+func (s *System) addrs() string {
+	var b strings.Builder
+	for i, p := range s.Stack.Addrs() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
 }
 
 // receiving says whether the NIC has received anything yet, for the READY

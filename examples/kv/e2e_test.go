@@ -49,9 +49,9 @@ func TestKVUnikernel(t *testing.T) {
 	}
 }
 
-// TestKVBadStart: a mistyped boot option and a machine without an e1000
-// each stop the boot with a message saying so and a failure status, not a
-// hang.
+// TestKVBadStart: mistyped boot options and a machine without an e1000
+// each stop the boot with a message naming the problem and a failure
+// status, not a hang.
 func TestKVBadStart(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./examples/kv", "")
 	for _, c := range []struct {
@@ -62,6 +62,8 @@ func TestKVBadStart(t *testing.T) {
 	}{
 		{"badoption", []string{"-M", "pc"}, []string{"-append", "budget=0"}, "kv: boot option budget=0: want a packet count in [1, 4096]"},
 		{"nonic", []string{"-M", "pc", "-0"}, nil, "kv: no e1000 (8086:100e) bound"},
+		{"badip6", []string{"-M", "pc"}, []string{"-append", "ip6=fd00::/64"}, "kv: boot option ip6=fd00::/64: fd00:: is the network address of fd00::/64"},
+		{"badgw", []string{"-M", "pc"}, []string{"-append", "ip=192.168.1.5/24 gw=10.0.2.2"}, "kv: boot option gw=10.0.2.2: outside 192.168.1.5/24 (ip=)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r, accel := tamagotest.BootWith(t, image, c.qemuArgs, bootTimeout, c.extra...)

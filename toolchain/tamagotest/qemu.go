@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -47,6 +48,10 @@ func BootWith(t testing.TB, image string, qemuArgs []string, timeout time.Durati
 	}
 	return r, used
 }
+
+// stopTimeout bounds how long a VM's cleanup waits for qemu.sh to stop
+// QEMU after SIGTERM before killing it.
+const stopTimeout = 15 * time.Second
 
 // Line is one console line and when the host read it.
 type Line struct {
@@ -90,8 +95,16 @@ func Start(t testing.TB, image string, qemuArgs []string, extra ...string) *VM {
 		close(vm.done)
 	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-vm.done
+		// TERM first: in tap mode qemu.sh runs QEMU as its child and its
+		// trap stops QEMU and removes the namespace, which a KILL of the
+		// script would leave behind (with QEMU holding the console).
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-vm.done:
+		case <-time.After(stopTimeout):
+			cmd.Process.Kill()
+			<-vm.done
+		}
 	})
 	return vm
 }

@@ -11,6 +11,15 @@
 //	rng=insecure                   boot on a CPU without RDRAND and with no
 //	                               virtio-rng device, drawing TCP sequence
 //	                               numbers from a predictable generator
+//	ip=ADDR/PREFIX                 static IPv4 address (default 10.0.2.15/24,
+//	                               QEMU user networking's)
+//	gw=ADDR                        IPv4 default gateway, inside ip= (default 10.0.2.2)
+//	dns=ADDR                       name server, reported in /stats (IPv4 or IPv6)
+//	mac=XX:XX:XX:XX:XX:XX          station address instead of the EEPROM's
+//	ip6=ADDR/PREFIX                static IPv6 address, besides the link-local
+//	                               one and those SLAAC configures
+//	gw6=ADDR                       IPv6 default router (default: from router
+//	                               advertisements)
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -18,6 +27,8 @@ package bootopt
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -43,6 +54,17 @@ type Options struct {
 	// InsecureRNG accepts a predictable random generator when there is no
 	// real entropy source (rng=insecure).
 	InsecureRNG bool
+	// Addr and Gateway are the static IPv4 configuration (ip=, gw=);
+	// invalid means the default.
+	Addr    netip.Prefix
+	Gateway netip.Addr
+	// DNS is the name server (dns=); invalid if none was given.
+	DNS netip.Addr
+	// MAC is the station address (mac=); all zero keeps the device's.
+	MAC [6]byte
+	// Addr6 and Gateway6 are the static IPv6 configuration (ip6=, gw6=).
+	Addr6    netip.Prefix
+	Gateway6 netip.Addr
 }
 
 // Parse parses a command line. An empty line gives the zero Options.
@@ -72,14 +94,114 @@ func Parse(cmdline string) (Options, error) {
 			if o.InsecureRNG = val == "insecure"; !o.InsecureRNG {
 				err = fmt.Errorf("want insecure (the only choice to make: real sources are used when present)")
 			}
+		case "ip":
+			if val == "dhcp" {
+				err = fmt.Errorf("DHCP is not implemented yet: give ADDR/PREFIX")
+				break
+			}
+			o.Addr, err = parsePrefix(val, true)
+		case "gw":
+			o.Gateway, err = parseAddr(val, true)
+		case "dns":
+			if o.DNS, err = netip.ParseAddr(val); err != nil {
+				err = fmt.Errorf("want an address")
+			}
+		case "mac":
+			o.MAC, err = parseMAC(val)
+		case "ip6":
+			o.Addr6, err = parsePrefix(val, false)
+		case "gw6":
+			o.Gateway6, err = parseAddr(val, false)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng, ip, gw, dns, mac, ip6, gw6)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
 		}
 	}
+	// The gateway must be on the subnet, the given one or the default.
+	if o.Gateway.IsValid() {
+		subnet := o.Addr
+		if !subnet.IsValid() {
+			subnet = DefaultAddr
+		}
+		if !subnet.Masked().Contains(o.Gateway) {
+			return Options{}, fmt.Errorf("boot option gw=%v: outside %v (ip=)", o.Gateway, subnet)
+		}
+	}
 	return o, nil
+}
+
+// DefaultAddr is the IPv4 address without ip=: QEMU user networking's
+// guest address.
+var DefaultAddr = netip.MustParsePrefix("10.0.2.15/24")
+
+// parsePrefix parses ADDR/PREFIX of one family: a host address (not the
+// network's or, for IPv4, the broadcast address) with a prefix that leaves
+// room for hosts.
+func parsePrefix(s string, v4 bool) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("want ADDR/PREFIX")
+	}
+	a := p.Addr()
+	maxBits := 128 // a host route is fine in IPv6
+	if v4 {
+		maxBits = 30 // room for a network and a broadcast address
+	}
+	switch {
+	case v4 && !a.Is4(), !v4 && (!a.Is6() || a.Is4In6()):
+		return netip.Prefix{}, fmt.Errorf("wrong address family")
+	case p.Bits() < 1 || p.Bits() > maxBits:
+		return netip.Prefix{}, fmt.Errorf("prefix /%d out of [1, %d]", p.Bits(), maxBits)
+	case !a.IsGlobalUnicast() && !a.IsPrivate():
+		return netip.Prefix{}, fmt.Errorf("%v is not a unicast host address", a)
+	case a == p.Masked().Addr() && p.Bits() < a.BitLen():
+		return netip.Prefix{}, fmt.Errorf("%v is the network address of %v", a, p.Masked())
+	case v4 && a == broadcast(p):
+		return netip.Prefix{}, fmt.Errorf("%v is the broadcast address of %v", a, p.Masked())
+	}
+	return p, nil
+}
+
+// broadcast is the last address of an IPv4 prefix.
+func broadcast(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// parseAddr parses a gateway address of one family (an IPv6 router may be
+// link-local).
+func parseAddr(s string, v4 bool) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return netip.Addr{}, fmt.Errorf("want an address")
+	case v4 && !a.Is4(), !v4 && (!a.Is6() || a.Is4In6()):
+		return netip.Addr{}, fmt.Errorf("wrong address family")
+	case !a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLinkLocalUnicast():
+		return netip.Addr{}, fmt.Errorf("%v is not a unicast address", a)
+	}
+	return a, nil
+}
+
+// parseMAC parses a unicast, non-zero Ethernet address.
+func parseMAC(s string) ([6]byte, error) {
+	var m [6]byte
+	hw, err := net.ParseMAC(s)
+	switch {
+	case err != nil || len(hw) != 6:
+		return m, fmt.Errorf("want six hex bytes, XX:XX:XX:XX:XX:XX")
+	case hw[0]&1 != 0:
+		return m, fmt.Errorf("a multicast address")
+	}
+	copy(m[:], hw)
+	if m == ([6]byte{}) {
+		return m, fmt.Errorf("the zero address")
+	}
+	return m, nil
 }
 
 // ParseMode parses a NAPI mode name as napi.Mode.String prints it.

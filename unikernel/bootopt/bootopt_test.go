@@ -1,6 +1,7 @@
 package bootopt
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -19,6 +20,15 @@ func TestParse(t *testing.T) {
 		{" napi=busypoll  budget=16 ", Options{Mode: napi.ModeBusyPoll, Budget: 16}},
 		{"budget=1", Options{Budget: 1}},
 		{"budget=4096", Options{Budget: 4096}},
+		{"ip=192.168.7.10/24 gw=192.168.7.1 dns=192.168.7.1", Options{
+			Addr: netip.MustParsePrefix("192.168.7.10/24"), Gateway: netip.MustParseAddr("192.168.7.1"),
+			DNS: netip.MustParseAddr("192.168.7.1")}},
+		{"gw=10.0.2.3", Options{Gateway: netip.MustParseAddr("10.0.2.3")}}, // in the default subnet
+		{"mac=02:00:00:00:00:01", Options{MAC: [6]byte{2, 0, 0, 0, 0, 1}}},
+		{"ip6=fd00:1::15/64 gw6=fe80::1", Options{
+			Addr6: netip.MustParsePrefix("fd00:1::15/64"), Gateway6: netip.MustParseAddr("fe80::1")}},
+		{"ip6=2001:db8::1/128 dns=2001:db8::53", Options{
+			Addr6: netip.MustParsePrefix("2001:db8::1/128"), DNS: netip.MustParseAddr("2001:db8::53")}},
 		{"mitigation=on", Options{}},
 		{"napi=interrupt mitigation=off", Options{Mode: napi.ModeInterrupt, NoMitigation: true}},
 		{"offload=off", Options{NoOffload: true}},
@@ -44,6 +54,24 @@ func TestParseErrors(t *testing.T) {
 		{"budget=ten", "[1, 4096]"},
 		{"napi=napi napi=interrupt", "given twice"},
 		{"console=ttyS0", "unknown key"},
+		{"ip=10.0.2.300/24", "ip=10.0.2.300/24: want ADDR/PREFIX"},
+		{"ip=10.0.2.15", "ip=10.0.2.15: want ADDR/PREFIX"},
+		{"ip=fd00::1/64", "ip=fd00::1/64: wrong address family"},
+		{"ip=10.0.2.15/31", "prefix /31 out of [1, 30]"},
+		{"ip=10.0.2.0/24", "network address of 10.0.2.0/24"},
+		{"ip=10.0.2.255/24", "broadcast address of 10.0.2.0/24"},
+		{"ip=224.0.0.1/24", "not a unicast host address"},
+		{"gw=10.0.3.1", "gw=10.0.3.1: outside 10.0.2.15/24"},
+		{"ip=192.168.1.5/24 gw=10.0.2.2", "gw=10.0.2.2: outside 192.168.1.5/24"},
+		{"gw=fe80::1", "gw=fe80::1: wrong address family"},
+		{"dns=nameserver", "dns=nameserver: want an address"},
+		{"mac=01:00:5e:00:00:01", "a multicast address"},
+		{"mac=00:00:00:00:00:00", "the zero address"},
+		{"mac=52:54:00:12:34", "want six hex bytes"},
+		{"ip6=10.0.2.15/24", "ip6=10.0.2.15/24: wrong address family"},
+		{"ip6=fd00::/64", "network address of fd00::/64"},
+		{"ip6=ff02::1/64", "not a unicast host address"},
+		{"gw6=10.0.2.2", "gw6=10.0.2.2: wrong address family"},
 		{"mitigation=no", "want on or off"},
 		{"offload=no", "want on or off"},
 		{"offload=on offload=off", "given twice"},

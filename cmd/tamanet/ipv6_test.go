@@ -1,0 +1,210 @@
+//go:build !tamago
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"tamanet/toolchain/tamagotest"
+)
+
+// Addressing of TestNetworkConfigTap: every boot option of the network at
+// once, and radvd announcing fd00:1::/64 from the host side of the tap.
+const (
+	tapMAC     = "02:00:00:00:00:15"
+	tapBootOpt = "ip=10.0.2.20/24 gw=10.0.2.2 dns=10.0.2.3 mac=" + tapMAC + " ip6=fd00:1::15/64"
+	// v6Download is the size of the download over each IPv6 address.
+	v6Download = 20 << 20
+)
+
+// eui64 is the interface identifier SLAAC and the link-local address
+// derive from a MAC (RFC 4291 appendix A).
+func eui64(prefix string, mac net.HardwareAddr) netip.Addr {
+	p := netip.MustParseAddr(prefix).As16()
+	p[8], p[9], p[10], p[11] = mac[0]^2, mac[1], mac[2], 0xff
+	p[12], p[13], p[14], p[15] = 0xfe, mac[3], mac[4], mac[5]
+	return netip.AddrFrom16(p)
+}
+
+// TestNetworkConfigTap boots the unikernel on a tap in a namespace of its
+// own with ip=, gw=, dns=, mac= and ip6=, runs radvd there, and talks to it
+// over every address it should have: the static IPv4 one, the link-local
+// and SLAAC addresses derived from mac=, and the static IPv6 one: HTTP GET,
+// a 20 MB download checked by SHA-256 over each IPv6 address, TCP and UDP
+// echo over each.
+func TestNetworkConfigTap(t *testing.T) {
+	root := tamagotest.RepoRoot(t)
+	if out, err := exec.Command(filepath.Join(root, "qemu.sh"), "-T").CombinedOutput(); err != nil {
+		t.Skipf("tap mode unavailable here: %s", out)
+	}
+	radvd := tamagotest.Tool(t, "radvd", "radvd")
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	ns := fmt.Sprintf("tamanet-net-%d", os.Getpid())
+	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", tapBootOpt})
+	c := newConsole(vm.Lines)
+	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
+	ready := c.await(t, "READY tamanet", 0, readyTimeout)
+	mac, _ := net.ParseMAC(tapMAC)
+	ll, slaac, static6 := eui64("fe80::", mac), eui64("fd00:1::", mac), netip.MustParseAddr("fd00:1::15")
+	for _, want := range []string{"10.0.2.20/24", ll.String() + "/64", static6.String() + "/64"} {
+		if !strings.Contains(ready.text, want) {
+			t.Errorf("READY line lacks %s: %s", want, ready.text)
+		}
+	}
+
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "radvd.conf")
+	os.WriteFile(conf, []byte(`interface tap0 {
+	AdvSendAdvert on;
+	MinRtrAdvInterval 3;
+	MaxRtrAdvInterval 4;
+	prefix fd00:1::/64 { AdvOnLink on; AdvAutonomous on; };
+};
+`), 0o644)
+	rd := exec.Command("ip", "netns", "exec", ns, radvd, "-n", "-C", conf, "-p", filepath.Join(dir, "radvd.pid"), "-m", "stderr")
+	var rdLog bytes.Buffer
+	rd.Stdout, rd.Stderr = &rdLog, &rdLog
+	if err := rd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		rd.Process.Kill()
+		rd.Wait()
+		t.Logf("radvd:\n%s", rdLog.String())
+	})
+	line := c.await(t, "tamanet: address "+slaac.String()+"/64 (SLAAC)", 0, linkTimeout)
+	t.Logf("%s (router advertisement from radvd)", line.text)
+
+	dialer := tamagotest.NewNetnsDialer(ns)
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	targets := []struct {
+		name string
+		addr netip.Addr
+		zone string
+	}{
+		{"ipv4", netip.MustParseAddr("10.0.2.20"), ""},
+		{"link-local", ll, "tap0"},
+		{"slaac", slaac, ""},
+		{"static6", static6, ""},
+	}
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			host := tg.addr.WithZone(tg.zone)
+			// A zone in a URL is escaped, "%25" (RFC 6874).
+			base := "http://" + strings.Replace(netip.AddrPortFrom(host, 80).String(), "%", "%25", 1)
+			get := func(path string) []byte {
+				t.Helper()
+				resp, err := client.Get(base + path)
+				if err != nil {
+					t.Fatalf("GET %s%s: %v", base, path, err)
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("GET %s%s: %d, %v", base, path, resp.StatusCode, err)
+				}
+				return b
+			}
+			if got := string(get("/")); got != "hello from tamanet\n" {
+				t.Errorf("GET / = %q", got)
+			}
+			if tg.addr.Is6() {
+				start := time.Now()
+				h := sha256.Sum256(get(fmt.Sprintf("/bytes?n=%d", v6Download)))
+				if !bytes.Equal(h[:], patternHash(v6Download)) {
+					t.Errorf("%d MiB download over %s: SHA-256 mismatch", v6Download>>20, tg.addr)
+				}
+				t.Logf("%d MiB over %s in %v", v6Download>>20, host, time.Since(start).Round(time.Millisecond))
+			}
+			echoTCP(t, dialer, netip.AddrPortFrom(host, 7).String())
+			echoUDP(t, dialer, tg.addr, tg.zone)
+		})
+	}
+
+	var stats struct {
+		System struct {
+			Addresses []string `json:"addresses"`
+			DNS       string   `json:"dns"`
+		} `json:"system"`
+	}
+	resp, err := client.Get("http://10.0.2.20/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&stats)
+	resp.Body.Close()
+	for _, want := range []string{"10.0.2.20/24", ll.String() + "/64", slaac.String() + "/64", static6.String() + "/64"} {
+		if !slices.Contains(stats.System.Addresses, want) {
+			t.Errorf("/stats addresses %v lack %s", stats.System.Addresses, want)
+		}
+	}
+	if stats.System.DNS != "10.0.2.3" {
+		t.Errorf("/stats dns %q, want 10.0.2.3", stats.System.DNS)
+	}
+}
+
+// echoTCP sends 64 kB through the TCP echo at addr and checks it comes back.
+func echoTCP(t *testing.T, d *tamagotest.NetnsDialer, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatalf("TCP echo %s: %v", addr, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	msg := bytes.Repeat([]byte("tamanet ipv6 echo "), 3600)
+	go conn.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(conn, got); err != nil || !bytes.Equal(got, msg) {
+		t.Errorf("TCP echo %s: %v (equal %v)", addr, err, bytes.Equal(got, msg))
+	}
+}
+
+// echoUDP checks the UDP echo at addr:7, allowing a retry or two.
+func echoUDP(t *testing.T, d *tamagotest.NetnsDialer, addr netip.Addr, zone string) {
+	t.Helper()
+	network := "udp4"
+	if addr.Is6() {
+		network = "udp6"
+	}
+	pc, err := d.ListenPacket(network, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	to := &net.UDPAddr{IP: addr.AsSlice(), Port: 7, Zone: zone}
+	buf := make([]byte, 1500)
+	for try := 1; try <= 5; try++ {
+		msg := fmt.Sprintf("udp echo %d to %s", try, addr)
+		if _, err := pc.WriteTo([]byte(msg), to); err != nil {
+			t.Fatal(err)
+		}
+		pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := pc.ReadFrom(buf)
+		if err == nil {
+			if string(buf[:n]) != msg {
+				t.Errorf("UDP echo %s: got %q", addr, buf[:n])
+			}
+			return
+		}
+	}
+	t.Errorf("UDP echo %s: no reply", addr)
+}

@@ -1,0 +1,76 @@
+//go:build linux
+
+package tamagotest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// NetnsDialer dials from inside the network namespace ns (as created by
+// "ip netns add", e.g. qemu.sh's tap mode): each socket is created by a
+// thread that has joined ns for that moment, and belongs to ns for its
+// life. Tests reach a guest on a tap this way without running processes
+// in the namespace.
+type NetnsDialer struct {
+	ns string
+	d  net.Dialer
+}
+
+// NewNetnsDialer returns a dialer for namespace ns.
+func NewNetnsDialer(ns string) *NetnsDialer { return &NetnsDialer{ns: ns} }
+
+// DialContext dials network/address from inside the namespace.
+func (n *NetnsDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	var c net.Conn
+	err := n.in(func() error {
+		var err error
+		c, err = n.d.DialContext(ctx, network, address)
+		return err
+	})
+	return c, err
+}
+
+// ListenPacket opens a packet socket inside the namespace.
+func (n *NetnsDialer) ListenPacket(network, address string) (net.PacketConn, error) {
+	var c net.PacketConn
+	err := n.in(func() error {
+		var err error
+		c, err = net.ListenPacket(network, address)
+		return err
+	})
+	return c, err
+}
+
+// in runs f on a thread that is in the namespace while f runs.
+func (n *NetnsDialer) in(f func() error) error {
+	target, err := os.Open("/var/run/netns/" + n.ns)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", n.ns, err)
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	own, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer own.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("setns %s: %w", n.ns, err)
+	}
+	ferr := f()
+	if err := unix.Setns(int(own.Fd()), unix.CLONE_NEWNET); err != nil {
+		// The thread is stuck in the namespace: let it die with the
+		// goroutine rather than serve others (no UnlockOSThread).
+		return fmt.Errorf("setns back: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return ferr
+}
