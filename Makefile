@@ -59,7 +59,7 @@ vet:
 	go vet ./...
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 
-# make bench [NET=auto|user|tap] [ROUNDS=3] [MODE_ROUNDS=2] [DURATION=3s]
+# make bench [NET=auto|user|tap] [IPV6=1] [ROUNDS=3] [MODE_ROUNDS=2] [DURATION=3s]
 # [WARMUP=1s] [IDLE=10s]: interleaved rounds of the unikernel and the Linux
 # baseline, then the three NAPI modes; the ratio table, JSON and plots go to
 # bench/results/ (see bench/README.md). About 12 minutes under TCG.

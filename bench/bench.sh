@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 [ $# = 1 ] && [ -f "$1" ] || { echo "usage: $0 UNIKERNEL_IMAGE" >&2; exit 2; }
 image=$1
-rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto}
+rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto} ipv6=${IPV6:-0}
 duration=${DURATION:-3s} warmup=${WARMUP:-1s} idle=${IDLE:-10s}
 accel=${ACCEL:-tcg}
 
@@ -30,6 +30,12 @@ auto) if "$repo/qemu.sh" -T 2>/dev/null; then net=tap; else
 	net=user
 fi ;;
 esac
+v6=()
+if [ "$ipv6" = 1 ]; then
+	[ "$net" = tap ] || { echo "bench: IPV6=1 needs tap mode, unavailable here" >&2; exit 1; }
+	v6=(-6)
+	net="tap ipv6"
+fi
 ts=$(date -u +%Y%m%dT%H%M%SZ)
 out=$repo/bench/results/$ts
 mkdir -p "$out"
@@ -44,12 +50,18 @@ echo "bench: $settings" | tee "$out/settings.txt" >&2
 } >"$out/machine.txt"
 
 echo "bench: tamanet vs Linux" >&2
-"$here/interleave.sh" -u "$image" -r "$rounds" -a "$accel" -N "$net" -I "$idle" -o "$out/vs-linux" -- \
+"$here/interleave.sh" -u "$image" -r "$rounds" -a "$accel" -N "${net%% *}" "${v6[@]}" -I "$idle" -o "$out/vs-linux" -- \
 	-duration "$duration" -warmup "$warmup" -q >"$out/vs-linux.log"
-echo "bench: NAPI modes" >&2
-"$here/interleave.sh" -u "$image" -n napi,interrupt,busypoll -r "$mode_rounds" -a "$accel" -N "$net" -I "$idle" \
-	-o "$out/napi-modes" -- -duration "$duration" -warmup "$warmup" -q \
-	-tests keepalive,udpecho,rps,download,upload -concurrency 1,16 >"$out/napi-modes.log"
+if [ "$mode_rounds" -gt 0 ]; then
+	echo "bench: NAPI modes" >&2
+	"$here/interleave.sh" -u "$image" -n napi,interrupt,busypoll -r "$mode_rounds" -a "$accel" -N "${net%% *}" "${v6[@]}" -I "$idle" \
+		-o "$out/napi-modes" -- -duration "$duration" -warmup "$warmup" -q \
+		-tests keepalive,udpecho,rps,download,upload -concurrency 1,16 >"$out/napi-modes.log"
+else
+	mkdir -p "$out/napi-modes"
+	echo "(MODE_ROUNDS=0: not measured)" >"$out/napi-modes/ratio.txt"
+	echo null >"$out/napi-modes/ratio.json"
+fi
 echo "uptime after: $(uptime)" >>"$out/machine.txt"
 secs=$(($(date +%s) - t0))
 

@@ -8,7 +8,7 @@
 # prints medians across rounds and ratios to the base.
 #
 #   bench/interleave.sh [-u UNIKERNEL_IMAGE] [-n MODES] [-r ROUNDS] [-o OUTDIR]
-#                       [-a tcg|kvm] [-N user|tap|auto] [-I IDLE] [-- tamabench run flags]
+#                       [-a tcg|kvm] [-N user|tap|auto] [-I IDLE] [-6] [-- tamabench run flags]
 #
 # Without -u only the Linux baseline is measured (no ratio table). With -n
 # (comma-separated napi= boot options, e.g. napi,interrupt,busypoll) the
@@ -18,6 +18,8 @@
 # (qemu.sh -t: a namespace of its own holding a tap and the client) or auto
 # (tap where the machine allows it, else user). Results record it.
 # -I is the idle CPU measurement per boot (default 10s; 0s skips it).
+# -6 measures over IPv6 (tap only): both guests get fd00:1::15/64 (tamanet
+# with ip6=, Linux with bench.ip6=), the tap fd00:1::2/64 (qemu.sh -6).
 # Defaults: 3 rounds, OUTDIR bench/results/<UTC time>, accelerator tcg
 # (KVM hangs 64-bit guests on the project machines; see shared/DESIGN.md),
 # network user. Ports: TB_HTTP_PORT (18080) and TB_ECHO_PORT (18007) on
@@ -27,11 +29,11 @@ export GOTOOLCHAIN=go1.27.3
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-uni="" modes="" rounds=3 out="" accel=tcg net=user idle=10s
-while getopts "u:n:r:o:a:N:I:" opt; do
+uni="" modes="" rounds=3 out="" accel=tcg net=user idle=10s ipv6=0
+while getopts "u:n:r:o:a:N:I:6" opt; do
 	case $opt in
 	u) uni=$OPTARG ;; n) modes=$OPTARG ;; r) rounds=$OPTARG ;; o) out=$OPTARG ;; a) accel=$OPTARG ;;
-	N) net=$OPTARG ;; I) idle=$OPTARG ;;
+	N) net=$OPTARG ;; I) idle=$OPTARG ;; 6) ipv6=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -48,7 +50,16 @@ if [ "$net" = tap ] && ! "$repo/qemu.sh" -T; then
 	echo "interleave: tap mode asked for but unavailable" >&2
 	exit 1
 fi
-echo "interleave: network $net" >&2
+if [ $ipv6 = 1 ] && [ "$net" != tap ]; then
+	echo "interleave: -6 needs tap mode (-N tap), which this machine does not allow" >&2
+	exit 1
+fi
+guest=10.0.2.15 guest6=fd00:1::15/64 v6note=""
+if [ $ipv6 = 1 ]; then
+	guest=${guest6%/*}
+	v6note=" ipv6"
+fi
+echo "interleave: network $net$v6note" >&2
 out=${out:-$repo/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 http_port=${TB_HTTP_PORT:-18080}
 echo_port=${TB_ECHO_PORT:-18007}
@@ -91,21 +102,25 @@ trap cleanup EXIT
 # start (ns) and waits for QEMU's pid file (in tap mode the namespace
 # exists from then on).
 boot() {
-	local log=$out/console-$1-r$round.log netargs=(-p "$http_port" -e "$echo_port")
+	local log=$out/console-$1-r$round.log netargs=(-p "$http_port" -e "$echo_port") v6opt=""
 	[ "$net" = tap ] && netargs=(-t "$netns")
+	if [ $ipv6 = 1 ]; then
+		netargs+=(-6)
+		v6opt="ip6=$guest6"
+	fi
 	rm -f "$tmp/qemu.pid"
 	start=$(date +%s%N)
 	case $1 in
 	linux)
 		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" \
-			-i "$linux/initramfs.cpio.gz" -k "console=ttyS0 quiet panic=-1" "$linux/vmlinuz" \
+			-i "$linux/initramfs.cpio.gz" -k "console=ttyS0 quiet panic=-1${v6opt:+ bench.$v6opt}" "$linux/vmlinuz" \
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	tamanet)
-		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" "$uni" -- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
+		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" ${v6opt:+-k "$v6opt"} "$uni" -- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	tamanet-*)
-		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" -k "napi=${1#tamanet-}" "$uni" \
+		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" -k "napi=${1#tamanet-}${v6opt:+ $v6opt}" "$uni" \
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	esac
@@ -129,10 +144,10 @@ measure() {
 	[ "$idle" != 0s ] && [ "$idle" != 0 ] && idleargs=(-idle-pid "$(cat "$tmp/qemu.pid")" -idle-time "$idle")
 	if [ "$net" = tap ]; then
 		client=(ip netns exec "$netns" "$tb")
-		hostargs=(-tap -host 10.0.2.15 -http-port 80 -tcp-port 7 -udp-port 7)
+		hostargs=(-tap -host "$guest" -http-port 80 -tcp-port 7 -udp-port 7)
 	fi
 	"${client[@]}" run -name "$name" -round "$round" "${hostargs[@]}" -boot-start "$start" -boot-timeout 300s \
-		"${idleargs[@]}" -note "qemu $accel, net $net" -out "$out" "$@"
+		"${idleargs[@]}" -note "qemu $accel, net $net$v6note" -out "$out" "$@"
 }
 
 for round in $(seq 1 "$rounds"); do
@@ -146,7 +161,7 @@ for round in $(seq 1 "$rounds"); do
 		stop_guest
 	done
 done
-echo "$net" >"$out/network.txt"
+echo "$net$v6note" >"$out/network.txt"
 if [ ${#targets[@]} -ge 2 ]; then
 	files=()
 	for t in "${targets[@]}"; do files+=("$out/$t"-r*.json); done
