@@ -18,16 +18,23 @@ const bootTimeout = 3 * time.Minute
 
 // TestKVUnikernel boots the example as an image, the way make run
 // APP=./examples/kv does, and uses the store and the system's routes over
-// QEMU user networking (127.0.0.1 only).
+// QEMU user networking (127.0.0.1 only), on both machine types: on q35 the
+// e1000's interrupt arrives through the firmware's legacy PIRQ route.
 func TestKVUnikernel(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./examples/kv", "")
+	for _, machine := range []string{"pc", "q35"} {
+		t.Run(machine, func(t *testing.T) { testKV(t, image, machine) })
+	}
+}
+
+func testKV(t *testing.T, image, machine string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-p", strconv.Itoa(port)})
+	vm := tamagotest.Start(t, image, []string{"-M", machine, "-p", strconv.Itoa(port)})
 	ready := vm.Await(t, "READY kv", bootTimeout)
 	t.Logf("%s", ready.Text)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
