@@ -3,7 +3,9 @@
 package unikernel
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,7 @@ const (
 	phaseIRQ       = "ACPI and interrupts up"
 	phaseStack     = "stack up"
 	phaseReady     = "READY"
+	phaseWarm      = "warm-up request served"
 	phaseFirstRx   = "first frame received"
 )
 
@@ -155,10 +158,13 @@ type bootStats struct {
 	IRQSeconds             float64 `json:"irq_seconds"`
 	StackSeconds           float64 `json:"stack_seconds"`
 	ReadySeconds           float64 `json:"ready_seconds"`
+	WarmSeconds            float64 `json:"warm_seconds"`
 	FirstRxSeconds         float64 `json:"first_rx_seconds"`
 	// UptimeSeconds is the time since reset when the snapshot was taken,
 	// so a client can place the phases on its own clock (half way between
-	// sending the request and reading the answer).
+	// sending the request and reading the answer; GET /debug/boot reads it
+	// last thing before answering, /stats before gathering everything
+	// else).
 	UptimeSeconds float64 `json:"uptime_seconds"`
 }
 
@@ -178,9 +184,25 @@ func (b *bootLog) stats() bootStats {
 		IRQSeconds:             sec(phaseIRQ),
 		StackSeconds:           sec(phaseStack),
 		ReadySeconds:           sec(phaseReady),
+		WarmSeconds:            sec(phaseWarm),
 		FirstRxSeconds:         sec(phaseFirstRx),
 		UptimeSeconds:          board.SinceReset(board.TSC()).Seconds(),
 	}
+}
+
+// serveDebugBoot answers GET /debug/boot: the boot phases as in /stats, with
+// the uptime read just before the answer is written, so that a client's
+// round trip brackets it closely.
+func (b *bootLog) serveDebugBoot(w http.ResponseWriter, _ *http.Request) {
+	st := b.stats()
+	st.UptimeSeconds = board.SinceReset(board.TSC()).Seconds()
+	body, err := json.Marshal(st)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(body, '\n'))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -23,8 +23,11 @@ func bootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	target := fs.String("url", "http://127.0.0.1:8080/", "URL to poll (loopback only)")
 	start := fs.String("start", "now", "instant the boot began: Unix ns (date +%s%N), RFC 3339 or now")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
-	interval := fs.Duration("interval", 20*time.Millisecond, "poll interval")
+	interval := fs.Duration("interval", 10*time.Millisecond, "poll interval")
+	connect := fs.Duration("connect", 100*time.Millisecond, "each poll gives up connecting after this long")
 	jsonOut := fs.Bool("json", false, "print the result as a JSON test object")
+	tap := fs.Bool("tap", false, "also allow a private target on the subnet of a local tap (qemu.sh tap mode, inside its namespace), whose neighbour resolution is tuned meanwhile (-neigh-retrans)")
+	neigh := fs.Duration("neigh-retrans", load.BootNeighbourRetrans, "with -tap: the tap's ARP retransmission time while polling, with a queue of a few packets awaiting resolution (0 leaves both alone)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -32,14 +35,27 @@ func bootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := checkURL(*target); err != nil {
+	if err := checkURL(*target, *tap); err != nil {
 		return usageError{err.Error()}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	t, err := load.WaitFirst200(ctx, *target, t0, *interval)
+	if *tap && *neigh > 0 {
+		u, _ := url.Parse(*target)
+		restore, err := load.BootNeighbourProbing(u.Hostname(), *neigh)
+		if err != nil {
+			return err
+		}
+		defer restore()
+	}
+	t, err := load.WaitFirst200(ctx, *target, t0, load.BootProbe{Interval: *interval, Connect: *connect})
 	if err != nil {
 		return err
+	}
+	if u, err := url.Parse(*target); err == nil {
+		if t.Phases, err = load.BootPhases(ctx, u.Scheme+"://"+u.Host, t0); err != nil {
+			fmt.Fprintln(stderr, "tamabench: no boot phases:", err)
+		}
 	}
 	if *jsonOut {
 		b, _ := json.Marshal(t)
@@ -47,11 +63,15 @@ func bootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	fmt.Fprintf(stdout, "boot-to-first-response %.0f ms (%d failed attempts before it)\n", t.ElapsedMS, t.Errors)
+	for _, p := range t.Phases {
+		fmt.Fprintf(stdout, "  %8.1f ms  %s\n", p.MS, p.Name)
+	}
 	return nil
 }
 
-// checkURL applies the loopback rule to an http:// URL.
-func checkURL(s string) error {
+// checkURL applies the loopback rule (with tap, the tap rule) to an
+// http:// URL.
+func checkURL(s string, tap bool) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return fmt.Errorf("url %q: want http://HOST:PORT/PATH", s)
@@ -59,6 +79,9 @@ func checkURL(s string) error {
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	if tap {
+		return load.CheckOnTap(host)
 	}
 	return load.CheckLoopback(host)
 }

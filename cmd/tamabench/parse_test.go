@@ -66,12 +66,12 @@ func TestParseStart(t *testing.T) {
 
 func TestCheckURL(t *testing.T) {
 	for _, ok := range []string{"http://127.0.0.1:8080/", "http://localhost/x", "http://[::1]:80"} {
-		if err := checkURL(ok); err != nil {
+		if err := checkURL(ok, false); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"https://127.0.0.1/", "http://10.0.2.15/", "127.0.0.1:80", "http:///x"} {
-		if checkURL(bad) == nil {
+		if checkURL(bad, false) == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}

@@ -30,9 +30,15 @@ type runConfig struct {
 	strict    bool
 	bootStart string
 	bootWait  time.Duration
-	idlePID   int
-	idleTime  time.Duration
-	idleWait  time.Duration
+	bootProbe load.BootProbe
+	// neighRetrans, in tap mode, is the ARP retransmission time of the tap
+	// while waiting for the first 200 (0: left alone; see
+	// load.BootNeighbourProbing).
+	neighRetrans time.Duration
+	tap          bool
+	idlePID      int
+	idleTime     time.Duration
+	idleWait     time.Duration
 }
 
 func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
@@ -61,10 +67,13 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	fs.StringVar(&c.bootStart, "boot-start", "", "first wait for the first 200 and record boot time since this instant (Unix ns, RFC 3339)")
 	fs.DurationVar(&c.bootWait, "boot-timeout", 5*time.Minute, "give up waiting for the first 200 after this long")
+	fs.DurationVar(&c.bootProbe.Interval, "boot-interval", 10*time.Millisecond, "time between boot polls")
+	fs.DurationVar(&c.bootProbe.Connect, "boot-connect", 100*time.Millisecond, "each boot poll gives up connecting after this long (a fresh one is already on its way)")
+	fs.DurationVar(&c.neighRetrans, "boot-neigh-retrans", load.BootNeighbourRetrans, "with -tap: the tap's ARP retransmission time while waiting for the first 200, and a queue of a few packets awaiting resolution (0 leaves both alone)")
 	fs.IntVar(&c.idlePID, "idle-pid", 0, "after the boot wait, measure this process's (the guest's QEMU) host CPU while no traffic flows")
 	fs.DurationVar(&c.idleTime, "idle-time", 10*time.Second, "length of the idle CPU measurement")
 	fs.DurationVar(&c.idleWait, "idle-settle", 2*time.Second, "quiet time before the idle CPU measurement")
-	tap := fs.Bool("tap", false, "also allow a private target address on the subnet of a local tap (qemu.sh tap mode, run inside its namespace)")
+	fs.BoolVar(&c.tap, "tap", false, "also allow a private target address on the subnet of a local tap (qemu.sh tap mode, run inside its namespace)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return nil, err
 	}
@@ -93,8 +102,11 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 		return nil, usagef("idle: want a pid >= 0, a positive -idle-time and a -idle-settle >= 0")
 	}
 	check := load.CheckLoopback
-	if *tap {
+	if c.tap {
 		check = load.CheckOnTap
+	}
+	if c.bootProbe.Interval <= 0 || c.bootProbe.Connect <= 0 || c.neighRetrans < 0 {
+		return nil, usagef("boot polling: want a positive -boot-interval and -boot-connect, -boot-neigh-retrans >= 0")
 	}
 	for _, a := range []string{c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho} {
 		if err := check(a); err != nil {
@@ -137,9 +149,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return usageError{err.Error()}
 		}
-		bctx, cancel := context.WithTimeout(ctx, c.bootWait)
-		t, err := load.WaitFirst200(bctx, "http://"+c.target.HTTP+"/", start, 20*time.Millisecond)
-		cancel()
+		t, err := waitBoot(ctx, c, start, stderr)
 		if err != nil {
 			return err
 		}
@@ -192,6 +202,34 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func one(t result.Test) []result.Test { return []result.Test{t} }
+
+// waitBoot measures the boot: the time from start to the first 200, then
+// the guest's boot phases on the same clock, if it reports them. In tap mode
+// the tap's neighbour resolution is tuned meanwhile.
+func waitBoot(ctx context.Context, c *runConfig, start time.Time, stderr io.Writer) (result.Test, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.bootWait)
+	defer cancel()
+	if c.tap && c.neighRetrans > 0 {
+		host, _, _ := net.SplitHostPort(c.target.HTTP)
+		restore, err := load.BootNeighbourProbing(host, c.neighRetrans)
+		if err != nil {
+			return result.Test{}, err
+		}
+		defer func() {
+			if err := restore(); err != nil {
+				fmt.Fprintln(stderr, "tamabench: restoring the neighbour retransmit time:", err)
+			}
+		}()
+	}
+	t, err := load.WaitFirst200(ctx, "http://"+c.target.HTTP+"/", start, c.bootProbe)
+	if err != nil {
+		return t, err
+	}
+	if t.Phases, err = load.BootPhases(ctx, "http://"+c.target.HTTP, start); err != nil {
+		fmt.Fprintln(stderr, "tamabench: no boot phases:", err)
+	}
+	return t, nil
+}
 
 // emit prints the table (or JSON) and writes the result file and plots.
 func emit(c *runConfig, f *result.File, stdout, stderr io.Writer) error {

@@ -40,6 +40,7 @@ func main() {
 		unikernel.Exit(err)
 	}
 	sys.Ready(fmt.Sprintf("http :%d, echo tcp+udp :%d", httpPort, echoPort))
+	go sys.WarmUpHTTP(httpPort)
 	select {} // the service goroutines run until QEMU stops
 }
 

@@ -69,7 +69,7 @@ type VM struct {
 
 // Start boots image with qemu.sh in the background; qemuArgs are qemu.sh's
 // options before the image (e.g. "-p", "8080"), extra go to QEMU. QEMU is
-// killed when the test ends.
+// stopped when the test ends.
 func Start(t testing.TB, image string, qemuArgs []string, extra ...string) *VM {
 	t.Helper()
 	args := append([]string{"-a", accel()}, qemuArgs...)

@@ -91,6 +91,8 @@ type Table struct {
 	Base    string         `json:"base"`
 	Targets map[string]int `json:"rounds"` // target name -> result files
 	Rows    []Row          `json:"rows"`
+	// Phases are the boot phases of the targets that report them.
+	Phases []PhaseRow `json:"boot_phases,omitempty"`
 }
 
 // Compare groups files by target name and compares every other target with
@@ -134,6 +136,7 @@ func Compare(files []*result.File, base string) (*Table, error) {
 			}
 		}
 	}
+	tab.Phases = BootPhases(files)
 	return tab, nil
 }
 

@@ -31,7 +31,13 @@ func WriteText(w io.Writer, t *Table) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\n", r.Target, r.Test, r.Metric, r.Unit,
 			figure(r.Base), figure(r.Other), ratio, r.Better(t.Base), r.BaseErrors, r.Errors)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(t.Phases) > 0 {
+		fmt.Fprintln(w)
+	}
+	return WritePhases(w, t.Phases)
 }
 
 func figure(v float64) string {

@@ -151,14 +151,14 @@ func TestWaitFirst200(t *testing.T) {
 	}))
 	defer ts.Close()
 	start := time.Now()
-	r, err := WaitFirst200(context.Background(), ts.URL+"/", start, time.Millisecond)
+	r, err := WaitFirst200(context.Background(), ts.URL+"/", start, BootProbe{Interval: time.Millisecond})
 	if err != nil || r.Count != 1 || r.Errors > 2 || r.ElapsedMS <= 0 || (r.Errors > 0 && !strings.Contains(r.FirstError, "503")) {
 		t.Fatalf("got %+v, %v", r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	ts.Close()
-	if _, err := WaitFirst200(ctx, ts.URL+"/", start, time.Millisecond); err == nil {
+	if _, err := WaitFirst200(ctx, ts.URL+"/", start, BootProbe{Interval: time.Millisecond}); err == nil {
 		t.Fatal("no error from a dead target")
 	}
 }

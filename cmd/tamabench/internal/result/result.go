@@ -79,6 +79,26 @@ type Test struct {
 	// HDR is the latency histogram (nanoseconds) in the HdrHistogram V2
 	// compressed base64 encoding, so rounds can be merged exactly.
 	HDR string `json:"hdr,omitempty"`
+	// Phases are the guest's boot phases on the host's clock (boot test,
+	// guests that report them), in time order.
+	Phases []Phase `json:"phases,omitempty"`
+}
+
+// Phase is one boot phase: when it happened, in ms since the boot's start
+// instant (the launch of QEMU).
+type Phase struct {
+	Name string  `json:"name"`
+	MS   float64 `json:"ms"`
+}
+
+// Phase returns the time of the phase named name, if recorded.
+func (t *Test) Phase(name string) (float64, bool) {
+	for _, p := range t.Phases {
+		if p.Name == name {
+			return p.MS, true
+		}
+	}
+	return 0, false
 }
 
 // Latency summarises a latency distribution, in microseconds.

@@ -1,0 +1,120 @@
+//go:build !tamago
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"tamanet/toolchain/tamagotest"
+)
+
+// firstAnswerSlack bounds the time from the guest's first received frame to
+// the host tool's first 200. What it guards against: a tool that waits out
+// its own client's SYN or ARP retransmission (1 s and more), or a burst of
+// stale SYNs the guest must answer first (hundreds of ms, measured).
+const firstAnswerSlack = 300 * time.Millisecond
+
+// TestBootFigure boots the unikernel and times it with tamabench boot as
+// make bench does, in user networking and (where the machine allows) tap
+// mode: the first 200 must come when the guest can first answer, not when
+// the client's timers fire, and the guest's phases must land on the host's
+// clock where QEMU's e1000 says they are (nothing received before a second
+// after the RCTL write).
+func TestBootFigure(t *testing.T) {
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	tb := filepath.Join(t.TempDir(), "tamabench")
+	build := exec.Command(tamagotest.Go(t), "build", "-o", tb, "./cmd/tamabench")
+	build.Dir = tamagotest.RepoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/tamabench: %v\n%s", err, out)
+	}
+	t.Run("user", func(t *testing.T) {
+		port := freePort(t)
+		start := time.Now()
+		vm := tamagotest.Start(t, image, []string{"-M", "pc", "-p", strconv.Itoa(port), "-e", strconv.Itoa(freePort(t))})
+		c := newConsole(vm.Lines)
+		t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
+		checkBootFigure(t, exec.Command(tb, "boot", "-json", "-start", strconv.FormatInt(start.UnixNano(), 10),
+			"-url", fmt.Sprintf("http://127.0.0.1:%d/", port)))
+	})
+	t.Run("tap", func(t *testing.T) {
+		qemuSh := filepath.Join(tamagotest.RepoRoot(t), "qemu.sh")
+		if out, err := exec.Command(qemuSh, "-T").CombinedOutput(); err != nil {
+			t.Skipf("no tap mode here: %s", out)
+		}
+		ns := fmt.Sprintf("tamanet-boottest-%d", os.Getpid())
+		start := time.Now()
+		vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns})
+		c := newConsole(vm.Lines)
+		t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
+		// qemu.sh makes the namespace and its tap before it starts QEMU.
+		deadline := time.Now().Add(readyTimeout)
+		for exec.Command("ip", "-n", ns, "link", "show", "tap0").Run() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("namespace %s with tap0 never appeared", ns)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		checkBootFigure(t, exec.Command("ip", "netns", "exec", ns, tb, "boot", "-json", "-tap",
+			"-start", strconv.FormatInt(start.UnixNano(), 10), "-url", "http://10.0.2.15/"))
+	})
+}
+
+// checkBootFigure runs a tamabench boot command and checks its figure
+// against the guest's phases.
+func checkBootFigure(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s%s", strings.Join(cmd.Args, " "), err, out, stderr.String())
+	}
+	// The boot test object of tamabench's result schema, as much as needed.
+	var r struct {
+		ElapsedMS float64 `json:"elapsed_ms"`
+		Errors    uint64  `json:"errors"`
+		Phases    []struct {
+			Name string  `json:"name"`
+			MS   float64 `json:"ms"`
+		} `json:"phases"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("tamabench boot output %q: %v", out, err)
+	}
+	var table strings.Builder
+	for _, p := range r.Phases {
+		fmt.Fprintf(&table, "%8.1f ms  %s\n", p.MS, p.Name)
+	}
+	t.Logf("first 200 at %.1f ms after %d failed attempts; phases:\n%s", r.ElapsedMS, r.Errors, table.String())
+	phase := func(name string) time.Duration {
+		t.Helper()
+		for _, p := range r.Phases {
+			if p.Name == name {
+				return time.Duration(p.MS * 1e6)
+			}
+		}
+		t.Fatalf("no phase %s", name)
+		return 0
+	}
+	first200 := time.Duration(r.ElapsedMS * 1e6)
+	vmStart, handoff, rctl, firstRx := phase("vm_start"), phase("firmware_handoff"), phase("rx_enabled"), phase("first_rx")
+	if !(0 < vmStart && vmStart < handoff && handoff < rctl && rctl < firstRx) {
+		t.Errorf("phases out of order: vm start %v, hand-off %v, RCTL %v, first frame %v", vmStart, handoff, rctl, firstRx)
+	}
+	// The placement's error is half a round trip on the host.
+	if hold := first200 - rctl; hold < time.Second-20*time.Millisecond {
+		t.Errorf("first 200 only %v after the RCTL write: the phases are misplaced on the host clock", hold)
+	}
+	if late := first200 - firstRx; late > firstAnswerSlack {
+		t.Errorf("first 200 %v after the guest's first frame (allowed %v)", late, firstAnswerSlack)
+	}
+}
