@@ -69,14 +69,18 @@ func readPIT() uint16 {
 	return uint16(hi)<<8 | uint16(lo)
 }
 
-// calibratePIT measures the TSC against PIT channel 0 running freely as a
-// rate generator over its full 16-bit range, counting down, for
-// calibrationTicks. It blocks for that long.
-func calibratePIT() {
+// startPIT runs PIT channel 0 freely as a rate generator over its full
+// 16-bit range, counting down (IRQ 0 at 18.2 Hz, masked until someone
+// routes it), whatever the firmware left: qboot leaves it idle.
+func startPIT() {
 	outb(pitCommand, pitRateGenerator)
 	outb(pitChannel0, 0)
 	outb(pitChannel0, 0) // reload 0 means 65536
+}
 
+// calibratePIT measures the TSC against PIT channel 0 (see startPIT) for
+// calibrationTicks. It blocks for that long.
+func calibratePIT() {
 	last := readPIT()
 	startTSC := rdtsc()
 	elapsed := uint32(0)
@@ -155,6 +159,7 @@ func readPM(port uint16) (tsc uint64, ticks uint32) {
 // tables name a PM timer, and otherwise calibrates against the PIT at once.
 // Until the window closes the clock runs at assumedTSCHz.
 func beginCalibration() {
+	startPIT()
 	port, ext := pmTimer()
 	if port == 0 {
 		calibratePIT()

@@ -81,8 +81,8 @@ func main() {
 	board.Exit(0)
 }
 
-// checkIRQ counts the PIT's IRQ 0, which the board left running at
-// 1193182/65536 Hz (18.2 Hz): interrupts must arrive (routing works),
+// checkIRQ counts the PIT's IRQ 0, which the board starts at boot running
+// at 1193182/65536 Hz (18.2 Hz): interrupts must arrive (routing works),
 // waited for with a bound, and never faster than the PIT makes them (none
 // delivered twice). QEMU drops the PIT periods its main loop misses, which
 // a loaded host makes it do (measured: 4 in 1 s at load average 18), so
