@@ -18,6 +18,9 @@ TEXT_ADDR := 0x10010000
 TAMAGO_LDFLAGS := -T $(TEXT_ADDR) -R 0x1000
 MACHINE ?= pc
 ACCEL ?= auto
+# FIRMWARE=qboot boots through QEMU's qboot.rom (much faster than SeaBIOS;
+# the unikernel assigns the PCI BARs itself).
+FIRMWARE ?= seabios
 # APP is the program made into an image (package unikernel): the benchmark
 # unikernel by default, e.g. APP=./examples/kv for the example.
 APP ?= ./cmd/tamanet
@@ -42,11 +45,12 @@ image: | $(OUT)
 	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -tags linkcpuinit -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(IMAGE) $(APP)
 
 # make run [APP=./cmd/tamanet] [HTTP_PORT=8080] [ECHO_PORT=8007]
-# [NAPI=napi|interrupt|busypoll] [BOOT="boot options"]: host ports on
+# [NAPI=napi|interrupt|busypoll] [BOOT="boot options"]
+# [FIRMWARE=seabios|qboot]: host ports on
 # 127.0.0.1 forwarded to the guest's HTTP (80) and echo (7).
 run: image
 	@echo "$(notdir $(APP)): http://127.0.0.1:$(or $(HTTP_PORT),8080)/ (/stats, /metrics, /debug/pcap and the app's routes); port 7 on 127.0.0.1:$(or $(ECHO_PORT),8007) tcp+udp; Ctrl-A X quits"
-	./qemu.sh -M $(MACHINE) -a $(ACCEL) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(NAPI)$(BOOT),-k "$(strip $(if $(NAPI),napi=$(NAPI)) $(BOOT))") $(IMAGE)
+	./qemu.sh -M $(MACHINE) -a $(ACCEL) -f $(FIRMWARE) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(NAPI)$(BOOT),-k "$(strip $(if $(NAPI),napi=$(NAPI)) $(BOOT))") $(IMAGE)
 
 test: vet
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
@@ -59,12 +63,12 @@ vet:
 	go vet ./...
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 
-# make bench [NET=auto|user|tap] [IPV6=1] [ROUNDS=3] [MODE_ROUNDS=2] [DURATION=3s]
-# [WARMUP=1s] [IDLE=10s]: interleaved rounds of the unikernel and the Linux
+# make bench [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
+# [MODE_ROUNDS=2] [DURATION=3s] [WARMUP=1s] [IDLE=10s]: interleaved rounds of the unikernel and the Linux
 # baseline, then the three NAPI modes; the ratio table, JSON and plots go to
 # bench/results/ (see bench/README.md). About 12 minutes under TCG.
 bench: image
-	@NET=$(or $(NET),auto) bench/bench.sh $(OUT)/tamanet.elf
+	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) bench/bench.sh $(OUT)/tamanet.elf
 
 bench-go:
 	@tamago="$(TAMAGO_GO)"; TAMAGO="$$tamago" go test -run '^$$' -bench . -benchmem ./...

@@ -9,6 +9,9 @@
 #     -p PORT           host port forwarded from 127.0.0.1 to guest port 80
 #     -e PORT           host port forwarded from 127.0.0.1 to guest port 7 (TCP and UDP)
 #     -M MACHINE        pc (default) or q35
+#     -f FIRMWARE       seabios (default: QEMU's own) or qboot (QEMU's
+#                       qboot.rom: starts a PVH image much sooner, assigns no
+#                       PCI BARs, which tamanet then does itself)
 #     -i INITRD         initrd (Linux baseline)
 #     -k CMDLINE        kernel command line
 #     -P PROBE          image used by the KVM probe (default: IMAGE)
@@ -33,11 +36,11 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 nonic=0 tap6=0
-while getopts "a:m:p:e:M:i:k:P:q:t:T06" opt; do
+accel=auto mem=1G http_port="" echo_port="" machine=pc firmware=seabios initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 nonic=0 tap6=0
+while getopts "a:m:p:e:M:f:i:k:P:q:t:T06" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
-	M) machine=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
+	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
 	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; 0) nonic=1 ;; 6) tap6=1 ;;
 	*) exit 2 ;;
 	esac
@@ -89,6 +92,12 @@ kvm) accel_args=(-accel kvm -cpu host) ;;
 *) echo "qemu.sh: unknown accelerator $accel" >&2; exit 2 ;;
 esac
 echo "qemu.sh: accelerator $accel" >&2
+case $firmware in
+seabios) fw_args=() ;;
+qboot) fw_args=(-bios qboot.rom) ;;
+*) echo "qemu.sh: unknown firmware $firmware (want seabios or qboot)" >&2; exit 2 ;;
+esac
+echo "qemu.sh: firmware $firmware" >&2
 
 fwd=""
 [ -n "$http_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$http_port-:80"
@@ -98,7 +107,7 @@ netdev=(-netdev "user,id=net0$fwd")
 
 nic=("${netdev[@]}" -device e1000,netdev=net0,romfile=)
 [ $nonic = 1 ] && nic=(-nic none)
-args=(-M "$machine" "${accel_args[@]}" -m "$mem" -smp 1
+args=(-M "$machine" "${accel_args[@]}" "${fw_args[@]}" -m "$mem" -smp 1
 	-nographic -no-reboot -serial stdio -monitor none
 	-kernel "$image"
 	"${nic[@]}"

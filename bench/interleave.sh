@@ -8,7 +8,8 @@
 # prints medians across rounds and ratios to the base.
 #
 #   bench/interleave.sh [-u UNIKERNEL_IMAGE] [-n MODES] [-r ROUNDS] [-o OUTDIR]
-#                       [-a tcg|kvm] [-N user|tap|auto] [-I IDLE] [-6] [-- tamabench run flags]
+#                       [-a tcg|kvm] [-f seabios|qboot] [-N user|tap|auto] [-I IDLE] [-6]
+#                       [-- tamabench run flags]
 #
 # Without -u only the Linux baseline is measured (no ratio table). With -n
 # (comma-separated napi= boot options, e.g. napi,interrupt,busypoll) the
@@ -18,6 +19,7 @@
 # (qemu.sh -t: a namespace of its own holding a tap and the client) or auto
 # (tap where the machine allows it, else user). Results record it.
 # -I is the idle CPU measurement per boot (default 10s; 0s skips it).
+# -f is the firmware both guests boot through (qemu.sh -f; default seabios).
 # -6 measures over IPv6 (tap only): both guests get fd00:1::15/64 (tamanet
 # with ip6=, Linux with bench.ip6=), the tap fd00:1::2/64 (qemu.sh -6).
 # Defaults: 3 rounds, OUTDIR bench/results/<UTC time>, accelerator tcg
@@ -29,10 +31,10 @@ export GOTOOLCHAIN=go1.27.3
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-uni="" modes="" rounds=3 out="" accel=tcg net=user idle=10s ipv6=0
-while getopts "u:n:r:o:a:N:I:6" opt; do
+uni="" modes="" rounds=3 out="" accel=tcg firmware=seabios net=user idle=10s ipv6=0
+while getopts "u:n:r:o:a:f:N:I:6" opt; do
 	case $opt in
-	u) uni=$OPTARG ;; n) modes=$OPTARG ;; r) rounds=$OPTARG ;; o) out=$OPTARG ;; a) accel=$OPTARG ;;
+	u) uni=$OPTARG ;; n) modes=$OPTARG ;; r) rounds=$OPTARG ;; o) out=$OPTARG ;; a) accel=$OPTARG ;; f) firmware=$OPTARG ;;
 	N) net=$OPTARG ;; I) idle=$OPTARG ;; 6) ipv6=1 ;;
 	*) exit 2 ;;
 	esac
@@ -112,15 +114,15 @@ boot() {
 	start=$(date +%s%N)
 	case $1 in
 	linux)
-		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" \
+		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" \
 			-i "$linux/initramfs.cpio.gz" -k "console=ttyS0 quiet panic=-1${v6opt:+ bench.$v6opt}" "$linux/vmlinuz" \
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	tamanet)
-		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" ${v6opt:+-k "$v6opt"} "$uni" -- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
+		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" ${v6opt:+-k "$v6opt"} "$uni" -- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	tamanet-*)
-		"$repo/qemu.sh" -a "$accel" "${netargs[@]}" -k "napi=${1#tamanet-}${v6opt:+ $v6opt}" "$uni" \
+		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" -k "napi=${1#tamanet-}${v6opt:+ $v6opt}" "$uni" \
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	esac
@@ -147,7 +149,7 @@ measure() {
 		hostargs=(-tap -host "$guest" -http-port 80 -tcp-port 7 -udp-port 7)
 	fi
 	"${client[@]}" run -name "$name" -round "$round" "${hostargs[@]}" -boot-start "$start" -boot-timeout 300s \
-		"${idleargs[@]}" -note "qemu $accel, net $net$v6note" -out "$out" "$@"
+		"${idleargs[@]}" -note "qemu $accel, $firmware, net $net$v6note" -out "$out" "$@"
 }
 
 for round in $(seq 1 "$rounds"); do

@@ -117,7 +117,10 @@ func readMemoryMap() []MemoryRange {
 	entries := unsafe.Slice((*memmapEntry)(physical(info.MemmapPaddr)), info.MemmapEntries)
 	var m []MemoryRange
 	for _, e := range entries {
-		m = append(m, MemoryRange{e.Addr, e.Addr + e.Size, MemoryType(e.Type)})
+		// qboot's map ends with an empty entry.
+		if e.Size != 0 {
+			m = append(m, MemoryRange{e.Addr, e.Addr + e.Size, MemoryType(e.Type)})
+		}
 	}
 	return m
 }

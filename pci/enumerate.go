@@ -28,6 +28,9 @@ type Stats struct {
 	BadFunctions        int `metric:"gauge"` // functions with a BAR, capability or header error
 	Bound               int `metric:"gauge"` // functions a driver bound to
 	ProbeErrors         int // failed driver probes, panics included
+	// Assigned counts functions Assign gave addresses to, BridgeWindows
+	// the bridges whose windows it opened.
+	Assigned, BridgeWindows int
 }
 
 // Bus is the result of enumerating a PCI hierarchy.

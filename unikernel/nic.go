@@ -31,9 +31,10 @@ type nic struct {
 	linkEvent chan struct{}
 }
 
-// bringUpNIC enumerates PCI, binds the e1000 driver to the first 82540EM
-// (and the other drivers in reg to their devices) and returns it. The bus
-// table goes to the console once the driver is up.
+// bringUpNIC enumerates PCI, assigns the BARs firmware left unassigned,
+// binds the e1000 driver to the first 82540EM (and the other drivers in reg
+// to their devices) and returns it. The bus table goes to the console once
+// the driver is up.
 func bringUpNIC(cfg e1000.Config, boot *bootLog, reg *pci.Registry) (*nic, error) {
 	n := &nic{linkEvent: make(chan struct{}, 1)}
 	err := e1000.Register(reg, e1000.Platform{
@@ -58,6 +59,10 @@ func bringUpNIC(cfg e1000.Config, boot *bootLog, reg *pci.Registry) (*nic, error
 	bus, err := pci.Enumerate(pci.NewMechanism1(board.PortIO{}), reg)
 	if err != nil {
 		// The bus is complete; the functions at fault are named.
+		fmt.Fprintf(os.Stderr, "tamanet: pci: %v\n", err)
+	}
+	if err := bus.Assign(board.PCIWindows()); err != nil {
+		// What could be placed was; the functions left out are named.
 		fmt.Fprintf(os.Stderr, "tamanet: pci: %v\n", err)
 	}
 	n.bus = bus

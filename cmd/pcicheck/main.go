@@ -1,9 +1,10 @@
 //go:build tamago
 
 // Command pcicheck enumerates the PCI hierarchy through configuration
-// mechanism #1 and prints the pci table on the serial console, so that a
-// host test can compare it with what QEMU's own monitor says about the
-// same machine.
+// mechanism #1, assigns the BARs and bridge windows firmware left
+// unassigned (all of them under qboot, none under SeaBIOS) and prints the
+// pci table on the serial console, so that a host test can compare it with
+// what QEMU's own monitor says about the same machine.
 //
 // The host must read QEMU's view after the guest has finished enumerating
 // (BAR sizing briefly writes all ones) and before it exits. Linked with
@@ -15,6 +16,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,12 +35,24 @@ const hostTimeout = 2 * time.Minute
 func main() {
 	io := board.PortIO{}
 	bus, err := pci.Enumerate(pci.NewMechanism1(io), nil)
+	// Under qboot nothing has addresses yet; under SeaBIOS this does
+	// nothing.
+	err = errors.Join(err, bus.Assign(board.PCIWindows()))
 
 	// SeaBIOS leaves the cursor mid-line; start on a fresh one.
 	fmt.Printf("\n%s\n%s%s\n", protocol.TableBegin, bus, protocol.TableEnd)
 	s := bus.Stats
-	fmt.Printf("pcicheck: %d buses, %d functions, %d bridges, %d bad functions, %d bus loops\n",
-		s.Buses, s.Functions, s.Bridges, s.BadFunctions, s.BusLoops)
+	fmt.Printf("pcicheck: %d buses, %d functions, %d bridges, %d bad functions, %d bus loops, %d functions assigned, %d bridge windows opened\n",
+		s.Buses, s.Functions, s.Bridges, s.BadFunctions, s.BusLoops, s.Assigned, s.BridgeWindows)
+	// Reading a register through each MSI-X table proves the memory
+	// BARs, and the bridge windows in front of them, decode.
+	for _, d := range bus.Devices {
+		if v, bar, err := msixControl(d); err == nil {
+			fmt.Printf("pcicheck: msix %s BAR%d entry 0 vector control %#x\n", d.Addr, bar, v)
+		} else if !errors.Is(err, errNoMSIX) {
+			fmt.Printf("pcicheck: msix %s: %v\n", d.Addr, err)
+		}
+	}
 	code := int32(0)
 	if err != nil {
 		fmt.Printf("pcicheck: enumeration errors: %v\n", err)
@@ -49,6 +63,40 @@ func main() {
 		code = 2
 	}
 	board.Exit(code)
+}
+
+// MSI-X capability registers (PCI 3.0 section 6.8.2).
+const (
+	msixTable      = 4      // Table Offset and BIR
+	msixBIRMask    = 0x7    // which BAR holds the table
+	msixEntrySize  = 16     // per vector: address, data, vector control
+	msixVectorCtrl = 12     // offset of Vector Control in an entry
+	msixMasked     = 1 << 0 // Vector Control's mask bit, set at reset
+	msixCapability = pci.CAP_ID_MSIX
+)
+
+var errNoMSIX = errors.New("no MSI-X capability")
+
+// msixControl reads Vector Control of the first entry of d's MSI-X table
+// through its memory BAR; a reset function has it masked (1).
+func msixControl(d *pci.Device) (uint32, uint8, error) {
+	off, ok := d.FindCapability(msixCapability)
+	if !ok {
+		return 0, 0, errNoMSIX
+	}
+	table := d.Read32(off + msixTable)
+	bir := uint8(table & msixBIRMask)
+	for _, b := range d.BARs {
+		if b.Index != bir || b.Kind == pci.BARIO || b.Addr == 0 {
+			continue
+		}
+		m, err := board.MapMMIO(b.Addr+uint64(table&^msixBIRMask), msixEntrySize)
+		if err != nil {
+			return 0, bir, err
+		}
+		return m.Read32(msixVectorCtrl), bir, nil
+	}
+	return 0, bir, fmt.Errorf("MSI-X table in BAR%d, which has no memory address", bir)
 }
 
 // handshake writes protocol.Ready to CONFIG_ADDRESS and polls it until the

@@ -170,3 +170,24 @@ func (f *Function) SetStatusBits(bits uint16) *Function {
 	f.cfg[pci.STATUS+1] |= byte(bits >> 8)
 	return f
 }
+
+// SetBridgeWindows implements a bridge's address windows as a reset leaves
+// them (base and limit 0): the I/O window (with 32-bit I/O addressing when
+// io32), the memory window and a 64-bit prefetchable window, each writable
+// in the bits the PCI-to-PCI Bridge specification lets software write.
+func (f *Function) SetBridgeWindows(io32 bool) *Function {
+	ioCap := uint32(0)
+	if io32 {
+		ioCap = pci.BRIDGE_IO_32BIT
+	}
+	// I/O base and limit, then Secondary Status (write-one-to-clear).
+	f.set(pci.IO_BASE, ioCap|ioCap<<8, pci.BRIDGE_IO_ADDR_MASK|pci.BRIDGE_IO_ADDR_MASK<<8, statusClearable<<16)
+	f.set(pci.MEMORY_BASE, 0, pci.BRIDGE_MEMORY_ADDR_MSK|pci.BRIDGE_MEMORY_ADDR_MSK<<16, 0)
+	f.set(pci.PREF_MEMORY_BASE, 1|1<<16, pci.BRIDGE_MEMORY_ADDR_MSK|pci.BRIDGE_MEMORY_ADDR_MSK<<16, 0)
+	f.set(pci.PREF_BASE_UPPER32, 0, 0xFFFFFFFF, 0)
+	f.set(pci.PREF_LIMIT_UPPER32, 0, 0xFFFFFFFF, 0)
+	if io32 {
+		f.set(pci.IO_BASE_UPPER16, 0, 0xFFFFFFFF, 0)
+	}
+	return f
+}

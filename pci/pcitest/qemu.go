@@ -81,66 +81,91 @@ const seabiosCommand = pci.COMMAND_IO_SPACE | pci.COMMAND_MEMORY_SPACE | 1<<8
 // VGA, the 82540EM e1000, a transitional virtio-net with the capability
 // list QEMU gives virtio devices, and a PCI-to-PCI bridge (with a 64-bit
 // SHPC BAR filling both of its BAR registers) leading to bus 1 with a
-// virtio-rng. IDs, classes, subsystems, BARs, bus numbers and interrupt
-// lines are those of QEMUPCInfoPCI; revisions and capability lists are
-// QEMU's, which "info pci" does not show.
-func QEMUPC() *Space {
+// virtio-rng. IDs, classes, subsystems, BARs, bridge windows, bus numbers
+// and interrupt lines are those of QEMUPCInfoPCI; revisions and capability
+// lists are QEMU's, which "info pci" does not show.
+func QEMUPC() *Space { return qemuPC(true) }
+
+// QEMUPCQboot returns the same machine as QEMU's qboot firmware leaves it:
+// bus numbers and Interrupt Lines set (by its own PIRQ routing: pin + slot
+// - 1, plus the bridge's slot behind it, onto IRQ 10 or 11), but no BAR
+// assigned, bridge windows closed and no decoding enabled.
+func QEMUPCQboot() *Space { return qemuPC(false) }
+
+func qemuPC(seabios bool) *Space {
 	s := New()
 	qemuSubsys := func(h Header) Header {
 		h.SubsystemVendorID, h.SubsystemID = 0x1af4, 0x1100
 		return h
 	}
+	// fw picks what each firmware leaves: an address, Interrupt Line or
+	// Command value.
+	fw := func(seabiosValue, qbootValue uint64) uint64 {
+		if seabios {
+			return seabiosValue
+		}
+		return qbootValue
+	}
+	cmd := uint16(fw(seabiosCommand, 0))
 	s.Add(pci.Address{Bus: 0, Device: 0, Function: 0}, qemuSubsys(Header{
 		VendorID: 0x8086, DeviceID: 0x1237, BaseClass: 0x06, SubClass: 0x00, RevisionID: 0x02,
 		Command: pci.COMMAND_MEMORY_SPACE,
 	}))
 	s.Add(pci.Address{Bus: 0, Device: 1, Function: 0}, qemuSubsys(Header{
 		VendorID: 0x8086, DeviceID: 0x7000, BaseClass: 0x06, SubClass: 0x01,
-		MultiFunction: true, Command: seabiosCommand,
+		MultiFunction: true, Command: cmd,
 	}))
 	s.Add(pci.Address{Bus: 0, Device: 1, Function: 1}, qemuSubsys(Header{
 		VendorID: 0x8086, DeviceID: 0x7010, BaseClass: 0x01, SubClass: 0x01, ProgIF: 0x80,
-		Command: seabiosCommand,
-	})).SetBAR(4, BAR{Kind: pci.BARIO, Addr: 0xd060, Size: 0x10})
+		Command: cmd,
+	})).SetBAR(4, BAR{Kind: pci.BARIO, Addr: fw(0xd060, 0), Size: 0x10})
 	s.Add(pci.Address{Bus: 0, Device: 1, Function: 3}, qemuSubsys(Header{
 		VendorID: 0x8086, DeviceID: 0x7113, BaseClass: 0x06, SubClass: 0x80, RevisionID: 0x03,
-		InterruptLine: 9, InterruptPin: 1, Command: seabiosCommand,
+		InterruptLine: uint8(fw(9, 10)), InterruptPin: 1, Command: cmd,
 	}))
 	s.Add(pci.Address{Bus: 0, Device: 2, Function: 0}, qemuSubsys(Header{
 		VendorID: 0x1234, DeviceID: 0x1111, BaseClass: 0x03, SubClass: 0x00, RevisionID: 0x02,
-		Command: seabiosCommand,
-	})).SetBAR(0, BAR{Kind: pci.BARMem32, Prefetchable: true, Addr: 0xfd000000, Size: 0x1000000}).
-		SetBAR(2, BAR{Kind: pci.BARMem32, Addr: 0xfeab0000, Size: 0x1000})
+		Command: cmd,
+	})).SetBAR(0, BAR{Kind: pci.BARMem32, Prefetchable: true, Addr: fw(0xfd000000, 0), Size: 0x1000000}).
+		SetBAR(2, BAR{Kind: pci.BARMem32, Addr: fw(0xfeab0000, 0), Size: 0x1000})
 	s.Add(pci.Address{Bus: 0, Device: 3, Function: 0}, qemuSubsys(Header{
 		VendorID: 0x8086, DeviceID: 0x100e, BaseClass: 0x02, SubClass: 0x00, RevisionID: 0x03,
-		InterruptLine: 11, InterruptPin: 1, Command: seabiosCommand,
-	})).SetBAR(0, BAR{Kind: pci.BARMem32, Addr: 0xfea80000, Size: 0x20000}).
-		SetBAR(1, BAR{Kind: pci.BARIO, Addr: 0xd000, Size: 0x40})
+		InterruptLine: 11, InterruptPin: 1, Command: cmd,
+	})).SetBAR(0, BAR{Kind: pci.BARMem32, Addr: fw(0xfea80000, 0), Size: 0x20000}).
+		SetBAR(1, BAR{Kind: pci.BARIO, Addr: fw(0xd000, 0), Size: 0x40})
 	virtioCaps(s.Add(pci.Address{Bus: 0, Device: 4, Function: 0}, Header{
 		VendorID: 0x1af4, DeviceID: 0x1000, BaseClass: 0x02, SubClass: 0x00,
 		SubsystemVendorID: 0x1af4, SubsystemID: 0x0001,
-		InterruptLine: 11, InterruptPin: 1, Command: seabiosCommand,
-	})).SetBAR(0, BAR{Kind: pci.BARIO, Addr: 0xd040, Size: 0x20}).
-		SetBAR(1, BAR{Kind: pci.BARMem32, Addr: 0xfeab1000, Size: 0x1000}).
-		SetBAR(4, BAR{Kind: pci.BARMem64, Prefetchable: true, Addr: 0xfe200000, Size: 0x4000})
-	s.Add(pci.Address{Bus: 0, Device: 5, Function: 0}, Header{
+		InterruptLine: uint8(fw(11, 10)), InterruptPin: 1, Command: cmd,
+	})).SetBAR(0, BAR{Kind: pci.BARIO, Addr: fw(0xd040, 0), Size: 0x20}).
+		SetBAR(1, BAR{Kind: pci.BARMem32, Addr: fw(0xfeab1000, 0), Size: 0x1000}).
+		SetBAR(4, BAR{Kind: pci.BARMem64, Prefetchable: true, Addr: fw(0xfe200000, 0), Size: 0x4000})
+	br := s.Add(pci.Address{Bus: 0, Device: 5, Function: 0}, Header{
 		VendorID: 0x1b36, DeviceID: 0x0001, BaseClass: 0x06, SubClass: 0x04,
 		HeaderType: pci.HEADER_TYPE_BRIDGE, InterruptLine: 10, InterruptPin: 1,
-		Command: seabiosCommand | pci.COMMAND_BUS_MASTER,
-	}).SetBAR(0, BAR{Kind: pci.BARMem64, Addr: 0xfeab2000, Size: 0x100}).
+		Command: uint16(fw(seabiosCommand|pci.COMMAND_BUS_MASTER, 0)),
+	}).SetBAR(0, BAR{Kind: pci.BARMem64, Addr: fw(0xfeab2000, 0), Size: 0x100}).
 		SetBuses(0, 1, 1).
+		SetBridgeWindows(false).
 		// MSI, Slot Identification, SHPC (ID 0x0C).
 		SetCapabilityPointer(0x4c).
 		SetCapability(0x4c, pci.CAP_ID_MSI, 0x48).
 		SetCapability(0x48, 0x04, 0x40).
 		SetCapability(0x40, 0x0c, 0x00)
+	if seabios {
+		// I/O [0xc000, 0xcfff], memory [0xfe800000, 0xfe9fffff],
+		// prefetchable [0xfe000000, 0xfe1fffff].
+		br.SetRegister(pci.IO_BASE, 0xc0|0xc0<<8, pci.BRIDGE_IO_ADDR_MASK|pci.BRIDGE_IO_ADDR_MASK<<8)
+		br.SetRegister(pci.MEMORY_BASE, 0xfe80|0xfe90<<16, pci.BRIDGE_MEMORY_ADDR_MSK|pci.BRIDGE_MEMORY_ADDR_MSK<<16)
+		br.SetRegister(pci.PREF_MEMORY_BASE, 0xfe01|0xfe11<<16, pci.BRIDGE_MEMORY_ADDR_MSK|pci.BRIDGE_MEMORY_ADDR_MSK<<16)
+	}
 	virtioCaps(s.Add(pci.Address{Bus: 1, Device: 0, Function: 0}, Header{
 		VendorID: 0x1af4, DeviceID: 0x1005, BaseClass: 0x00, SubClass: 0xff,
 		SubsystemVendorID: 0x1af4, SubsystemID: 0x0004,
-		InterruptLine: 10, InterruptPin: 1, Command: seabiosCommand,
-	})).SetBAR(0, BAR{Kind: pci.BARIO, Addr: 0xc000, Size: 0x20}).
-		SetBAR(1, BAR{Kind: pci.BARMem32, Addr: 0xfe800000, Size: 0x1000}).
-		SetBAR(4, BAR{Kind: pci.BARMem64, Prefetchable: true, Addr: 0xfe000000, Size: 0x4000})
+		InterruptLine: 10, InterruptPin: 1, Command: cmd,
+	})).SetBAR(0, BAR{Kind: pci.BARIO, Addr: fw(0xc000, 0), Size: 0x20}).
+		SetBAR(1, BAR{Kind: pci.BARMem32, Addr: fw(0xfe800000, 0), Size: 0x1000}).
+		SetBAR(4, BAR{Kind: pci.BARMem64, Prefetchable: true, Addr: fw(0xfe000000, 0), Size: 0x4000})
 	return s
 }
 

@@ -22,6 +22,15 @@ func accel() string {
 	return "auto"
 }
 
+// Firmware is qemu.sh's -f value: TAMANET_FIRMWARE (seabios or qboot),
+// else seabios. Setting it runs the whole QEMU tier on that firmware.
+func Firmware() string {
+	if f := os.Getenv("TAMANET_FIRMWARE"); f != "" {
+		return f
+	}
+	return "seabios"
+}
+
 // Boot runs image under QEMU through the repository's qemu.sh and returns
 // the serial console output and QEMU's exit status. machine is a -M value;
 // extra goes to QEMU unchanged.
@@ -30,11 +39,12 @@ func Boot(t testing.TB, image, machine string, timeout time.Duration, extra ...s
 	return BootWith(t, image, []string{"-M", machine}, timeout, extra...)
 }
 
-// BootWith is Boot with qemu.sh's own options (e.g. "-M", "q35", "-0").
+// BootWith is Boot with qemu.sh's own options before the image (e.g. "-M",
+// "q35", "-0", "-f", "qboot"; a "-f" there overrides Firmware).
 func BootWith(t testing.TB, image string, qemuArgs []string, timeout time.Duration, extra ...string) (Result, string) {
 	t.Helper()
-	args := append(append([]string{"-a", accel()}, qemuArgs...), image, "--")
-	args = append(args, extra...)
+	args := append([]string{"-a", accel(), "-f", Firmware()}, qemuArgs...)
+	args = append(append(args, image, "--"), extra...)
 	cmd := exec.Command(filepath.Join(RepoRoot(t), "qemu.sh"), args...)
 	r, err := Run(cmd, timeout)
 	if err != nil {
@@ -68,11 +78,12 @@ type VM struct {
 }
 
 // Start boots image with qemu.sh in the background; qemuArgs are qemu.sh's
-// options before the image (e.g. "-p", "8080"), extra go to QEMU. QEMU is
+// options before the image (e.g. "-p", "8080"; a later "-f" overrides
+// Firmware), extra go to QEMU. QEMU is
 // stopped when the test ends.
 func Start(t testing.TB, image string, qemuArgs []string, extra ...string) *VM {
 	t.Helper()
-	args := append([]string{"-a", accel()}, qemuArgs...)
+	args := append([]string{"-a", accel(), "-f", Firmware()}, qemuArgs...)
 	args = append(append(args, image, "--"), extra...)
 	cmd := exec.Command(filepath.Join(RepoRoot(t), "qemu.sh"), args...)
 	out, err := cmd.StdoutPipe()
