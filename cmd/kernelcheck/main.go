@@ -120,6 +120,10 @@ func checkStorm() error {
 	if err != nil {
 		return err
 	}
+	// qboot leaves the BARs unassigned.
+	if err := bus.Assign(board.PCIWindows()); err != nil {
+		return err
+	}
 	for _, d := range bus.Devices {
 		if d.VendorID != 0x8086 || d.DeviceID != 0x100e {
 			continue

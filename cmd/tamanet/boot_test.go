@@ -57,14 +57,9 @@ func TestBootFigure(t *testing.T) {
 			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-t", ns})
 			c := newConsole(vm.Lines)
 			t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
-			// qemu.sh makes the namespace and its tap before it starts QEMU.
-			deadline := time.Now().Add(readyTimeout)
-			for exec.Command("ip", "-n", ns, "link", "show", "tap0").Run() != nil {
-				if time.Now().After(deadline) {
-					t.Fatalf("namespace %s with tap0 never appeared", ns)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			// qemu.sh says so once the namespace and its tap are set up,
+			// before it starts QEMU.
+			c.await(t, "qemu.sh: network tap", 0, readyTimeout)
 			checkBootFigure(t, exec.Command("ip", "netns", "exec", ns, tb, "boot", "-json", "-tap",
 				"-start", strconv.FormatInt(start.UnixNano(), 10), "-url", "http://10.0.2.15/"))
 		})
