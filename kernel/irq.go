@@ -79,6 +79,9 @@ var (
 	nextVector = firstVector
 
 	spurious atomic.Uint64 // vectors with no line
+	// replayed counts level lines found asserted when routed (see
+	// RequestIRQ).
+	replayed atomic.Uint64
 )
 
 // ISARoute returns where ISA or PCI interrupt line irq arrives, following
@@ -111,6 +114,14 @@ func ISARoute(irq uint8) (gsi uint32, trig Trigger, pol Polarity) {
 // it. fn reports whether its device raised the interrupt, which lets
 // drivers share a line. Several handlers on one line must agree on trigger
 // and polarity.
+//
+// On a level-triggered line RequestIRQ also calls fn once itself, after the
+// route is in place: a device may have asserted the line before (a driver
+// brought up first, frames arriving meanwhile), and QEMU's I/O APIC ignores
+// a rising edge on a masked or not yet configured input, while a level that
+// stays high never rises again, so that interrupt would never come. If fn
+// acknowledges its device the line falls and the next cause rises anew. fn
+// must therefore tolerate this one call from RequestIRQ's caller.
 func RequestIRQ(name string, gsi uint32, trig Trigger, pol Polarity, fn func() bool) error {
 	if cpu == nil {
 		return fmt.Errorf("kernel: RequestIRQ(%s) before Init", name)
@@ -137,9 +148,14 @@ func RequestIRQ(name string, gsi uint32, trig Trigger, pol Polarity, fn func() b
 	if old := l.handlers.Load(); old != nil {
 		hs = append(hs, *old...)
 	}
-	hs = append(hs, &handler{name: name, fn: fn})
+	h := &handler{name: name, fn: fn}
+	hs = append(hs, h)
 	l.handlers.Store(&hs)
 	io.route(gsi, l.vector, trig, pol)
+	if trig == Level && fn() {
+		h.claimed.Add(1)
+		replayed.Add(1)
+	}
 	return nil
 }
 
@@ -197,13 +213,16 @@ type IRQStats struct {
 	Lines    []LineStats `json:"lines" metric:"label=line"`
 	Spurious uint64      `json:"spurious"`
 	Total    uint64      `json:"total"`
+	// Replayed counts level-triggered lines that were already asserted
+	// when RequestIRQ routed them, and whose handler it called.
+	Replayed uint64 `json:"replayed"`
 }
 
 // Stats returns a snapshot of the interrupt counters.
 func Stats() IRQStats {
 	linesMu.Lock()
 	defer linesMu.Unlock()
-	s := IRQStats{Spurious: spurious.Load()}
+	s := IRQStats{Spurious: spurious.Load(), Replayed: replayed.Load()}
 	for v := firstVector; v < nextVector; v++ {
 		l := byVector[v].Load()
 		ls := LineStats{

@@ -7,6 +7,8 @@
 //	irq       PIT interrupts arrive through the I/O APIC, no faster than the PIT
 //	storm     leave an e1000 level interrupt unacknowledged: the kernel
 //	          must mask the line and the program go on
+//	latched   assert an e1000 interrupt before its line is routed: the
+//	          handler must still see it, and the next one
 //	sleep     print a tick after each of five time.Sleep(1s), for the host's clock
 //	idle      sleep 12 s so the host can measure QEMU's CPU use
 //	panic     panic: the stack goes to the console, QEMU exits non-zero
@@ -47,6 +49,8 @@ func main() {
 		err = checkIRQ()
 	case "storm":
 		err = checkStorm()
+	case "latched":
+		err = checkLatched()
 	case "sleep":
 		start := time.Now()
 		for i := range 6 {
@@ -114,15 +118,24 @@ func checkIRQ() error {
 	return nil
 }
 
-// checkStorm asserts an e1000's interrupt (ICS) and never reads ICR.
-func checkStorm() error {
+// e1000 registers the interrupt checks use (8254x manual 13.4).
+const (
+	e1000ICR = 0xc0
+	e1000ICS = 0xc8
+	e1000IMS = 0xd0
+	e1000LSC = 1 << 2
+)
+
+// firstE1000 returns the first 82540EM with its memory BAR assigned and
+// decoded, its registers, and where its INTx arrives.
+func firstE1000() (regs unsafe.Pointer, gsi uint32, trig kernel.Trigger, pol kernel.Polarity, err error) {
 	bus, err := pci.Enumerate(pci.NewMechanism1(board.PortIO{}), nil)
 	if err != nil {
-		return err
+		return nil, 0, 0, 0, err
 	}
 	// qboot leaves the BARs unassigned.
 	if err := bus.Assign(board.PCIWindows()); err != nil {
-		return err
+		return nil, 0, 0, 0, err
 	}
 	for _, d := range bus.Devices {
 		if d.VendorID != 0x8086 || d.DeviceID != 0x100e {
@@ -130,28 +143,69 @@ func checkStorm() error {
 		}
 		line, ok := d.GSI()
 		if !ok {
-			return fmt.Errorf("e1000 has no interrupt line")
-		}
-		gsi, trig, pol := kernel.ISARoute(uint8(line))
-		if err := kernel.RequestIRQ("deaf", gsi, trig, pol, func() bool { return false }); err != nil {
-			return err
+			return nil, 0, 0, 0, fmt.Errorf("e1000 has no interrupt line")
 		}
 		d.EnableMemory()
-		regs := unsafe.Add(unsafe.Pointer(nil), uintptr(d.BARs[0].Addr))
-		const IMS, ICS, LSC = 0xd0, 0xc8, 1 << 2
-		*(*uint32)(unsafe.Add(regs, IMS)) = LSC
-		*(*uint32)(unsafe.Add(regs, ICS)) = LSC
-		time.Sleep(2 * time.Second)
-		s := kernel.Stats()
-		fmt.Printf("kernelcheck: storm stats %+v\n", s)
-		for _, l := range s.Lines {
-			if l.GSI == gsi && l.Disabled && l.Unhandled >= 1000 {
-				return nil
-			}
-		}
-		return fmt.Errorf("line %d not masked", gsi)
+		gsi, trig, pol = kernel.ISARoute(uint8(line))
+		return unsafe.Add(unsafe.Pointer(nil), uintptr(d.BARs[0].Addr)), gsi, trig, pol, nil
 	}
-	return fmt.Errorf("no e1000")
+	return nil, 0, 0, 0, fmt.Errorf("no e1000")
+}
+
+func reg(regs unsafe.Pointer, off uintptr) *uint32 { return (*uint32)(unsafe.Add(regs, off)) }
+
+// checkLatched raises an e1000 interrupt (ICS) before RequestIRQ routes
+// its line, as a NIC brought up before the kernel's routing does: the
+// handler must be called for it, and for the next one.
+func checkLatched() error {
+	regs, gsi, trig, pol, err := firstE1000()
+	if err != nil {
+		return err
+	}
+	*reg(regs, e1000IMS) = e1000LSC
+	*reg(regs, e1000ICS) = e1000LSC
+	var n atomic.Uint64
+	handler := func() bool {
+		if *reg(regs, e1000ICR) == 0 { // the read acknowledges
+			return false
+		}
+		n.Add(1)
+		return true
+	}
+	if err := kernel.RequestIRQ("latched", gsi, trig, pol, handler); err != nil {
+		return err
+	}
+	time.Sleep(500 * time.Millisecond)
+	first := n.Load()
+	*reg(regs, e1000ICS) = e1000LSC
+	time.Sleep(500 * time.Millisecond)
+	fmt.Printf("kernelcheck: latched: %d interrupts seen for the cause raised before routing, %d in all (%v/%v)\n", first, n.Load(), trig, pol)
+	if first != 1 || n.Load() != 2 {
+		return fmt.Errorf("handler saw %d then %d interrupts, want 1 then 2", first, n.Load())
+	}
+	return nil
+}
+
+// checkStorm asserts an e1000's interrupt (ICS) and never reads ICR.
+func checkStorm() error {
+	regs, gsi, trig, pol, err := firstE1000()
+	if err != nil {
+		return err
+	}
+	if err := kernel.RequestIRQ("deaf", gsi, trig, pol, func() bool { return false }); err != nil {
+		return err
+	}
+	*reg(regs, e1000IMS) = e1000LSC
+	*reg(regs, e1000ICS) = e1000LSC
+	time.Sleep(2 * time.Second)
+	s := kernel.Stats()
+	fmt.Printf("kernelcheck: storm stats %+v\n", s)
+	for _, l := range s.Lines {
+		if l.GSI == gsi && l.Disabled && l.Unhandled >= 1000 {
+			return nil
+		}
+	}
+	return fmt.Errorf("line %d not masked", gsi)
 }
 
 // ignoredSleepType is an SLP_TYP QEMU's PM1 control handler does nothing
