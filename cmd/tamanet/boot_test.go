@@ -19,8 +19,9 @@ import (
 // firstAnswerSlack bounds the time from the guest's first received frame to
 // the host tool's first 200. What it guards against: a tool that waits out
 // its own client's SYN or ARP retransmission (1 s and more), or a burst of
-// stale SYNs the guest must answer first (hundreds of ms, measured).
-const firstAnswerSlack = 300 * time.Millisecond
+// stale SYNs the guest must answer first. It is not a speed goal: beside a
+// CPU hog the guest itself took up to 330 ms (measured) to answer.
+const firstAnswerSlack = 900 * time.Millisecond
 
 // TestBootFigure boots the unikernel and times it with tamabench boot as
 // make bench does, in user networking and (where the machine allows) tap
