@@ -4,7 +4,9 @@
 #   bench/bench.sh IMAGE
 #
 # 1. tamanet against the Linux baseline: ROUNDS interleaved rounds (default
-#    3), every tamabench test, boot-to-first-response and idle host CPU.
+#    3), every tamabench test, boot-to-first-response (with the unikernel's
+#    boot phases) and idle host CPU; the unikernel's latency tests run with
+#    its latency trace on, which explains their slowest 0.1% (tail causes).
 # 2. The unikernel's three NAPI modes (napi, interrupt, busypoll) against
 #    each other: MODE_ROUNDS rounds (default 2) of a shorter test list.
 # Network: NET=auto (default: tap where the machine allows it, else user),
@@ -53,7 +55,7 @@ echo "bench: $settings" | tee "$out/settings.txt" >&2
 
 echo "bench: tamanet vs Linux" >&2
 "$here/interleave.sh" -u "$image" -r "$rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" -o "$out/vs-linux" -- \
-	-duration "$duration" -warmup "$warmup" -q >"$out/vs-linux.log"
+	-duration "$duration" -warmup "$warmup" -q -trace >"$out/vs-linux.log"
 if [ "$mode_rounds" -gt 0 ]; then
 	echo "bench: NAPI modes" >&2
 	"$here/interleave.sh" -u "$image" -n napi,interrupt,busypoll -r "$mode_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" \

@@ -1,5 +1,7 @@
 package e1000
 
+import "tamanet/lattrace"
+
 // RxStats counts the receive path. Every descriptor the driver harvests ends
 // up in exactly one of Packets or a Drop counter, so
 // Descriptors == Packets + DropNoEOP + DropFrameError + DropZeroLength +
@@ -137,6 +139,7 @@ func (d *Device) rxClean(budget int) int {
 			}
 			off := i * RxBufferSize
 			// The three-index slice keeps the stack inside this buffer.
+			lattrace.Record(lattrace.KindRx, uint32(length))
 			deliver(d.rxBufs[off:off+length:off+length], s.checksumOK(status, errs))
 			s.Packets++
 			s.Bytes += uint64(length)

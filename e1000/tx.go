@@ -3,6 +3,7 @@ package e1000
 import (
 	"time"
 
+	"tamanet/lattrace"
 	"tamanet/txframe"
 )
 
@@ -247,6 +248,7 @@ func (d *Device) txKick(queued int) {
 	d.tx.Queued += uint64(queued)
 	d.tx.TailWrites++
 	d.regs.Write32(TDT, uint32(d.txNextToUse))
+	lattrace.Record(lattrace.KindTxDoorbell, uint32(queued))
 }
 
 // txClean reclaims descriptors the device has written back (DD set in

@@ -8,6 +8,7 @@ import (
 	"github.com/usbarmory/tamago/amd64"
 
 	"tamanet/board"
+	"tamanet/lattrace"
 )
 
 // Local APIC timer registers (Intel SDM vol. 3A, 11.5.4).
@@ -67,7 +68,9 @@ func idle(until int64) {
 		armed = true
 	}
 	idleCount++
+	lattrace.Record(lattrace.KindHalt, 0)
 	cpu.WaitInterrupt()
+	lattrace.Record(lattrace.KindWake, 0)
 	if armed {
 		*lapicReg(LAPIC_TIMER_INITIAL) = 0
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"tamanet/lattrace"
 )
 
 // Trigger is how an interrupt input signals.
@@ -172,6 +174,7 @@ func dispatch(vector int) {
 		return
 	}
 	l.count.Add(1)
+	lattrace.Record(lattrace.KindIRQ, uint32(vector))
 	claimed := false
 	for _, h := range *l.handlers.Load() {
 		if h.fn() {

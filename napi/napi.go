@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"tamanet/lattrace"
 )
 
 // Poller is the driver side of the engine.
@@ -169,7 +171,11 @@ func (n *Instance) Step() bool {
 		// Busy polling owns the device permanently; SCHED stays set so a
 		// stray Schedule does no more than note MISSED.
 		n.state.Store(stateSched)
-		n.poll()
+		work := n.poll()
+		if work > 0 {
+			// Only polls that found work: the trace would hold nothing else.
+			lattrace.Record(lattrace.KindPollEnd, uint32(work))
+		}
 		return true
 	}
 	// A MISSED noted before this round starts is covered by this round.
@@ -182,13 +188,16 @@ func (n *Instance) Step() bool {
 			break
 		}
 	}
+	lattrace.Record(lattrace.KindPollStart, 0)
 	work := n.poll()
 	if n.mode == ModeInterrupt {
 		// Drain: a full budget means more may be waiting.
 		for calls := 1; work >= n.budget && calls < MaxDrainPolls; calls++ {
 			work = n.poll()
 		}
-	} else if work >= n.budget {
+	}
+	lattrace.Record(lattrace.KindPollEnd, uint32(work))
+	if n.mode != ModeInterrupt && work >= n.budget {
 		// More may be waiting: keep SCHED, keep interrupts masked.
 		n.ctr.exhaustions.Add(1)
 		return true

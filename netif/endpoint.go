@@ -9,6 +9,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 
+	"tamanet/lattrace"
 	"tamanet/txframe"
 )
 
@@ -276,6 +277,7 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 	// The protocol comes from the Ethernet header, which ethernet.Endpoint
 	// parses before handing the packet to the NIC.
 	d.DeliverNetworkPacket(0, pkt)
+	lattrace.Record(lattrace.KindDeliver, uint32(len(frame)))
 	pkt.DecRef()
 }
 

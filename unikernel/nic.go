@@ -11,6 +11,7 @@ import (
 	"tamanet/board"
 	"tamanet/e1000"
 	"tamanet/kernel"
+	"tamanet/lattrace"
 	"tamanet/pci"
 )
 
@@ -102,7 +103,10 @@ func (n *nic) irqDesc() string {
 // watchdog runs the driver's housekeeping forever.
 func (n *nic) watchdog(period time.Duration) {
 	for range time.Tick(period) {
-		if err := n.dev.Watchdog(); err != nil {
+		lattrace.Record(lattrace.KindWatchdogStart, 0)
+		err := n.dev.Watchdog()
+		lattrace.Record(lattrace.KindWatchdogEnd, 0)
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "tamanet: e1000 watchdog: %v\n", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"tamanet/board"
 	"tamanet/e1000"
 	"tamanet/kernel"
+	"tamanet/lattrace"
 	"tamanet/netif"
 	"tamanet/pci"
 )
@@ -54,6 +55,8 @@ type Stats struct {
 	// (netif, stack, tcp_connections).
 	netif.Stats
 	Runtime runtimeStats `json:"runtime"`
+	// Trace is the latency trace's state (GET /debug/trace).
+	Trace lattrace.Stats `json:"trace"`
 }
 
 // costStats are register writes and interrupts per megabyte (10^6 bytes)
@@ -91,6 +94,11 @@ type runtimeStats struct {
 	HeapAllocBytes  uint64 `json:"heap_alloc_bytes" metric:"gauge"`
 	GCCycles        uint64 `json:"gc_cycles"`
 	Goroutines      uint64 `json:"goroutines" metric:"gauge"`
+	// SchedLatencies is how long goroutines waited to run, GCPauses how
+	// long the world stopped for the garbage collector (runtime/metrics'
+	// /sched/latencies and /sched/pauses/total/gc), in coarse buckets.
+	SchedLatencies runtimeHistogram `json:"sched_latencies_seconds"`
+	GCPauses       runtimeHistogram `json:"gc_pauses_seconds"`
 }
 
 // readRuntimeStats uses ReadMemStats, whose counts are exact (runtime/metrics
@@ -99,7 +107,10 @@ type runtimeStats struct {
 func readRuntimeStats() runtimeStats {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
+	sched, gc := readRuntimeHistograms()
 	return runtimeStats{
+		SchedLatencies:  sched,
+		GCPauses:        gc,
 		Mallocs:         m.Mallocs,
 		TotalAllocBytes: m.TotalAlloc,
 		HeapAllocBytes:  m.HeapAlloc,
@@ -140,5 +151,6 @@ func (s *System) Stats() Stats {
 		Cost:         costOf(es),
 		Stats:        s.Stack.Stats(),
 		Runtime:      readRuntimeStats(),
+		Trace:        lattrace.ReadStats(),
 	}
 }

@@ -5,6 +5,7 @@ package unikernel
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -141,13 +142,16 @@ func (s *System) ListenTCP(port uint16) (net.Listener, error) { return s.Stack.L
 func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }
 
 // DebugRoutes are the system's own HTTP routes, by http.ServeMux pattern:
-// GET /debug/pcap (package pcaphttp) and GET /debug/boot (the boot phases,
-// with the uptime read last, for tamabench to place them on its clock).
+// GET /debug/pcap (package pcaphttp), GET /debug/boot (the boot phases,
+// with the uptime read last, for tamabench to place them on its clock) and
+// the latency trace's (see traceRoutes).
 func (s *System) DebugRoutes() map[string]http.Handler {
-	return map[string]http.Handler{
+	routes := map[string]http.Handler{
 		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
 		"GET /debug/boot": http.HandlerFunc(s.boot.serveDebugBoot),
 	}
+	maps.Copy(routes, traceRoutes())
+	return routes
 }
 
 // Handler serves app on every path the system does not take: GET /stats

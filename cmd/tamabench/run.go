@@ -36,9 +36,12 @@ type runConfig struct {
 	// load.BootNeighbourProbing).
 	neighRetrans time.Duration
 	tap          bool
-	idlePID      int
-	idleTime     time.Duration
-	idleWait     time.Duration
+	// trace runs the latency tests with the guest's latency trace on and
+	// explains their slowest requests.
+	trace    bool
+	idlePID  int
+	idleTime time.Duration
+	idleWait time.Duration
 }
 
 func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
@@ -73,6 +76,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.idlePID, "idle-pid", 0, "after the boot wait, measure this process's (the guest's QEMU) host CPU while no traffic flows")
 	fs.DurationVar(&c.idleTime, "idle-time", 10*time.Second, "length of the idle CPU measurement")
 	fs.DurationVar(&c.idleWait, "idle-settle", 2*time.Second, "quiet time before the idle CPU measurement")
+	fs.BoolVar(&c.trace, "trace", false, "run the latency tests with the guest's latency trace on (GET /debug/trace) and explain their slowest 0.1% of requests")
 	fs.BoolVar(&c.tap, "tap", false, "also allow a private target address on the subnet of a local tap (qemu.sh tap mode, run inside its namespace)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return nil, err
@@ -159,14 +163,29 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		f.Tests = append(f.Tests, load.IdleCPU(ctx, c.idlePID, c.idleWait, c.idleTime))
 	}
 	addr := c.target
+	// latency runs a latency test, traced with -trace.
+	latency := func(run func(load.Options) result.Test) []result.Test {
+		if !c.trace {
+			return one(run(c.opts))
+		}
+		return one(load.Traced(ctx, "http://"+addr.HTTP, c.opts, run))
+	}
 	steps := []struct {
 		name string
 		run  func() []result.Test
 	}{
-		{"keepalive", func() []result.Test { return one(load.HTTPLatency(ctx, addr.HTTP, true, c.opts)) }},
-		{"newconn", func() []result.Test { return one(load.HTTPLatency(ctx, addr.HTTP, false, c.opts)) }},
-		{"tcpecho", func() []result.Test { return one(load.TCPEcho(ctx, addr.TCPEcho, c.opts)) }},
-		{"udpecho", func() []result.Test { return one(load.UDPEcho(ctx, addr.UDPEcho, c.opts)) }},
+		{"keepalive", func() []result.Test {
+			return latency(func(o load.Options) result.Test { return load.HTTPLatency(ctx, addr.HTTP, true, o) })
+		}},
+		{"newconn", func() []result.Test {
+			return latency(func(o load.Options) result.Test { return load.HTTPLatency(ctx, addr.HTTP, false, o) })
+		}},
+		{"tcpecho", func() []result.Test {
+			return latency(func(o load.Options) result.Test { return load.TCPEcho(ctx, addr.TCPEcho, o) })
+		}},
+		{"udpecho", func() []result.Test {
+			return latency(func(o load.Options) result.Test { return load.UDPEcho(ctx, addr.UDPEcho, o) })
+		}},
 		{"rps", func() []result.Test {
 			var ts []result.Test
 			for _, n := range c.levels {

@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"tamanet/lattrace"
 )
 
 // statusWriter remembers the status code a handler sent.
@@ -32,9 +34,11 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Service) serveCounted(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	lattrace.Record(lattrace.KindHandlerStart, lattrace.HandlerHTTP)
 	s.c.httpRequests.Add(1)
 	sw := &statusWriter{ResponseWriter: w}
 	s.mux.ServeHTTP(sw, r)
+	lattrace.Record(lattrace.KindHandlerEnd, lattrace.HandlerHTTP)
 	// The mux has set r.Pattern to the route it matched ("" for none).
 	route := s.c.routes[r.Pattern]
 	if route == nil {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"tamanet/lattrace"
 )
 
 // ServeTCPEcho accepts connections on ln and echoes every byte back (RFC 862)
@@ -38,10 +40,13 @@ func (s *Service) echoTCP(c net.Conn) {
 	for {
 		n, rerr := c.Read(buf)
 		if n > 0 {
+			lattrace.Record(lattrace.KindHandlerStart, lattrace.HandlerTCPEcho)
 			// Counted before the write, so a peer that has its bytes
 			// back also sees them in the counters.
 			s.c.tcpBytes.Add(uint64(n))
-			if m, werr := c.Write(buf[:n]); werr != nil {
+			m, werr := c.Write(buf[:n])
+			lattrace.Record(lattrace.KindHandlerEnd, lattrace.HandlerTCPEcho)
+			if werr != nil {
 				s.c.tcpBytes.Add(-uint64(n - m))
 				s.c.tcpErrors.Add(1)
 				return

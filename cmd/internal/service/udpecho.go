@@ -3,6 +3,8 @@ package service
 import (
 	"net"
 	"time"
+
+	"tamanet/lattrace"
 )
 
 // udpBufSize holds the largest UDP payload over IPv4.
@@ -24,10 +26,13 @@ func (s *Service) ServeUDPEcho(pc net.PacketConn) error {
 			continue
 		}
 		backoff = 0
+		lattrace.Record(lattrace.KindHandlerStart, lattrace.HandlerUDPEcho)
 		// Counted before the reply leaves, and taken back if it fails.
 		s.c.udpPackets.Add(1)
 		s.c.udpBytes.Add(uint64(n))
-		if _, err := pc.WriteTo(buf[:n], addr); err != nil {
+		_, err = pc.WriteTo(buf[:n], addr)
+		lattrace.Record(lattrace.KindHandlerEnd, lattrace.HandlerUDPEcho)
+		if err != nil {
 			s.c.udpPackets.Add(^uint64(0))
 			s.c.udpBytes.Add(-uint64(n))
 			s.c.udpErrors.Add(1)

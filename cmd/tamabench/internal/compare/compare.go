@@ -93,6 +93,8 @@ type Table struct {
 	Rows    []Row          `json:"rows"`
 	// Phases are the boot phases of the targets that report them.
 	Phases []PhaseRow `json:"boot_phases,omitempty"`
+	// Tails are the tail causes of traced tests.
+	Tails []TailRow `json:"tail_causes,omitempty"`
 }
 
 // Compare groups files by target name and compares every other target with
@@ -137,6 +139,7 @@ func Compare(files []*result.File, base string) (*Table, error) {
 		}
 	}
 	tab.Phases = BootPhases(files)
+	tab.Tails = Tails(files)
 	return tab, nil
 }
 

@@ -37,7 +37,13 @@ func WriteText(w io.Writer, t *Table) error {
 	if len(t.Phases) > 0 {
 		fmt.Fprintln(w)
 	}
-	return WritePhases(w, t.Phases)
+	if err := WritePhases(w, t.Phases); err != nil {
+		return err
+	}
+	if len(t.Tails) > 0 {
+		fmt.Fprintln(w)
+	}
+	return WriteTails(w, t.Tails)
 }
 
 func figure(v float64) string {

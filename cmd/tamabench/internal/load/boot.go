@@ -155,33 +155,41 @@ func WaitFirst200(ctx context.Context, url string, start time.Time, p BootProbe)
 	}
 }
 
-// phaseSamples is how many times BootPhases asks; the fastest answer
-// places the phases.
-const phaseSamples = 5
+// clockSamples is how many times GuestClock asks; the fastest answer
+// places the guest's clock.
+const clockSamples = 5
 
-// BootPhases reads the guest's boot phases from GET base/debug/boot (the
-// unikernel's: each phase's time since the VM started in seconds, and its
-// uptime read just before answering) and places them on the host's clock, in ms
-// since start. The VM started at the midpoint of a request less the uptime
-// it returned; of several requests the one with the shortest round trip
-// is used, whose half bounds the error. The VM's start itself is the phase
-// "vm_start" (QEMU's own start-up before it). A guest that has no such page
-// (the Linux baseline) gives no phases and no error.
-func BootPhases(ctx context.Context, base string, start time.Time) ([]result.Phase, error) {
-	c := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
-	defer c.CloseIdleConnections()
-	var best time.Duration
-	var boot map[string]float64
-	var vmStart time.Time
-	for i := 0; i < phaseSamples; i++ {
+// ClockSample pairs an instant on the host's clock with the guest's uptime
+// (time since its VM started) at that instant.
+type ClockSample struct {
+	Host  time.Time
+	Guest time.Duration
+	// RTT is the round trip of the request it came from: the pairing is
+	// good to half of it.
+	RTT time.Duration
+}
+
+// VMStart is the host instant the guest's clock started from.
+func (c ClockSample) VMStart() time.Time { return c.Host.Add(-c.Guest) }
+
+// GuestClock reads the guest's uptime from GET base/debug/boot (the
+// unikernel reads it last thing before answering) several times and pairs
+// the one with the shortest round trip with that trip's midpoint. It also
+// returns that answer's boot phases (seconds since the VM started, by
+// name); ok is false for a guest that has no such page (the Linux
+// baseline).
+func GuestClock(ctx context.Context, base string) (c ClockSample, phases map[string]float64, ok bool, err error) {
+	hc := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+	for i := 0; i < clockSamples; i++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/boot", nil)
 		if err != nil {
-			return nil, err
+			return c, nil, false, err
 		}
 		sent := time.Now()
-		resp, err := c.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
-			return nil, err
+			return c, nil, false, err
 		}
 		got := time.Now()
 		var b map[string]float64
@@ -189,21 +197,34 @@ func BootPhases(ctx context.Context, base string, start time.Time) ([]result.Pha
 		resp.Body.Close()
 		switch {
 		case resp.StatusCode == http.StatusNotFound:
-			return nil, nil
+			return c, nil, false, nil
 		case resp.StatusCode != http.StatusOK:
-			return nil, fmt.Errorf("GET %s/debug/boot: %s", base, resp.Status)
+			return c, nil, false, fmt.Errorf("GET %s/debug/boot: %s", base, resp.Status)
 		case err != nil:
-			return nil, fmt.Errorf("GET %s/debug/boot: %w", base, err)
+			return c, nil, false, fmt.Errorf("GET %s/debug/boot: %w", base, err)
 		}
-		up, ok := b["uptime_seconds"]
-		if !ok {
-			return nil, fmt.Errorf("GET %s/debug/boot: no uptime_seconds", base)
+		up, found := b["uptime_seconds"]
+		if !found {
+			return c, nil, false, fmt.Errorf("GET %s/debug/boot: no uptime_seconds", base)
 		}
-		if rtt := got.Sub(sent); boot == nil || rtt < best {
-			best, boot = rtt, b
-			vmStart = sent.Add(rtt/2 - seconds(up))
+		if rtt := got.Sub(sent); phases == nil || rtt < c.RTT {
+			c = ClockSample{Host: sent.Add(rtt / 2), Guest: seconds(up), RTT: rtt}
+			phases = b
 		}
 	}
+	return c, phases, true, nil
+}
+
+// BootPhases reads the guest's boot phases (GuestClock) and places them on
+// the host's clock, in ms since start. The VM's start itself is the phase
+// "vm_start" (QEMU's own start-up before it). A guest that has no phases
+// (the Linux baseline) gives none and no error.
+func BootPhases(ctx context.Context, base string, start time.Time) ([]result.Phase, error) {
+	c, boot, ok, err := GuestClock(ctx, base)
+	if err != nil || !ok {
+		return nil, err
+	}
+	vmStart := c.VMStart()
 	at := func(d time.Duration) float64 { return float64(vmStart.Add(d).Sub(start)) / 1e6 }
 	phases := []result.Phase{{Name: "vm_start", MS: at(0)}}
 	for k, sec := range boot {

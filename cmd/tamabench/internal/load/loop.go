@@ -65,6 +65,9 @@ func measure(ctx context.Context, name string, o Options, ops []op) result.Test 
 					continue
 				}
 				h.Record(t1.Sub(t0))
+				if o.Samples != nil {
+					o.Samples.add(t0, t1)
+				}
 				ok.Add(1)
 				bytes.Add(uint64(n))
 			}

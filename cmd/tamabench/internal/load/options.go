@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -21,6 +22,37 @@ type Options struct {
 	EchoSize  int           // TCP and UDP echo payload, >= 8
 	BulkBytes int64         // bytes per bulk request
 	Progress  *Progress     // nil: quiet
+	// Samples, if set, receives the start and end of every recorded
+	// operation (for the latency trace's tail analysis).
+	Samples *Samples
+}
+
+// Sample is one recorded operation on the host's clock.
+type Sample struct {
+	Start, End time.Time
+}
+
+// Samples collects the recorded operations of a test; safe for its
+// workers to add to concurrently.
+type Samples struct {
+	mu  sync.Mutex
+	all []Sample
+}
+
+// add records one operation.
+func (s *Samples) add(start, end time.Time) {
+	s.mu.Lock()
+	s.all = append(s.all, Sample{start, end})
+	s.mu.Unlock()
+}
+
+// Take returns the operations recorded so far and forgets them.
+func (s *Samples) Take() []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := s.all
+	s.all = nil
+	return all
 }
 
 // DefaultOptions are the command's defaults.

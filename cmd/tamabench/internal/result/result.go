@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"tamanet/cmd/tamabench/internal/tail"
 )
 
 // Schema identifies this version of the format.
@@ -82,6 +84,11 @@ type Test struct {
 	// Phases are the guest's boot phases on the host's clock (boot test,
 	// guests that report them), in time order.
 	Phases []Phase `json:"phases,omitempty"`
+	// Tail explains the slowest requests with the guest's latency trace
+	// (latency tests run with -trace, guests that have one); TraceError
+	// says why a traced test has none.
+	Tail       *tail.Summary `json:"tail,omitempty"`
+	TraceError string        `json:"trace_error,omitempty"`
 }
 
 // Phase is one boot phase: when it happened, in ms since the boot's start

@@ -3,7 +3,11 @@ package result
 import (
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
+	"time"
+
+	"tamanet/cmd/tamabench/internal/tail"
 )
 
 // WriteTable prints f's tests as an aligned text table.
@@ -40,9 +44,57 @@ func WriteTable(w io.Writer, f *File) error {
 		if t.FirstError != "" {
 			fmt.Fprintf(w, "%s: first error: %s\n", t.Name, t.FirstError)
 		}
+		if t.TraceError != "" {
+			fmt.Fprintf(w, "%s: no trace: %s\n", t.Name, t.TraceError)
+		}
+		if t.Tail != nil {
+			writeTail(w, t.Name, t.Tail)
+		}
 	}
 	return nil
 }
+
+// writeTail prints a traced test's tail: the causes with their counts, the
+// median request's and the slowest requests' time by guest state.
+func writeTail(w io.Writer, name string, s *tail.Summary) {
+	fmt.Fprintf(w, "%s: slowest %d of %d traced requests (>= %.0f µs), causes:", name, s.Slowest, s.Requests, us(s.Threshold))
+	causes := make([]string, 0, len(s.Causes))
+	for c := range s.Causes {
+		causes = append(causes, c)
+	}
+	sort.Slice(causes, func(i, j int) bool {
+		return s.Causes[causes[i]] > s.Causes[causes[j]] || s.Causes[causes[i]] == s.Causes[causes[j]] && causes[i] < causes[j]
+	})
+	for _, c := range causes {
+		fmt.Fprintf(w, " %s %d", c, s.Causes[c])
+	}
+	fmt.Fprintf(w, " (%d requests before the trace, %d events lost)\n", s.Uncovered, s.TraceLost)
+	row := func(label string, lat time.Duration, states, stages map[string]time.Duration, extra string) {
+		fmt.Fprintf(w, "  %-8s %8.0f µs: states", label, us(lat))
+		for _, st := range tail.States {
+			fmt.Fprintf(w, " %s %.0f", st, us(states[st]))
+		}
+		fmt.Fprint(w, "; stages")
+		for _, st := range tail.Stages {
+			fmt.Fprintf(w, " %s %.0f", st, us(stages[st]))
+		}
+		fmt.Fprintf(w, "%s\n", extra)
+	}
+	var med time.Duration
+	for _, st := range tail.States {
+		med += s.Median[st]
+	}
+	row("median", med, s.Median, s.MedianStages, "")
+	for i, b := range s.Worst {
+		gc := ""
+		if b.GC {
+			gc = ", gc"
+		}
+		row(fmt.Sprintf("slow %d", i+1), b.Latency, b.States, b.Stages, fmt.Sprintf(" -> %s%s", b.Cause, gc))
+	}
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func num(v float64, format string) string {
 	if v == 0 {
