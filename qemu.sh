@@ -109,6 +109,7 @@ nic=("${netdev[@]}" -device e1000,netdev=net0,romfile=)
 [ $nonic = 1 ] && nic=(-nic none)
 args=(-M "$machine" "${accel_args[@]}" "${fw_args[@]}" -m "$mem" -smp 1
 	-nographic -no-reboot -serial stdio -monitor none
+	-name "$(basename "$image"),debug-threads=on"
 	-kernel "$image"
 	"${nic[@]}"
 	-device isa-debug-exit,iobase=0xf4,iosize=4)

@@ -73,7 +73,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.DurationVar(&c.bootProbe.Interval, "boot-interval", 10*time.Millisecond, "time between boot polls")
 	fs.DurationVar(&c.bootProbe.Connect, "boot-connect", 100*time.Millisecond, "each boot poll gives up connecting after this long (a fresh one is already on its way)")
 	fs.DurationVar(&c.neighRetrans, "boot-neigh-retrans", load.BootNeighbourRetrans, "with -tap: the tap's ARP retransmission time while waiting for the first 200, and a queue of a few packets awaiting resolution (0 leaves both alone)")
-	fs.IntVar(&c.idlePID, "idle-pid", 0, "after the boot wait, measure this process's (the guest's QEMU) host CPU while no traffic flows")
+	fs.IntVar(&c.idlePID, "idle-pid", 0, "the guest's QEMU process: after the boot wait, measure its host CPU while no traffic flows; with -trace, sample its threads' waits for a host CPU")
 	fs.DurationVar(&c.idleTime, "idle-time", 10*time.Second, "length of the idle CPU measurement")
 	fs.DurationVar(&c.idleWait, "idle-settle", 2*time.Second, "quiet time before the idle CPU measurement")
 	fs.BoolVar(&c.trace, "trace", false, "run the latency tests with the guest's latency trace on (GET /debug/trace) and explain their slowest 0.1% of requests")
@@ -168,7 +168,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if !c.trace {
 			return one(run(c.opts))
 		}
-		return one(load.Traced(ctx, "http://"+addr.HTTP, c.opts, run))
+		return one(load.Traced(ctx, "http://"+addr.HTTP, c.idlePID, c.opts, run))
 	}
 	steps := []struct {
 		name string

@@ -116,9 +116,10 @@ func guestToHost(a, b ClockSample) func(time.Duration) time.Time {
 const TailFraction = 0.001
 
 // Traced runs a latency test with the guest's trace on (base is its HTTP
-// root) and attaches the analysis of its slowest requests. A guest without
-// a trace runs the test untraced.
-func Traced(ctx context.Context, base string, o Options, run func(Options) result.Test) result.Test {
+// root) and attaches the analysis of its slowest requests; with qemuPID
+// (0: none) it also samples QEMU's threads' waits for a host CPU. A guest
+// without a trace runs the test untraced.
+func Traced(ctx context.Context, base string, qemuPID int, o Options, run func(Options) result.Test) result.Test {
 	g, ok, err := StartTrace(ctx, base)
 	if err != nil || !ok {
 		t := run(o)
@@ -127,8 +128,19 @@ func Traced(ctx context.Context, base string, o Options, run func(Options) resul
 		}
 		return t
 	}
+	var hw *HostWaits
+	var hostErr error
+	if qemuPID > 0 {
+		hw, hostErr = StartHostWaits(qemuPID)
+	}
 	o.Samples = &Samples{}
 	t := run(o)
+	var host []tail.HostSample
+	if hw != nil {
+		host = hw.Stop()
+	} else if hostErr != nil {
+		t.TraceError = "no host waits: " + hostErr.Error()
+	}
 	evs, lost, err := g.Finish(ctx)
 	if err != nil {
 		t.TraceError = err.Error()
@@ -138,7 +150,7 @@ func Traced(ctx context.Context, base string, o Options, run func(Options) resul
 	for _, s := range o.Samples.Take() {
 		reqs = append(reqs, tail.Request{Start: s.Start, End: s.End})
 	}
-	sum := tail.Analyze(reqs, evs, TailFraction)
+	sum := tail.Analyze(reqs, evs, host, TailFraction)
 	sum.TraceLost = lost
 	t.Tail = &sum
 	return t

@@ -69,8 +69,8 @@ func writeTail(w io.Writer, name string, s *tail.Summary) {
 		fmt.Fprintf(w, " %s %d", c, s.Causes[c])
 	}
 	fmt.Fprintf(w, " (%d requests before the trace, %d events lost)\n", s.Uncovered, s.TraceLost)
-	row := func(label string, lat time.Duration, states, stages map[string]time.Duration, extra string) {
-		fmt.Fprintf(w, "  %-8s %8.0f µs: states", label, us(lat))
+	row := func(label string, lat, host time.Duration, states, stages map[string]time.Duration, extra string) {
+		fmt.Fprintf(w, "  %-8s %8.0f µs: host wait %.0f; states", label, us(lat), us(host))
 		for _, st := range tail.States {
 			fmt.Fprintf(w, " %s %.0f", st, us(states[st]))
 		}
@@ -84,13 +84,13 @@ func writeTail(w io.Writer, name string, s *tail.Summary) {
 	for _, st := range tail.States {
 		med += s.Median[st]
 	}
-	row("median", med, s.Median, s.MedianStages, "")
+	row("median", s.MedianLatency, s.HostWait, s.Median, s.MedianStages, "")
 	for i, b := range s.Worst {
 		gc := ""
 		if b.GC {
 			gc = ", gc"
 		}
-		row(fmt.Sprintf("slow %d", i+1), b.Latency, b.States, b.Stages, fmt.Sprintf(" -> %s%s", b.Cause, gc))
+		row(fmt.Sprintf("slow %d", i+1), b.Latency, b.HostVCPU+b.HostMain, b.States, b.Stages, fmt.Sprintf(" -> %s%s", b.Cause, gc))
 	}
 }
 

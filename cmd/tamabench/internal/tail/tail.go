@@ -19,6 +19,11 @@
 // A request whose extra time went mostly to busy while a garbage collection
 // cycle ended during it (or just after) is attributed to gc.
 //
+// On a shared host the guest's virtual CPU can be runnable and not run:
+// its time then passes in whatever state the guest was in. Samples of how
+// long QEMU's threads waited for a host CPU (HostSample) measure that; a
+// request whose extra time is mostly such waiting is attributed to host.
+//
 // Each request is also split into stages by its own first events: in
 // (until the guest harvested its first frame), stack (until a handler
 // started), handler (until it ended), out (until the transmit doorbell)
@@ -70,9 +75,19 @@ const (
 // Stages lists them in order.
 var Stages = []string{StageIn, StageStack, StageHandler, StageOut, StageBack}
 
-// CauseGC is the cause of a request slowed by busy time while a garbage
-// collection cycle ended.
-const CauseGC = "gc"
+// Causes besides the states: busy time while a garbage collection cycle
+// ended, and QEMU's threads waiting for a host CPU.
+const (
+	CauseGC   = "gc"
+	CauseHost = "host"
+)
+
+// HostSample is how long QEMU's virtual CPU thread and main loop thread
+// had waited, in total, for a host CPU at an instant (schedstat run_delay).
+type HostSample struct {
+	At         time.Time
+	VCPU, Main time.Duration
+}
 
 // gcSlack is how long after a request a GC cycle's end may be seen and
 // still count: the finalizer that reports it runs after the cycle.
@@ -91,8 +106,13 @@ type Breakdown struct {
 	GC bool `json:"gc"`
 	// Events counts trace events inside the request.
 	Events int `json:"events"`
-	// Cause is the state (or gc) with the largest excess over the median
-	// request; set for the slowest requests.
+	// HostVCPU and HostMain are how long QEMU's virtual CPU and main loop
+	// threads waited for a host CPU during the request (with host
+	// samples).
+	HostVCPU time.Duration `json:"host_vcpu_wait_ns"`
+	HostMain time.Duration `json:"host_main_wait_ns"`
+	// Cause is the state (or gc, or host) that explains most of the time
+	// over the median request; set for the slowest requests.
 	Cause string `json:"cause,omitempty"`
 }
 
@@ -106,6 +126,10 @@ type Summary struct {
 	Threshold time.Duration `json:"threshold_ns"`
 	// Causes counts the tail's requests by cause.
 	Causes map[string]int `json:"causes"`
+	// MedianLatency is the median request's; HostWait the median of the
+	// host threads' waits.
+	MedianLatency time.Duration `json:"median_latency_ns"`
+	HostWait      time.Duration `json:"median_host_wait_ns"`
 	// Median is each state's median time per request, MedianStages each
 	// stage's.
 	Median       map[string]time.Duration `json:"median_ns"`
@@ -125,8 +149,9 @@ const maxWorst = 5
 
 // Analyze breaks down every request the trace covers (events sorted by
 // time; requests of one sequential worker) and attributes the slowest
-// fraction (at least one request) to causes.
-func Analyze(reqs []Request, events []Event, fraction float64) Summary {
+// fraction (at least one request) to causes. host, in time order, may be
+// nil.
+func Analyze(reqs []Request, events []Event, host []HostSample, fraction float64) Summary {
 	s := Summary{Causes: map[string]int{}, Median: map[string]time.Duration{}, MedianStages: map[string]time.Duration{}}
 	if len(events) == 0 || len(reqs) == 0 {
 		s.Uncovered = len(reqs)
@@ -141,7 +166,10 @@ func Analyze(reqs []Request, events []Event, fraction float64) Summary {
 			s.Uncovered++
 			continue
 		}
-		covered = append(covered, w.breakdown(r))
+		b := w.breakdown(r)
+		b.HostVCPU = hostWait(host, r, func(s HostSample) time.Duration { return s.VCPU })
+		b.HostMain = hostWait(host, r, func(s HostSample) time.Duration { return s.Main })
+		covered = append(covered, b)
 	}
 	s.Requests = len(covered)
 	if len(covered) == 0 {
@@ -161,13 +189,15 @@ func Analyze(reqs []Request, events []Event, fraction float64) Summary {
 	for _, st := range Stages {
 		s.MedianStages[st] = median(func(b Breakdown) time.Duration { return b.Stages[st] })
 	}
+	s.MedianLatency = median(func(b Breakdown) time.Duration { return b.Latency })
+	s.HostWait = median(func(b Breakdown) time.Duration { return b.HostVCPU + b.HostMain })
 	sort.SliceStable(covered, func(i, j int) bool { return covered[i].Latency > covered[j].Latency })
 	n := max(1, int(float64(len(covered))*fraction+0.5))
 	s.Slowest = n
 	s.Threshold = covered[n-1].Latency
 	for i := range covered[:n] {
 		b := &covered[i]
-		b.Cause = cause(*b, s.Median)
+		b.Cause = cause(*b, s)
 		s.Causes[b.Cause]++
 		if i < maxWorst {
 			s.Worst = append(s.Worst, *b)
@@ -176,12 +206,17 @@ func Analyze(reqs []Request, events []Event, fraction float64) Summary {
 	return s
 }
 
-// cause names the state whose time exceeds its median by the most, with
-// busy time during a garbage collection counted as gc.
-func cause(b Breakdown, median map[string]time.Duration) string {
+// cause is host if QEMU's threads waited for a host CPU for at least half
+// of the request's time over the median, else the state whose time exceeds
+// its median by the most, with busy time during a garbage collection
+// counted as gc.
+func cause(b Breakdown, s Summary) string {
+	if extra := b.Latency - s.MedianLatency; extra > 0 && 2*(b.HostVCPU+b.HostMain-s.HostWait) >= extra {
+		return CauseHost
+	}
 	best, excess := StateBusy, time.Duration(-1<<63)
 	for _, st := range States {
-		if e := b.States[st] - median[st]; e > excess {
+		if e := b.States[st] - s.Median[st]; e > excess {
 			best, excess = st, e
 		}
 	}
@@ -189,6 +224,27 @@ func cause(b Breakdown, median map[string]time.Duration) string {
 		return CauseGC
 	}
 	return best
+}
+
+// hostWait is how much the waits that get returns grew over r, from the
+// samples around r's ends (linearly between them).
+func hostWait(host []HostSample, r Request, get func(HostSample) time.Duration) time.Duration {
+	if len(host) < 2 {
+		return 0
+	}
+	at := func(t time.Time) time.Duration {
+		k, _ := slices.BinarySearchFunc(host, t, func(s HostSample, t time.Time) int { return s.At.Compare(t) })
+		switch {
+		case k == 0:
+			return get(host[0])
+		case k == len(host):
+			return get(host[len(host)-1])
+		}
+		a, b := host[k-1], host[k]
+		f := float64(t.Sub(a.At)) / float64(b.At.Sub(a.At))
+		return get(a) + time.Duration(f*float64(get(b)-get(a)))
+	}
+	return at(r.End) - at(r.Start)
 }
 
 // walker replays the events in time order, keeping the guest's state, and

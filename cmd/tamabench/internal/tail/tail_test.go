@@ -59,7 +59,7 @@ func TestAnalyze(t *testing.T) {
 	base += 5000
 	s.request(base, 2100, 50, 50, base+2300)
 
-	got := Analyze(s.reqs, s.events, 0.01)
+	got := Analyze(s.reqs, s.events, nil, 0.01)
 	if got.Requests != 203 || got.Slowest != 2 || got.Uncovered != 0 {
 		t.Fatalf("requests %d slowest %d uncovered %d", got.Requests, got.Slowest, got.Uncovered)
 	}
@@ -78,13 +78,21 @@ func TestAnalyze(t *testing.T) {
 			t.Errorf("median stage %s %v, want %dµs", st, m, want)
 		}
 	}
-	all := Analyze(s.reqs, s.events, 0.015)
+	all := Analyze(s.reqs, s.events, nil, 0.015)
 	if all.Causes[StateWatchdog] != 1 || all.Causes[CauseGC] != 1 || all.Causes[StateHalted] != 1 {
 		t.Errorf("causes %v", all.Causes)
 	}
 	// Requests before the trace are left out, not guessed at.
 	early := append([]Request{{s.t0.Add(-time.Second), s.t0.Add(-time.Second + time.Millisecond)}}, s.reqs...)
-	if got := Analyze(early, s.events, 0.01); got.Uncovered != 1 || got.Requests != 203 {
+	if got := Analyze(early, s.events, nil, 0.01); got.Uncovered != 1 || got.Requests != 203 {
 		t.Errorf("uncovered %d requests %d", got.Uncovered, got.Requests)
+	}
+	// With the host's samples: the halted request's vCPU was runnable and
+	// waiting for 2 ms of its extra 2.05 ms.
+	host := []HostSample{{At: s.t0}, {At: s.at(base), VCPU: 0}, {At: s.at(base + 2300), VCPU: 2 * time.Millisecond},
+		{At: s.at(base + 9000), VCPU: 2 * time.Millisecond}}
+	h := Analyze(s.reqs, s.events, host, 0.015)
+	if h.Causes[CauseHost] != 1 || h.Causes[StateHalted] != 0 || h.Causes[StateWatchdog] != 1 {
+		t.Errorf("causes with host samples %v", h.Causes)
 	}
 }
