@@ -94,6 +94,10 @@ type runtimeStats struct {
 	HeapAllocBytes  uint64 `json:"heap_alloc_bytes" metric:"gauge"`
 	GCCycles        uint64 `json:"gc_cycles"`
 	Goroutines      uint64 `json:"goroutines" metric:"gauge"`
+	// GOGC is the garbage collector's percentage (-1: off, collecting
+	// only near MemoryLimitBytes; boot option gogc=).
+	GOGC             int   `json:"gogc" metric:"gauge"`
+	MemoryLimitBytes int64 `json:"memory_limit_bytes" metric:"gauge"`
 	// SchedLatencies is how long goroutines waited to run, GCPauses how
 	// long the world stopped for the garbage collector (runtime/metrics'
 	// /sched/latencies and /sched/pauses/total/gc), in coarse buckets.
@@ -109,13 +113,15 @@ func readRuntimeStats() runtimeStats {
 	runtime.ReadMemStats(&m)
 	sched, gc := readRuntimeHistograms()
 	return runtimeStats{
-		SchedLatencies:  sched,
-		GCPauses:        gc,
-		Mallocs:         m.Mallocs,
-		TotalAllocBytes: m.TotalAlloc,
-		HeapAllocBytes:  m.HeapAlloc,
-		GCCycles:        uint64(m.NumGC),
-		Goroutines:      uint64(runtime.NumGoroutine()),
+		SchedLatencies:   sched,
+		GCPauses:         gc,
+		Mallocs:          m.Mallocs,
+		TotalAllocBytes:  m.TotalAlloc,
+		HeapAllocBytes:   m.HeapAlloc,
+		GCCycles:         uint64(m.NumGC),
+		GOGC:             gcPace.gogc,
+		MemoryLimitBytes: gcPace.memoryLimit,
+		Goroutines:       uint64(runtime.NumGoroutine()),
 	}
 }
 

@@ -20,6 +20,10 @@
 //	                               one and those SLAAC configures
 //	gw6=ADDR                       IPv6 default router (default: from router
 //	                               advertisements)
+//	gogc=N|off                     the garbage collector's pace, as GOGC: collect
+//	                               when the heap has grown N% over the live heap,
+//	                               1-10000; default off: collect only near the
+//	                               memory limit, half the runtime's RAM
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -65,7 +69,13 @@ type Options struct {
 	// Addr6 and Gateway6 are the static IPv6 configuration (ip6=, gw6=).
 	Addr6    netip.Prefix
 	Gateway6 netip.Addr
+	// GOGC is gogc=N: the GC percentage (debug.SetGCPercent); 0 means
+	// off, the default, leaving collections to the memory limit.
+	GOGC int
 }
+
+// MaxGOGC bounds gogc=N.
+const MaxGOGC = 10000
 
 // Parse parses a command line. An empty line gives the zero Options.
 func Parse(cmdline string) (Options, error) {
@@ -112,8 +122,10 @@ func Parse(cmdline string) (Options, error) {
 			o.Addr6, err = parsePrefix(val, false)
 		case "gw6":
 			o.Gateway6, err = parseAddr(val, false)
+		case "gogc":
+			o.GOGC, err = parseGOGC(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng, ip, gw, dns, mac, ip6, gw6)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng, ip, gw, dns, mac, ip6, gw6, gogc)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
@@ -218,6 +230,18 @@ func parseBudget(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxBudget {
 		return 0, fmt.Errorf("want a packet count in [1, %d]", MaxBudget)
+	}
+	return n, nil
+}
+
+// parseGOGC parses a GC percentage or off (0).
+func parseGOGC(s string) (int, error) {
+	if s == "off" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxGOGC {
+		return 0, fmt.Errorf("want a percentage in [1, %d] or off", MaxGOGC)
 	}
 	return n, nil
 }

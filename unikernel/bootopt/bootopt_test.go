@@ -34,6 +34,8 @@ func TestParse(t *testing.T) {
 		{"offload=off", Options{NoOffload: true}},
 		{"offload=on napi=interrupt", Options{Mode: napi.ModeInterrupt}},
 		{"rng=insecure", Options{InsecureRNG: true}},
+		{"gogc=100", Options{GOGC: 100}},
+		{"gogc=off budget=8", Options{Budget: 8}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || got != tc.want {
@@ -76,6 +78,9 @@ func TestParseErrors(t *testing.T) {
 		{"offload=no", "want on or off"},
 		{"offload=on offload=off", "given twice"},
 		{"rng=rdrand", "want insecure"},
+		{"gogc=0", "[1, 10000] or off"},
+		{"gogc=10001", "[1, 10000] or off"},
+		{"gogc=on", "[1, 10000] or off"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
