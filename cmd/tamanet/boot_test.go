@@ -117,3 +117,83 @@ func checkBootFigure(t *testing.T, cmd *exec.Cmd) {
 		t.Errorf("first 200 %v after the guest's first frame (allowed %v)", late, firstAnswerSlack)
 	}
 }
+
+// TestTraceTail runs a traced latency test as make bench does (tamabench
+// run -trace with QEMU's pid) and checks that the guest's trace came back
+// and explained the tail: requests covered, the slowest counted by cause,
+// and the events in the order a request meets them.
+func TestTraceTail(t *testing.T) {
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	tb := filepath.Join(t.TempDir(), "tamabench")
+	build := exec.Command(tamagotest.Go(t), "build", "-o", tb, "./cmd/tamabench")
+	build.Dir = tamagotest.RepoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/tamabench: %v\n%s", err, out)
+	}
+	port, echo := freePort(t), freePort(t)
+	pidFile := filepath.Join(t.TempDir(), "qemu.pid")
+	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-p", strconv.Itoa(port), "-e", strconv.Itoa(echo)}, "-pidfile", pidFile)
+	c := newConsole(vm.Lines)
+	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
+	c.await(t, "READY tamanet", 0, readyTimeout)
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tb, "run", "-json", "-trace", "-q", "-tests", "udpecho,keepalive", "-max-ops", "2000", "-duration", "0", "-warmup", "0",
+		"-http-port", strconv.Itoa(port), "-udp-port", strconv.Itoa(echo), "-tcp-port", strconv.Itoa(echo),
+		"-idle-pid", strings.TrimSpace(string(pid)), "-boot-start", strconv.FormatInt(time.Now().UnixNano(), 10))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tamabench: %v\n%s", err, stderr.String())
+	}
+	// tamabench's result schema, as much as needed.
+	var res struct {
+		Tests []struct {
+			Name       string `json:"name"`
+			Count      uint64 `json:"count"`
+			TraceError string `json:"trace_error"`
+			Tail       *struct {
+				Requests  int            `json:"requests"`
+				Slowest   int            `json:"slowest"`
+				Uncovered int            `json:"uncovered"`
+				Causes    map[string]int `json:"causes"`
+				Median    map[string]int `json:"median_stages_ns"`
+			} `json:"tail"`
+		} `json:"tests"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("tamabench output: %v", err)
+	}
+	traced := 0
+	for _, tt := range res.Tests {
+		if tt.Name == "boot" || tt.Name == "idle_cpu" {
+			continue
+		}
+		if tt.TraceError != "" || tt.Tail == nil {
+			t.Errorf("%s: no tail (%q)", tt.Name, tt.TraceError)
+			continue
+		}
+		traced++
+		tl := tt.Tail
+		sum := 0
+		for _, n := range tl.Causes {
+			sum += n
+		}
+		t.Logf("%s: %d requests, %d traced (%d before the trace), slowest %d: causes %v, median stages %v",
+			tt.Name, tt.Count, tl.Requests, tl.Uncovered, tl.Slowest, tl.Causes, tl.Median)
+		if tl.Requests < int(tt.Count)*9/10 || tl.Slowest < 1 || sum != tl.Slowest {
+			t.Errorf("%s: %d of %d requests traced, %d slowest, causes summing to %d", tt.Name, tl.Requests, tt.Count, tl.Slowest, sum)
+		}
+		// A request met the guest: its frame was harvested, the handler
+		// ran, the answer was sent.
+		if tl.Median["handler"] <= 0 || tl.Median["stack"]+tl.Median["out"] <= 0 {
+			t.Errorf("%s: median stages %v: the trace did not see the request path", tt.Name, tl.Median)
+		}
+	}
+	if traced != 2 {
+		t.Errorf("%d traced tests, want 2", traced)
+	}
+}
