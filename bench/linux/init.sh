@@ -23,7 +23,10 @@ ip route add default via 10.0.2.2
 # bench.ip6=ADDR/PREFIX on the kernel command line (make bench IPV6=1) adds
 # a static IPv6 address, without DAD so it is usable at once.
 ip6=$(sed -n 's/.*bench\.ip6=\([^ ]*\).*/\1/p' /proc/cmdline)
-[ -n "$ip6" ] && ip -6 addr add "$ip6" dev eth0 nodad
+if [ -n "$ip6" ]; then
+	ip -6 addr add "$ip6" dev eth0 nodad 2>/dev/null || ip -6 addr add "$ip6" dev eth0 ||
+		echo "init: cannot add $ip6"
+fi
 echo "init: eth0 10.0.2.15/24 via 10.0.2.2${ip6:+, $ip6}, starting linuxd"
 # linuxd prints the READY line once its listeners are bound. If it ever
 # exits, the kernel panics on PID 1 exiting, which -no-reboot (with panic=-1
