@@ -193,7 +193,8 @@ TEXT ·installRDRANDGate(SB),NOSPLIT,$0
 // (0F C7 F0), the only form the tamago amd64 RNG executes: EAX gets 32 bits
 // of a xorshift64* generator stirred with the TSC at every call, CF is set
 // and execution resumes after the instruction. This is not a cryptographic
-// source; the board warns at boot. Any other invalid opcode is fatal.
+// source; the board warns at boot. Any other invalid opcode goes to the
+// runtime's exception gate (udFallback), or is fatal before there is one.
 TEXT ·rdrandUD<>(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	BX
 	PUSHQ	CX
@@ -228,8 +229,23 @@ TEXT ·rdrandUD<>(SB),NOSPLIT|NOFRAME,$0
 	POPQ	BX
 	IRETQ
 badopcode:
+	// Any other invalid opcode is the runtime's to report (SIGILL), once
+	// the kernel installed its exception gates.
+	CMPQ	·udFallback(SB), $0
+	JEQ	nofallback
+	POPQ	DX
+	POPQ	CX
+	POPQ	BX
+	PUSHQ	·udFallback(SB)
+	JMP	·jumpToTop<>(SB)
+nofallback:
 	MOVQ	$badOpcodeMessage<>(SB), SI
 	JMP	·die<>(SB)
+
+// jumpToTop jumps to the address on top of the stack, popping it: the
+// runtime's gate then sees the CPU's frame as the CPU pushed it.
+TEXT ·jumpToTop<>(SB),NOSPLIT|NOFRAME,$0
+	RET
 
 // func unmapPage0()
 TEXT ·unmapPage0(SB),NOSPLIT,$0

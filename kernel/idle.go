@@ -48,33 +48,32 @@ func calibrateLAPICTimer() {
 }
 
 // idle is the runtime's goos.Idle: with nothing runnable until the given
-// time, arm the local APIC timer for it and halt. Any interrupt ends the
-// halt; the runtime then looks for work again. It runs on the scheduler's
-// stack and must not allocate.
+// time, arm the local APIC timer for it (which also stops the tick) and
+// halt. Any interrupt ends the halt; the runtime then looks for work again,
+// with the tick running again. It runs on the scheduler's stack and must
+// not allocate.
 func idle(until int64) {
 	now := board.Nanotime()
 	wait := until - now
 	if wait < idleSpinLimit {
 		return
 	}
-	armed := false
+	counts := uint64(0) // 0 stops the timer, and with it the tick
 	if until != 1<<63-1 && lapicTimerHz != 0 {
-		counts := uint64(wait) * lapicTimerHz / 1e9
-		if counts > maxTimerCounts {
-			counts = maxTimerCounts
-		}
+		counts = max(min(uint64(wait)*lapicTimerHz/1e9, maxTimerCounts), 1)
 		*lapicReg(LAPIC_LVT_TIMER) = wakeVector // one-shot, unmasked
-		*lapicReg(LAPIC_TIMER_INITIAL) = uint32(max(counts, 1))
-		armed = true
 	}
 	idleCount++
 	lattrace.Record(lattrace.KindHalt, 0)
-	cpu.WaitInterrupt()
+	armAndHalt(lapicReg(LAPIC_TIMER_INITIAL), uint32(counts))
 	lattrace.Record(lattrace.KindWake, 0)
-	if armed {
-		*lapicReg(LAPIC_TIMER_INITIAL) = 0
-	}
+	armTick()
 }
+
+// armAndHalt starts the timer at counts and halts (halt_amd64.s).
+//
+//go:noescape
+func armAndHalt(initial *uint32, counts uint32)
 
 // idleCount counts halts (only the scheduler writes it).
 var idleCount uint64

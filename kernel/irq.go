@@ -161,6 +161,22 @@ func RequestIRQ(name string, gsi uint32, trig Trigger, pol Polarity, fn func() b
 	return nil
 }
 
+// call runs the handler. A panic in a handler (a fault included) is not
+// recovered: the device may be left half-serviced and its line asserted, so
+// the program ends, and the line printed first names the handler above the
+// panic and its stack.
+func (h *handler) call(l *line) bool {
+	returned := false
+	defer func() {
+		if !returned {
+			print("kernel: interrupt handler ", h.name, " (GSI ", l.gsi, ", vector ", l.vector, ") panicked\n")
+		}
+	}()
+	claimed := h.fn()
+	returned = true
+	return claimed
+}
+
 // dispatch runs on the interrupt goroutine for each interrupt; the CPU's
 // end-of-interrupt follows when it returns.
 func dispatch(vector int) {
@@ -177,7 +193,7 @@ func dispatch(vector int) {
 	lattrace.Record(lattrace.KindIRQ, uint32(vector))
 	claimed := false
 	for _, h := range *l.handlers.Load() {
-		if h.fn() {
+		if h.call(l) {
 			h.claimed.Add(1)
 			claimed = true
 		}

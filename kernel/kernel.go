@@ -1,9 +1,11 @@
 //go:build tamago
 
-// Package kernel brings up interrupt handling on the board: CPU exceptions,
-// the local and I/O APICs, an interrupt goroutine that runs driver handlers
-// (never inside the raw interrupt service routine), and an idle governor
-// that halts the CPU until the next interrupt or timer.
+// Package kernel brings up interrupt handling on the board: CPU exceptions
+// (handed to the runtime, which turns faults in Go code into panics), the
+// local and I/O APICs, an interrupt goroutine that runs driver handlers
+// (never inside the raw interrupt service routine), the runtime's timer
+// tick (preemption, CPU profiling) while the CPU is busy, and an idle
+// governor that halts the CPU until the next interrupt or timer.
 package kernel
 
 import (
@@ -28,7 +30,8 @@ var (
 
 // Init completes the board's clock calibration, reads the ACPI tables,
 // installs the exception and interrupt vectors, masks every I/O APIC input,
-// starts the interrupt goroutine and the idle governor. It is idempotent.
+// starts the interrupt goroutine, the runtime's tick and the idle governor.
+// It is idempotent.
 func Init() error {
 	initOnce.Do(func() { initErr = start() })
 	return initErr
@@ -54,9 +57,11 @@ func start() error {
 	}
 	// Also turns interrupts on (STI) once the IDT is ready.
 	cpu.EnableExceptions()
+	installExceptionGates()
 	board.RestoreIDTGates()
 	cpu.LAPIC.Enable()
 	calibrateLAPICTimer()
+	startTick()
 	goos.Idle = idle
 	go cpu.ServiceInterrupts(dispatch)
 	return nil

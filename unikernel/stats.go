@@ -43,8 +43,11 @@ type Stats struct {
 	// IRQ is the kernel's interrupt accounting, per line.
 	IRQ kernel.IRQStats `json:"irq"`
 	// Halts counts idle-loop halts.
-	Halts uint64    `json:"halts"`
-	PCI   pci.Stats `json:"pci"`
+	Halts uint64 `json:"halts"`
+	// Tick is the runtime's timer tick (it runs only while the CPU is
+	// busy): ticks, CPU profile samples, preemptions.
+	Tick tickStats `json:"tick"`
+	PCI  pci.Stats `json:"pci"`
 	// E1000 is the driver: hardware statistics registers, receive and
 	// transmit paths, interrupts, NAPI.
 	E1000 e1000.Stats `json:"e1000"`
@@ -125,6 +128,14 @@ func readRuntimeStats() runtimeStats {
 	}
 }
 
+// tickStats is runtime.TickStats under /stats names.
+type tickStats struct {
+	Ticks           uint64 `json:"ticks"`
+	ProfileSamples  uint64 `json:"profile_samples"`
+	PreemptRequests uint64 `json:"preempt_requests"`
+	AsyncPreempts   uint64 `json:"async_preempts"`
+}
+
 // Stats takes the snapshot. The hardware statistics registers are read
 // first, so they are current rather than as of the last watchdog run.
 func (s *System) Stats() Stats {
@@ -152,6 +163,7 @@ func (s *System) Stats() Stats {
 		TSCHz:        board.TSCFrequency(),
 		IRQ:          kernel.Stats(),
 		Halts:        kernel.Halts(),
+		Tick:         tickStats(kernel.TickStats()),
 		PCI:          s.nic.bus.Stats,
 		E1000:        es,
 		Cost:         costOf(es),

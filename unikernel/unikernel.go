@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"strings"
@@ -144,14 +145,27 @@ func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack
 
 // DebugRoutes are the system's own HTTP routes, by http.ServeMux pattern:
 // GET /debug/pcap (package pcaphttp), GET /debug/boot (the boot phases,
-// with the uptime read last, for tamabench to place them on its clock) and
-// the latency trace's (see traceRoutes).
+// with the uptime read last, for tamabench to place them on its clock), the
+// latency trace's (see traceRoutes), the runtime's profiles under
+// /debug/pprof/ (net/http/pprof), and with boot option testroutes=on the
+// QEMU tests' fault routes.
 func (s *System) DebugRoutes() map[string]http.Handler {
 	routes := map[string]http.Handler{
 		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
 		"GET /debug/boot": http.HandlerFunc(s.boot.serveDebugBoot),
+		// go tool pprof http://HOST/debug/pprof/profile?seconds=N: the
+		// CPU profile is sampled by the runtime's timer tick.
+		"GET /debug/pprof/":        http.HandlerFunc(pprof.Index),
+		"GET /debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
+		"GET /debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+		"GET /debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
+		"POST /debug/pprof/symbol": http.HandlerFunc(pprof.Symbol),
+		"GET /debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
 	}
 	maps.Copy(routes, traceRoutes())
+	if s.Options.TestRoutes {
+		maps.Copy(routes, testRoutes())
+	}
 	return routes
 }
 

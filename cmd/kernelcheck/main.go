@@ -18,6 +18,11 @@
 //	rand      crypto/rand gives distinct, non-zero output (RDRAND or not)
 //	entropy   key the random generator from a virtio-rng device and check
 //	          crypto/rand draws from it
+//	faults    nil dereference and division by zero are recovered panics
+//	preempt   a goroutine spinning without calls beside a 10 ms ticker
+//	irqfault  a nil dereference in an interrupt handler: fatal, names it
+//	clifault  a nil dereference with interrupts off: fatal, registers
+//	          and both stacks on the console
 package main
 
 import (
@@ -74,6 +79,18 @@ func main() {
 		err = checkRand()
 	case "entropy":
 		err = checkEntropy()
+	case "faults":
+		err = checkFaults()
+	case "preempt":
+		err = checkPreempt()
+	case "irqfault":
+		if err = checkIRQFault(); err == nil {
+			time.Sleep(5 * time.Second)
+			err = fmt.Errorf("the faulting interrupt handler did not end the program")
+		}
+	case "clifault":
+		faultWithInterruptsOff()
+		err = fmt.Errorf("a fault with interrupts off did not end the program")
 	default:
 		err = fmt.Errorf("unknown check %q", check)
 	}

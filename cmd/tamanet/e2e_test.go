@@ -73,9 +73,15 @@ func TestE2E(t *testing.T) {
 		t.Run("upload", func(t *testing.T) { g.testUpload(t, uploadBytes, true) })
 		t.Run("echo", g.testEcho)
 		t.Run("metrics", g.testMetrics)
+		t.Run("pprof", g.testProfile)
 		t.Run("pcap", g.testPcap)
 		t.Run("badrequest", g.testBadRequest)
 		t.Run("linkflap", g.testLinkFlap)
+	})
+	t.Run("faults", func(t *testing.T) {
+		g := bootGuest(t, image, "testroutes=on")
+		t.Run("nilderef", g.testNilDeref)
+		t.Run("spin", g.testSpin)
 	})
 	// NAPI against interrupt-driven service (one interrupt, drain,
 	// re-arm), both with the NIC's interrupt moderation off (ITR, RDTR,
@@ -341,6 +347,7 @@ type statsDoc struct {
 		BytesBadRequests  uint64            `json:"bytes_bad_requests"`
 		TCPEchoBytes      uint64            `json:"tcp_echo_bytes"`
 		UDPEchoPackets    uint64            `json:"udp_echo_packets"`
+		HTTPPanics        uint64            `json:"http_panics"`
 	} `json:"service"`
 	System struct {
 		NAPIMode   string `json:"napi_mode"`
@@ -355,7 +362,13 @@ type statsDoc struct {
 			} `json:"lines"`
 		} `json:"irq"`
 		// Boot is each boot phase's time since reset, in seconds.
-		Boot    map[string]float64 `json:"boot"`
+		Boot map[string]float64 `json:"boot"`
+		Tick struct {
+			Ticks           uint64 `json:"ticks"`
+			ProfileSamples  uint64 `json:"profile_samples"`
+			PreemptRequests uint64 `json:"preempt_requests"`
+			AsyncPreempts   uint64 `json:"async_preempts"`
+		} `json:"tick"`
 		Entropy struct {
 			Source    string `json:"source"`
 			VirtioRNG *struct {

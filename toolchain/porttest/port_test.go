@@ -24,7 +24,7 @@ func TestRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ExitCode != 0 || !strings.Contains(r.Output, "rtcheck: 11 passed, 0 failed") {
+	if r.ExitCode != 0 || !strings.Contains(r.Output, "rtcheck: 14 passed, 0 failed") {
 		t.Fatalf("rtcheck exit %d", r.ExitCode)
 	}
 }

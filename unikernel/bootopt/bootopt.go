@@ -24,6 +24,9 @@
 //	                               when the heap has grown N% over the live heap,
 //	                               1-10000; default off: collect only near the
 //	                               memory limit, half the runtime's RAM
+//	testroutes=on|off              the QEMU tests' fault routes (default off):
+//	                               GET /debug/nilderef dereferences nil,
+//	                               GET /debug/spin?ms=N computes for N ms
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -72,6 +75,9 @@ type Options struct {
 	// GOGC is gogc=N: the GC percentage (debug.SetGCPercent); 0 means
 	// off, the default, leaving collections to the memory limit.
 	GOGC int
+	// TestRoutes adds the routes the QEMU tests provoke a fault and a
+	// long computation with (testroutes=on).
+	TestRoutes bool
 }
 
 // MaxGOGC bounds gogc=N.
@@ -124,8 +130,12 @@ func Parse(cmdline string) (Options, error) {
 			o.Gateway6, err = parseAddr(val, false)
 		case "gogc":
 			o.GOGC, err = parseGOGC(val)
+		case "testroutes":
+			var off bool
+			off, err = parseOff(val)
+			o.TestRoutes = !off
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng, ip, gw, dns, mac, ip6, gw6, gogc)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng, ip, gw, dns, mac, ip6, gw6, gogc, testroutes)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)

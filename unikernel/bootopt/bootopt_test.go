@@ -36,6 +36,8 @@ func TestParse(t *testing.T) {
 		{"rng=insecure", Options{InsecureRNG: true}},
 		{"gogc=100", Options{GOGC: 100}},
 		{"gogc=off budget=8", Options{Budget: 8}},
+		{"testroutes=on budget=8", Options{Budget: 8, TestRoutes: true}},
+		{"testroutes=off", Options{}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || got != tc.want {
@@ -56,6 +58,7 @@ func TestParseErrors(t *testing.T) {
 		{"budget=ten", "[1, 4096]"},
 		{"napi=napi napi=interrupt", "given twice"},
 		{"console=ttyS0", "unknown key"},
+		{"testroutes=yes", "want on or off"},
 		{"ip=10.0.2.300/24", "ip=10.0.2.300/24: want ADDR/PREFIX"},
 		{"ip=10.0.2.15", "ip=10.0.2.15: want ADDR/PREFIX"},
 		{"ip=fd00::1/64", "ip=fd00::1/64: wrong address family"},

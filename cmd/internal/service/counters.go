@@ -37,6 +37,7 @@ type counters struct {
 	http5xx       atomic.Uint64
 	httpConns     atomic.Uint64
 	httpConnsOpen atomic.Uint64
+	httpPanics    atomic.Uint64 // handlers that panicked (net/http logs them)
 	// routes is keyed by mux pattern ("" for none), filled by New and
 	// only read afterwards.
 	routes map[string]*routeStats
@@ -72,19 +73,22 @@ type Snapshot struct {
 	HTTPRequestSeconds  map[string]Latency `json:"http_request_seconds" metric:"label=route"`
 	HTTPConnections     uint64             `json:"http_connections"`
 	HTTPConnectionsOpen uint64             `json:"http_connections_open" metric:"gauge"`
-	BytesSent           uint64             `json:"bytes_sent"`
-	BytesBadRequests    uint64             `json:"bytes_bad_requests"`
-	EchoBytes           uint64             `json:"echo_bytes"`
-	EchoTooLarge        uint64             `json:"echo_too_large"`
-	EchoAborted         uint64             `json:"echo_aborted"`
-	TCPEchoConnections  uint64             `json:"tcp_echo_connections"`
-	TCPEchoOpen         uint64             `json:"tcp_echo_connections_open" metric:"gauge"`
-	TCPEchoBytes        uint64             `json:"tcp_echo_bytes"`
-	TCPEchoErrors       uint64             `json:"tcp_echo_errors"`
-	UDPEchoPackets      uint64             `json:"udp_echo_packets"`
-	UDPEchoBytes        uint64             `json:"udp_echo_bytes"`
-	UDPEchoErrors       uint64             `json:"udp_echo_errors"`
-	AcceptErrors        uint64             `json:"accept_errors"`
+	// HTTPPanics counts handlers that panicked: net/http logs the panic
+	// and closes that connection, the server goes on.
+	HTTPPanics         uint64 `json:"http_panics"`
+	BytesSent          uint64 `json:"bytes_sent"`
+	BytesBadRequests   uint64 `json:"bytes_bad_requests"`
+	EchoBytes          uint64 `json:"echo_bytes"`
+	EchoTooLarge       uint64 `json:"echo_too_large"`
+	EchoAborted        uint64 `json:"echo_aborted"`
+	TCPEchoConnections uint64 `json:"tcp_echo_connections"`
+	TCPEchoOpen        uint64 `json:"tcp_echo_connections_open" metric:"gauge"`
+	TCPEchoBytes       uint64 `json:"tcp_echo_bytes"`
+	TCPEchoErrors      uint64 `json:"tcp_echo_errors"`
+	UDPEchoPackets     uint64 `json:"udp_echo_packets"`
+	UDPEchoBytes       uint64 `json:"udp_echo_bytes"`
+	UDPEchoErrors      uint64 `json:"udp_echo_errors"`
+	AcceptErrors       uint64 `json:"accept_errors"`
 }
 
 // Snapshot returns the current counter values.
@@ -99,6 +103,7 @@ func (s *Service) Snapshot() Snapshot {
 		HTTPRequestSeconds:  make(map[string]Latency, len(c.routes)),
 		HTTPConnections:     c.httpConns.Load(),
 		HTTPConnectionsOpen: c.httpConnsOpen.Load(),
+		HTTPPanics:          c.httpPanics.Load(),
 		BytesSent:           c.bytesSent.Load(),
 		BytesBadRequests:    c.bytesBad.Load(),
 		EchoBytes:           c.echoBytes.Load(),

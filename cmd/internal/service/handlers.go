@@ -37,6 +37,7 @@ func (s *Service) serveCounted(w http.ResponseWriter, r *http.Request) {
 	lattrace.Record(lattrace.KindHandlerStart, lattrace.HandlerHTTP)
 	s.c.httpRequests.Add(1)
 	sw := &statusWriter{ResponseWriter: w}
+	defer s.countPanic()
 	s.mux.ServeHTTP(sw, r)
 	lattrace.Record(lattrace.KindHandlerEnd, lattrace.HandlerHTTP)
 	// The mux has set r.Pattern to the route it matched ("" for none).
@@ -53,6 +54,18 @@ func (s *Service) serveCounted(w http.ResponseWriter, r *http.Request) {
 		s.c.http5xx.Add(1)
 	case code >= 400:
 		s.c.http4xx.Add(1)
+	}
+}
+
+// countPanic counts a handler's panic and lets it go on to net/http, which
+// logs it with the handler's stack and closes the connection (a panic with
+// http.ErrAbortHandler is a deliberate abort and not counted).
+func (s *Service) countPanic() {
+	if v := recover(); v != nil {
+		if v != http.ErrAbortHandler {
+			s.c.httpPanics.Add(1)
+		}
+		panic(v)
 	}
 }
 

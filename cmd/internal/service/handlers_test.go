@@ -1,12 +1,16 @@
 package service
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	stdlog "log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -296,4 +300,53 @@ func TestExtraRoutes(t *testing.T) {
 			t.Errorf("routeLabel(%q) = %q, want %q", pattern, got, want)
 		}
 	}
+}
+
+type crasher struct{ n *int }
+
+// nilDeref is a route that dereferences nil, as a buggy handler would.
+func (c crasher) nilDeref(w http.ResponseWriter, _ *http.Request) {
+	fmt.Fprintln(w, *c.n)
+}
+
+// TestHandlerPanic: a handler that dereferences nil costs its own
+// connection only; the panic is counted and net/http logs it with the
+// handler's stack.
+func TestHandlerPanic(t *testing.T) {
+	s := New(Config{Name: "t", Routes: map[string]http.Handler{"GET /crash": http.HandlerFunc(crasher{}.nilDeref)}})
+	var log bytes.Buffer
+	var mu sync.Mutex
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Config.ErrorLog = stdlog.New(lockedWriter{&mu, &log}, "", 0)
+	srv.Start()
+	defer srv.Close()
+	if _, err := http.Get(srv.URL + "/crash"); err == nil {
+		t.Fatal("GET /crash got a response")
+	}
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET / after the crash: %v", err)
+	}
+	resp.Body.Close()
+	if n := s.Snapshot().HTTPPanics; n != 1 {
+		t.Errorf("%d panics counted, want 1", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"http: panic serving", "nil pointer dereference", "service.crasher.nilDeref"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

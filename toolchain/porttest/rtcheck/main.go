@@ -2,12 +2,14 @@
 
 // Command rtcheck exercises the GOOS=tamago runtime as a Linux process
 // (tamago's user/linux overlay): scheduling, garbage collection, timers,
-// maps, crypto and interrupt-style signal delivery. It prints one line per
-// check and exits non-zero if any fails.
+// maps, crypto, interrupt-style signal delivery, faults that become
+// panics, preemption and CPU profiling. It prints one line per check and
+// exits non-zero if any fails.
 package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -17,7 +19,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +46,9 @@ func main() {
 		{"aes-gcm", checkAESGCM},
 		{"crypto-rand", checkRand},
 		{"signal-relay", checkRelay},
+		{"faults", checkFaults},
+		{"preempt", checkPreempt},
+		{"cpu-profile", checkCPUProfile},
 		{"args", checkArgs},
 	}
 	failed := 0
@@ -260,4 +268,100 @@ func checkArgs() error {
 		return fmt.Errorf("RTCHECK_ENV=%q, want present", os.Getenv("RTCHECK_ENV"))
 	}
 	return nil
+}
+
+type pair struct{ a, b int }
+
+var (
+	nilPair *pair
+	zero    int
+)
+
+// checkFaults: a nil dereference and an integer division by zero are
+// runtime errors that recover stops, as on Linux (the port's SIGSEGV and
+// SIGFPE handlers; CPU exceptions on bare metal).
+func checkFaults() error {
+	want := map[string]func() int{
+		"runtime error: invalid memory address or nil pointer dereference": func() int { return nilPair.b },
+		"runtime error: integer divide by zero":                            func() int { return 7 / zero },
+	}
+	for msg, f := range want {
+		got := func() (r any) {
+			defer func() { r = recover() }()
+			f()
+			return nil
+		}()
+		err, ok := got.(runtime.Error)
+		if !ok || err.Error() != msg {
+			return fmt.Errorf("recovered %v, want %q", got, msg)
+		}
+	}
+	return nil
+}
+
+// checkPreempt: a goroutine that computes without function calls is
+// preempted (SIGPROF from the interval timer is the tick), so a sleeper
+// wakes on time and stops it; without preemption this never returns.
+func checkPreempt() error {
+	var stop atomic.Bool
+	done := make(chan uint64)
+	go func() {
+		n := uint64(0)
+		for !stop.Load() {
+			n++
+		}
+		done <- n
+	}()
+	start := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	stop.Store(true)
+	n := <-done
+	if d := time.Since(start); n == 0 || d > time.Second {
+		return fmt.Errorf("the sleeper woke after %v beside a spinning goroutine (%d loops)", d, n)
+	}
+	return nil
+}
+
+// checkCPUProfile takes a CPU profile of a busy loop: the tick (SIGPROF from
+// an interval timer in a Linux process) must sample it, and the profile
+// must name the loop. The timer counts CPU time, so the loop runs until 20
+// samples were taken (a loaded host gives the process little of it).
+func checkCPUProfile() error {
+	var buf bytes.Buffer
+	if err := pprof.StartCPUProfile(&buf); err != nil {
+		return err
+	}
+	start := runtime.ReadTickStats()
+	n := 0
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		n += spinFor(50 * time.Millisecond)
+		if runtime.ReadTickStats().ProfileSamples >= start.ProfileSamples+20 {
+			break
+		}
+	}
+	pprof.StopCPUProfile()
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		return err
+	}
+	var raw bytes.Buffer
+	if _, err := raw.ReadFrom(zr); err != nil {
+		return err
+	}
+	ts := runtime.ReadTickStats()
+	if ts.ProfileSamples < start.ProfileSamples+20 || !strings.Contains(raw.String(), "main.spinFor") {
+		return fmt.Errorf("%+v, %d bytes of profile (%d): no main.spinFor", ts, raw.Len(), n)
+	}
+	return nil
+}
+
+// spinFor computes for d without blocking.
+func spinFor(d time.Duration) int {
+	n := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for i := range 10000 {
+			n += i % 7
+		}
+	}
+	return n
 }

@@ -1,0 +1,56 @@
+//go:build tamago
+
+package unikernel
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// maxSpin bounds GET /debug/spin?ms=N.
+const maxSpin = 60 * time.Second
+
+// testRoutes are the routes boot option testroutes=on adds, for the QEMU
+// tests of faults and preemption (cmd/tamanet): a handler bug must cost one
+// request, and a handler that computes must not stall every other
+// connection.
+func testRoutes() map[string]http.Handler {
+	return map[string]http.Handler{
+		"GET /debug/nilderef": http.HandlerFunc(serveNilDeref),
+		"GET /debug/spin":     http.HandlerFunc(serveSpin),
+	}
+}
+
+type point struct{ x, y int }
+
+// nowhere is the nil pointer serveNilDeref follows.
+var nowhere *point
+
+// serveNilDeref dereferences nil, as a buggy handler would: the page fault
+// becomes a panic in this goroutine, which net/http recovers.
+func serveNilDeref(w http.ResponseWriter, _ *http.Request) {
+	fmt.Fprintln(w, nowhere.y)
+}
+
+// serveSpin computes for ms milliseconds without blocking or calling
+// functions in its inner loop, so that only asynchronous preemption lets
+// other goroutines run meanwhile.
+func serveSpin(w http.ResponseWriter, r *http.Request) {
+	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+	d := time.Duration(ms) * time.Millisecond
+	if err != nil || d < 0 || d > maxSpin {
+		http.Error(w, fmt.Sprintf("want ms in [0, %d]", maxSpin.Milliseconds()), http.StatusBadRequest)
+		return
+	}
+	start := time.Now()
+	rounds, x := 0, uint64(1)
+	for time.Since(start) < d {
+		for i := 0; i < 1<<16; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		rounds++
+	}
+	fmt.Fprintf(w, "spun %v, %d rounds (%x)\n", time.Since(start).Round(time.Millisecond), rounds, x>>60)
+}
