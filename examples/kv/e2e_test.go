@@ -38,6 +38,22 @@ func testKV(t *testing.T, image, machine string) {
 	ready := vm.Await(t, "READY kv", bootTimeout)
 	t.Logf("%s", ready.Text)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	// READY means listening, not yet reachable: QEMU's e1000 holds frames
+	// back for a second after receive is enabled, and slirp may reset a
+	// connection it could not complete meanwhile. Wait, bounded, for the
+	// first answer.
+	deadline := time.Now().Add(bootTimeout)
+	for {
+		resp, err := http.Get(base + "/stats")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer within %v of READY: %v", bootTimeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	check(t, base, []exchange{
 		{"PUT", "/kv/unikernel", "tamanet", 204, ""},
 		{"GET", "/kv/unikernel", "", 200, "tamanet"},
