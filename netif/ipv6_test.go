@@ -30,7 +30,7 @@ func TestDualStackListeners(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	want := []netip.Prefix{addrB, netip.PrefixFrom(b.LinkLocal(), 64), b6}
+	want := []netip.Prefix{addrB, b6, netip.PrefixFrom(b.LinkLocal(), 64)} // address order
 	if got := b.Addrs(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("B's addresses %v, want %v", got, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -314,8 +315,9 @@ func (st *Stack) removeRoute(r tcpip.Route) {
 }
 
 // Addrs lists every address of the NIC, IPv4 and IPv6 (link-local, static
-// and SLAAC), in the order gVisor holds them, less the IPv4 limited
-// broadcast address gVisor keeps on every NIC.
+// and SLAAC), less the IPv4 limited broadcast address gVisor keeps on every
+// NIC, IPv4 first and each family in address order (gVisor's own order
+// varies).
 func (st *Stack) Addrs() []netip.Prefix {
 	var out []netip.Prefix
 	for _, pa := range st.s.AllAddresses()[NICID] {
@@ -326,6 +328,7 @@ func (st *Stack) Addrs() []netip.Prefix {
 		}
 		out = append(out, netip.PrefixFrom(ip, a.PrefixLen))
 	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
 	return out
 }
 
