@@ -66,11 +66,13 @@ func TestOneICRReadPerInterrupt(t *testing.T) {
 	}
 }
 
-// TestNAPIMitigationFewerInterrupts feeds the same paced traffic to the
-// driver in NAPI mode with the receive delay timers and in
-// interrupt-per-packet mode with moderation off; both deliver everything,
-// and only NAPI needs fewer interrupts than packets.
-func TestNAPIMitigationFewerInterrupts(t *testing.T) {
+// TestReceiveDelayTimersFewerInterrupts feeds the same paced traffic (a
+// frame every 5 µs, the poll run after each) to the driver with and
+// without the receive delay timers (RDTR 20 µs, RADV 100 µs). Everything is
+// delivered either way; without the timers every frame raises an
+// interrupt, in NAPI and interrupt mode alike, and with them a few frames
+// share one. The saving measured here is the timers', not NAPI's.
+func TestReceiveDelayTimersFewerInterrupts(t *testing.T) {
 	const packets = 200
 	run := func(cfg Config) (irqs uint64, s Stats) {
 		r := newRig(t, cfg)
@@ -87,20 +89,21 @@ func TestNAPIMitigationFewerInterrupts(t *testing.T) {
 		}
 		return r.m.Stats().Interrupts - edges0, r.d.Stats()
 	}
-	napiIRQs, ns := run(Config{
+	timedIRQs, ts := run(Config{
 		Mitigation: &Mitigation{RDTR: 20 * time.Microsecond, RADV: 100 * time.Microsecond},
 		NAPI:       napi.Config{Mode: napi.ModeNAPI},
 	})
-	intIRQs, is := run(Config{Mitigation: &Mitigation{}, NAPI: napi.Config{Mode: napi.ModeInterrupt}})
-	t.Logf("NAPI+mitigation: %d interrupts, %d polls; interrupt mode: %d interrupts, %d polls",
-		napiIRQs, ns.NAPI.Polls, intIRQs, is.NAPI.Polls)
-	if intIRQs < packets {
-		t.Errorf("interrupt mode took %d interrupts for %d packets", intIRQs, packets)
+	napiIRQs, _ := run(Config{Mitigation: &Mitigation{}, NAPI: napi.Config{Mode: napi.ModeNAPI}})
+	intIRQs, _ := run(Config{Mitigation: &Mitigation{}, NAPI: napi.Config{Mode: napi.ModeInterrupt}})
+	t.Logf("NAPI with the delay timers: %d interrupts, %d polls; without: NAPI %d, interrupt mode %d interrupts",
+		timedIRQs, ts.NAPI.Polls, napiIRQs, intIRQs)
+	if napiIRQs < packets || intIRQs < packets {
+		t.Errorf("without the timers: NAPI %d, interrupt mode %d interrupts for %d packets, want one each", napiIRQs, intIRQs, packets)
 	}
-	if napiIRQs*4 > packets {
-		t.Errorf("NAPI with mitigation took %d interrupts for %d packets", napiIRQs, packets)
+	if timedIRQs*4 > packets {
+		t.Errorf("with the delay timers: %d interrupts for %d packets", timedIRQs, packets)
 	}
-	if ns.NAPI.PollSizes.Buckets[0] == ns.NAPI.Polls {
+	if ts.NAPI.PollSizes.Buckets[0] == ts.NAPI.Polls {
 		t.Error("NAPI polls never harvested")
 	}
 }

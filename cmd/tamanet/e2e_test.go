@@ -142,8 +142,9 @@ func TestE2E(t *testing.T) {
 		if s := g.stats(t).System; s.NAPIMode != "busypoll" {
 			t.Errorf("mode %q, want busypoll", s.NAPIMode)
 		}
-		// The poll loop owns the rings: receive and transmit causes stay
-		// masked, so the transfer raises no interrupt at all.
+		// The poll loop owns the rings: receive and transmit causes are
+		// never armed (link changes only), so the transfer raises no
+		// interrupt at all.
 		if d.irqs != 0 {
 			t.Errorf("%d interrupts during a busy-poll transfer, want 0", d.irqs)
 		}
