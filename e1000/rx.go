@@ -176,6 +176,20 @@ func (d *Device) rxClean(budget int) int {
 	return done
 }
 
+// rxReady is the number of descriptors, from the next one to clean, that
+// the device has written back. Called with rxMu held.
+func (d *Device) rxReady() int {
+	n := d.cfg.RxDescriptors
+	ready := 0
+	for i := d.rxNextToClean; ready < n; i = next(i, n) {
+		if status, _ := rxDescAt(d.rxRing, i).writeBack(); status&RXD_STAT_DD == 0 {
+			break
+		}
+		ready++
+	}
+	return ready
+}
+
 // rxDropPending counts and recycles every descriptor the device has filled
 // but the driver has not harvested. Used by reset, with rxMu held.
 func (d *Device) rxDropPending() {

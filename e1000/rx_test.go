@@ -218,3 +218,24 @@ func TestRxSpanningFrame(t *testing.T) {
 	}
 	rxAccounted(t, s)
 }
+
+// TestRingOccupancy: Stats reports written-back receive descriptors not yet
+// harvested and transmit descriptors not yet reclaimed.
+func TestRingOccupancy(t *testing.T) {
+	r := newRig(t, Config{RxDescriptors: 32, TxDescriptors: 32})
+	r.m.Write32(IMC, ^uint32(0)) // no interrupt, so nothing is polled
+	r.m.Write32(TCTL, 0)         // nothing is sent
+	for i := range 5 {
+		r.receive(frame(testMAC, 100, uint32(i)))
+	}
+	r.transmit(frame(peerMAC, 100, 1), frame(peerMAC, 100, 2))
+	want := RingStats{RxReady: 5, TxInFlight: 2, RxSize: 32, TxSize: 32}
+	if got := r.d.Stats().Rings; got != want {
+		t.Errorf("rings %+v, want %+v", got, want)
+	}
+	r.d.NAPI().Schedule()
+	r.drain()
+	if got := r.d.Stats().Rings; got.RxReady != 0 || got.TxInFlight != 2 {
+		t.Errorf("after a poll: rings %+v, want no receive descriptor ready and 2 in flight", got)
+	}
+}

@@ -13,6 +13,22 @@ type Stats struct {
 	HW HWStats
 	// NAPI is the poll engine's counters.
 	NAPI napi.Stats
+	// Rings is what the rings hold at the moment of the snapshot.
+	Rings RingStats
+}
+
+// RingStats is the occupancy of the rings: a receive ring that stays full
+// or a transmit ring that never drains shows here before it shows as
+// drops.
+type RingStats struct {
+	// RxReady counts receive descriptors the device has written back that
+	// the poll loop has not harvested yet (of RxSize).
+	RxReady uint64 `metric:"gauge"`
+	// TxInFlight counts transmit descriptors handed to the device and not
+	// yet reclaimed (of TxSize).
+	TxInFlight uint64 `metric:"gauge"`
+	// RxSize and TxSize are the rings' lengths in descriptors.
+	RxSize, TxSize uint64 `metric:"gauge"`
 }
 
 // DeviceStats counts interrupts and device-level events.
@@ -153,11 +169,14 @@ func (d *Device) UpdateStats() {
 // transmit locks briefly, so it must not be called from the rx callback.
 func (d *Device) Stats() Stats {
 	s := Stats{LinkUp: d.carrier.Load(), NAPI: d.napi.Stats()}
+	s.Rings.RxSize, s.Rings.TxSize = uint64(d.cfg.RxDescriptors), uint64(d.cfg.TxDescriptors)
 	d.rxMu.Lock()
 	s.RX = d.rx
+	s.Rings.RxReady = uint64(d.rxReady())
 	d.rxMu.Unlock()
 	d.txMu.Lock()
 	s.TX = d.tx
+	s.Rings.TxInFlight = uint64(d.txInFlight())
 	d.txMu.Unlock()
 	d.hwMu.Lock()
 	s.HW = d.hw

@@ -3,7 +3,10 @@
 package unikernel
 
 import (
+	"encoding/json"
+	"net/http"
 	"runtime"
+	"runtime/metrics"
 
 	"tamanet/board"
 	"tamanet/e1000"
@@ -95,8 +98,12 @@ type runtimeStats struct {
 	Mallocs         uint64 `json:"mallocs"`
 	TotalAllocBytes uint64 `json:"total_alloc_bytes"`
 	HeapAllocBytes  uint64 `json:"heap_alloc_bytes" metric:"gauge"`
-	GCCycles        uint64 `json:"gc_cycles"`
-	Goroutines      uint64 `json:"goroutines" metric:"gauge"`
+	// HeapLiveBytes is the heap the last garbage collection found live
+	// (runtime/metrics /gc/heap/live:bytes): right after a forced one
+	// (POST /debug/gc) it is the heap in use, which a soak run watches.
+	HeapLiveBytes uint64 `json:"heap_live_bytes" metric:"gauge"`
+	GCCycles      uint64 `json:"gc_cycles"`
+	Goroutines    uint64 `json:"goroutines" metric:"gauge"`
 	// GOGC is the garbage collector's percentage (-1: off, collecting
 	// only near MemoryLimitBytes; boot option gogc=).
 	GOGC             int   `json:"gogc" metric:"gauge"`
@@ -114,10 +121,13 @@ type runtimeStats struct {
 func readRuntimeStats() runtimeStats {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
+	live := []metrics.Sample{{Name: heapLiveMetric}}
+	metrics.Read(live)
 	sched, gc := readRuntimeHistograms()
 	return runtimeStats{
 		SchedLatencies:   sched,
 		GCPauses:         gc,
+		HeapLiveBytes:    live[0].Value.Uint64(),
 		Mallocs:          m.Mallocs,
 		TotalAllocBytes:  m.TotalAlloc,
 		HeapAllocBytes:   m.HeapAlloc,
@@ -171,4 +181,17 @@ func (s *System) Stats() Stats {
 		Runtime:      readRuntimeStats(),
 		Trace:        lattrace.ReadStats(),
 	}
+}
+
+// heapLiveMetric is the runtime/metrics name of the live heap as of the
+// last garbage collection.
+const heapLiveMetric = "/gc/heap/live:bytes"
+
+// forceGC is POST /debug/gc: it runs a garbage collection and answers with
+// the runtime's statistics right after it (as in GET /stats), so the live
+// heap it reports is the heap in use.
+func forceGC(w http.ResponseWriter, _ *http.Request) {
+	runtime.GC()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(readRuntimeStats())
 }

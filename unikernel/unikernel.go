@@ -147,8 +147,9 @@ func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack
 // GET /debug/pcap (package pcaphttp), GET /debug/boot (the boot phases,
 // with the uptime read last, for tamabench to place them on its clock), the
 // latency trace's (see traceRoutes), the runtime's profiles under
-// /debug/pprof/ (net/http/pprof), and with boot option testroutes=on the
-// QEMU tests' fault routes.
+// /debug/pprof/ (net/http/pprof), POST /debug/gc (a garbage collection,
+// then the runtime's statistics, for leak hunting), and with boot option
+// testroutes=on the QEMU tests' fault routes.
 func (s *System) DebugRoutes() map[string]http.Handler {
 	routes := map[string]http.Handler{
 		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
@@ -161,6 +162,7 @@ func (s *System) DebugRoutes() map[string]http.Handler {
 		"GET /debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
 		"POST /debug/pprof/symbol": http.HandlerFunc(pprof.Symbol),
 		"GET /debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
+		"POST /debug/gc":           http.HandlerFunc(forceGC),
 	}
 	maps.Copy(routes, traceRoutes())
 	if s.Options.TestRoutes {

@@ -5,6 +5,7 @@
 //	tamabench run     [flags]          measure one target, one round
 //	tamabench boot    [flags]          poll until the first 200, report the time since a start instant
 //	tamabench compare [flags] FILE...  medians across rounds and ratios against a base target
+//	tamabench soak    [flags]          long mixed load with link flaps; fails on leaks, wrong bytes or failed requests
 //
 // "tamabench -h" or "tamabench CMD -h" lists the flags. Targets must be
 // loopback addresses.
@@ -45,7 +46,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("missing command: run, boot or compare")
+		return usagef("missing command: run, boot, compare or soak")
 	}
 	switch args[0] {
 	case "run":
@@ -54,11 +55,13 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return bootCmd(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return compareCmd(args[1:], stdout, stderr)
+	case "soak":
+		return soakCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, "usage: tamabench run|boot|compare [flags]; tamabench CMD -h for flags")
+		fmt.Fprintln(stdout, "usage: tamabench run|boot|compare|soak [flags]; tamabench CMD -h for flags")
 		return nil
 	}
-	return usagef("unknown command %q: want run, boot or compare", args[0])
+	return usagef("unknown command %q: want run, boot, compare or soak", args[0])
 }
 
 // parseFlags parses args into fs, writing usage to stderr, and turns flag

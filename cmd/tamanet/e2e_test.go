@@ -625,17 +625,8 @@ func diff(a, b *statsDoc, statsAllocs uint64) delta {
 
 // patternHash is the SHA-256 of the first n bytes GET /bytes sends.
 func patternHash(n int64) []byte {
-	period := make([]byte, service.PatternPeriod*256)
-	for i := range period {
-		period[i] = service.PatternByte(int64(i))
-	}
-	h := sha256.New()
-	for n > 0 {
-		k := min(n, int64(len(period)))
-		h.Write(period[:k])
-		n -= k
-	}
-	return h.Sum(nil)
+	sum := service.PatternSHA256(n)
+	return sum[:]
 }
 
 // testDownload fetches n bytes from /bytes, checks their SHA-256 and reports

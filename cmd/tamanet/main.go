@@ -6,7 +6,8 @@
 //
 //	tcp/80  HTTP: GET / (hello), /stats (JSON of every layer's counters),
 //	        /metrics (Prometheus text), /bytes?n=N, POST /echo,
-//	        /debug/pcap?packets=N&seconds=S&snaplen=L (live capture)
+//	        /debug/pcap?packets=N&seconds=S&snaplen=L (live capture),
+//	        POST /debug/gc (a garbage collection, then the runtime's stats)
 //	tcp/7   echo
 //	udp/7   echo
 //

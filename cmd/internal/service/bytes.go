@@ -1,6 +1,7 @@
 package service
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -23,6 +24,20 @@ var pattern = func() []byte {
 
 // PatternByte returns byte off of every GET /bytes response.
 func PatternByte(off int64) byte { return byte(off % PatternPeriod) }
+
+// PatternSHA256 is the SHA-256 of the first n bytes of every GET /bytes
+// response, for clients that check a download whole.
+func PatternSHA256(n int64) [sha256.Size]byte {
+	h := sha256.New()
+	for n > 0 {
+		k := min(n, int64(len(pattern)))
+		h.Write(pattern[:k])
+		n -= k
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
 
 // ParseByteCount parses the n parameter of GET /bytes: a decimal integer in
 // [0, max].

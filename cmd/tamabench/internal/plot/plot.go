@@ -1,11 +1,12 @@
 // Package plot draws tamabench's figures with gonum.org/v1/plot: latency
 // CDFs, latency by percentile (HdrHistogram's percentile distribution) and
-// requests per second against concurrency. The file name's extension (.png
-// or .svg) picks the format.
+// requests per second against concurrency, and time series (a soak run).
+// The file name's extension (.png or .svg) picks the format.
 package plot
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -160,23 +161,15 @@ func Throughput(path, title string, series []Series) error {
 	p.X.Scale = plot.LogScale{}
 	p.Y.Min = 0
 	p.Legend.Top = true
-	ticks := map[float64]bool{}
-	top := 0.0
-	var args []any
-	for _, s := range series {
-		if len(s.X) == 0 || len(s.X) != len(s.Y) {
-			continue
-		}
-		xys := make(plotter.XYs, len(s.X))
-		for i := range s.X {
-			xys[i] = plotter.XY{X: s.X[i], Y: s.Y[i]}
-			ticks[s.X[i]] = true
-			top = math.Max(top, s.Y[i])
-		}
-		args = append(args, s.Label, xys)
-	}
+	args, top := lines(series)
 	if len(args) == 0 {
 		return fmt.Errorf("plot %s: no throughput data", path)
+	}
+	ticks := map[float64]bool{}
+	for _, s := range series {
+		for _, x := range s.X {
+			ticks[x] = true
+		}
 	}
 	var marks plot.ConstantTicks
 	for x := range ticks {
@@ -188,6 +181,50 @@ func Throughput(path, title string, series []Series) error {
 		return err
 	}
 	return save(p, path)
+}
+
+// TimeSeries draws values against seconds since a start (Series.X), one
+// line per series, with a shaded band for each span in marks (e.g. link
+// flaps) as [start, end] seconds pairs.
+func TimeSeries(path, title, yLabel string, series []Series, marks [][2]float64) error {
+	p := newPlot(title, "seconds", yLabel)
+	p.Y.Min = 0
+	p.Legend.Top = true
+	args, top := lines(series)
+	if len(args) == 0 {
+		return fmt.Errorf("plot %s: no data", path)
+	}
+	p.Y.Max = 1.25*top + 1 // headroom for the legend
+	for _, m := range marks {
+		band, err := plotter.NewPolygon(plotter.XYs{{X: m[0], Y: 0}, {X: m[1], Y: 0}, {X: m[1], Y: p.Y.Max}, {X: m[0], Y: p.Y.Max}})
+		if err != nil {
+			return err
+		}
+		band.Color = color.Gray{Y: 225}
+		band.LineStyle.Width = 0
+		p.Add(band)
+	}
+	if err := plotutil.AddLinePoints(p, args...); err != nil {
+		return err
+	}
+	return save(p, path)
+}
+
+// lines turns series into plotutil.AddLinePoints arguments (label, points,
+// ...), skipping empty or ragged ones, and returns the largest Y.
+func lines(series []Series) (args []any, top float64) {
+	for _, s := range series {
+		if len(s.X) == 0 || len(s.X) != len(s.Y) {
+			continue
+		}
+		xys := make(plotter.XYs, len(s.X))
+		for i := range s.X {
+			xys[i] = plotter.XY{X: s.X[i], Y: s.Y[i]}
+			top = math.Max(top, s.Y[i])
+		}
+		args = append(args, s.Label, xys)
+	}
+	return args, top
 }
 
 // newPlot returns a plot with a title, axis labels and a grid.

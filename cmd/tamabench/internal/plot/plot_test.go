@@ -129,3 +129,18 @@ func TestPlotErrors(t *testing.T) {
 		t.Error("jpg accepted")
 	}
 }
+
+func TestTimeSeries(t *testing.T) {
+	svg := filepath.Join(t.TempDir(), "soak.svg")
+	series := []Series{{Label: "heap MiB", X: []float64{0, 10, 20}, Y: []float64{5, 6, 5.5}}}
+	if err := TimeSeries(svg, "soak", "MiB", series, [][2]float64{{12, 15}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(svg)
+	if err != nil || !strings.Contains(string(b), "heap MiB") {
+		t.Fatalf("svg %d bytes, %v", len(b), err)
+	}
+	if err := TimeSeries(svg, "soak", "MiB", nil, nil); err == nil {
+		t.Error("no error for no data")
+	}
+}
