@@ -44,6 +44,10 @@ const (
 	// maxTSOFrame is the largest segmentation request: an IPv4 packet is
 	// at most 64 KiB.
 	maxTSOFrame = ethHeaderLen + 0xFFFF
+	// tsoHeaderMax is the device's on-chip buffer for the prototype
+	// header of a segmentation context (3.5.9): HDRLEN may not exceed it
+	// although its field could say 255.
+	tsoHeaderMax = 240
 )
 
 // txContext is the content of a TCP/IP context descriptor.
@@ -117,7 +121,7 @@ func planOffload(o *txframe.Offload, n int) (txPlan, bool) {
 	}
 	// TCP segmentation over IPv4 (see txFeatures).
 	hdr, mss := int(o.HeaderLen), int(o.MSS)
-	if o.L4 != txframe.L4TCP || o.IPv6 || hdr < l4+tcpMinLen || hdr > maxCtxOffset || hdr >= n ||
+	if o.L4 != txframe.L4TCP || o.IPv6 || hdr < l4+tcpMinLen || hdr > tsoHeaderMax || hdr >= n ||
 		n-hdr > maxPayLen || mss+hdr > txFIFOSize-tsoFIFOMargin {
 		return p, false
 	}

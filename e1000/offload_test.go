@@ -183,6 +183,7 @@ func TestTransmitBadOffload(t *testing.T) {
 		{"headers up to the end", func(o *txframe.Offload) { o.HeaderLen = uint16(len(f)) }},
 		{"TCP header beyond the headers", func(o *txframe.Offload) { o.HeaderLen = 40 }},
 		{"MSS too large for the FIFO", func(o *txframe.Offload) { o.MSS = 16300 }},
+		{"headers beyond the 240-byte header buffer", func(o *txframe.Offload) { o.L3Start, o.L4Start, o.HeaderLen = 180, 200, 241 }},
 		{"unknown transport", func(o *txframe.Offload) { o.L4 = 7 }},
 	} {
 		o := tcpOffload(1448)

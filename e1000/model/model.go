@@ -88,6 +88,7 @@ type Model struct {
 	txCtx           txContext // the TCP/IP context (3.3.6)
 	txSeg           []byte    // scratch for one TSO segment
 	txQueue, txFree [][]byte
+	txHead          int // txQueue[txHead:] waits for the handler
 	txDelivering    bool
 	txHandler       func(frame []byte)
 
@@ -227,7 +228,7 @@ func (m *Model) unlockNotify() {
 	edges := m.pendingEdges
 	m.pendingEdges = 0
 	irq := m.irqHandler
-	deliver := len(m.txQueue) > 0 && !m.txDelivering
+	deliver := len(m.txQueue) > m.txHead && !m.txDelivering
 	if deliver {
 		m.txDelivering = true
 	}

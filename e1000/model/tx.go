@@ -365,11 +365,12 @@ func insertChecksum(b []byte, css, cso, cse int, extra uint32, st *ModelStats) {
 // running delivery, after the ones before them.
 func (m *Model) deliverTx() {
 	m.mu.Lock()
-	for len(m.txQueue) > 0 {
-		f := m.txQueue[0]
-		copy(m.txQueue, m.txQueue[1:])
-		m.txQueue[len(m.txQueue)-1] = nil
-		m.txQueue = m.txQueue[:len(m.txQueue)-1]
+	for m.txHead < len(m.txQueue) {
+		f := m.txQueue[m.txHead]
+		m.txQueue[m.txHead] = nil
+		if m.txHead++; m.txHead == len(m.txQueue) {
+			m.txQueue, m.txHead = m.txQueue[:0], 0
+		}
 		h := m.txHandler
 		m.mu.Unlock()
 		if h != nil {
