@@ -20,20 +20,46 @@ const (
 
 // Frame sizes.
 const (
-	// MTU is the largest IP payload per frame.
+	// MTU is the default largest IP payload per frame.
 	MTU = 1500
-	// MaxFrame is the largest frame Transmit accepts: header plus MTU, no FCS.
+	// MinMTU is the smallest MTU Config takes: IPv4's minimum (RFC 791).
+	MinMTU = 68
+	// MaxMTU is the largest: a transmit packet is at most 16288 bytes,
+	// header included (3.3.3); received frames may reach 16384 with
+	// RCTL.LPE (13.7.15).
+	MaxMTU = maxTxPacket - ethHeaderLen
+	// MaxFrame is the largest frame Transmit accepts at the default MTU:
+	// header plus MTU, no FCS.
 	MaxFrame = ethHeaderLen + MTU
-	// RxBufferSize is the size of each receive buffer (RCTL.BSIZE = 2048).
+	// RxBufferSize is the size of each receive buffer at the default MTU
+	// (RCTL.BSIZE = 2048); a larger MTU takes 4, 8 or 16 KiB buffers.
 	RxBufferSize = 2048
 
 	ethHeaderLen = 14
-	// maxRxFrame is the longest frame the device delivers with RCTL.LPE
-	// clear and the CRC stripped: 1518 plus a VLAN tag, minus the FCS.
-	maxRxFrame = 1522 - 4
+	// vlanTagLen and fcsLen size a frame on the wire beyond its header
+	// and payload.
+	vlanTagLen = 4
+	fcsLen     = 4
+	// maxRxFrameNoLPE is the longest frame the device delivers with
+	// RCTL.LPE clear and the CRC stripped: 1518 plus a VLAN tag, minus
+	// the FCS.
+	maxRxFrameNoLPE = 1522 - fcsLen
+	maxTxPacket     = 16288
 	// txBufferSize is the per-slot transmit buffer.
 	txBufferSize = 2048
 )
+
+// rxBufferSizes are the receive buffer sizes RCTL.BSIZE and BSEX select
+// (13.4.22), smallest first, with their bits.
+var rxBufferSizes = []struct {
+	size int
+	rctl uint32
+}{
+	{2048, RCTL_BSIZE_2048},
+	{4096, RCTL_BSEX | RCTL_BSIZE_4096_BSEX},
+	{8192, RCTL_BSEX | RCTL_BSIZE_8192_BSEX},
+	{16384, RCTL_BSEX | RCTL_BSIZE_16384_BSEX},
+}
 
 // DefaultTxTimeout is how long transmit descriptors may stay outstanding
 // without any completing before the watchdog resets the device.
@@ -98,6 +124,10 @@ type Config struct {
 	// EEPROM auto-read to complete); nil means time.Sleep. Tests pass one
 	// that moves a device model's clock.
 	Sleep func(time.Duration)
+	// MTU is the largest IP payload per frame, in [MinMTU, MaxMTU]; zero
+	// means MTU (1500). Above 1500 the receiver takes long packets
+	// (RCTL.LPE) into buffers large enough for a whole frame.
+	MTU int
 	// NAPI configures the poll engine.
 	NAPI napi.Config
 	// Event, if set, hears the device's milestones as they happen (the
@@ -149,6 +179,12 @@ func (cfg Config) withDefaults() (Config, error) {
 				ErrConfig, n, MinDescriptors, MaxDescriptors)
 		}
 	}
+	if cfg.MTU == 0 {
+		cfg.MTU = MTU
+	}
+	if cfg.MTU < MinMTU || cfg.MTU > MaxMTU {
+		return cfg, fmt.Errorf("%w: MTU %d outside [%d, %d]", ErrConfig, cfg.MTU, MinMTU, MaxMTU)
+	}
 	if cfg.Mitigation == nil {
 		m := DefaultMitigation
 		cfg.Mitigation = &m
@@ -166,4 +202,24 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Sleep = time.Sleep
 	}
 	return cfg, nil
+}
+
+// rxBuffers picks the receive buffer for mtu: the smallest that holds a
+// whole frame (VLAN tag and FCS included, so nothing spills into a second
+// buffer), its RCTL bits, and the longest frame the driver then delivers.
+func rxBuffers(mtu int) (size int, rctl uint32, maxFrame int) {
+	need := ethHeaderLen + vlanTagLen + mtu + fcsLen
+	b := rxBufferSizes[len(rxBufferSizes)-1]
+	for _, c := range rxBufferSizes {
+		if c.size >= need {
+			b = c
+			break
+		}
+	}
+	maxFrame = maxRxFrameNoLPE
+	if mtu > MTU {
+		b.rctl |= RCTL_LPE
+		maxFrame = need - fcsLen
+	}
+	return b.size, b.rctl, maxFrame
 }

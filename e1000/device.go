@@ -61,6 +61,12 @@ type Device struct {
 	txCmdIDE uint8    // TXD_CMD_IDE when TIDV delays completions
 	maxFrame int      // largest frame without TSO, header included
 
+	// Receive buffers, sized for the MTU: bytes each, their RCTL bits
+	// (BSIZE, BSEX, LPE), and the longest frame delivered.
+	rxBufSize  int
+	rxBufRCTL  uint32
+	maxRxFrame int
+
 	rxMu          sync.Mutex
 	rxNextToClean int  // next descriptor to examine
 	rxDiscard     bool // dropping the rest of a frame that lacked EOP
@@ -103,8 +109,8 @@ var _ napi.Poller = (*Device)(nil)
 // hooking HandleInterrupt to the device's interrupt line.
 func (d *Device) NAPI() *napi.Instance { return d.napi }
 
-// MTU is the largest IP payload per frame (1500).
-func (d *Device) MTU() int { return MTU }
+// MTU is the largest IP payload per frame (Config.MTU).
+func (d *Device) MTU() int { return d.cfg.MTU }
 
 // MAC returns the station address programmed in RAL0/RAH0.
 func (d *Device) MAC() [6]byte {

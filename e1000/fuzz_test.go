@@ -21,7 +21,7 @@ func FuzzRxPath(f *testing.F) {
 		delivered := 0
 		r.d.Attach(func(fr []byte, _ bool) {
 			r.onRx(fr, false)
-			if len(fr) < ethHeaderLen || len(fr) > maxRxFrame {
+			if len(fr) < ethHeaderLen || len(fr) > r.d.maxRxFrame {
 				t.Errorf("delivered a %d-byte frame", len(fr))
 			}
 			delivered++

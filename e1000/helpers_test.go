@@ -52,7 +52,8 @@ func newRigModel(t testing.TB, mcfg model.Config, cfg Config) *rig {
 	// after New would fail.
 	nrx, ntx := cmp.Or(cfg.RxDescriptors, DefaultRxDescriptors), cmp.Or(cfg.TxDescriptors, DefaultTxDescriptors)
 	mcfg.MAC, mcfg.ManualClock = testMAC, true
-	mcfg.MemSize = (nrx+ntx)*(RxDescSize+RxBufferSize) + 4*descAlign
+	rxBuf, _, _ := rxBuffers(cmp.Or(cfg.MTU, MTU))
+	mcfg.MemSize = nrx*(RxDescSize+rxBuf) + ntx*(TxDescSize+txBufferSize) + 4*descAlign
 	r.m = model.New(mcfg)
 	t.Cleanup(r.m.Close)
 	if cfg.Mitigation == nil {
@@ -86,7 +87,7 @@ func newRigModel(t testing.TB, mcfg model.Config, cfg Config) *rig {
 }
 
 func (r *rig) onRx(f []byte, csumOK bool) {
-	if len(f) > RxBufferSize || cap(f) != len(f) {
+	if len(f) > r.d.rxBufSize || cap(f) != len(f) {
 		r.t.Errorf("rx frame len %d cap %d: beyond its buffer", len(f), cap(f))
 	}
 	if r.keepRx {

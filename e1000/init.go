@@ -70,6 +70,7 @@ func New(regs Registers, dma DMA, cfg Config) (*Device, error) {
 	if d.mac, err = d.readMAC(); err != nil {
 		return nil, err
 	}
+	d.rxBufSize, d.rxBufRCTL, d.maxRxFrame = rxBuffers(cfg.MTU)
 	if err := d.allocRings(dma); err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func New(regs Registers, dma DMA, cfg Config) (*Device, error) {
 		d.txCmdIDE = TXD_CMD_IDE
 	}
 	d.txSlots = make([]txSlot, cfg.TxDescriptors)
-	d.maxFrame = MaxFrame
+	d.maxFrame = ethHeaderLen + cfg.MTU
 	d.txWake = max(1, cfg.TxDescriptors/4)
 	d.napi = napi.New(d, cfg.NAPI)
 	d.configure()
@@ -110,7 +111,7 @@ func (d *Device) allocRings(dma DMA) error {
 	}
 	nrx, ntx := d.cfg.RxDescriptors, d.cfg.TxDescriptors
 	d.rxRing, d.rxRingBus = alloc("receive ring", nrx*RxDescSize)
-	d.rxBufs, d.rxBufsBus = alloc("receive buffers", nrx*RxBufferSize)
+	d.rxBufs, d.rxBufsBus = alloc("receive buffers", nrx*d.rxBufSize)
 	d.txRing, d.txRingBus = alloc("transmit ring", ntx*TxDescSize)
 	d.txBufs, d.txBufsBus = alloc("transmit buffers", ntx*txBufferSize)
 	return err
@@ -243,7 +244,7 @@ func (d *Device) event(e Event) {
 
 // rctl is the receive control value for the current filter settings.
 func (d *Device) rctl() uint32 {
-	v := uint32(RCTL_EN | RCTL_BAM | RCTL_BSIZE_2048 | RCTL_SECRC | RCTL_RDMTS_HALF | RCTL_MO_0)
+	v := RCTL_EN | RCTL_BAM | d.rxBufRCTL | RCTL_SECRC | RCTL_RDMTS_HALF | RCTL_MO_0
 	if d.promisc {
 		v |= RCTL_UPE | RCTL_MPE
 	}
@@ -251,7 +252,7 @@ func (d *Device) rctl() uint32 {
 }
 
 // rxBufAddr is the bus address of receive buffer i.
-func (d *Device) rxBufAddr(i int) uint64 { return d.rxBufsBus + uint64(i*RxBufferSize) }
+func (d *Device) rxBufAddr(i int) uint64 { return d.rxBufsBus + uint64(i*d.rxBufSize) }
 
 // txBufAddr is the bus address of transmit buffer i.
 func (d *Device) txBufAddr(i int) uint64 { return d.txBufsBus + uint64(i*txBufferSize) }

@@ -94,6 +94,13 @@ const (
 	RCTL_SECRC      = 1 << 26 // Strip Ethernet CRC
 )
 
+// RCTL.BSIZE values with BSEX set, which multiplies the size by 16 (13.4.22).
+const (
+	RCTL_BSIZE_16384_BSEX = 1 << 16
+	RCTL_BSIZE_8192_BSEX  = 2 << 16
+	RCTL_BSIZE_4096_BSEX  = 3 << 16
+)
+
 // TCTL bits and fields (13.4.33).
 const (
 	TCTL_EN         = 1 << 1 // Transmit Enable

@@ -25,8 +25,8 @@ type RxStats struct {
 	DropZeroLength uint64
 	// DropRunt counts frames shorter than an Ethernet header.
 	DropRunt uint64
-	// DropOversize counts frames longer than the device may deliver with
-	// long packets disabled (including lengths beyond the buffer).
+	// DropOversize counts frames longer than the MTU allows (a VLAN tag
+	// included), lengths beyond the buffer among them.
 	DropOversize uint64
 	// DropNoHandler counts good frames that arrived before Attach.
 	DropNoHandler uint64
@@ -68,7 +68,7 @@ func (d *Device) classify(status, errs uint8, length int) rxVerdict {
 		return rxZeroLength
 	case length < ethHeaderLen:
 		return rxRunt
-	case length > maxRxFrame:
+	case length > d.maxRxFrame:
 		return rxOversize
 	}
 	return rxDeliver
@@ -137,7 +137,7 @@ func (d *Device) rxClean(budget int) int {
 				s.DropNoHandler++
 				break
 			}
-			off := i * RxBufferSize
+			off := i * d.rxBufSize
 			// The three-index slice keeps the stack inside this buffer.
 			lattrace.Record(lattrace.KindRx, uint32(length))
 			deliver(d.rxBufs[off:off+length:off+length], s.checksumOK(status, errs))

@@ -21,7 +21,10 @@ type e1000NIC struct {
 
 // newE1000Wire builds two driver+model NICs whose wires feed each other's
 // Receive, and stops them when the test ends.
-func newE1000Wire(t testing.TB) (a, b *e1000NIC) {
+func newE1000Wire(t testing.TB) (a, b *e1000NIC) { return newE1000WireWith(t, e1000.Config{}) }
+
+// newE1000WireWith is newE1000Wire with the drivers configured by cfg.
+func newE1000WireWith(t testing.TB, cfg e1000.Config) (a, b *e1000NIC) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -38,7 +41,7 @@ func newE1000Wire(t testing.TB) (a, b *e1000NIC) {
 			}
 		}
 		m.SetIRQHandler(kick)
-		d, err := e1000.New(m, m.DMA(), e1000.Config{})
+		d, err := e1000.New(m, m.DMA(), cfg)
 		if err != nil {
 			t.Fatalf("e1000.New: %v", err)
 		}
@@ -180,6 +183,28 @@ func TestE1000LargeTransfer(t *testing.T) {
 		}
 		t.Logf("%s: netif %+v; driver TX %+v; interrupts %d, polls %d; model TDT writes %d, TSO %d -> %d segments, rx missed %d",
 			side.name, nc, ds.TX, ds.Device.Interrupts, ds.NAPI.Polls, ms.TDTWrites, ms.TxTSOContexts, ms.TxTSOSegments, ms.RxNoDescriptors)
+	}
+}
+
+// TestE1000Jumbo runs the stacks at MTU 9000 (jumbo frames on both
+// models and drivers), TSO and GRO on: the transfer must be exact and carry
+// frames longer than standard Ethernet.
+func TestE1000Jumbo(t *testing.T) {
+	na, nb := newE1000WireWith(t, e1000.Config{MTU: 9000})
+	p := newStacksWith(t, noRxCsum{na.d}, noRxCsum{nb.d}, Config{})
+	if mtu := p.a.Netstack().NICInfo()[NICID].MTU; mtu != 9000 {
+		t.Errorf("NIC MTU %d, want 9000", mtu)
+	}
+	c := serveHTTP(t, p.b, p.a)
+	transferBothWays(t, c, url, 10<<20)
+	for _, n := range []*e1000NIC{na, nb} {
+		rx := n.d.Stats().RX
+		if rx.Packets == 0 || rx.Bytes/rx.Packets < 3000 {
+			t.Errorf("%d frames of %d bytes on average: jumbo frames not in use", rx.Packets, rx.Bytes/max(rx.Packets, 1))
+		}
+		if ms := n.m.Stats(); ms.RxOversize != 0 {
+			t.Errorf("model refused %d frames as oversize", ms.RxOversize)
+		}
 	}
 }
 

@@ -34,6 +34,8 @@ type Stats struct {
 	// Offload reports whether the NIC's offloads (TSO, checksum
 	// insertion) and GRO are used (boot option offload=).
 	Offload bool `json:"offload"`
+	// MTU is the largest IP packet the NIC carries (boot option mtu=).
+	MTU int `json:"mtu" metric:"gauge"`
 	// Boot is when each boot phase happened.
 	Boot bootStats `json:"boot"`
 	// Entropy is where random numbers come from.
@@ -167,6 +169,7 @@ func (s *System) Stats() Stats {
 		NAPIBudget:   d.NAPI().Budget(),
 		Mitigation:   !s.Options.NoMitigation,
 		Offload:      !s.Options.NoOffload,
+		MTU:          d.MTU(),
 		Boot:         s.boot.stats(),
 		Entropy:      s.entropy.stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,

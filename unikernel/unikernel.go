@@ -62,6 +62,7 @@ func Start(name string) (*System, error) {
 	// second is up is free.
 	cfg := e1000.Config{
 		NAPI:  napi.Config{Mode: opts.Mode, Budget: opts.Budget},
+		MTU:   opts.MTU,
 		Event: boot.driverEvent,
 	}
 	setGCPace(opts.GOGC)
@@ -199,9 +200,9 @@ func (s *System) HTTPServer(app http.Handler) *http.Server {
 // anything yet.
 func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
-	fmt.Printf("READY %s %s %s; napi=%v budget=%d mitigation=%s offload=%s gogc=%s, irq %s; %s\n",
+	fmt.Printf("READY %s %s %s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s\n",
 		s.Name, s.addrs(), serving, s.Options.Mode, s.nic.dev.NAPI().Budget(),
-		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), gogcString(), s.nic.irqDesc(), receiving(s.boot))
+		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), gogcString(), s.nic.irqDesc(), receiving(s.boot))
 }
 
 // addrs lists the NIC's addresses for the console: "10.0.2.15/24,fe80::.../64".

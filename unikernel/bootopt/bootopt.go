@@ -27,6 +27,8 @@
 //	testroutes=on|off              the QEMU tests' fault routes (default off):
 //	                               GET /debug/nilderef dereferences nil,
 //	                               GET /debug/spin?ms=N computes for N ms
+//	mtu=N                          the largest IP packet, 68-16274 (default 1500);
+//	                               above 1500 the e1000 takes jumbo frames
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -39,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tamanet/e1000"
 	"tamanet/napi"
 )
 
@@ -78,6 +81,8 @@ type Options struct {
 	// TestRoutes adds the routes the QEMU tests provoke a fault and a
 	// long computation with (testroutes=on).
 	TestRoutes bool
+	// MTU is the largest IP packet (mtu=); 0 means the e1000's default.
+	MTU int
 }
 
 // MaxGOGC bounds gogc=N.
@@ -134,8 +139,10 @@ func Parse(cmdline string) (Options, error) {
 			var off bool
 			off, err = parseOff(val)
 			o.TestRoutes = !off
+		case "mtu":
+			o.MTU, err = parseMTU(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, rng, ip, gw, dns, mac, ip6, gw6, gogc, testroutes)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, rng, ip, gw, dns, mac, ip6, gw6, gogc, testroutes)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
@@ -265,4 +272,18 @@ func parseOff(s string) (bool, error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("want on or off")
+}
+
+// parseMTU parses mtu=N within what the e1000 carries.
+func parseMTU(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("want a number of bytes")
+	case n < e1000.MinMTU:
+		return 0, fmt.Errorf("below IPv4's minimum MTU, %d", e1000.MinMTU)
+	case n > e1000.MaxMTU:
+		return 0, fmt.Errorf("beyond the 82540EM's largest MTU, %d (a 16288-byte transmit packet)", e1000.MaxMTU)
+	}
+	return n, nil
 }
