@@ -23,6 +23,7 @@
 #                       "ip netns exec NETNS ..."; both are removed when QEMU
 #                       exits. Falls back to user networking, with a message,
 #                       where the machine does not allow it.
+#     -u MTU            tap mode: the tap's MTU (default 1500), for jumbo frames
 #     -T                only check whether tap mode works here: exit 0 if it
 #                       does, else say why and exit 1
 #     -0                no network device at all (tests of a missing NIC)
@@ -36,16 +37,17 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc firmware=seabios initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 nonic=0 tap6=0
-while getopts "a:m:p:e:M:f:i:k:P:q:t:T06" opt; do
+accel=auto mem=1G http_port="" echo_port="" machine=pc firmware=seabios initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0
+while getopts "a:m:p:e:M:f:i:k:P:q:t:Tu:06" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
-	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; 0) nonic=1 ;; 6) tap6=1 ;;
+	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
+case $tapmtu in '' | *[!0-9]*) echo "qemu.sh: -u $tapmtu: want a number" >&2; exit 2 ;; esac
 
 # tap_unavailable prints why tap mode cannot work here, or nothing if it can:
 # it needs root (CAP_NET_ADMIN), /dev/net/tun and ip netns, and tries them
@@ -144,10 +146,11 @@ ip netns exec "$netns" sh -e -c '
 	sysctl -qw net.ipv6.conf.tap0.disable_ipv6=$0
 	ip addr add 10.0.2.2/24 dev tap0
 	if [ $0 = 0 ]; then ip -6 addr add fd00:1::2/64 dev tap0 nodad; fi
-	ip link set tap0 up' $((1 - tap6))
+	ip link set tap0 mtu $1
+	ip link set tap0 up' $((1 - tap6)) "$tapmtu"
 v6=""
 [ $tap6 = 1 ] && v6=", fd00:1::2/64"
-echo "qemu.sh: network tap (namespace $netns, tap0 10.0.2.2/24$v6, guest 10.0.2.15)" >&2
+echo "qemu.sh: network tap (namespace $netns, tap0 10.0.2.2/24$v6 mtu $tapmtu, guest 10.0.2.15)" >&2
 ip netns exec "$netns" "$qemu" "${args[@]}" "$@" <&0 &
 qpid=$!
 status=0

@@ -7,14 +7,18 @@
 # drift on the host does not favour one. At the end "tamabench compare"
 # prints medians across rounds and ratios to the base.
 #
-#   bench/interleave.sh [-u UNIKERNEL_IMAGE] [-n MODES] [-r ROUNDS] [-o OUTDIR]
+#   bench/interleave.sh [-u UNIKERNEL_IMAGE] [-n VARIANTS] [-r ROUNDS] [-o OUTDIR]
 #                       [-a tcg|kvm] [-f seabios|qboot] [-N user|tap|auto] [-I IDLE] [-6]
-#                       [-- tamabench run flags]
+#                       [-U MTU] [-S] [-- tamabench run flags]
 #
 # Without -u only the Linux baseline is measured (no ratio table). With -n
-# (comma-separated napi= boot options, e.g. napi,interrupt,busypoll) the
-# targets are the unikernel in each mode, named tamanet-MODE, compared with
-# the first mode; Linux is not booted.
+# the targets are variants of the unikernel, compared with the first; Linux
+# is not booted. A variant is a napi= mode (napi,interrupt,busypoll: targets
+# tamanet-MODE) or boot options joined by "+" (offload=on,offload=off:
+# targets tamanet-offload-on, tamanet-offload-off).
+# -U runs every guest at that MTU (tap mode): the tap, the unikernel
+# (mtu=) and the Linux guest (bench.mtu=, read by its /init).
+# -S saves the unikernel's /stats after each run as TARGET-rROUND-stats.json.
 # -N picks the network: user (QEMU user net, 127.0.0.1 port forwards), tap
 # (qemu.sh -t: a namespace of its own holding a tap and the client) or auto
 # (tap where the machine allows it, else user). Results record it.
@@ -31,11 +35,11 @@ export GOTOOLCHAIN=go1.27.3
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-uni="" modes="" rounds=3 out="" accel=tcg firmware=seabios net=user idle=10s ipv6=0
-while getopts "u:n:r:o:a:f:N:I:6" opt; do
+uni="" modes="" rounds=3 out="" accel=tcg firmware=seabios net=user idle=10s ipv6=0 mtu="" savestats=0
+while getopts "u:n:r:o:a:f:N:I:6U:S" opt; do
 	case $opt in
 	u) uni=$OPTARG ;; n) modes=$OPTARG ;; r) rounds=$OPTARG ;; o) out=$OPTARG ;; a) accel=$OPTARG ;; f) firmware=$OPTARG ;;
-	N) net=$OPTARG ;; I) idle=$OPTARG ;; 6) ipv6=1 ;;
+	N) net=$OPTARG ;; I) idle=$OPTARG ;; 6) ipv6=1 ;; U) mtu=$OPTARG ;; S) savestats=1 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -56,11 +60,16 @@ if [ $ipv6 = 1 ] && [ "$net" != tap ]; then
 	echo "interleave: -6 needs tap mode (-N tap), which this machine does not allow" >&2
 	exit 1
 fi
+if [ -n "$mtu" ] && [ "$net" != tap ]; then
+	echo "interleave: -U $mtu needs tap mode (user networking stays at 1500)" >&2
+	exit 2
+fi
 guest=10.0.2.15 guest6=fd00:1::15/64 v6note=""
 if [ $ipv6 = 1 ]; then
 	guest=${guest6%/*}
 	v6note=" ipv6"
 fi
+v6note="$v6note${mtu:+ mtu $mtu}"
 echo "interleave: network $net$v6note" >&2
 out=${out:-$repo/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 http_port=${TB_HTTP_PORT:-18080}
@@ -71,10 +80,18 @@ tmp=$(mktemp -d)
 tb=$tmp/tamabench
 (cd "$repo" && go build -o "$tb" ./cmd/tamabench)
 
+# cmdline[TARGET] is a unikernel target's boot options.
 targets=() base=linux
+declare -A cmdline=([tamanet]="")
 if [ -n "$modes" ]; then
 	IFS=, read -ra ms <<<"$modes"
-	for m in "${ms[@]}"; do targets+=("tamanet-$m"); done
+	for m in "${ms[@]}"; do
+		case $m in
+		*=*) t=tamanet-${m//[=+]/-} cmdline[$t]=${m//+/ } ;;
+		*) t=tamanet-$m cmdline[$t]="napi=$m" ;;
+		esac
+		targets+=("$t")
+	done
 	base=${targets[0]}
 else
 	linux=$("$here/linux/build.sh")
@@ -104,25 +121,29 @@ trap cleanup EXIT
 # start (ns) and waits for QEMU's pid file (in tap mode the namespace
 # exists from then on).
 boot() {
-	local log=$out/console-$1-r$round.log netargs=(-p "$http_port" -e "$echo_port") v6opt=""
+	local log=$out/console-$1-r$round.log netargs=(-p "$http_port" -e "$echo_port")
+	local k=${cmdline[$1]:-} lk="console=ttyS0 quiet panic=-1"
 	[ "$net" = tap ] && netargs=(-t "$netns")
 	if [ $ipv6 = 1 ]; then
 		netargs+=(-6)
-		v6opt="ip6=$guest6"
+		k="${k:+$k }ip6=$guest6" lk="$lk bench.ip6=$guest6"
 	fi
+	if [ -n "$mtu" ]; then
+		netargs+=(-u "$mtu")
+		k="${k:+$k }mtu=$mtu" lk="$lk bench.mtu=$mtu"
+	fi
+	local kargs=()
+	[ -n "$k" ] && kargs=(-k "$k")
 	rm -f "$tmp/qemu.pid"
 	start=$(date +%s%N)
 	case $1 in
 	linux)
 		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" \
-			-i "$linux/initramfs.cpio.gz" -k "console=ttyS0 quiet panic=-1${v6opt:+ bench.$v6opt}" "$linux/vmlinuz" \
+			-i "$linux/initramfs.cpio.gz" -k "$lk" "$linux/vmlinuz" \
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
-	tamanet)
-		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" ${v6opt:+-k "$v6opt"} "$uni" -- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
-		;;
-	tamanet-*)
-		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" -k "napi=${1#tamanet-}${v6opt:+ $v6opt}" "$uni" \
+	tamanet*)
+		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" "${kargs[@]}" "$uni" \
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	esac
@@ -152,6 +173,17 @@ measure() {
 		"${idleargs[@]}" -note "qemu $accel, $firmware, net $net$v6note" -out "$out" "$@"
 }
 
+# save_stats FILE: the booted unikernel's GET /stats.
+save_stats() {
+	local url=http://127.0.0.1:$http_port/stats get=(curl -s -m 30)
+	if [ "$net" = tap ]; then
+		url=http://$guest/stats
+		[ $ipv6 = 1 ] && url="http://[$guest]/stats"
+		get=(ip netns exec "$netns" curl -s -m 30)
+	fi
+	"${get[@]}" "$url" >"$1" || echo "interleave: no /stats from the guest" >&2
+}
+
 for round in $(seq 1 "$rounds"); do
 	n=${#targets[@]}
 	order=()
@@ -160,6 +192,7 @@ for round in $(seq 1 "$rounds"); do
 		echo "interleave: round $round/$rounds: $t (net $net)" >&2
 		boot "$t"
 		measure "$t" "$@" | tee "$out/$t-r$round.txt"
+		[ $savestats = 1 ] && [ "$t" != linux ] && save_stats "$out/$t-r$round-stats.json"
 		stop_guest
 	done
 done

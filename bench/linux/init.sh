@@ -16,6 +16,12 @@ while read -r m; do
 done </lib/modules/load.list
 
 ip link set lo up
+# bench.mtu=N on the kernel command line: jumbo frames (make bench's MTU
+# 9000 run), as the unikernel's mtu=N.
+mtu=$(sed -n 's/.*bench\.mtu=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$mtu" ]; then
+	ip link set eth0 mtu "$mtu" || echo "init: mtu $mtu refused"
+fi
 ip link set eth0 up || { echo "init: no eth0"; poweroff -f; }
 # QEMU user networking: fixed guest address, no DHCP round trips.
 ip addr add 10.0.2.15/24 dev eth0
@@ -27,7 +33,7 @@ if [ -n "$ip6" ]; then
 	ip -6 addr add "$ip6" dev eth0 nodad 2>/dev/null || ip -6 addr add "$ip6" dev eth0 ||
 		echo "init: cannot add $ip6"
 fi
-echo "init: eth0 10.0.2.15/24 via 10.0.2.2${ip6:+, $ip6}, starting linuxd"
+echo "init: eth0 10.0.2.15/24 via 10.0.2.2${ip6:+, $ip6}, mtu $(cat /sys/class/net/eth0/mtu), starting linuxd"
 # linuxd prints the READY line once its listeners are bound. If it ever
 # exits, the kernel panics on PID 1 exiting, which -no-reboot (with panic=-1
 # on the command line) turns into a QEMU exit.
