@@ -283,3 +283,42 @@ func benchTCP(b *testing.B, p *pair) {
 		b.Fatalf("received %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
 	}
 }
+
+// benchEcho measures an echo over TCP, as POST /echo: A sends 64 KiB per
+// iteration to an echo server on B and reads it back concurrently.
+func benchEcho(b *testing.B, p *pair) {
+	l, err := p.b.ListenTCP(5002)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c)
+		c.Close()
+	}()
+	c, err := p.a.DialTCP(context.Background(), netip.AddrPortFrom(addrB.Addr(), 5002))
+	if err != nil {
+		b.Fatal(err)
+	}
+	back := make(chan int64, 1)
+	go func() {
+		n, _ := io.Copy(io.Discard, c)
+		back <- n
+	}()
+	chunk := make([]byte, 64<<10)
+	b.SetBytes(int64(len(chunk)))
+	for b.Loop() {
+		if _, err := c.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.(interface{ CloseWrite() error }).CloseWrite()
+	if n := <-back; n != int64(b.N)*int64(len(chunk)) {
+		b.Fatalf("echoed %d bytes, sent %d", n, int64(b.N)*int64(len(chunk)))
+	}
+	c.Close()
+}
