@@ -97,8 +97,8 @@ secs=$(($(date +%s) - t0))
 # its download (interleave -S), and their medians per target.
 costs() {
 	printf '%-22s %-6s %-22s %s\n' target round tx_doorbells_per_MB irqs_per_MB
-	for f in "$1"/*-r*-stats.json; do
-		t=$(basename "$f" -stats.json)
+	for f in "$1"/stats/*-r*.json; do
+		t=$(basename "$f" .json)
 		printf '%-22s %-6s %-22s %s\n' "${t%-r*}" "${t##*-r}" \
 			"$(sed -n 's/.*"tx_doorbells_per_megabyte": *\([0-9.e+-]*\).*/\1/p' "$f")" \
 			"$(sed -n 's/.*"irqs_per_megabyte": *\([0-9.e+-]*\).*/\1/p' "$f")"

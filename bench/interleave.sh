@@ -18,7 +18,7 @@
 # targets tamanet-offload-on, tamanet-offload-off).
 # -U runs every guest at that MTU (tap mode): the tap, the unikernel
 # (mtu=) and the Linux guest (bench.mtu=, read by its /init).
-# -S saves the unikernel's /stats after each run as TARGET-rROUND-stats.json.
+# -S saves the unikernel's /stats after each run as stats/TARGET-rROUND.json.
 # -N picks the network: user (QEMU user net, 127.0.0.1 port forwards), tap
 # (qemu.sh -t: a namespace of its own holding a tap and the client) or auto
 # (tap where the machine allows it, else user). Results record it.
@@ -59,6 +59,10 @@ fi
 if [ $ipv6 = 1 ] && [ "$net" != tap ]; then
 	echo "interleave: -6 needs tap mode (-N tap), which this machine does not allow" >&2
 	exit 1
+fi
+if [ $savestats = 1 ] && ! command -v curl >/dev/null; then
+	echo "interleave: -S needs curl" >&2
+	exit 2
 fi
 if [ -n "$mtu" ] && [ "$net" != tap ]; then
 	echo "interleave: -U $mtu needs tap mode (user networking stays at 1500)" >&2
@@ -175,6 +179,7 @@ measure() {
 
 # save_stats FILE: the booted unikernel's GET /stats.
 save_stats() {
+	mkdir -p "$(dirname "$1")"
 	local url=http://127.0.0.1:$http_port/stats get=(curl -s -m 30)
 	if [ "$net" = tap ]; then
 		url=http://$guest/stats
@@ -192,7 +197,7 @@ for round in $(seq 1 "$rounds"); do
 		echo "interleave: round $round/$rounds: $t (net $net)" >&2
 		boot "$t"
 		measure "$t" "$@" | tee "$out/$t-r$round.txt"
-		[ $savestats = 1 ] && [ "$t" != linux ] && save_stats "$out/$t-r$round-stats.json"
+		[ $savestats = 1 ] && [ "$t" != linux ] && save_stats "$out/stats/$t-r$round.json"
 		stop_guest
 	done
 done
