@@ -56,6 +56,12 @@ const (
 	// KindHalt and KindWake bracket the CPU halted in the idle loop.
 	KindHalt
 	KindWake
+	// KindRearm: a poll engine that completed re-enabled its device's
+	// interrupts.
+	KindRearm
+	// KindAppRead: a read on an application's TCP connection returned data
+	// (Arg: bytes).
+	KindAppRead
 	kindEnd
 )
 
@@ -64,6 +70,7 @@ var kindNames = [...]string{
 	KindDeliver: "deliver", KindHandlerStart: "handler_start", KindHandlerEnd: "handler_end",
 	KindTxDoorbell: "tx_doorbell", KindGC: "gc", KindWatchdogStart: "watchdog_start",
 	KindWatchdogEnd: "watchdog_end", KindHalt: "halt", KindWake: "wake",
+	KindRearm: "rearm", KindAppRead: "app_read",
 }
 
 // String names the kind as the trace's JSON does.

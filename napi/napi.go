@@ -210,6 +210,7 @@ func (n *Instance) Step() bool {
 	}
 	n.ctr.completions.Add(1)
 	n.p.EnableInterrupts()
+	lattrace.Record(lattrace.KindRearm, 0)
 	// Re-arming may itself have raised an interrupt that scheduled a poll.
 	return n.Scheduled()
 }

@@ -139,7 +139,14 @@ func exit(name string, err error) {
 }
 
 // ListenTCP listens for TCP connections on port.
-func (s *System) ListenTCP(port uint16) (net.Listener, error) { return s.Stack.ListenTCP(port) }
+// Its connections' reads that return data are latency trace events.
+func (s *System) ListenTCP(port uint16) (net.Listener, error) {
+	l, err := s.Stack.ListenTCP(port)
+	if err != nil {
+		return nil, err
+	}
+	return tracedListener{l}, nil
+}
 
 // ListenUDP opens a UDP socket on port.
 func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }

@@ -1,0 +1,33 @@
+//go:build tamago
+
+package unikernel
+
+import (
+	"net"
+
+	"tamanet/lattrace"
+)
+
+// tracedListener's connections record, in the latency trace, each read
+// that returns data to the application: between the driver's delivery of
+// a segment and the handler's start it splits the stack's work from the
+// application's (parsing the request).
+type tracedListener struct{ net.Listener }
+
+func (l tracedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return tracedConn{c}, nil
+}
+
+type tracedConn struct{ net.Conn }
+
+func (c tracedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		lattrace.Record(lattrace.KindAppRead, uint32(n))
+	}
+	return n, err
+}
