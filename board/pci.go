@@ -2,7 +2,11 @@
 
 package board
 
-import "tamanet/pci"
+import (
+	"errors"
+
+	"tamanet/pci"
+)
 
 // PC address ranges PCI devices must stay out of: the chipset decodes
 // [0xFEC00000, 4 GiB) itself (I/O APIC, HPET, local APIC, firmware flash),
@@ -34,4 +38,15 @@ func PCIWindows() pci.Windows {
 		Mem: pci.Range{Start: min(start, chipsetBase), End: chipsetBase},
 		IO:  pci.Range{Start: pciIOStart, End: pciIOEnd},
 	}
+}
+
+// EnumeratePCI enumerates the PCI hierarchy through configuration mechanism
+// #1 and assigns what the firmware left unassigned (pci.Bus.Assign with
+// PCIWindows), so that drivers probing it find addresses whichever firmware
+// booted the machine. drivers is the registry Probe will match (nil:
+// pci.Default). The bus is complete even with an error, which joins the
+// enumeration's and the assignment's problems.
+func EnumeratePCI(drivers *pci.Registry) (*pci.Bus, error) {
+	bus, err := pci.Enumerate(pci.NewMechanism1(PortIO{}), drivers)
+	return bus, errors.Join(err, bus.Assign(PCIWindows()))
 }

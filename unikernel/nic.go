@@ -57,13 +57,10 @@ func bringUpNIC(cfg e1000.Config, boot *bootLog, reg *pci.Registry) (*nic, error
 	if err != nil {
 		return nil, err
 	}
-	bus, err := pci.Enumerate(pci.NewMechanism1(board.PortIO{}), reg)
+	bus, err := board.EnumeratePCI(reg)
 	if err != nil {
-		// The bus is complete; the functions at fault are named.
-		fmt.Fprintf(os.Stderr, "tamanet: pci: %v\n", err)
-	}
-	if err := bus.Assign(board.PCIWindows()); err != nil {
-		// What could be placed was; the functions left out are named.
+		// The bus is complete and what could be placed was; the
+		// functions at fault are named.
 		fmt.Fprintf(os.Stderr, "tamanet: pci: %v\n", err)
 	}
 	n.bus = bus

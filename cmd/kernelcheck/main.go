@@ -146,12 +146,8 @@ const (
 // firstE1000 returns the first 82540EM with its memory BAR assigned and
 // decoded, its registers, and where its INTx arrives.
 func firstE1000() (regs unsafe.Pointer, gsi uint32, trig kernel.Trigger, pol kernel.Polarity, err error) {
-	bus, err := pci.Enumerate(pci.NewMechanism1(board.PortIO{}), nil)
+	bus, err := board.EnumeratePCI(nil)
 	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	// qboot leaves the BARs unassigned.
-	if err := bus.Assign(board.PCIWindows()); err != nil {
 		return nil, 0, 0, 0, err
 	}
 	for _, d := range bus.Devices {
@@ -273,7 +269,7 @@ func checkEntropy() error {
 	if err != nil {
 		return err
 	}
-	bus, err := pci.Enumerate(pci.NewMechanism1(board.PortIO{}), &reg)
+	bus, err := board.EnumeratePCI(&reg)
 	if err != nil {
 		return err
 	}

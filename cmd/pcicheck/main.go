@@ -34,10 +34,9 @@ const hostTimeout = 2 * time.Minute
 
 func main() {
 	io := board.PortIO{}
-	bus, err := pci.Enumerate(pci.NewMechanism1(io), nil)
-	// Under qboot nothing has addresses yet; under SeaBIOS this does
-	// nothing.
-	err = errors.Join(err, bus.Assign(board.PCIWindows()))
+	// Under qboot nothing has addresses yet and the board assigns them;
+	// under SeaBIOS it assigns nothing.
+	bus, err := board.EnumeratePCI(nil)
 
 	// SeaBIOS leaves the cursor mid-line; start on a fresh one.
 	fmt.Printf("\n%s\n%s%s\n", protocol.TableBegin, bus, protocol.TableEnd)
