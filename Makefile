@@ -18,9 +18,9 @@ TEXT_ADDR := 0x10010000
 TAMAGO_LDFLAGS := -T $(TEXT_ADDR) -R 0x1000
 MACHINE ?= pc
 ACCEL ?= auto
-# FIRMWARE=qboot boots through QEMU's qboot.rom (much faster than SeaBIOS;
-# the unikernel assigns the PCI BARs itself).
-FIRMWARE ?= seabios
+# FIRMWARE=qboot (the default) boots through QEMU's qboot.rom, much faster
+# than SeaBIOS (FIRMWARE=seabios); the unikernel assigns the PCI BARs itself.
+FIRMWARE ?= qboot
 # APP is the program made into an image (package unikernel): the benchmark
 # unikernel by default, e.g. APP=./examples/kv for the example.
 APP ?= ./cmd/tamanet

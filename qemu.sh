@@ -9,9 +9,11 @@
 #     -p PORT           host port forwarded from 127.0.0.1 to guest port 80
 #     -e PORT           host port forwarded from 127.0.0.1 to guest port 7 (TCP and UDP)
 #     -M MACHINE        pc (default) or q35
-#     -f FIRMWARE       seabios (default: QEMU's own) or qboot (QEMU's
-#                       qboot.rom: starts a PVH image much sooner, assigns no
-#                       PCI BARs, which tamanet then does itself)
+#     -f FIRMWARE       qboot (default: QEMU's qboot.rom, which starts a PVH
+#                       image much sooner than SeaBIOS and assigns no PCI
+#                       BARs, which tamanet then does itself) or seabios
+#                       (QEMU's own default); ignored on microvm, which has
+#                       its own
 #     -i INITRD         initrd (Linux baseline)
 #     -k CMDLINE        kernel command line
 #     -P PROBE          image used by the KVM probe (default: IMAGE)
@@ -37,7 +39,7 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc firmware=seabios initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0
+accel=auto mem=1G http_port="" echo_port="" machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0
 while getopts "a:m:p:e:M:f:i:k:P:q:t:Tu:06" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
@@ -94,9 +96,9 @@ kvm) accel_args=(-accel kvm -cpu host) ;;
 *) echo "qemu.sh: unknown accelerator $accel" >&2; exit 2 ;;
 esac
 echo "qemu.sh: accelerator $accel" >&2
-case $firmware in
-seabios) fw_args=() ;;
-qboot) fw_args=(-bios qboot.rom) ;;
+case $machine:$firmware in
+microvm*:* | *:seabios) fw_args=() ;;
+*:qboot) fw_args=(-bios qboot.rom) ;;
 *) echo "qemu.sh: unknown firmware $firmware (want seabios or qboot)" >&2; exit 2 ;;
 esac
 echo "qemu.sh: firmware $firmware" >&2

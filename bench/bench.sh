@@ -17,7 +17,7 @@
 #    the tap at MTU 9000, JUMBO_ROUNDS rounds (default 2) of the bulk and
 #    latency tests. 0 rounds skips a part.
 # Network: NET=auto (default: tap where the machine allows it, else user),
-# user or tap. FIRMWARE=seabios (default) or qboot, for both guests.
+# user or tap. FIRMWARE=qboot (default) or seabios, for both guests.
 # DURATION (3s) and WARMUP (1s) per test, IDLE (10s) per boot.
 # Results: bench/results/<UTC time>/ (vs-linux/ and napi-modes/ with every
 # round's JSON, console logs and plots) and bench/results/<UTC time>.json
@@ -33,7 +33,7 @@ rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto} ipv6=${IPV6:-
 offload_rounds=${OFFLOAD_ROUNDS:-2} jumbo_rounds=${JUMBO_ROUNDS:-2}
 duration=${DURATION:-3s} warmup=${WARMUP:-1s} idle=${IDLE:-10s}
 accel=${ACCEL:-tcg}
-firmware=${FIRMWARE:-seabios}
+firmware=${FIRMWARE:-qboot}
 
 "$repo/scripts/ensure-qemu.sh" >/dev/null
 case $net in

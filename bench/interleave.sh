@@ -23,7 +23,7 @@
 # (qemu.sh -t: a namespace of its own holding a tap and the client) or auto
 # (tap where the machine allows it, else user). Results record it.
 # -I is the idle CPU measurement per boot (default 10s; 0s skips it).
-# -f is the firmware both guests boot through (qemu.sh -f; default seabios).
+# -f is the firmware both guests boot through (qemu.sh -f; default qboot).
 # -6 measures over IPv6 (tap only): both guests get fd00:1::15/64 (tamanet
 # with ip6=, Linux with bench.ip6=), the tap fd00:1::2/64 (qemu.sh -6).
 # Defaults: 3 rounds, OUTDIR bench/results/<UTC time>, accelerator tcg
@@ -35,7 +35,7 @@ export GOTOOLCHAIN=go1.27.3
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-uni="" modes="" rounds=3 out="" accel=tcg firmware=seabios net=user idle=10s ipv6=0 mtu="" savestats=0
+uni="" modes="" rounds=3 out="" accel=tcg firmware=qboot net=user idle=10s ipv6=0 mtu="" savestats=0
 while getopts "u:n:r:o:a:f:N:I:6U:S" opt; do
 	case $opt in
 	u) uni=$OPTARG ;; n) modes=$OPTARG ;; r) rounds=$OPTARG ;; o) out=$OPTARG ;; a) accel=$OPTARG ;; f) firmware=$OPTARG ;;

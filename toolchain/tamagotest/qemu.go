@@ -22,13 +22,14 @@ func accel() string {
 	return "auto"
 }
 
-// Firmware is qemu.sh's -f value: TAMANET_FIRMWARE (seabios or qboot),
-// else seabios. Setting it runs the whole QEMU tier on that firmware.
+// Firmware is qemu.sh's -f value: TAMANET_FIRMWARE (qboot or seabios),
+// else qboot, qemu.sh's default. Setting it runs the whole QEMU tier on that
+// firmware.
 func Firmware() string {
 	if f := os.Getenv("TAMANET_FIRMWARE"); f != "" {
 		return f
 	}
-	return "seabios"
+	return "qboot"
 }
 
 // Boot runs image under QEMU through the repository's qemu.sh and returns
