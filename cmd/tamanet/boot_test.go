@@ -190,4 +190,7 @@ func TestTraceTail(t *testing.T) {
 	if traced != 2 {
 		t.Errorf("%d traced tests, want 2", traced)
 	}
+	if st := vm.Cmd.ProcessState; st != nil {
+		t.Errorf("QEMU ended during the run: %v", st)
+	}
 }
