@@ -23,6 +23,8 @@
 //	irqfault  a nil dereference in an interrupt handler: fatal, names it
 //	clifault  a nil dereference with interrupts off: fatal, registers
 //	          and both stacks on the console
+//	registers device interrupts and the tick land in code that keeps a
+//	          known value in every register: none may change
 package main
 
 import (
@@ -88,6 +90,8 @@ func main() {
 			time.Sleep(5 * time.Second)
 			err = fmt.Errorf("the faulting interrupt handler did not end the program")
 		}
+	case "registers":
+		err = checkRegisters()
 	case "clifault":
 		faultWithInterruptsOff()
 		err = fmt.Errorf("a fault with interrupts off did not end the program")
