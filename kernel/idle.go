@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/usbarmory/tamago/amd64"
@@ -21,8 +22,7 @@ const (
 	LVT_MASKED     = 1 << 16
 	DIVIDE_BY_1    = 0b1011
 	wakeVector     = amd64.IRQ_WAKEUP // acknowledged by the amd64 package, no handler
-	calibrationNs  = 10_000_000
-	idleSpinLimit  = 20_000 // shorter waits spin: halting costs more
+	idleSpinLimit  = 20_000           // shorter waits spin: halting costs more
 	maxTimerCounts = 0xffffffff
 )
 
@@ -33,18 +33,24 @@ func lapicReg(off uintptr) *uint32 {
 	return (*uint32)(unsafe.Add(unsafe.Pointer(nil), uintptr(cpu.LAPIC.Base)+off))
 }
 
-// calibrateLAPICTimer counts the timer down for 10 ms of TSC time.
-func calibrateLAPICTimer() {
+// calibrateLAPICTimer measures the local APIC timer's rate at divide-by-1
+// against the TSC (see rateProbe).
+func calibrateLAPICTimer() error {
 	*lapicReg(LAPIC_TIMER_DIVIDE) = DIVIDE_BY_1
 	*lapicReg(LAPIC_LVT_TIMER) = LVT_MASKED | wakeVector
-	start := board.Nanotime()
-	*lapicReg(LAPIC_TIMER_INITIAL) = maxTimerCounts
-	for board.Nanotime()-start < calibrationNs {
+	p := rateProbe{
+		load:  func() { *lapicReg(LAPIC_TIMER_INITIAL) = maxTimerCounts },
+		count: func() uint32 { return *lapicReg(LAPIC_TIMER_CURRENT) },
+		tsc:   board.TSC,
+		tscHz: board.TSCFrequency(),
 	}
-	left := *lapicReg(LAPIC_TIMER_CURRENT)
-	elapsed := board.Nanotime() - start
+	hz, err := p.rate()
 	*lapicReg(LAPIC_TIMER_INITIAL) = 0
-	lapicTimerHz = uint64(maxTimerCounts-left) * 1e9 / uint64(elapsed)
+	if err != nil {
+		return fmt.Errorf("kernel: local APIC timer rate: %w", err)
+	}
+	lapicTimerHz = hz
+	return nil
 }
 
 // idle is the runtime's goos.Idle: with nothing runnable until the given

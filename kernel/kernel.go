@@ -60,7 +60,9 @@ func start() error {
 	installExceptionGates()
 	board.RestoreIDTGates()
 	cpu.LAPIC.Enable()
-	calibrateLAPICTimer()
+	if err := calibrateLAPICTimer(); err != nil {
+		return err
+	}
 	startTick()
 	goos.Idle = idle
 	go cpu.ServiceInterrupts(dispatch)
