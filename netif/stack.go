@@ -57,6 +57,10 @@ type Config struct {
 	Addr netip.Prefix
 	// Gateway is the IPv4 default gateway, inside Addr (DefaultGateway).
 	Gateway netip.Addr
+	// NoAddr4 starts the NIC without an IPv4 address (Addr and Gateway
+	// must be zero): it has only the unspecified address 0.0.0.0, from
+	// which a DHCP client broadcasts (ListenDHCPClient), until SetIPv4.
+	NoAddr4 bool
 	// Pcap, if set, receives every packet in and out, as a pcap stream
 	// written by gVisor's sniffer (link type RAW: IP packets, no Ethernet
 	// header). Writes come from the receive and transmit paths
@@ -91,10 +95,13 @@ type Config struct {
 
 // withDefaults fills zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
-	if !c.Addr.IsValid() {
+	if c.NoAddr4 && (c.Addr.IsValid() || c.Gateway.IsValid()) {
+		return c, fmt.Errorf("netif: NoAddr4 with an IPv4 address or gateway")
+	}
+	if !c.Addr.IsValid() && !c.NoAddr4 {
 		c.Addr = DefaultAddr
 	}
-	if !c.Gateway.IsValid() {
+	if !c.Gateway.IsValid() && !c.NoAddr4 {
 		c.Gateway = DefaultGateway
 	}
 	if c.SnapLen == 0 {
@@ -104,12 +111,15 @@ func (c Config) withDefaults() (Config, error) {
 		c.TxQueueLen = DefaultTxQueueLen
 	}
 	switch {
+	case c.NoAddr4:
 	case !c.Addr.Addr().Is4():
 		return c, fmt.Errorf("netif: address %v is not IPv4", c.Addr)
 	case !c.Gateway.Is4():
 		return c, fmt.Errorf("netif: gateway %v is not IPv4", c.Gateway)
 	case !c.Addr.Masked().Contains(c.Gateway):
 		return c, fmt.Errorf("netif: gateway %v is outside %v", c.Gateway, c.Addr)
+	}
+	switch {
 	case c.TxQueueLen < 0:
 		return c, fmt.Errorf("netif: negative TxQueueLen %d", c.TxQueueLen)
 	case c.Addr6.IsValid() && (!c.Addr6.Addr().Is6() || c.Addr6.Addr().Is4In6()):
@@ -124,11 +134,16 @@ func (c Config) withDefaults() (Config, error) {
 type Stack struct {
 	s         *stack.Stack
 	ep        *Endpoint
-	addr      netip.Prefix
 	linkLocal tcpip.Address
 	capture   *captureEndpoint
 	ndp       *ndpDispatcher
 	onAddress func(netip.Prefix)
+
+	// v4 serializes changes of the IPv4 configuration and guards addr
+	// and gw4, the address and gateway it has (invalid: none).
+	v4   sync.Mutex
+	addr netip.Prefix
+	gw4  netip.Addr
 
 	linkEvent chan struct{}
 	done      chan struct{}
@@ -138,8 +153,8 @@ type Stack struct {
 // NewStack builds a gVisor stack (IPv4, IPv6, ARP, TCP, UDP, ICMPv4/v6) with
 // NIC 1 on d: gVisor's fifo qdisc over GRO over [sniffer over] the live
 // capture point (Capture) over ethernet over an Endpoint. The NIC gets cfg's
-// IPv4 address, an EUI-64 IPv6 link-local address and routes for both
-// subnets plus the IPv4 default gateway. It is enabled while the driver
+// IPv4 address (none with NoAddr4), an EUI-64 IPv6 link-local address and
+// routes for both subnets plus the IPv4 default gateway. It is enabled while the driver
 // reports carrier and disabled while it does not.
 func NewStack(d Driver, cfg Config) (*Stack, error) {
 	cfg, err := cfg.withDefaults()
@@ -167,7 +182,6 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 	st := &Stack{
 		s:         s,
 		ep:        newEndpoint(d, !cfg.NoOffload),
-		addr:      cfg.Addr,
 		linkEvent: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		ndp:       ndp,
@@ -233,21 +247,10 @@ func (st *Stack) setup(cfg Config) error {
 		return fmt.Errorf("netif: create NIC: %s", err)
 	}
 
-	v4 := tcpip.AddressWithPrefix{
-		Address:   tcpip.AddrFrom4(cfg.Addr.Addr().As4()),
-		PrefixLen: cfg.Addr.Bits(),
-	}
 	st.linkLocal = header.LinkLocalAddr(st.ep.LinkAddress())
 	v6 := tcpip.AddressWithPrefix{Address: st.linkLocal, PrefixLen: header.IIDOffsetInIPv6Address * 8}
-	addrs := []tcpip.ProtocolAddress{
-		{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: v4},
-		{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: v6},
-	}
-	routes := []tcpip.Route{
-		{Destination: v4.Subnet(), NIC: NICID},
-		{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(cfg.Gateway.As4()), NIC: NICID},
-		{Destination: v6.Subnet(), NIC: NICID},
-	}
+	addrs := []tcpip.ProtocolAddress{{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: v6}}
+	routes := []tcpip.Route{{Destination: v6.Subnet(), NIC: NICID}}
 	if cfg.Addr6.IsValid() {
 		a6 := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(cfg.Addr6.Addr().As16()), PrefixLen: cfg.Addr6.Bits()}
 		addrs = append(addrs, tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber, AddressWithPrefix: a6})
@@ -270,6 +273,11 @@ func (st *Stack) setup(cfg Config) error {
 		}
 	}
 	s.SetRouteTable(routes)
+	if cfg.NoAddr4 {
+		st.ClearIPv4()
+	} else if err := st.SetIPv4(cfg.Addr, cfg.Gateway); err != nil {
+		return err
+	}
 	st.applyLink()
 	return nil
 }
@@ -316,14 +324,14 @@ func (st *Stack) removeRoute(r tcpip.Route) {
 
 // Addrs lists every address of the NIC, IPv4 and IPv6 (link-local, static
 // and SLAAC), less the IPv4 limited broadcast address gVisor keeps on every
-// NIC, IPv4 first and each family in address order (gVisor's own order
+// NIC and the unspecified one of a NIC without IPv4 address, IPv4 first and each family in address order (gVisor's own order
 // varies).
 func (st *Stack) Addrs() []netip.Prefix {
 	var out []netip.Prefix
 	for _, pa := range st.s.AllAddresses()[NICID] {
 		a := pa.AddressWithPrefix
 		ip, _ := netip.AddrFromSlice(a.Address.AsSlice())
-		if ip == limitedBroadcast {
+		if ip == limitedBroadcast || ip == unspecified4 {
 			continue
 		}
 		out = append(out, netip.PrefixFrom(ip, a.PrefixLen))
@@ -332,7 +340,10 @@ func (st *Stack) Addrs() []netip.Prefix {
 	return out
 }
 
-var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+var (
+	limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	unspecified4     = netip.AddrFrom4([4]byte{})
+)
 
 // txQueue is gVisor's fifo qdisc whose Close first releases a WritePackets
 // waiting on a full ring; otherwise removing the NIC would wait forever on
@@ -402,8 +413,12 @@ func (st *Stack) Netstack() *stack.Stack { return st.s }
 // Endpoint is the link endpoint on the driver.
 func (st *Stack) Endpoint() *Endpoint { return st.ep }
 
-// Addr is the IPv4 address and prefix of the NIC.
-func (st *Stack) Addr() netip.Prefix { return st.addr }
+// Addr is the IPv4 address and prefix of the NIC; invalid if it has none.
+func (st *Stack) Addr() netip.Prefix {
+	st.v4.Lock()
+	defer st.v4.Unlock()
+	return st.addr
+}
 
 // LinkLocal is the NIC's IPv6 link-local address, derived from the MAC.
 func (st *Stack) LinkLocal() netip.Addr { return netip.AddrFrom16(st.linkLocal.As16()) }
