@@ -29,6 +29,7 @@ const (
 	phaseLinkUp    = "link up"
 	phaseIRQ       = "ACPI and interrupts up"
 	phaseStack     = "stack up"
+	phaseLease     = "DHCP lease"
 	phaseReady     = "READY"
 	phaseWarm      = "warm-up request served"
 	phaseFirstRx   = "first frame received"
@@ -157,9 +158,11 @@ type bootStats struct {
 	LinkUpSeconds          float64 `json:"link_up_seconds"`
 	IRQSeconds             float64 `json:"irq_seconds"`
 	StackSeconds           float64 `json:"stack_seconds"`
-	ReadySeconds           float64 `json:"ready_seconds"`
-	WarmSeconds            float64 `json:"warm_seconds"`
-	FirstRxSeconds         float64 `json:"first_rx_seconds"`
+	// LeaseSeconds is when the first DHCP lease came (ip=dhcp).
+	LeaseSeconds   float64 `json:"lease_seconds"`
+	ReadySeconds   float64 `json:"ready_seconds"`
+	WarmSeconds    float64 `json:"warm_seconds"`
+	FirstRxSeconds float64 `json:"first_rx_seconds"`
 	// UptimeSeconds is the time since reset when the snapshot was taken,
 	// so a client can place the phases on its own clock (half way between
 	// sending the request and reading the answer; GET /debug/boot reads it
@@ -183,6 +186,7 @@ func (b *bootLog) stats() bootStats {
 		LinkUpSeconds:          sec(phaseLinkUp),
 		IRQSeconds:             sec(phaseIRQ),
 		StackSeconds:           sec(phaseStack),
+		LeaseSeconds:           sec(phaseLease),
 		ReadySeconds:           sec(phaseReady),
 		WarmSeconds:            sec(phaseWarm),
 		FirstRxSeconds:         sec(phaseFirstRx),

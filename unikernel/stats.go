@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 
 	"tamanet/board"
+	"tamanet/dhcpclient"
 	"tamanet/e1000"
 	"tamanet/kernel"
 	"tamanet/lattrace"
@@ -24,10 +25,14 @@ import (
 type Stats struct {
 	// Addresses are the NIC's addresses, IPv4 and IPv6 (JSON only).
 	Addresses []string `json:"addresses"`
-	// DNS is the name server of boot option dns=, "" if none (JSON only).
-	DNS        string `json:"dns"`
-	NAPIMode   string `json:"napi_mode" metric:"info=mode"`
-	NAPIBudget int    `json:"napi_budget" metric:"gauge"`
+	// DNS is the name server of boot option dns=, else of the DHCP
+	// lease, "" if none (JSON only).
+	DNS string `json:"dns"`
+	// DHCP is the DHCP client's state, lease and counters; absent
+	// without ip=dhcp.
+	DHCP       *dhcpclient.Stats `json:"dhcp"`
+	NAPIMode   string            `json:"napi_mode" metric:"info=mode"`
+	NAPIBudget int               `json:"napi_budget" metric:"gauge"`
 	// Mitigation reports whether the NIC's interrupt moderation timers
 	// are on (boot option mitigation=).
 	Mitigation bool `json:"mitigation"`
@@ -159,12 +164,13 @@ func (s *System) Stats() Stats {
 		addrs = append(addrs, p.String())
 	}
 	var dns string
-	if s.Options.DNS.IsValid() {
-		dns = s.Options.DNS.String()
+	if d := s.dns(); d.IsValid() {
+		dns = d.String()
 	}
 	return Stats{
 		Addresses:    addrs,
 		DNS:          dns,
+		DHCP:         s.dhcpStats(),
 		NAPIMode:     s.Options.Mode.String(),
 		NAPIBudget:   d.NAPI().Budget(),
 		Mitigation:   !s.Options.NoMitigation,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tamanet/board"
+	"tamanet/dhcpclient"
 	"tamanet/e1000"
 	"tamanet/expose"
 	"tamanet/kernel"
@@ -42,6 +43,7 @@ type System struct {
 	nic     *nic
 	boot    *bootLog
 	entropy *entropy
+	dhcp    *dhcpclient.Client // nil without ip=dhcp
 }
 
 // Start parses the boot options and brings the system up. It returns an
@@ -101,7 +103,7 @@ func Start(name string) (*System, error) {
 	// the link change latched by reset reaches it.
 	st, err := netif.NewStack(n.watchLink(), netif.Config{
 		NoOffload: opts.NoOffload,
-		Addr:      opts.Addr, Gateway: opts.Gateway,
+		Addr:      opts.Addr, Gateway: opts.Gateway, NoAddr4: opts.DHCP,
 		Addr6: opts.Addr6, Gateway6: opts.Gateway6,
 		OnAddress: func(p netip.Prefix) { fmt.Printf("tamanet: address %v (SLAAC)\n", p) },
 	})
@@ -115,7 +117,13 @@ func Start(name string) (*System, error) {
 	go n.dev.NAPI().Run(context.Background())
 	go n.watchdog(watchdogPeriod)
 	go n.logLink(boot)
-	return &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot, entropy: ent}, nil
+	sys := &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot, entropy: ent}
+	if opts.DHCP {
+		if err := sys.startDHCP(); err != nil {
+			return nil, err
+		}
+	}
+	return sys, nil
 }
 
 // MustStart is Start, exiting through Exit if it fails.
@@ -202,13 +210,12 @@ func (s *System) HTTPServer(app http.Handler) *http.Server {
 // Ready prints the READY line once the application's listeners are bound:
 // the name and every address (IPv4, IPv6 link-local and static; SLAAC
 // addresses come later, each on a line of its own), what the application
-// serves (e.g. "http :80"), the
-// NAPI mode and interrupt routing, and whether the NIC has received
-// anything yet.
+// serves (e.g. "http :80"), the DHCP lease (ip=dhcp), the NAPI mode and
+// interrupt routing, and whether the NIC has received anything yet.
 func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
-	fmt.Printf("READY %s %s %s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s\n",
-		s.Name, s.addrs(), serving, s.Options.Mode, s.nic.dev.NAPI().Budget(),
+	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s\n",
+		s.Name, s.addrs(), serving, s.dhcpLease(), s.Options.Mode, s.nic.dev.NAPI().Budget(),
 		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), gogcString(), s.nic.irqDesc(), receiving(s.boot))
 }
 

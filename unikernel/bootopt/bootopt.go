@@ -11,10 +11,16 @@
 //	rng=insecure                   boot on a CPU without RDRAND and with no
 //	                               virtio-rng device, drawing TCP sequence
 //	                               numbers from a predictable generator
-//	ip=ADDR/PREFIX                 static IPv4 address (default 10.0.2.15/24,
-//	                               QEMU user networking's)
-//	gw=ADDR                        IPv4 default gateway, inside ip= (default 10.0.2.2)
-//	dns=ADDR                       name server, reported in /stats (IPv4 or IPv6)
+//	ip=ADDR/PREFIX|dhcp            static IPv4 address (default 10.0.2.15/24,
+//	                               QEMU user networking's), or a DHCP lease:
+//	                               address, gateway and name server from a
+//	                               server, renewed while the unikernel runs
+//	dhcpwait=SECONDS               with ip=dhcp, how long the boot waits for
+//	                               the first lease, 1-3600 (default 30)
+//	gw=ADDR                        IPv4 default gateway, inside ip= (default 10.0.2.2;
+//	                               with ip=dhcp, the lease's)
+//	dns=ADDR                       name server, reported in /stats (IPv4 or IPv6;
+//	                               instead of the lease's with ip=dhcp)
 //	mac=XX:XX:XX:XX:XX:XX          station address instead of the EEPROM's
 //	ip6=ADDR/PREFIX                static IPv6 address, besides the link-local
 //	                               one and those SLAAC configures
@@ -40,6 +46,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"tamanet/e1000"
 	"tamanet/napi"
@@ -68,6 +75,11 @@ type Options struct {
 	// invalid means the default.
 	Addr    netip.Prefix
 	Gateway netip.Addr
+	// DHCP asks for the IPv4 configuration from a DHCP server (ip=dhcp);
+	// DHCPWait bounds the wait for the first lease (dhcpwait=; 0 means
+	// DefaultDHCPWait).
+	DHCP     bool
+	DHCPWait time.Duration
 	// DNS is the name server (dns=); invalid if none was given.
 	DNS netip.Addr
 	// MAC is the station address (mac=); all zero keeps the device's.
@@ -87,6 +99,13 @@ type Options struct {
 
 // MaxGOGC bounds gogc=N.
 const MaxGOGC = 10000
+
+// DefaultDHCPWait is how long the boot waits for the first DHCP lease
+// without dhcpwait=, and MaxDHCPWait the longest dhcpwait= allows.
+const (
+	DefaultDHCPWait = 30 * time.Second
+	MaxDHCPWait     = time.Hour
+)
 
 // Parse parses a command line. An empty line gives the zero Options.
 func Parse(cmdline string) (Options, error) {
@@ -116,11 +135,11 @@ func Parse(cmdline string) (Options, error) {
 				err = fmt.Errorf("want insecure (the only choice to make: real sources are used when present)")
 			}
 		case "ip":
-			if val == "dhcp" {
-				err = fmt.Errorf("DHCP is not implemented yet: give ADDR/PREFIX")
-				break
+			if o.DHCP = val == "dhcp"; !o.DHCP {
+				o.Addr, err = parsePrefix(val, true)
 			}
-			o.Addr, err = parsePrefix(val, true)
+		case "dhcpwait":
+			o.DHCPWait, err = parseSeconds(val, MaxDHCPWait)
 		case "gw":
 			o.Gateway, err = parseAddr(val, true)
 		case "dns":
@@ -142,11 +161,19 @@ func Parse(cmdline string) (Options, error) {
 		case "mtu":
 			o.MTU, err = parseMTU(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, rng, ip, gw, dns, mac, ip6, gw6, gogc, testroutes)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, rng, ip, dhcpwait, gw, dns, mac, ip6, gw6, gogc, testroutes)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
 		}
+	}
+	switch {
+	case o.DHCP && o.Gateway.IsValid():
+		return Options{}, fmt.Errorf("boot option gw=%v: the DHCP lease names the gateway (ip=dhcp)", o.Gateway)
+	case o.DHCPWait != 0 && !o.DHCP:
+		return Options{}, fmt.Errorf("boot option dhcpwait=: only with ip=dhcp")
+	case o.DHCP && o.DHCPWait == 0:
+		o.DHCPWait = DefaultDHCPWait
 	}
 	// The gateway must be on the subnet, the given one or the default.
 	if o.Gateway.IsValid() {
@@ -261,6 +288,15 @@ func parseGOGC(s string) (int, error) {
 		return 0, fmt.Errorf("want a percentage in [1, %d] or off", MaxGOGC)
 	}
 	return n, nil
+}
+
+// parseSeconds parses a whole number of seconds in [1, limit].
+func parseSeconds(s string, limit time.Duration) (time.Duration, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || time.Duration(n)*time.Second > limit {
+		return 0, fmt.Errorf("want seconds in [1, %d]", int(limit/time.Second))
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // parseOff parses on|off and reports whether it is off.

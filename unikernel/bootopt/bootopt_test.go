@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"tamanet/napi"
 )
@@ -25,6 +26,9 @@ func TestParse(t *testing.T) {
 			DNS: netip.MustParseAddr("192.168.7.1")}},
 		{"gw=10.0.2.3", Options{Gateway: netip.MustParseAddr("10.0.2.3")}}, // in the default subnet
 		{"mac=02:00:00:00:00:01", Options{MAC: [6]byte{2, 0, 0, 0, 0, 1}}},
+		{"ip=dhcp", Options{DHCP: true, DHCPWait: DefaultDHCPWait}},
+		{"ip=dhcp dhcpwait=5 dns=10.0.2.3", Options{DHCP: true, DHCPWait: 5 * time.Second, DNS: netip.MustParseAddr("10.0.2.3")}},
+		{"dhcpwait=3600 ip=dhcp", Options{DHCP: true, DHCPWait: time.Hour}},
 		{"ip6=fd00:1::15/64 gw6=fe80::1", Options{
 			Addr6: netip.MustParsePrefix("fd00:1::15/64"), Gateway6: netip.MustParseAddr("fe80::1")}},
 		{"ip6=2001:db8::1/128 dns=2001:db8::53", Options{
@@ -70,6 +74,12 @@ func TestParseErrors(t *testing.T) {
 		{"ip=10.0.2.255/24", "broadcast address of 10.0.2.0/24"},
 		{"ip=224.0.0.1/24", "not a unicast host address"},
 		{"gw=10.0.3.1", "gw=10.0.3.1: outside 10.0.2.15/24"},
+		{"ip=dhcp gw=10.0.2.2", "gw=10.0.2.2: the DHCP lease names the gateway"},
+		{"dhcpwait=10", "dhcpwait=: only with ip=dhcp"},
+		{"ip=dhcp dhcpwait=0", "dhcpwait=0: want seconds in [1, 3600]"},
+		{"ip=dhcp dhcpwait=3601", "dhcpwait=3601: want seconds in [1, 3600]"},
+		{"ip=dhcp dhcpwait=10s", "dhcpwait=10s: want seconds in [1, 3600]"},
+		{"ip=DHCP", "ip=DHCP: want ADDR/PREFIX"},
 		{"ip=192.168.1.5/24 gw=10.0.2.2", "gw=10.0.2.2: outside 192.168.1.5/24"},
 		{"gw=fe80::1", "gw=fe80::1: wrong address family"},
 		{"dns=nameserver", "dns=nameserver: want an address"},
