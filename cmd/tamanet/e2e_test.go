@@ -147,7 +147,10 @@ func TestE2E(t *testing.T) {
 		}
 	})
 	t.Run("busypoll", func(t *testing.T) {
-		g := bootGuest(t, image, "napi=busypoll")
+		// Addressed by slirp's DHCP server, the exchange served by the
+		// poll loop: one boot for both.
+		g := bootGuest(t, image, "napi=busypoll ip=dhcp")
+		t.Run("dhcp", g.testDHCPUser)
 		g.testRoot(t)
 		d := g.testDownload(t, modeBytes, false)
 		if s := g.stats(t).System; s.NAPIMode != "busypoll" {
@@ -368,11 +371,14 @@ type statsDoc struct {
 		HTTPPanics        uint64            `json:"http_panics"`
 	} `json:"service"`
 	System struct {
-		NAPIMode   string `json:"napi_mode"`
-		NAPIBudget int    `json:"napi_budget"`
-		Mitigation bool   `json:"mitigation"`
-		Offload    bool   `json:"offload"`
-		MTU        int    `json:"mtu"`
+		Addresses  []string   `json:"addresses"`
+		DNS        string     `json:"dns"`
+		DHCP       *dhcpStats `json:"dhcp"`
+		NAPIMode   string     `json:"napi_mode"`
+		NAPIBudget int        `json:"napi_budget"`
+		Mitigation bool       `json:"mitigation"`
+		Offload    bool       `json:"offload"`
+		MTU        int        `json:"mtu"`
 		IRQ        struct {
 			Lines []struct {
 				GSI      uint32            `json:"gsi"`

@@ -1,0 +1,302 @@
+//go:build !tamago
+
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"tamanet/toolchain/tamagotest"
+)
+
+// dhcpStats is system.dhcp of GET /stats (package dhcpclient's Stats).
+type dhcpStats struct {
+	State        string   `json:"state"`
+	Address      string   `json:"address"`
+	Gateway      string   `json:"gateway"`
+	DNS          []string `json:"dns"`
+	Server       string   `json:"server"`
+	LeaseSeconds float64  `json:"lease_seconds"`
+	Discovers    uint64   `json:"discovers"`
+	Retransmits  uint64   `json:"retransmits"`
+	Offers       uint64   `json:"offers"`
+	Acks         uint64   `json:"acks"`
+	Naks         uint64   `json:"naks"`
+	Malformed    uint64   `json:"malformed"`
+	Leases       uint64   `json:"leases"`
+	Renewals     uint64   `json:"renewals"`
+	Expiries     uint64   `json:"expiries"`
+}
+
+// testDHCPUser checks a boot with ip=dhcp on QEMU user networking: slirp's
+// DHCP server gives 10.0.2.15 for a day with itself as gateway and
+// 10.0.2.3 as name server; the READY line and /stats say so, the lease
+// came between the stack and READY and no earlier than QEMU's e1000 lets
+// the OFFER in, and the guest serves on the address (the requests here
+// arrive through the 127.0.0.1 forward).
+func (g *guest) testDHCPUser(t *testing.T) {
+	ready := g.console.await(t, "READY tamanet", 0, time.Second)
+	want := "10.0.2.15/24 from 10.0.2.2 for 24h0m0s (gateway 10.0.2.2, dns 10.0.2.3)"
+	if !strings.Contains(ready.text, "READY tamanet 10.0.2.15/24,") || !strings.Contains(ready.text, "dhcp lease "+want) {
+		t.Errorf("READY line %q: want the leased address and dhcp lease %s", ready.text, want)
+	}
+	g.console.await(t, "tamanet: dhcp: lease "+want, 0, time.Second)
+	g.testRoot(t)
+	s := g.stats(t).System
+	d := s.DHCP
+	if d == nil {
+		t.Fatal("/stats has no system.dhcp")
+	}
+	if d.State != "bound" || d.Address != "10.0.2.15/24" || d.Server != "10.0.2.2" || d.Gateway != "10.0.2.2" ||
+		!slices.Equal(d.DNS, []string{"10.0.2.3"}) || d.LeaseSeconds != 86400 ||
+		d.Discovers < 1 || d.Offers != 1 || d.Acks != 1 || d.Leases != 1 || d.Malformed != 0 {
+		t.Errorf("system.dhcp %+v", *d)
+	}
+	if s.DNS != "10.0.2.3" || !slices.Contains(s.Addresses, "10.0.2.15/24") {
+		t.Errorf("system dns %q addresses %v, want the lease's", s.DNS, s.Addresses)
+	}
+	stack, lease, ready2, rx := s.Boot["stack_seconds"], s.Boot["lease_seconds"], s.Boot["ready_seconds"], s.Boot["rx_enabled_seconds"]
+	if !(stack < lease && lease < ready2) || lease < rx+0.99 {
+		t.Errorf("boot: stack up %.3f s, lease %.3f s, READY %.3f s, receive enabled %.3f s: want stack < lease < READY, lease >= receive + 1 s",
+			stack, lease, ready2, rx)
+	}
+	g.console.await(t, "ms  DHCP lease", 0, time.Second)
+}
+
+// dnsmasq is Debian's DNS/DHCP server running in a test's network
+// namespace, its log collected line by line.
+type dnsmasq struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  []string
+	more chan struct{} // closed and replaced on every log line
+}
+
+// startDNSMasq runs dnsmasq as a DHCP server only (no DNS: --port=0) on
+// tap0 in ns with the given options; it stops when the test ends.
+func startDNSMasq(t *testing.T, bin, ns string, args ...string) *dnsmasq {
+	t.Helper()
+	base := []string{"netns", "exec", ns, bin, "--no-daemon", "--conf-file=/dev/null", "--port=0",
+		"--user=root", "--interface=tap0", "--bind-interfaces", "--no-ping", "--log-dhcp", "--log-facility=-"}
+	d := &dnsmasq{cmd: exec.Command("ip", append(base, args...)...), more: make(chan struct{})}
+	out, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			d.mu.Lock()
+			d.log = append(d.log, s.Text())
+			close(d.more)
+			d.more = make(chan struct{})
+			d.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		d.cmd.Wait()
+		d.mu.Lock()
+		t.Logf("dnsmasq:\n%s", strings.Join(d.log, "\n"))
+		d.mu.Unlock()
+	})
+	return d
+}
+
+// mark is the index the next log line will have.
+func (d *dnsmasq) mark() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.log)
+}
+
+// await waits for a log line, from index from on, containing s.
+func (d *dnsmasq) await(t *testing.T, s string, from int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		d.mu.Lock()
+		for _, l := range d.log[from:] {
+			if strings.Contains(l, s) {
+				d.mu.Unlock()
+				return
+			}
+		}
+		from = len(d.log)
+		more := d.more
+		d.mu.Unlock()
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("dnsmasq logged no %q within %v", s, timeout)
+		}
+	}
+}
+
+// reload makes dnsmasq read its hosts and options files again and waits
+// until it has read file.
+func (d *dnsmasq) reload(t *testing.T, file string) {
+	t.Helper()
+	mark := d.mark()
+	// ip netns exec execs dnsmasq: the process is dnsmasq's.
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.await(t, "read "+file, mark, linkTimeout)
+}
+
+// awaitTap waits until qemu.sh has set up the namespace's tap.
+func awaitTap(t *testing.T, ns string) {
+	t.Helper()
+	deadline := time.Now().Add(linkTimeout)
+	for {
+		out, _ := exec.Command("ip", "netns", "exec", ns, "ip", "-4", "-o", "addr", "show", "dev", "tap0").Output()
+		if strings.Contains(string(out), "10.0.2.2/24") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no tap0 with 10.0.2.2/24 in %s within %v", ns, linkTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// DHCP over the tap: dnsmasq's shortest lease (2 minutes), with T1 and T2
+// it lets us set to 10 and 30 seconds so renewals come within the test.
+const (
+	dhcpMAC   = "02:00:00:00:00:16"
+	dhcpT1    = 10 * time.Second
+	dhcpLease = "2m"
+)
+
+// TestDHCPTap boots the unikernel with ip=dhcp on a tap in a namespace of
+// its own, against dnsmasq there. The guest's first DISCOVERs go
+// unanswered (dnsmasq ignores unknown clients) until the test makes it
+// known, so the lease comes from a retransmission; then the guest serves
+// HTTP on the leased address; a renewal brings a changed name server,
+// which is applied; and when the address given to the guest's MAC changes,
+// the next renewal is refused (DHCPNAK) and discovery gets the new address,
+// which then serves. Without any server, the boot stops after dhcpwait=
+// with a message naming ip=dhcp.
+func TestDHCPTap(t *testing.T) {
+	root := tamagotest.RepoRoot(t)
+	if out, err := exec.Command(filepath.Join(root, "qemu.sh"), "-T").CombinedOutput(); err != nil {
+		t.Skipf("tap mode unavailable here: %s", out)
+	}
+	bin := tamagotest.Tool(t, "dnsmasq", "dnsmasq-base")
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+
+	t.Run("dnsmasq", func(t *testing.T) {
+		ns := fmt.Sprintf("tamanet-dhcp-%d", os.Getpid())
+		dir := t.TempDir()
+		hosts, opts := filepath.Join(dir, "hosts"), filepath.Join(dir, "opts")
+		write := func(path, content string) {
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(hosts, "")
+		write(opts, "option:dns-server,10.0.2.3\n")
+		vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-k", "ip=dhcp dhcpwait=120 mac=" + dhcpMAC})
+		c := newConsole(vm.Lines)
+		t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
+		awaitTap(t, ns)
+		dm := startDNSMasq(t, bin, ns,
+			"--dhcp-range=10.0.2.100,10.0.2.150,"+dhcpLease, "--dhcp-ignore=tag:!known",
+			"--dhcp-hostsfile="+hosts, "--dhcp-optsfile="+opts, "--dhcp-option=option:router,10.0.2.2",
+			fmt.Sprintf("--dhcp-option=option:T1,%d", int(dhcpT1/time.Second)), "--dhcp-option=option:T2,30",
+			"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
+		dm.await(t, "DHCPDISCOVER(tap0) "+dhcpMAC+" ignored", 0, readyTimeout)
+		write(hosts, dhcpMAC+",10.0.2.30,"+dhcpLease+"\n")
+		dm.reload(t, hosts)
+
+		ready := c.await(t, "READY tamanet", 0, readyTimeout)
+		want := "10.0.2.30/24 from 10.0.2.2 for 2m0s (gateway 10.0.2.2, dns 10.0.2.3)"
+		if !strings.Contains(ready.text, "READY tamanet 10.0.2.30/24,") || !strings.Contains(ready.text, "dhcp lease "+want) {
+			t.Errorf("READY line %q: want the leased address and dhcp lease %s", ready.text, want)
+		}
+		dialer := tamagotest.NewNetnsDialer(ns)
+		client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
+		defer client.CloseIdleConnections()
+		get := func(addr, path string) []byte {
+			t.Helper()
+			resp, err := client.Get("http://" + addr + path)
+			if err != nil {
+				t.Fatalf("GET http://%s%s: %v", addr, path, err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET http://%s%s: %d, %v", addr, path, resp.StatusCode, err)
+			}
+			return b
+		}
+		stats := func(addr string) *statsDoc {
+			t.Helper()
+			var s statsDoc
+			if err := json.Unmarshal(get(addr, "/stats"), &s); err != nil || s.System.DHCP == nil {
+				t.Fatalf("GET /stats: %v, system.dhcp %v", err, s.System.DHCP)
+			}
+			return &s
+		}
+		if got := string(get("10.0.2.30", "/")); got != "hello from tamanet\n" {
+			t.Errorf("GET / = %q", got)
+		}
+		s := stats("10.0.2.30").System
+		if d := s.DHCP; d.State != "bound" || d.Server != "10.0.2.2" || d.LeaseSeconds != 120 || d.Gateway != "10.0.2.2" ||
+			d.Discovers < 2 || d.Retransmits < 1 || d.Leases != 1 || d.Malformed != 0 || s.DNS != "10.0.2.3" {
+			t.Errorf("system.dhcp %+v, dns %q: want a lease got by a retransmitted DISCOVER", *d, s.DNS)
+		}
+
+		t.Log("renewal with a changed name server")
+		write(opts, "option:dns-server,10.0.2.4\n")
+		dm.reload(t, opts)
+		c.await(t, "tamanet: dhcp: renewed 10.0.2.30/24 from 10.0.2.2 for 2m0s (gateway 10.0.2.2, dns 10.0.2.4)", 0, 3*dhcpT1+linkTimeout)
+		if s := stats("10.0.2.30").System; s.DNS != "10.0.2.4" || s.DHCP.Renewals < 1 {
+			t.Errorf("after the renewal: dns %q, system.dhcp %+v", s.DNS, *s.DHCP)
+		}
+
+		t.Log("the address moves: the renewal is refused, discovery gets the new one")
+		write(hosts, dhcpMAC+",10.0.2.31,"+dhcpLease+"\n")
+		dm.reload(t, hosts)
+		mark := c.mark()
+		c.await(t, "tamanet: dhcp: 10.0.2.2 refused 10.0.2.30/24", mark, 3*dhcpT1+linkTimeout)
+		c.await(t, "tamanet: dhcp: lease 10.0.2.31/24 from 10.0.2.2", mark, linkTimeout)
+		if got := string(get("10.0.2.31", "/")); got != "hello from tamanet\n" {
+			t.Errorf("GET / on the new address = %q", got)
+		}
+		s = stats("10.0.2.31").System
+		if slices.Contains(s.Addresses, "10.0.2.30/24") || !slices.Contains(s.Addresses, "10.0.2.31/24") {
+			t.Errorf("addresses %v: want 10.0.2.31/24 and no longer 10.0.2.30/24", s.Addresses)
+		}
+		if d := s.DHCP; d.Naks != 1 || d.Leases != 2 || d.Address != "10.0.2.31/24" || d.State != "bound" {
+			t.Errorf("system.dhcp %+v", *d)
+		}
+	})
+
+	t.Run("noserver", func(t *testing.T) {
+		ns := fmt.Sprintf("tamanet-nodhcp-%d", os.Getpid())
+		r, _ := tamagotest.BootWith(t, image, []string{"-M", "pc", "-t", ns, "-k", "ip=dhcp dhcpwait=3"}, readyTimeout)
+		if !strings.Contains(r.Output, "tamanet: boot option ip=dhcp: no lease from any server after 3s (") {
+			t.Errorf("no error naming ip=dhcp; console:\n%s", r.Output)
+		}
+		if want := 1<<1 | 1; r.ExitCode != want || strings.Contains(r.Output, "READY") {
+			t.Errorf("QEMU exit status %d, want %d, without READY; console:\n%s", r.ExitCode, want, r.Output)
+		}
+	})
+}
