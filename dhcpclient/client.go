@@ -279,51 +279,21 @@ func (c *Client) keep(ctx context.Context, l Lease) error {
 		if err := c.idle(ctx, l.at(l.T1)); err != nil {
 			return err // an Infinite lease idles until ctx ends
 		}
-		c.setState(Renewing)
 		began := time.Now()
-		t2 := l.at(l.T2)
-		r, sent, err := c.exchange(ctx, transaction{
-			msg:      outgoing{typ: layers.DHCPMsgTypeRequest, xid: newXID(), ciaddr: l.Addr.Addr()},
-			dst:      netip.AddrPortFrom(l.Server, ServerPort),
-			began:    began,
-			wait:     c.halfUntil(t2),
-			deadline: t2,
-			accept:   ackOrNak,
-		})
-		if err == nil {
-			nl, kept := c.answer(l, r, sent, "renewed")
-			if !kept {
-				return nil
-			}
-			c.c.renewals.Add(1)
-			l = nl
+		kept, err := c.extend(ctx, &l, Renewing, netip.AddrPortFrom(l.Server, ServerPort), l.at(l.T2), began)
+		if err == nil && kept {
 			continue
 		}
-		if !errors.Is(err, errNoAnswer) {
+		if err == nil || !errors.Is(err, errNoAnswer) {
 			return err
 		}
 		c.c.renewFailures.Add(1)
 		c.logf("dhcp: no answer from %v to renew %v by T2: rebinding", l.Server, l.Addr)
-		c.setState(Rebinding)
-		expiry := l.Expiry()
-		r, sent, err = c.exchange(ctx, transaction{
-			msg:      outgoing{typ: layers.DHCPMsgTypeRequest, xid: newXID(), ciaddr: l.Addr.Addr()},
-			dst:      limitedBroadcast,
-			began:    began,
-			wait:     c.halfUntil(expiry),
-			deadline: expiry,
-			accept:   ackOrNak,
-		})
-		if err == nil {
-			nl, kept := c.answer(l, r, sent, "rebound")
-			if !kept {
-				return nil
-			}
-			c.c.rebinds.Add(1)
-			l = nl
+		kept, err = c.extend(ctx, &l, Rebinding, limitedBroadcast, l.Expiry(), began)
+		if err == nil && kept {
 			continue
 		}
-		if !errors.Is(err, errNoAnswer) {
+		if err == nil || !errors.Is(err, errNoAnswer) {
 			return err
 		}
 		c.c.expiries.Add(1)
@@ -333,25 +303,45 @@ func (c *Client) keep(ctx context.Context, l Lease) error {
 	}
 }
 
-// answer applies the ACK or NAK r to a renewal or rebind of l sent at
-// sent, and reports whether a lease is kept (the new one).
-func (c *Client) answer(l Lease, r reply, sent time.Time, verb string) (Lease, bool) {
+// extend asks to extend lease *l in state (RENEWING: dst is its server;
+// REBINDING: any server, broadcast) until the time until. On an ACK it
+// applies the new lease to *l and reports true; on a NAK it removes the
+// lease and reports false; no answer by until is errNoAnswer.
+func (c *Client) extend(ctx context.Context, l *Lease, state State, dst netip.AddrPort, until, began time.Time) (bool, error) {
+	c.setState(state)
+	r, sent, err := c.exchange(ctx, transaction{
+		msg:      outgoing{typ: layers.DHCPMsgTypeRequest, xid: newXID(), ciaddr: l.Addr.Addr()},
+		dst:      dst,
+		began:    began,
+		wait:     c.halfUntil(until),
+		deadline: until,
+		accept:   ackOrNak,
+	})
+	if err != nil {
+		return false, err
+	}
 	if r.typ == layers.DHCPMsgTypeNak {
-		c.remove(l)
+		c.remove(*l)
 		c.logf("dhcp: %v refused %v%s: address removed, discovering again", cmpAddr(r.server, l.Server), l.Addr, reason(r))
-		return Lease{}, false
+		return false, nil
 	}
 	nl := r.lease
 	nl.Start = sent
 	if !nl.Server.IsValid() {
 		nl.Server = l.Server
 	}
-	if err := c.apply(l, nl); err != nil {
-		c.remove(l)
-		return Lease{}, false
+	if err := c.apply(*l, nl); err != nil {
+		c.remove(*l)
+		return false, nil
 	}
+	verb, n := "renewed", &c.c.renewals
+	if state == Rebinding {
+		verb, n = "rebound", &c.c.rebinds
+	}
+	n.Add(1)
 	c.logf("dhcp: %s %v", verb, nl)
-	return nl, true
+	*l = nl
+	return true, nil
 }
 
 func ackOrNak(r reply) bool {

@@ -300,22 +300,22 @@ func (s *fakeServer) await(t *testing.T, what string, match func(request) bool) 
 // awaitLease waits for the next lease the host is given.
 func (h *host) awaitLease(t *testing.T) Lease {
 	t.Helper()
-	select {
-	case l := <-h.applied:
-		return l
-	case <-time.After(30 * time.Second):
-		t.Fatal("no lease applied within 30 s")
-	}
-	return Lease{}
+	return awaitOn(t, h.applied, "lease applied")
 }
 
+// awaitRemove waits for the next lease the host is told to remove.
 func (h *host) awaitRemove(t *testing.T) Lease {
 	t.Helper()
+	return awaitOn(t, h.removed, "lease removed")
+}
+
+func awaitOn(t *testing.T, ch <-chan Lease, what string) Lease {
+	t.Helper()
 	select {
-	case l := <-h.removed:
+	case l := <-ch:
 		return l
 	case <-time.After(30 * time.Second):
-		t.Fatal("no lease removed within 30 s")
+		t.Fatalf("no %s within 30 s", what)
 	}
 	return Lease{}
 }

@@ -121,16 +121,8 @@ func (s *dhcpServer) sources() []netip.AddrPort {
 func TestDHCPClient(t *testing.T) {
 	na, nb := newWire()
 	t.Cleanup(func() { na.shutdown(); nb.shutdown() })
-	a, err := NewStack(na, Config{NoAddr4: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := NewStack(nb, Config{Addr: addrB, Gateway: addrA.Addr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := newStack(t, na, Config{NoAddr4: true})
+	b := newStack(t, nb, Config{Addr: addrB, Gateway: addrA.Addr()})
 	if a.Addr().IsValid() || len(a.Addrs()) != 1 {
 		t.Fatalf("addresses %v before DHCP, want the link-local one only", a.Addrs())
 	}

@@ -61,6 +61,17 @@ func newStacksWith(t testing.TB, da, db Driver, cfg Config) *pair {
 	return &pair{a: a, b: b}
 }
 
+// newStack is NewStack, closed when the test ends.
+func newStack(t testing.TB, d Driver, cfg Config) *Stack {
+	t.Helper()
+	st, err := NewStack(d, cfg)
+	if err != nil {
+		t.Fatalf("NewStack: %v", err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
 // newFakePair wires two stacks through the fake driver pair.
 func newFakePair(t testing.TB) (*pair, *fakeNIC, *fakeNIC) {
 	na, nb := newWire()
