@@ -258,7 +258,7 @@ func TestMalformedReplies(t *testing.T) {
 	t.Parallel()
 	lo := leaseOpts{addr: leaseA, gw: serverAddr, lease: 3600}
 	var bad, other int
-	c, _, h := startClient(t, func(r request) [][]byte {
+	c, srv, h := startClient(t, func(r request) [][]byte {
 		if r.typ != layers.DHCPMsgTypeDiscover {
 			return answer(lo)(r)
 		}
@@ -288,14 +288,24 @@ func TestMalformedReplies(t *testing.T) {
 		}
 		// BOOTP: the message type (the first option) made a private one.
 		malformed = append(malformed, mutate(func(b []byte) []byte { b[240] = 224; return b }))
-		otherXID := mutate(func(b []byte) []byte { b[4] ^= 0xff; return b })
-		otherMAC := mutate(func(b []byte) []byte { b[33] ^= 0xff; return b })
-		ack := replyTo(r, layers.DHCPMsgTypeAck, lo) // not awaited in SELECTING
+		// Usable messages not for this client or not now, each for
+		// another address, so that taking one would show in the lease.
+		decoy := func(typ layers.DHCPMsgType, i int) []byte {
+			b := replyTo(r, typ, leaseOpts{addr: leaseB, gw: serverAddr, lease: 3600})
+			b[i] ^= 0xff
+			return b
+		}
+		otherXID := decoy(layers.DHCPMsgTypeOffer, 4)
+		otherMAC := decoy(layers.DHCPMsgTypeOffer, 33)
+		ack := decoy(layers.DHCPMsgTypeAck, 8) // not awaited in SELECTING (byte 8: secs)
 		bad, other = len(malformed), 3
 		return append(malformed, otherXID, otherMAC, ack, good)
 	})
 	if l := h.awaitLease(t); l.Addr != leaseA {
-		t.Fatalf("lease %v", l.Addr)
+		t.Fatalf("lease %v, want %v: a decoy was taken", l.Addr, leaseA)
+	}
+	if r := srv.requests()[1]; r.typ != layers.DHCPMsgTypeRequest || r.requested != leaseA.Addr() || r.msg.Xid != srv.requests()[0].msg.Xid {
+		t.Errorf("REQUEST for %v xid %x: want %v and the DISCOVER's xid", r.requested, r.msg.Xid, leaseA.Addr())
 	}
 	s := wantStats(t, c, func(s Stats) bool { return s.Offers == 1 })
 	if s.Malformed != uint64(bad) || s.Ignored != uint64(other) || s.Offers != 1 || s.Discovers != 1 {
