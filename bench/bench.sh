@@ -62,6 +62,18 @@ echo "bench: $settings" | tee "$out/settings.txt" >&2
 	echo "uptime before: $(uptime)"
 } >"$out/machine.txt"
 
+# costs DIR: the per-MB costs each round's guest reported in /stats after
+# its download (interleave -S), a line per round.
+costs() {
+	printf '%-22s %-6s %-22s %s\n' target round tx_doorbells_per_MB irqs_per_MB
+	for f in "$1"/stats/*-r*.json; do
+		t=$(basename "$f" .json)
+		printf '%-22s %-6s %-22s %s\n' "${t%-r*}" "${t##*-r}" \
+			"$(sed -n 's/.*"tx_doorbells_per_megabyte": *\([0-9.e+-]*\).*/\1/p' "$f")" \
+			"$(sed -n 's/.*"irqs_per_megabyte": *\([0-9.e+-]*\).*/\1/p' "$f")"
+	done
+}
+
 echo "bench: tamanet vs Linux" >&2
 "$here/interleave.sh" -u "$image" -r "$rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" -o "$out/vs-linux" -- \
 	-duration "$duration" -warmup "$warmup" -q -trace >"$out/vs-linux.log"
@@ -92,18 +104,6 @@ if [ "$jumbo_rounds" -gt 0 ]; then
 fi
 echo "uptime after: $(uptime)" >>"$out/machine.txt"
 secs=$(($(date +%s) - t0))
-
-# costs DIR: the per-MB costs each round's guest reported in /stats after
-# its download (interleave -S), and their medians per target.
-costs() {
-	printf '%-22s %-6s %-22s %s\n' target round tx_doorbells_per_MB irqs_per_MB
-	for f in "$1"/stats/*-r*.json; do
-		t=$(basename "$f" .json)
-		printf '%-22s %-6s %-22s %s\n' "${t%-r*}" "${t##*-r}" \
-			"$(sed -n 's/.*"tx_doorbells_per_megabyte": *\([0-9.e+-]*\).*/\1/p' "$f")" \
-			"$(sed -n 's/.*"irqs_per_megabyte": *\([0-9.e+-]*\).*/\1/p' "$f")"
-	done
-}
 
 # goals: the issue's targets against the vs-Linux ratios (benchmarks, not
 # assertions). Columns of ratio.txt: target test metric unit base target ratio ...
