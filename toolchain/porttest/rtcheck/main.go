@@ -3,8 +3,9 @@
 // Command rtcheck exercises the GOOS=tamago runtime as a Linux process
 // (tamago's user/linux overlay): scheduling, garbage collection, timers,
 // maps, crypto, interrupt-style signal delivery, faults that become
-// panics, preemption and CPU profiling. It prints one line per check and
-// exits non-zero if any fails.
+// panics, preemption, CPU profiling and the read-only view of the host's
+// GOROOT (run it with GOROOT/src as working directory). It prints one line
+// per check and exits non-zero if any fails.
 package main
 
 import (
@@ -15,11 +16,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +55,7 @@ func main() {
 		{"preempt", checkPreempt},
 		{"cpu-profile", checkCPUProfile},
 		{"args", checkArgs},
+		{"host-files", checkHostFiles},
 	}
 	failed := 0
 	for _, c := range checks {
@@ -266,6 +272,56 @@ func checkArgs() error {
 	}
 	if os.Getenv("RTCHECK_ENV") != "present" {
 		return fmt.Errorf("RTCHECK_ENV=%q, want present", os.Getenv("RTCHECK_ENV"))
+	}
+	return nil
+}
+
+// checkHostFiles: in Linux process mode the Go tree the program names as
+// runtime.GOROOT() is readable at its own path and read-only, the host's
+// working directory inside it is the program's, the directories on the
+// way list only the next one, nothing else of the host shows, and the
+// in-memory tree still takes writes.
+func checkHostFiles() error {
+	goroot := runtime.GOROOT()
+	v, err := os.ReadFile(filepath.Join(goroot, "VERSION"))
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(string(v), runtime.Version()+"\n") {
+		return fmt.Errorf("GOROOT/VERSION starts %.20q, the runtime is %s", v, runtime.Version())
+	}
+	if wd, err := os.Getwd(); err != nil || wd != filepath.Join(goroot, "src") {
+		return fmt.Errorf("working directory %q (%v), want GOROOT/src", wd, err)
+	}
+	if fi, err := os.Stat("../VERSION"); err != nil || fi.Size() != int64(len(v)) {
+		return fmt.Errorf("relative stat ../VERSION: %v", err)
+	}
+	names, err := os.ReadDir(goroot)
+	if err != nil || !slices.ContainsFunc(names, func(e os.DirEntry) bool { return e.Name() == "src" && e.IsDir() }) {
+		return fmt.Errorf("ReadDir(GOROOT) has no src directory (%v)", err)
+	}
+	if up, err := os.ReadDir(filepath.Dir(goroot)); err != nil || len(up) != 1 || up[0].Name() != filepath.Base(goroot) {
+		return fmt.Errorf("GOROOT's parent lists %v (%v), want only %s", up, err, filepath.Base(goroot))
+	}
+	for what, err := range map[string]error{
+		"create":    os.WriteFile(filepath.Join(goroot, "rtcheck"), nil, 0o644),
+		"mkdir":     os.Mkdir(filepath.Join(goroot, "rtcheck"), 0o755),
+		"remove":    os.Remove(filepath.Join(goroot, "VERSION")),
+		"chmod":     os.Chmod(filepath.Join(goroot, "VERSION"), 0o777),
+		"mkdir-way": os.Mkdir(filepath.Dir(goroot), 0o755),
+	} {
+		if !errors.Is(err, syscall.EROFS) {
+			return fmt.Errorf("%s in GOROOT: %v, want %v", what, err, syscall.EROFS)
+		}
+	}
+	if _, err := os.Stat("/proc/self/exe"); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("host file outside GOROOT: stat /proc/self/exe: %v", err)
+	}
+	if err := os.WriteFile("/tmp/rtcheck", v, 0o644); err != nil {
+		return err
+	}
+	if back, err := os.ReadFile("/tmp/rtcheck"); err != nil || !bytes.Equal(back, v) {
+		return fmt.Errorf("in-memory /tmp/rtcheck read back %q, %v", back, err)
 	}
 	return nil
 }
