@@ -30,6 +30,7 @@ const (
 	noDoubleCloseError = "expects a second Close of a connection to fail; the fake network GOOS=tamago shares with js/wasm returns nil (the test skips itself on js and wasip1 for this)"
 	noSysmon           = "waits for sysmon's forced periodic GC (ForceGCPeriod); the port has no sysmon thread, its tick only preempts and samples (the test skips itself on wasm, which has none either)"
 	noIdleTime         = "expects time.Sleep to show as idle CPU in runtime/metrics; in Linux process mode tamago's user/linux sets no goos.Idle, so the scheduler busy-waits and counts no idle time (the test skips itself on wasip1, which busy-waits too)"
+	noLockedM          = "LockOSThread gives a goroutine no M of its own: the port has one M and, as on wasm, dolockOSThread does nothing, so m.lockedExt counts while g.lockedm stays nil, and LockOSCounts panics \"nil lockedm on locked goroutine\" in the test's goroutine, which the test does not wait for: the binary dies whenever it runs before the suite ends (the test skips itself on wasm)"
 	noTiBHeapAddrs     = "its 64-bit cases grow page allocators 4 TiB up (BaseChunkIdx+0x100000 chunks); tamago amd64 heap addresses have 40 bits (goos.HeapAddrBits), so the summary slices overflow and the runtime throws \"slice bounds out of range\", killing the binary"
 )
 
@@ -71,7 +72,8 @@ var stdCases = []stdCase{
 	{pkg: "regexp"},
 	{pkg: "runtime",
 		fail: map[string]string{"TestPeriodicGC": noSysmon, "TestCPUMetricsSleep": noIdleTime, "TestCPUStats": noIdleTime},
-		skip: map[string]string{"TestPageAllocGrow": noTiBHeapAddrs, "TestPageAllocAlloc": noTiBHeapAddrs, "TestPageAllocAllocToCache": noTiBHeapAddrs}},
+		skip: map[string]string{"TestPageAllocGrow": noTiBHeapAddrs, "TestPageAllocAlloc": noTiBHeapAddrs, "TestPageAllocAllocToCache": noTiBHeapAddrs,
+			"TestLockOSThreadNesting": noLockedM}},
 	{pkg: "net/http"},
 	{pkg: "crypto/tls", fail: map[string]string{
 		"TestClientHandshakeContextCancellation": noDoubleCloseError,
