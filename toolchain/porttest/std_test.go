@@ -31,6 +31,9 @@ const (
 	noSysmon           = "waits for sysmon's forced periodic GC (ForceGCPeriod); the port has no sysmon thread, its tick only preempts and samples (the test skips itself on wasm, which has none either)"
 	noIdleTime         = "expects time.Sleep to show as idle CPU in runtime/metrics; in Linux process mode tamago's user/linux sets no goos.Idle, so the scheduler busy-waits and counts no idle time (the test skips itself on wasip1, which busy-waits too)"
 	noLockedM          = "LockOSThread gives a goroutine no M of its own: the port has one M and, as on wasm, dolockOSThread does nothing, so m.lockedExt counts while g.lockedm stays nil, and LockOSCounts panics \"nil lockedm on locked goroutine\" in the test's goroutine, which the test does not wait for: the binary dies whenever it runs before the suite ends (the test skips itself on wasm)"
+	noSplitInSyscall   = "calls nanotime between entersyscall and exitsyscall (fakeSyscall); the port's nanotime calls goos.Nanotime, which tamago's user/linux implements as an ordinary Go function with a stack check, so when the goroutine's stack happens to be nearly full it grows in syscall state and the runtime throws \"stack split at bad time\", killing the binary"
+	noWaitingStatus    = "waits for its profile reader to show as [syscall] in a goroutine dump (every GOOS but js and wasip1); the port's notetsleepg parks the reader, which shows [waiting] as on js, so the test loops forever"
+	noThreads          = "needs GOMAXPROCS readers running at once: each holds the runtime's rwmutex read lock, which keeps its M (not preemptible) while spinning until the test sets a flag; with the port's one M the first reader spins forever (the test skips itself on wasm: no threads)"
 	noTiBHeapAddrs     = "its 64-bit cases grow page allocators 4 TiB up (BaseChunkIdx+0x100000 chunks); tamago amd64 heap addresses have 40 bits (goos.HeapAddrBits), so the summary slices overflow and the runtime throws \"slice bounds out of range\", killing the binary"
 )
 
@@ -73,7 +76,8 @@ var stdCases = []stdCase{
 	{pkg: "runtime",
 		fail: map[string]string{"TestPeriodicGC": noSysmon, "TestCPUMetricsSleep": noIdleTime, "TestCPUStats": noIdleTime},
 		skip: map[string]string{"TestPageAllocGrow": noTiBHeapAddrs, "TestPageAllocAlloc": noTiBHeapAddrs, "TestPageAllocAllocToCache": noTiBHeapAddrs,
-			"TestLockOSThreadNesting": noLockedM}},
+			"TestLockOSThreadNesting": noLockedM, "TestPreemptionAfterSyscall": noSplitInSyscall,
+			"TestProfBufWakeup": noWaitingStatus, "TestParallelRWMutexReaders": noThreads}},
 	{pkg: "net/http"},
 	{pkg: "crypto/tls", fail: map[string]string{
 		"TestClientHandshakeContextCancellation": noDoubleCloseError,
