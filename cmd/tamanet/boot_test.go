@@ -33,7 +33,6 @@ func TestBootFigure(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/tamabench: %v\n%s", err, out)
 	}
-	qemuSh := filepath.Join(tamagotest.RepoRoot(t), "qemu.sh")
 	for _, fw := range []string{"seabios", "qboot"} {
 		t.Run("user/"+fw, func(t *testing.T) {
 			port := freePort(t)
@@ -45,9 +44,7 @@ func TestBootFigure(t *testing.T) {
 				"-url", fmt.Sprintf("http://127.0.0.1:%d/", port)))
 		})
 		t.Run("tap/"+fw, func(t *testing.T) {
-			if out, err := exec.Command(qemuSh, "-T").CombinedOutput(); err != nil {
-				t.Skipf("no tap mode here: %s", out)
-			}
+			tamagotest.RequireTap(t)
 			ns := fmt.Sprintf("tamanet-boottest-%d", os.Getpid())
 			start := time.Now()
 			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-t", ns})

@@ -194,10 +194,7 @@ const (
 // which then serves. Without any server, the boot stops after dhcpwait=
 // with a message naming ip=dhcp.
 func TestDHCPTap(t *testing.T) {
-	root := tamagotest.RepoRoot(t)
-	if out, err := exec.Command(filepath.Join(root, "qemu.sh"), "-T").CombinedOutput(); err != nil {
-		t.Skipf("tap mode unavailable here: %s", out)
-	}
+	tamagotest.RequireTap(t)
 	bin := tamagotest.Tool(t, "dnsmasq", "dnsmasq-base")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 

@@ -48,10 +48,7 @@ func eui64(prefix string, mac net.HardwareAddr) netip.Addr {
 // a 20 MB download checked by SHA-256 over each IPv6 address, TCP and UDP
 // echo over each.
 func TestNetworkConfigTap(t *testing.T) {
-	root := tamagotest.RepoRoot(t)
-	if out, err := exec.Command(filepath.Join(root, "qemu.sh"), "-T").CombinedOutput(); err != nil {
-		t.Skipf("tap mode unavailable here: %s", out)
-	}
+	tamagotest.RequireTap(t)
 	radvd := tamagotest.Tool(t, "radvd", "radvd")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	ns := fmt.Sprintf("tamanet-net-%d", os.Getpid())
