@@ -43,6 +43,10 @@ import (
 type groEndpoint struct {
 	nested.Endpoint
 	engine gro.GRO
+	// coalesce is whether pure ACKs are coalesced (with GRO; see
+	// ackcoalesce.go); acks holds the one held back.
+	coalesce bool
+	acks     ackHolder
 	// verified is the checksum state of the packet being delivered.
 	verified atomic.Bool
 	c        *counters
@@ -51,7 +55,7 @@ type groEndpoint struct {
 // newGROEndpoint wraps child. With enabled false packets pass straight
 // through, keeping the per-packet checksum state.
 func newGROEndpoint(child stack.LinkEndpoint, enabled bool, c *counters) *groEndpoint {
-	g := &groEndpoint{c: c}
+	g := &groEndpoint{c: c, coalesce: enabled}
 	g.Endpoint.Init(child, g)
 	g.engine.Init(enabled)
 	g.engine.Dispatcher = (*groDeliverer)(g)
@@ -59,21 +63,38 @@ func newGROEndpoint(child stack.LinkEndpoint, enabled bool, c *counters) *groEnd
 }
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher for the link
-// layer below: a verified packet enters the GRO engine, any other goes
-// straight up (see the type comment).
+// layer below: a verified packet enters the GRO engine, or is held back if
+// it is a pure ACK (see ackcoalesce.go); any other goes straight up (see
+// the type comment).
 func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	g.c.rxGROIn.Add(1)
 	pkt.NetworkProtocolNumber = proto
 	if !pkt.RXChecksumValidated {
+		g.releaseACK()
 		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
+		return
+	}
+	if g.coalesce && g.acks.offer(pkt, g.c, g.releaseACK) {
 		return
 	}
 	g.engine.Enqueue(pkt)
 }
 
-// Flush delivers every packet the engine holds. Called at the end of each
-// receive batch, on the receive goroutine.
-func (g *groEndpoint) Flush() { g.engine.Flush() }
+// releaseACK hands the held pure ACK, if any, to the engine, which delivers
+// it after what it holds of the same connection.
+func (g *groEndpoint) releaseACK() {
+	if pkt := g.acks.take(); pkt != nil {
+		g.engine.Enqueue(pkt)
+		pkt.DecRef()
+	}
+}
+
+// Flush delivers every packet the engine and the ACK holder hold. Called at
+// the end of each receive batch, on the receive goroutine.
+func (g *groEndpoint) Flush() {
+	g.releaseACK()
+	g.engine.Flush()
+}
 
 // Capabilities implements stack.LinkEndpoint (see the type comment).
 func (g *groEndpoint) Capabilities() stack.LinkEndpointCapabilities {

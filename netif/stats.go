@@ -9,7 +9,7 @@ import (
 // counters are the endpoint's own statistics, updated without locks.
 type counters struct {
 	rxFrames, rxBytes, rxCsumOK, rxRunt, rxDetached atomic.Uint64
-	rxGROIn, rxGROOut, rxVerified                   atomic.Uint64
+	rxGROIn, rxGROOut, rxVerified, rxACKsCoalesced  atomic.Uint64
 	txFrames, txBytes, txBackpressure, txReady      atomic.Uint64
 	txTSO, txCsumOffload, txSoftGSO, txSoftSegments atomic.Uint64
 	txDropTooBig, txDropLinkDown, txDropClosed      atomic.Uint64
@@ -36,6 +36,10 @@ type Counters struct {
 	// RxVerified counts delivered packets whose checksums were already
 	// verified (by GRO or the device), so the stack skipped them.
 	RxVerified uint64 `json:"rx_verified"`
+	// RxACKsCoalesced counts pure ACKs dropped because a later ACK of the
+	// same connection in the same receive batch acknowledged more (they
+	// are among RxGROIn, not RxGROOut).
+	RxACKsCoalesced uint64 `json:"rx_acks_coalesced"`
 
 	// TxFrames and TxBytes count frames the driver accepted.
 	TxFrames uint64 `json:"tx_frames"`
@@ -82,31 +86,32 @@ func (c Counters) TxDrops() uint64 {
 // Counters returns a snapshot of the endpoint's statistics.
 func (e *Endpoint) Counters() Counters {
 	return Counters{
-		RxFrames:       e.c.rxFrames.Load(),
-		RxBytes:        e.c.rxBytes.Load(),
-		RxCsumOK:       e.c.rxCsumOK.Load(),
-		RxRunt:         e.c.rxRunt.Load(),
-		RxDetached:     e.c.rxDetached.Load(),
-		RxGROIn:        e.c.rxGROIn.Load(),
-		RxGROOut:       e.c.rxGROOut.Load(),
-		RxVerified:     e.c.rxVerified.Load(),
-		TxTSO:          e.c.txTSO.Load(),
-		TxCsumOffload:  e.c.txCsumOffload.Load(),
-		TxSoftGSO:      e.c.txSoftGSO.Load(),
-		TxSoftSegments: e.c.txSoftSegments.Load(),
-		TxFrames:       e.c.txFrames.Load(),
-		TxBytes:        e.c.txBytes.Load(),
-		TxBackpressure: e.c.txBackpressure.Load(),
-		TxReady:        e.c.txReady.Load(),
-		TxDropTooBig:   e.c.txDropTooBig.Load(),
-		TxDropLinkDown: e.c.txDropLinkDown.Load(),
-		TxDropClosed:   e.c.txDropClosed.Load(),
-		LinkUp:         e.c.linkUp.Load(),
-		LinkDown:       e.c.linkDown.Load(),
-		Carrier:        e.carrier.Load(),
-		Captures:       e.c.captures.Load(),
-		CapturePackets: e.c.capturePackets.Load(),
-		CaptureDropped: e.c.captureDropped.Load(),
+		RxFrames:        e.c.rxFrames.Load(),
+		RxBytes:         e.c.rxBytes.Load(),
+		RxCsumOK:        e.c.rxCsumOK.Load(),
+		RxRunt:          e.c.rxRunt.Load(),
+		RxDetached:      e.c.rxDetached.Load(),
+		RxGROIn:         e.c.rxGROIn.Load(),
+		RxGROOut:        e.c.rxGROOut.Load(),
+		RxVerified:      e.c.rxVerified.Load(),
+		RxACKsCoalesced: e.c.rxACKsCoalesced.Load(),
+		TxTSO:           e.c.txTSO.Load(),
+		TxCsumOffload:   e.c.txCsumOffload.Load(),
+		TxSoftGSO:       e.c.txSoftGSO.Load(),
+		TxSoftSegments:  e.c.txSoftSegments.Load(),
+		TxFrames:        e.c.txFrames.Load(),
+		TxBytes:         e.c.txBytes.Load(),
+		TxBackpressure:  e.c.txBackpressure.Load(),
+		TxReady:         e.c.txReady.Load(),
+		TxDropTooBig:    e.c.txDropTooBig.Load(),
+		TxDropLinkDown:  e.c.txDropLinkDown.Load(),
+		TxDropClosed:    e.c.txDropClosed.Load(),
+		LinkUp:          e.c.linkUp.Load(),
+		LinkDown:        e.c.linkDown.Load(),
+		Carrier:         e.carrier.Load(),
+		Captures:        e.c.captures.Load(),
+		CapturePackets:  e.c.capturePackets.Load(),
+		CaptureDropped:  e.c.captureDropped.Load(),
 	}
 }
 
