@@ -15,7 +15,10 @@
 #    doorbells (TDT writes) and interrupts it cost per MB.
 # 4. Jumbo frames, tap mode only: tamanet against Linux with both guests and
 #    the tap at MTU 9000, JUMBO_ROUNDS rounds (default 2) of the bulk and
-#    latency tests. 0 rounds skips a part.
+#    latency tests.
+# 5. The runtime's timer tick (preemption, CPU profiles) on against off (boot
+#    option tick=): TICK_ROUNDS rounds (default 2) of the latency and req/s
+#    tests and idle CPU, so a cost of the tick shows. 0 rounds skips a part.
 # Network: NET=auto (default: tap where the machine allows it, else user),
 # user or tap. FIRMWARE=qboot (default) or seabios, for both guests.
 # DURATION (3s) and WARMUP (1s) per test, IDLE (10s) per boot.
@@ -30,7 +33,7 @@ repo=$(cd "$here/.." && pwd)
 [ $# = 1 ] && [ -f "$1" ] || { echo "usage: $0 UNIKERNEL_IMAGE" >&2; exit 2; }
 image=$1
 rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto} ipv6=${IPV6:-0}
-offload_rounds=${OFFLOAD_ROUNDS:-2} jumbo_rounds=${JUMBO_ROUNDS:-2}
+offload_rounds=${OFFLOAD_ROUNDS:-2} jumbo_rounds=${JUMBO_ROUNDS:-2} tick_rounds=${TICK_ROUNDS:-2}
 duration=${DURATION:-3s} warmup=${WARMUP:-1s} idle=${IDLE:-10s}
 accel=${ACCEL:-tcg}
 firmware=${FIRMWARE:-qboot}
@@ -53,7 +56,7 @@ out=$repo/bench/results/$ts
 mkdir -p "$out"
 t0=$(date +%s)
 [ "$net" = tap ] || jumbo_rounds=0
-settings="accel $accel, firmware $firmware, network $net, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
+settings="accel $accel, firmware $firmware, network $net, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, $tick_rounds per tick setting, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
 echo "bench: $settings" | tee "$out/settings.txt" >&2
 {
 	echo "uname: $(uname -srm)"
@@ -102,6 +105,12 @@ if [ "$jumbo_rounds" -gt 0 ]; then
 		-o "$out/mtu9000" -- -duration "$duration" -warmup "$warmup" -q \
 		-tests keepalive,tcpecho,download,upload >"$out/mtu9000.log"
 fi
+if [ "$tick_rounds" -gt 0 ]; then
+	echo "bench: timer tick on and off" >&2
+	"$here/interleave.sh" -u "$image" -n tick=on,tick=off -r "$tick_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" \
+		-o "$out/tick" -- -duration "$duration" -warmup "$warmup" -q \
+		-tests keepalive,newconn,tcpecho,udpecho,rps -concurrency 1,4,16 >"$out/tick.log"
+fi
 echo "uptime after: $(uptime)" >>"$out/machine.txt"
 secs=$(($(date +%s) - t0))
 
@@ -141,7 +150,7 @@ goals >"$out/goals.txt"
 	cat "$out/vs-linux/ratio.json"
 	printf ',\n"napi_modes": '
 	cat "$out/napi-modes/ratio.json"
-	for part in offload mtu9000; do
+	for part in offload mtu9000 tick; do
 		[ -f "$out/$part/ratio.json" ] || continue
 		printf ',\n"%s": ' "$part"
 		cat "$out/$part/ratio.json"
@@ -155,7 +164,7 @@ cat "$out/vs-linux/ratio.txt"
 echo
 echo "== NAPI modes, base tamanet-napi =="
 cat "$out/napi-modes/ratio.txt"
-for part in offload mtu9000; do
+for part in offload mtu9000 tick; do
 	[ -f "$out/$part/ratio.txt" ] || continue
 	echo
 	case $part in
@@ -169,6 +178,10 @@ for part in offload mtu9000; do
 	mtu9000)
 		echo "== tamanet / Linux at MTU 9000 =="
 		cat "$out/mtu9000/ratio.txt"
+		;;
+	tick)
+		echo "== timer tick, base tamanet-tick-on (tick=off is the comparison) =="
+		cat "$out/tick/ratio.txt"
 		;;
 	esac
 done

@@ -36,6 +36,14 @@ func startTick() {
 	runtime.SetTickTimer(setTickPeriod)
 }
 
+// StopTick stops the runtime's tick for good: goroutines are no longer
+// preempted and CPU profiles stay empty. It exists to measure what the tick
+// costs (boot option tick=off).
+func StopTick() {
+	runtime.SetTickTimer(func(int64) {})
+	setTickPeriod(0)
+}
+
 // setTickPeriod is the runtime's timer control: it runs with runtime locks
 // held and must not allocate.
 func setTickPeriod(period int64) {

@@ -93,6 +93,10 @@ func Start(name string) (*System, error) {
 	if err := kernel.Init(); err != nil {
 		return nil, err
 	}
+	if opts.NoTick {
+		kernel.StopTick()
+		fmt.Println("tamanet: timer tick off (tick=off): no preemption, no CPU profiles")
+	}
 	boot.mark(phaseIRQ)
 	boot.flush()
 	// Before the stack, which draws its TCP secrets from crypto/rand.

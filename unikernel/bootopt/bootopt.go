@@ -35,6 +35,10 @@
 //	                               GET /debug/spin?ms=N computes for N ms
 //	mtu=N                          the largest IP packet, 68-16274 (default 1500);
 //	                               above 1500 the e1000 takes jumbo frames
+//	tick=on|off                    the runtime's timer tick (default on); off
+//	                               means no preemption of a goroutine that keeps
+//	                               the CPU and no CPU profiles, to measure what
+//	                               the tick costs
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -68,6 +72,8 @@ type Options struct {
 	NoMitigation bool
 	// NoOffload is offload=off: the device's offloads and GRO unused.
 	NoOffload bool
+	// NoTick is tick=off: the runtime's timer tick stopped.
+	NoTick bool
 	// InsecureRNG accepts a predictable random generator when there is no
 	// real entropy source (rng=insecure).
 	InsecureRNG bool
@@ -160,8 +166,10 @@ func Parse(cmdline string) (Options, error) {
 			o.TestRoutes = !off
 		case "mtu":
 			o.MTU, err = parseMTU(val)
+		case "tick":
+			o.NoTick, err = parseOff(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, rng, ip, dhcpwait, gw, dns, mac, ip6, gw6, gogc, testroutes)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, mac, ip6, gw6, gogc, testroutes)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
