@@ -64,13 +64,16 @@ func newGROEndpoint(child stack.LinkEndpoint, enabled bool, c *counters) *groEnd
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher for the link
 // layer below: a verified packet enters the GRO engine, or is held back if
-// it is a pure ACK (see ackcoalesce.go); any other goes straight up (see
-// the type comment).
+// it is a pure ACK (see ackcoalesce.go); any other goes straight up after
+// what the engine holds (see the type comment).
 func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	g.c.rxGROIn.Add(1)
 	pkt.NetworkProtocolNumber = proto
 	if !pkt.RXChecksumValidated {
-		g.releaseACK()
+		// What the engine holds arrived first and may be of the same
+		// connection (a segment with IP options is valid but not
+		// verified here): deliver it first.
+		g.Flush()
 		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 		return
 	}

@@ -74,9 +74,10 @@ func tcpSegment(seq uint32, n int) []byte {
 // TestGROVerifiedPacketsOnly feeds an endpoint with GRO three in-order TCP
 // segments, one damaged TCP segment, and a UDP datagram, and checks what
 // the NIC would see: the good segments merged into one packet delivered with
-// the RX-checksum capability set; the damaged one and the UDP datagram
-// delivered on their own with it clear; and the capability clear again
-// afterwards, for every later reader.
+// the RX-checksum capability set, before the damaged one that followed them
+// (so a connection's packets keep their order); the damaged one and the UDP
+// datagram delivered on their own with it clear; and the capability clear
+// again afterwards, for every later reader.
 func TestGROVerifiedPacketsOnly(t *testing.T) {
 	d, ep, g, rec := newGROTestbed()
 
@@ -95,8 +96,8 @@ func TestGROVerifiedPacketsOnly(t *testing.T) {
 	}
 	g.Flush()
 
-	wantVerified := []bool{false, false, true} // the damaged segment, UDP, then the merged three at the flush
-	wantSizes := []int{20 + 20 + 1000, 20 + 12, 20 + 20 + 3000}
+	wantVerified := []bool{true, false, false} // the merged three, the damaged segment, UDP
+	wantSizes := []int{20 + 20 + 3000, 20 + 20 + 1000, 20 + 12}
 	if len(rec.verified) != 3 || !equal(rec.verified, wantVerified) || !equal(rec.sizes, wantSizes) {
 		t.Errorf("NIC saw verified %v sizes %v; want %v %v", rec.verified, rec.sizes, wantVerified, wantSizes)
 	}
@@ -183,8 +184,8 @@ func TestGROBypassUnverified(t *testing.T) {
 		d.rx(f, false)
 	}
 	g.Flush()
-	if !equal(rec.verified, []bool{false, true}) || !equal(rec.sizes, []int{20 + 32 + 1000, 20 + 32 + 3000}) {
-		t.Errorf("NIC saw verified %v sizes %v; want the damaged segment alone, unverified, and the three good ones merged",
+	if !equal(rec.verified, []bool{true, false}) || !equal(rec.sizes, []int{20 + 32 + 3000, 20 + 32 + 1000}) {
+		t.Errorf("NIC saw verified %v sizes %v; want the three good ones merged, then the damaged segment alone, unverified",
 			rec.verified, rec.sizes)
 	}
 }

@@ -584,6 +584,7 @@ type delta struct {
 	packets, rxPackets, txPackets, irqs, napiIRQs, polls uint64
 	exhaustions, completions, missed                     uint64
 	doorbells, txBytes, rxBytes, txFrames, txSegments    uint64
+	acksCoalesced                                        uint64
 	napiHist                                             [napi.HistogramBuckets]uint64
 	// allocs are the guest's heap allocations during the transfer, the
 	// /stats request that ends it included; statsAllocs is what one /stats
@@ -596,9 +597,9 @@ func (d delta) String() string {
 	net := d.allocs - min(d.allocs, d.statsAllocs)
 	return fmt.Sprintf("%d packets (rx %d tx %d on the wire), %d IRQs (%.3f/packet, %.2f/MB), %d NAPI schedules, %d polls "+
 		"(%d budget exhaustions, %d completions, %d missed repolls), %d TDT writes (%.2f/MB sent), "+
-		"%d heap allocations less %d for a /stats request (%.3f/packet)",
+		"%d pure ACKs coalesced, %d heap allocations less %d for a /stats request (%.3f/packet)",
 		d.packets, d.rxPackets, d.txPackets, d.irqs, per(d.irqs), d.irqsPerMB(), d.napiIRQs, d.polls,
-		d.exhaustions, d.completions, d.missed, d.doorbells, d.doorbellsPerMB(), d.allocs, d.statsAllocs, per(net))
+		d.exhaustions, d.completions, d.missed, d.doorbells, d.doorbellsPerMB(), d.acksCoalesced, d.allocs, d.statsAllocs, per(net))
 }
 
 // doorbellsPerMB is TDT writes per 10^6 bytes transmitted.
@@ -623,22 +624,23 @@ func (g *guest) transferStart(t *testing.T) (before *statsDoc, statsAllocs uint6
 
 func diff(a, b *statsDoc, statsAllocs uint64) delta {
 	d := delta{
-		packets:     b.packets() - a.packets(),
-		rxPackets:   b.System.E1000.RX.Packets - a.System.E1000.RX.Packets,
-		txPackets:   b.System.E1000.TX.Segments - a.System.E1000.TX.Segments,
-		doorbells:   b.System.E1000.TX.TailWrites - a.System.E1000.TX.TailWrites,
-		txBytes:     b.System.E1000.TX.Bytes - a.System.E1000.TX.Bytes,
-		rxBytes:     b.System.E1000.RX.Bytes - a.System.E1000.RX.Bytes,
-		txFrames:    b.System.E1000.TX.Packets - a.System.E1000.TX.Packets,
-		txSegments:  b.System.E1000.TX.Segments - a.System.E1000.TX.Segments,
-		irqs:        b.e1000IRQs() - a.e1000IRQs(),
-		napiIRQs:    b.System.E1000.NAPI.IRQs - a.System.E1000.NAPI.IRQs,
-		polls:       b.System.E1000.NAPI.Polls - a.System.E1000.NAPI.Polls,
-		exhaustions: b.System.E1000.NAPI.BudgetExhaustions - a.System.E1000.NAPI.BudgetExhaustions,
-		completions: b.System.E1000.NAPI.Completions - a.System.E1000.NAPI.Completions,
-		missed:      b.System.E1000.NAPI.MissedRepolls - a.System.E1000.NAPI.MissedRepolls,
-		allocs:      b.System.Runtime.Mallocs - a.System.Runtime.Mallocs,
-		statsAllocs: statsAllocs,
+		packets:       b.packets() - a.packets(),
+		rxPackets:     b.System.E1000.RX.Packets - a.System.E1000.RX.Packets,
+		txPackets:     b.System.E1000.TX.Segments - a.System.E1000.TX.Segments,
+		doorbells:     b.System.E1000.TX.TailWrites - a.System.E1000.TX.TailWrites,
+		txBytes:       b.System.E1000.TX.Bytes - a.System.E1000.TX.Bytes,
+		rxBytes:       b.System.E1000.RX.Bytes - a.System.E1000.RX.Bytes,
+		txFrames:      b.System.E1000.TX.Packets - a.System.E1000.TX.Packets,
+		txSegments:    b.System.E1000.TX.Segments - a.System.E1000.TX.Segments,
+		acksCoalesced: b.System.Netif.RxACKsCoalesced - a.System.Netif.RxACKsCoalesced,
+		irqs:          b.e1000IRQs() - a.e1000IRQs(),
+		napiIRQs:      b.System.E1000.NAPI.IRQs - a.System.E1000.NAPI.IRQs,
+		polls:         b.System.E1000.NAPI.Polls - a.System.E1000.NAPI.Polls,
+		exhaustions:   b.System.E1000.NAPI.BudgetExhaustions - a.System.E1000.NAPI.BudgetExhaustions,
+		completions:   b.System.E1000.NAPI.Completions - a.System.E1000.NAPI.Completions,
+		missed:        b.System.E1000.NAPI.MissedRepolls - a.System.E1000.NAPI.MissedRepolls,
+		allocs:        b.System.Runtime.Mallocs - a.System.Runtime.Mallocs,
+		statsAllocs:   statsAllocs,
 	}
 	hb, ha := b.System.E1000.NAPI.PollSizes.Buckets, a.System.E1000.NAPI.PollSizes.Buckets
 	for i := range min(len(d.napiHist), len(hb), len(ha)) {
