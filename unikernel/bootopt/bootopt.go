@@ -7,7 +7,8 @@
 //	                               RDTR, RADV, TIDV, TADV; default on); off raises
 //	                               every interrupt at once, so the modes can be
 //	                               compared without the hardware throttle
-//	offload=on|off                 TSO, TX checksum insertion and GRO (default on)
+//	offload=on|off                 TSO, TX checksum insertion, GRO and pure-ACK
+//	                               coalescing (default on)
 //	rng=insecure                   boot on a CPU without RDRAND and with no
 //	                               virtio-rng device, drawing TCP sequence
 //	                               numbers from a predictable generator
