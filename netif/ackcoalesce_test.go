@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -234,4 +235,36 @@ func FuzzACKCoalescing(f *testing.F) {
 			t.Errorf("rx_acks_coalesced %d, %d frames dropped", got, dropped)
 		}
 	})
+}
+
+// ipv6Frame builds an Ethernet/IPv6 frame around TCP segment seg with a
+// correct TCP checksum.
+func ipv6Frame(seg []byte) []byte {
+	f := make([]byte, header.EthernetMinimumSize+header.IPv6MinimumSize+len(seg))
+	header.Ethernet(f).Encode(&header.EthernetFields{Type: header.IPv6ProtocolNumber})
+	ip := header.IPv6(f[header.EthernetMinimumSize:])
+	src, dst := tcpip.AddrFrom16([16]byte{0xfd, 15: 2}), tcpip.AddrFrom16([16]byte{0xfd, 15: 0x15})
+	ip.Encode(&header.IPv6Fields{PayloadLength: uint16(len(seg)), TransportProtocol: header.TCPProtocolNumber,
+		HopLimit: 64, SrcAddr: src, DstAddr: dst})
+	t := header.TCP(ip[header.IPv6MinimumSize:])
+	copy(t, seg)
+	t.SetChecksum(0)
+	t.SetChecksum(^checksum.Checksum(t, header.PseudoHeaderChecksum(header.TCPProtocolNumber, src, dst, uint16(len(t)))))
+	return f
+}
+
+// TestACKCoalescingIPv6: the same rules hold over IPv6.
+func TestACKCoalescingIPv6(t *testing.T) {
+	d, ep, g, rec := newGROTestbed()
+	for _, f := range [][]byte{
+		ipv6Frame(ackSegment(1, 100, 7, nil)),
+		ipv6Frame(ackSegment(1, 200, 7, nil)),
+		ipv6Frame(ackSegment(1, 200, 7, nil)), // a duplicate: stays
+	} {
+		d.rx(f, false)
+	}
+	g.Flush()
+	if !equal(rec.sizes, []int{72, 72}) || ep.Counters().RxACKsCoalesced != 1 {
+		t.Errorf("stack got packets of %v bytes, %d coalesced; want [72 72], 1", rec.sizes, ep.Counters().RxACKsCoalesced)
+	}
 }
