@@ -3,9 +3,9 @@
 // broadcast: it leases an address, renews it, and gives it up when the
 // lease ends.
 //
-// The messages are encoded and decoded by gopacket's DHCPv4 layer
-// (github.com/gopacket/gopacket/layers); this package is the client's
-// state machine, RFC 2131 section 4.4's:
+// Messages are encoded and decoded by the package itself (wire.go); the
+// tests check them against gopacket's independent DHCPv4 layer. The
+// client's state machine is RFC 2131 section 4.4's:
 //
 //	INIT --DISCOVER--> SELECTING --OFFER, REQUEST--> REQUESTING --ACK--> BOUND
 //	REQUESTING --NAK or no answer--> INIT
@@ -36,8 +36,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/gopacket/gopacket/layers"
 )
 
 // State is a state of RFC 2131's client state machine (figure 5).
@@ -213,11 +211,11 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 		began := time.Now()
 		c.setState(Selecting)
 		offer, _, err := c.exchange(ctx, transaction{
-			msg:    outgoing{typ: layers.DHCPMsgTypeDiscover, xid: newXID(), broadcast: true},
+			msg:    outgoing{typ: msgDiscover, xid: newXID(), broadcast: true},
 			dst:    limitedBroadcast,
 			began:  began,
 			wait:   c.backoff,
-			accept: func(r reply) bool { return r.typ == layers.DHCPMsgTypeOffer },
+			accept: func(r reply) bool { return r.typ == msgOffer },
 		})
 		if err != nil {
 			return Lease{}, err // SELECTING ends only with an OFFER
@@ -225,7 +223,7 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 		c.setState(Requesting)
 		server := offer.server
 		ack, sent, err := c.exchange(ctx, transaction{
-			msg: outgoing{typ: layers.DHCPMsgTypeRequest, xid: offer.xid, broadcast: true,
+			msg: outgoing{typ: msgRequest, xid: offer.xid, broadcast: true,
 				requested: offer.lease.Addr.Addr(), server: server},
 			dst:      limitedBroadcast,
 			began:    began,
@@ -234,7 +232,7 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 			// Other servers see the REQUEST as a decline of their
 			// OFFERs; only the chosen one's answer counts.
 			accept: func(r reply) bool {
-				return (r.typ == layers.DHCPMsgTypeAck || r.typ == layers.DHCPMsgTypeNak) &&
+				return (r.typ == msgAck || r.typ == msgNak) &&
 					(!r.server.IsValid() || r.server == server)
 			},
 		})
@@ -244,7 +242,7 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 			continue
 		case err != nil:
 			return Lease{}, err
-		case ack.typ == layers.DHCPMsgTypeNak:
+		case ack.typ == msgNak:
 			c.logf("dhcp: %v refused %v%s: discovering again", server, offer.lease.Addr.Addr(), reason(ack))
 			// Not at once: a server that refuses every time would
 			// be asked in a tight loop.
@@ -310,7 +308,7 @@ func (c *Client) keep(ctx context.Context, l Lease) error {
 func (c *Client) extend(ctx context.Context, l *Lease, state State, dst netip.AddrPort, until, began time.Time) (bool, error) {
 	c.setState(state)
 	r, sent, err := c.exchange(ctx, transaction{
-		msg:      outgoing{typ: layers.DHCPMsgTypeRequest, xid: newXID(), ciaddr: l.Addr.Addr()},
+		msg:      outgoing{typ: msgRequest, xid: newXID(), ciaddr: l.Addr.Addr()},
 		dst:      dst,
 		began:    began,
 		wait:     c.halfUntil(until),
@@ -320,7 +318,7 @@ func (c *Client) extend(ctx context.Context, l *Lease, state State, dst netip.Ad
 	if err != nil {
 		return false, err
 	}
-	if r.typ == layers.DHCPMsgTypeNak {
+	if r.typ == msgNak {
 		c.remove(*l)
 		c.logf("dhcp: %v refused %v%s: address removed, discovering again", cmpAddr(r.server, l.Server), l.Addr, reason(r))
 		return false, nil
@@ -345,7 +343,7 @@ func (c *Client) extend(ctx context.Context, l *Lease, state State, dst netip.Ad
 }
 
 func ackOrNak(r reply) bool {
-	return r.typ == layers.DHCPMsgTypeAck || r.typ == layers.DHCPMsgTypeNak
+	return r.typ == msgAck || r.typ == msgNak
 }
 
 // reason formats a NAK's message option for the log.
@@ -459,11 +457,11 @@ func (c *Client) exchange(ctx context.Context, tx transaction) (reply, time.Time
 				continue
 			}
 			switch r.typ {
-			case layers.DHCPMsgTypeOffer:
+			case msgOffer:
 				c.c.offers.Add(1)
-			case layers.DHCPMsgTypeAck:
+			case msgAck:
 				c.c.acks.Add(1)
-			case layers.DHCPMsgTypeNak:
+			case msgNak:
 				c.c.naks.Add(1)
 			}
 			return r, first, nil
@@ -476,9 +474,9 @@ func (c *Client) send(tx transaction, n int) {
 	m := tx.msg
 	m.secs = uint16(min(time.Since(tx.began)/time.Second, 0xffff))
 	switch m.typ {
-	case layers.DHCPMsgTypeDiscover:
+	case msgDiscover:
 		c.c.discovers.Add(1)
-	case layers.DHCPMsgTypeRequest:
+	case msgRequest:
 		c.c.requests.Add(1)
 	}
 	if n > 0 {

@@ -8,9 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 )
 
 // UDP ports of DHCP (RFC 2131 section 4.1).
@@ -38,13 +35,13 @@ const Infinite = time.Duration(math.MaxInt64)
 // requested are the options the client asks for (Parameter Request List,
 // RFC 2132 section 9.8).
 var requested = []byte{
-	byte(layers.DHCPOptSubnetMask), byte(layers.DHCPOptRouter), byte(layers.DHCPOptDNS),
-	byte(layers.DHCPOptLeaseTime), byte(layers.DHCPOptT1), byte(layers.DHCPOptT2),
+	byte(optSubnetMask), byte(optRouter), byte(optDNS),
+	byte(optLeaseTime), byte(optT1), byte(optT2),
 }
 
 // outgoing is a message the client sends.
 type outgoing struct {
-	typ       layers.DHCPMsgType
+	typ       msgType
 	xid       uint32
 	secs      uint16
 	broadcast bool
@@ -55,53 +52,36 @@ type outgoing struct {
 
 // encode builds m as a BOOTREQUEST from mac, padded to minMessageLen.
 func encode(m outgoing, mac [6]byte, hostname string) []byte {
-	d := layers.DHCPv4{
-		Operation:    layers.DHCPOpRequest,
-		HardwareType: layers.LinkTypeEthernet,
-		HardwareLen:  6,
-		Xid:          m.xid,
-		Secs:         m.secs,
-		ClientHWAddr: net.HardwareAddr(mac[:]),
-	}
+	var flags uint16
 	if m.broadcast {
-		d.Flags = flagBroadcast
+		flags = flagBroadcast
 	}
-	if m.ciaddr.IsValid() {
-		d.ClientIP = m.ciaddr.AsSlice()
+	var ciaddr [4]byte
+	if m.ciaddr.Is4() {
+		ciaddr = m.ciaddr.As4()
 	}
-	opt := func(t layers.DHCPOpt, data []byte) {
-		d.Options = append(d.Options, layers.NewDHCPOption(t, data))
-	}
-	opt(layers.DHCPOptMessageType, []byte{byte(m.typ)})
+	w := newRequest(m.xid, m.secs, flags, ciaddr, mac)
+	w.option(optMessageType, []byte{byte(m.typ)})
 	// Client identifier: hardware type 1 (Ethernet) and the MAC (RFC 2132
 	// section 9.14), so the server keys the lease as most clients do.
-	opt(layers.DHCPOptClientID, append([]byte{byte(layers.LinkTypeEthernet)}, mac[:]...))
+	w.option(optClientID, append([]byte{htypeEthernet}, mac[:]...))
 	if m.requested.IsValid() {
-		opt(layers.DHCPOptRequestIP, m.requested.AsSlice())
+		w.option(optRequestedAddr, m.requested.AsSlice())
 	}
 	if m.server.IsValid() {
-		opt(layers.DHCPOptServerID, m.server.AsSlice())
+		w.option(optServerID, m.server.AsSlice())
 	}
-	opt(layers.DHCPOptParamsRequest, requested)
+	w.option(optParamRequest, requested)
 	if hostname != "" && len(hostname) <= math.MaxUint8 {
-		opt(layers.DHCPOptHostname, []byte(hostname))
+		w.option(optHostname, []byte(hostname))
 	}
-	for n := int(d.Len()); n < minMessageLen; n++ {
-		opt(layers.DHCPOptPad, nil)
-	}
-	buf := gopacket.NewSerializeBuffer()
-	// SerializeTo fails only when the buffer cannot grow, which a fresh
-	// one always can.
-	if err := d.SerializeTo(buf, gopacket.SerializeOptions{}); err != nil {
-		panic(fmt.Sprintf("dhcpclient: encode %s: %v", m.typ, err))
-	}
-	return buf.Bytes()
+	return w.finish()
 }
 
 // reply is a server's message, checked and copied out of the receive
 // buffer.
 type reply struct {
-	typ layers.DHCPMsgType
+	typ msgType
 	xid uint32
 	mac [6]byte
 	// lease is what an OFFER or ACK grants (its Server may be invalid
@@ -126,63 +106,47 @@ func malformed(format string, args ...any) error {
 // address, lease time or (OFFER) server. Whether the reply belongs to the
 // client's transaction is the caller's business.
 func parseReply(b []byte) (reply, error) {
-	var d layers.DHCPv4
-	if err := d.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
+	d, err := decodeMessage(b)
+	if err != nil {
 		return reply{}, malformed("%v", err)
 	}
-	if d.Operation != layers.DHCPOpReply {
-		return reply{}, malformed("op %d, not BOOTREPLY", d.Operation)
+	if d.op != opReply {
+		return reply{}, malformed("op %d, not BOOTREPLY", d.op)
 	}
-	if d.HardwareType != layers.LinkTypeEthernet || d.HardwareLen != 6 {
-		return reply{}, malformed("hardware type %d length %d, not Ethernet", d.HardwareType, d.HardwareLen)
+	if d.htype != htypeEthernet || d.hlen != 6 {
+		return reply{}, malformed("hardware type %d length %d, not Ethernet", d.htype, d.hlen)
 	}
-	opts := collect(d.Options)
-	r := reply{xid: d.Xid}
-	copy(r.mac[:], d.ClientHWAddr)
-	mt, ok := opts[layers.DHCPOptMessageType]
+	opts := d.options
+	r := reply{xid: d.xid, mac: [6]byte(d.chaddr[:6])}
+	mt, ok := opts[optMessageType]
 	if !ok || len(mt) != 1 {
 		return reply{}, malformed("no DHCP message type (a BOOTP reply?)")
 	}
-	r.typ = layers.DHCPMsgType(mt[0])
-	var err error
-	if r.server, err = optAddr(opts, layers.DHCPOptServerID); err != nil {
+	r.typ = msgType(mt[0])
+	if r.server, err = optAddr(opts, optServerID); err != nil {
 		return reply{}, err
 	}
-	r.message = string(opts[layers.DHCPOptMessage])
-	if r.typ != layers.DHCPMsgTypeOffer && r.typ != layers.DHCPMsgTypeAck {
+	r.message = string(opts[optMessage])
+	if r.typ != msgOffer && r.typ != msgAck {
 		return r, nil
 	}
-	yiaddr, _ := netip.AddrFromSlice(d.YourClientIP.To4())
-	if r.lease, err = parseLease(yiaddr, opts); err != nil {
+	if r.lease, err = parseLease(netip.AddrFrom4(d.yiaddr), opts); err != nil {
 		return reply{}, err
 	}
 	r.lease.Server = r.server
-	if r.typ == layers.DHCPMsgTypeOffer && !r.server.IsValid() {
+	if r.typ == msgOffer && !r.server.IsValid() {
 		return reply{}, malformed("OFFER without a server identifier")
 	}
 	return r, nil
 }
 
-// collect gathers the options by code, concatenating the parts of an
-// option split over several instances (RFC 3396).
-func collect(options layers.DHCPOptions) map[layers.DHCPOpt][]byte {
-	m := make(map[layers.DHCPOpt][]byte, len(options))
-	for _, o := range options {
-		if o.Type == layers.DHCPOptPad || o.Type == layers.DHCPOptEnd {
-			continue
-		}
-		m[o.Type] = append(m[o.Type], o.Data...)
-	}
-	return m
-}
-
 // parseLease reads the lease an OFFER or ACK grants to addr.
-func parseLease(addr netip.Addr, opts map[layers.DHCPOpt][]byte) (Lease, error) {
+func parseLease(addr netip.Addr, opts map[optCode][]byte) (Lease, error) {
 	if !addr.IsValid() || !usable(addr) {
 		return Lease{}, malformed("offered address %v is not a unicast host address", addr)
 	}
 	bits := classfulBits(addr) // RFC 1122 section 3.3.1.1 without a mask
-	if m, ok := opts[layers.DHCPOptSubnetMask]; ok {
+	if m, ok := opts[optSubnetMask]; ok {
 		if len(m) != 4 {
 			return Lease{}, malformed("subnet mask of %d bytes", len(m))
 		}
@@ -197,7 +161,7 @@ func parseLease(addr netip.Addr, opts map[layers.DHCPOpt][]byte) (Lease, error) 
 		return Lease{}, malformed("offered address %v is not a host of %v", addr, prefix.Masked())
 	}
 	l := Lease{Addr: prefix}
-	secs, ok, err := optUint32(opts, layers.DHCPOptLeaseTime)
+	secs, ok, err := optUint32(opts, optLeaseTime)
 	switch {
 	case err != nil:
 		return Lease{}, err
@@ -207,7 +171,7 @@ func parseLease(addr netip.Addr, opts map[layers.DHCPOpt][]byte) (Lease, error) 
 		return Lease{}, malformed("lease time 0")
 	}
 	l.Duration, l.T1, l.T2 = timesOf(secs, opts)
-	routers, err := optAddrs(opts, layers.DHCPOptRouter)
+	routers, err := optAddrs(opts, optRouter)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -217,7 +181,7 @@ func parseLease(addr netip.Addr, opts map[layers.DHCPOpt][]byte) (Lease, error) 
 			break
 		}
 	}
-	dns, err := optAddrs(opts, layers.DHCPOptDNS)
+	dns, err := optAddrs(opts, optDNS)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -233,14 +197,14 @@ func parseLease(addr netip.Addr, opts map[layers.DHCPOpt][]byte) (Lease, error) 
 // seconds and the options. The server's T1 and T2 are taken when they fall
 // in order inside the lease (0 < T1 < T2 < lease); otherwise RFC 2131
 // section 4.4.5's defaults, half and seven eighths of the lease.
-func timesOf(secs uint32, opts map[layers.DHCPOpt][]byte) (lease, t1, t2 time.Duration) {
+func timesOf(secs uint32, opts map[optCode][]byte) (lease, t1, t2 time.Duration) {
 	if secs == infiniteLeaseTime {
 		return Infinite, Infinite, Infinite
 	}
 	lease = time.Duration(secs) * time.Second
-	t1, t2 = lease/2, lease*7/8
-	s1, ok1, err1 := optUint32(opts, layers.DHCPOptT1)
-	s2, ok2, err2 := optUint32(opts, layers.DHCPOptT2)
+	t1, t2 = lease/2, lease-lease/8 // lease*7/8 overflows for leases past 2^30 s
+	s1, ok1, err1 := optUint32(opts, optT1)
+	s2, ok2, err2 := optUint32(opts, optT2)
 	if ok1 && ok2 && err1 == nil && err2 == nil && 0 < s1 && s1 < s2 && s2 < secs {
 		t1, t2 = time.Duration(s1)*time.Second, time.Duration(s2)*time.Second
 	}
@@ -248,7 +212,7 @@ func timesOf(secs uint32, opts map[layers.DHCPOpt][]byte) (lease, t1, t2 time.Du
 }
 
 // optUint32 reads a 32-bit option; ok is false if it is absent.
-func optUint32(opts map[layers.DHCPOpt][]byte, code layers.DHCPOpt) (v uint32, ok bool, err error) {
+func optUint32(opts map[optCode][]byte, code optCode) (v uint32, ok bool, err error) {
 	b, ok := opts[code]
 	if !ok {
 		return 0, false, nil
@@ -260,7 +224,7 @@ func optUint32(opts map[layers.DHCPOpt][]byte, code layers.DHCPOpt) (v uint32, o
 }
 
 // optAddr reads a one-address option; the result is invalid if it is absent.
-func optAddr(opts map[layers.DHCPOpt][]byte, code layers.DHCPOpt) (netip.Addr, error) {
+func optAddr(opts map[optCode][]byte, code optCode) (netip.Addr, error) {
 	b, ok := opts[code]
 	if !ok {
 		return netip.Addr{}, nil
@@ -273,7 +237,7 @@ func optAddr(opts map[layers.DHCPOpt][]byte, code layers.DHCPOpt) (netip.Addr, e
 }
 
 // optAddrs reads a list-of-addresses option (absent: none).
-func optAddrs(opts map[layers.DHCPOpt][]byte, code layers.DHCPOpt) ([]netip.Addr, error) {
+func optAddrs(opts map[optCode][]byte, code optCode) ([]netip.Addr, error) {
 	b, ok := opts[code]
 	if !ok {
 		return nil, nil

@@ -16,7 +16,7 @@ import (
 func discoverFor(t testing.TB) request {
 	t.Helper()
 	var d layers.DHCPv4
-	b := encode(outgoing{typ: layers.DHCPMsgTypeDiscover, xid: 0x1234, broadcast: true}, testMAC, "")
+	b := encode(outgoing{typ: msgDiscover, xid: 0x1234, broadcast: true}, testMAC, "")
 	if err := d.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func discoverFor(t testing.TB) request {
 // TestEncode: what the client sends decodes as the message it meant, with
 // the options a server needs, at least BOOTP's 300 bytes.
 func TestEncode(t *testing.T) {
-	b := encode(outgoing{typ: layers.DHCPMsgTypeRequest, xid: 7, secs: 3, broadcast: true,
+	b := encode(outgoing{typ: msgRequest, xid: 7, secs: 3, broadcast: true,
 		requested: leaseA.Addr(), server: serverAddr}, testMAC, "kv")
 	var d layers.DHCPv4
 	if err := d.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
@@ -87,7 +87,7 @@ func TestParseLease(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseReply(replyTo(r, layers.DHCPMsgTypeAck, tc.lo))
 			tc.want.Server = serverAddr
-			if err != nil || got.typ != layers.DHCPMsgTypeAck || !equalLease(got.lease, tc.want) {
+			if err != nil || got.typ != msgAck || !equalLease(got.lease, tc.want) {
 				t.Errorf("got %+v, %v\nwant %+v", got.lease, err, tc.want)
 			}
 		})
@@ -138,7 +138,7 @@ func FuzzParseReply(f *testing.F) {
 			}
 			return
 		}
-		if got.typ != layers.DHCPMsgTypeOffer && got.typ != layers.DHCPMsgTypeAck {
+		if got.typ != msgOffer && got.typ != msgAck {
 			return
 		}
 		l := got.lease
@@ -152,8 +152,20 @@ func FuzzParseReply(f *testing.F) {
 		if !(0 < l.T1 && l.T1 <= l.T2 && l.T2 <= l.Duration) {
 			t.Fatalf("times %v %v %v out of order", l.T1, l.T2, l.Duration)
 		}
-		if got.typ == layers.DHCPMsgTypeOffer && !got.server.IsValid() {
+		if got.typ == msgOffer && !got.server.IsValid() {
 			t.Fatal("accepted an OFFER without a server")
 		}
 	})
+}
+
+// collect gathers gopacket's decoded options by code, the parts of a split
+// option concatenated.
+func collect(options layers.DHCPOptions) map[layers.DHCPOpt][]byte {
+	m := make(map[layers.DHCPOpt][]byte, len(options))
+	for _, o := range options {
+		if o.Type != layers.DHCPOptPad && o.Type != layers.DHCPOptEnd {
+			m[o.Type] = append(m[o.Type], o.Data...)
+		}
+	}
+	return m
 }
