@@ -218,7 +218,7 @@ func optUint32(opts map[optCode][]byte, code optCode) (v uint32, ok bool, err er
 		return 0, false, nil
 	}
 	if len(b) != 4 {
-		return 0, false, malformed("option %s of %d bytes, want 4", code, len(b))
+		return 0, false, malformed("option %d of %d bytes, want 4", code, len(b))
 	}
 	return binary.BigEndian.Uint32(b), true, nil
 }
@@ -231,7 +231,7 @@ func optAddr(opts map[optCode][]byte, code optCode) (netip.Addr, error) {
 	}
 	a, ok := netip.AddrFromSlice(b)
 	if !ok || !a.Is4() {
-		return netip.Addr{}, malformed("option %s of %d bytes, want 4", code, len(b))
+		return netip.Addr{}, malformed("option %d of %d bytes, want 4", code, len(b))
 	}
 	return a, nil
 }
@@ -243,7 +243,7 @@ func optAddrs(opts map[optCode][]byte, code optCode) ([]netip.Addr, error) {
 		return nil, nil
 	}
 	if len(b) == 0 || len(b)%4 != 0 {
-		return nil, malformed("option %s of %d bytes, want a multiple of 4", code, len(b))
+		return nil, malformed("option %d of %d bytes, want a multiple of 4", code, len(b))
 	}
 	out := make([]netip.Addr, 0, len(b)/4)
 	for i := 0; i < len(b); i += 4 {

@@ -21,22 +21,6 @@ const (
 	msgNak      msgType = 6
 )
 
-func (t msgType) String() string {
-	switch t {
-	case msgDiscover:
-		return "DISCOVER"
-	case msgOffer:
-		return "OFFER"
-	case msgRequest:
-		return "REQUEST"
-	case msgAck:
-		return "ACK"
-	case msgNak:
-		return "NAK"
-	}
-	return fmt.Sprintf("type %d", byte(t))
-}
-
 // optCode is an option code (RFC 2132).
 type optCode byte
 
@@ -57,8 +41,6 @@ const (
 	optClientID      optCode = 61
 	optEnd           optCode = 255
 )
-
-func (c optCode) String() string { return fmt.Sprintf("%d", byte(c)) }
 
 // BOOTP header fields (offsets into the message) and sizes.
 const (

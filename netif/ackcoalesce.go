@@ -115,37 +115,40 @@ func parseACKOptions(opts []byte, a *pureACK) bool {
 
 // ackHolder is the one pure ACK held back within a receive batch.
 type ackHolder struct {
-	pkt  *stack.PacketBuffer
+	pkt  *stack.PacketBuffer // nil when none is held
 	held pureACK
 	// next is parse space for the incoming packet, swapped with held
-	// when it is kept.
+	// when that packet is kept.
 	next pureACK
 }
 
-// offer considers a verified packet. It returns true when it keeps pkt
-// (taking a reference), after dropping the held ACK if pkt supersedes it.
-// On false the caller delivers pkt itself, after release.
-func (h *ackHolder) offer(pkt *stack.PacketBuffer, c *counters, release func()) bool {
-	if !parsePureACK(pkt, &h.next) {
-		release()
-		return false
-	}
-	if h.pkt != nil && h.next.supersedes(&h.held) {
+// holdACK considers a verified packet. If it is a pure ACK it keeps it
+// (taking a reference), dropping the held one if the new one supersedes
+// it, and reports true. Otherwise, or when the held ACK is not superseded,
+// the held ACK is released first, so packets keep their order.
+func (g *groEndpoint) holdACK(pkt *stack.PacketBuffer) bool {
+	h := &g.acks
+	isACK := parsePureACK(pkt, &h.next)
+	if isACK && h.pkt != nil && h.next.supersedes(&h.held) {
 		h.pkt.DecRef()
 		h.pkt = nil
-		c.rxACKsCoalesced.Add(1)
-	} else {
-		release()
+		g.c.rxACKsCoalesced.Add(1)
+	}
+	g.releaseACK()
+	if !isACK {
+		return false
 	}
 	h.pkt = pkt.IncRef()
 	h.held, h.next = h.next, h.held
 	return true
 }
 
-// take returns the held packet, if any, and forgets it; the caller owns
-// the reference.
-func (h *ackHolder) take() *stack.PacketBuffer {
-	pkt := h.pkt
-	h.pkt = nil
-	return pkt
+// releaseACK hands the held pure ACK, if any, to the engine, which delivers
+// it after what it holds of the same connection.
+func (g *groEndpoint) releaseACK() {
+	if pkt := g.acks.pkt; pkt != nil {
+		g.acks.pkt = nil
+		g.engine.Enqueue(pkt)
+		pkt.DecRef()
+	}
 }

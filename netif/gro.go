@@ -43,8 +43,8 @@ import (
 type groEndpoint struct {
 	nested.Endpoint
 	engine gro.GRO
-	// coalesce is whether pure ACKs are coalesced (with GRO; see
-	// ackcoalesce.go); acks holds the one held back.
+	// coalesce is whether GRO and pure-ACK coalescing (ackcoalesce.go)
+	// are on; acks holds the ACK held back.
 	coalesce bool
 	acks     ackHolder
 	// verified is the checksum state of the packet being delivered.
@@ -72,24 +72,18 @@ func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pk
 	if !pkt.RXChecksumValidated {
 		// What the engine holds arrived first and may be of the same
 		// connection (a segment with IP options is valid but not
-		// verified here): deliver it first.
-		g.Flush()
+		// verified here): deliver it first. A disabled engine holds
+		// nothing.
+		if g.coalesce {
+			g.Flush()
+		}
 		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 		return
 	}
-	if g.coalesce && g.acks.offer(pkt, g.c, g.releaseACK) {
+	if g.coalesce && g.holdACK(pkt) {
 		return
 	}
 	g.engine.Enqueue(pkt)
-}
-
-// releaseACK hands the held pure ACK, if any, to the engine, which delivers
-// it after what it holds of the same connection.
-func (g *groEndpoint) releaseACK() {
-	if pkt := g.acks.take(); pkt != nil {
-		g.engine.Enqueue(pkt)
-		pkt.DecRef()
-	}
 }
 
 // Flush delivers every packet the engine and the ACK holder hold. Called at
