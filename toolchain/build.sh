@@ -3,7 +3,8 @@
 # patch series in toolchain/patches applied, compiled with make.bash.
 # The result is cached outside the repository under a hash of the patches
 # and this script, so a second run takes seconds. The last line printed is
-# the path of the built go command.
+# the path of the built go command. Concurrent runs build once: the others
+# wait on a lock in the cache and then use the result.
 set -euo pipefail
 
 GO_VERSION=go1.27.3
@@ -24,6 +25,26 @@ patches=("$here"/patches/*.patch)
 
 key=$( (cat "$here/build.sh"; cat "${patches[@]}") | sha256sum | cut -c1-16)
 dest="$cache_root/toolchain-$GO_VERSION-$key"
+# build.sh --dest prints where this patch series' toolchain is (or will be).
+if [ "${1:-}" = --dest ]; then
+	echo "$dest"
+	exit 0
+fi
+if [ -x "$dest/bin/go" ]; then
+	echo "$dest/bin/go"
+	exit 0
+fi
+
+# One build per cache: go test ./... on a cold cache starts several test
+# processes that each want the toolchain; the first builds it, the others
+# wait here and then find it.
+mkdir -p "$cache_root"
+command -v flock >/dev/null || die "flock (util-linux) is needed to serialise toolchain builds"
+exec 9>"$cache_root/toolchain.lock"
+if ! flock -n 9; then
+	echo "toolchain: another build of the toolchain is running, waiting for it" >&2
+	flock 9
+fi
 if [ -x "$dest/bin/go" ]; then
 	echo "$dest/bin/go"
 	exit 0
@@ -35,7 +56,6 @@ src=$(cd "$here" && go mod download -json "$SOURCE_MODULE" | sed -n 's/^\t"Dir":
 have=$(head -n1 "$src/VERSION")
 [ "$have" = "$GO_VERSION" ] || die "Go source at $src is $have, the patches are for $GO_VERSION: set GO_VERSION in toolchain/build.sh and refresh the patches"
 
-mkdir -p "$cache_root"
 work=$(mktemp -d "$cache_root/.build-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp -r "$src/." "$work/go"
