@@ -29,7 +29,7 @@ IMAGE := $(OUT)/$(notdir $(APP)).elf
 # The tamago go command: TAMAGO from the environment, else our own port.
 TAMAGO_GO = $(or $(TAMAGO),$(shell toolchain/build.sh | tail -n1))
 
-.PHONY: all toolchain image run test race bench bench-go soak clean vet
+.PHONY: all toolchain image run test tools race bench bench-go soak clean vet
 
 all: image
 
@@ -45,17 +45,27 @@ image: | $(OUT)
 	set -x; GOOS=tamago GOARCH=amd64 "$$tamago" build -tags linkcpuinit -trimpath -ldflags "$(TAMAGO_LDFLAGS)" -o $(IMAGE) $(APP)
 
 # make run [APP=./cmd/tamanet] [HTTP_PORT=8080] [ECHO_PORT=8007]
-# [NAPI=napi|interrupt|busypoll] [BOOT="boot options"]
-# [FIRMWARE=seabios|qboot]: host ports on
-# 127.0.0.1 forwarded to the guest's HTTP (80) and echo (7).
+# [NAPI=napi|interrupt|busypoll] [BOOT="boot options"] [ADMIN=PORT]
+# [FIRMWARE=seabios|qboot]: host ports on 127.0.0.1 forwarded to the
+# guest's HTTP (80) and echo (7); ADMIN=8081 opens the admin listener (the
+# /debug/ routes: profiles, capture, trace) on guest port 8081, forwarded
+# from 127.0.0.1:8081. Without it no port serves them.
 run: image
-	@echo "$(notdir $(APP)): http://127.0.0.1:$(or $(HTTP_PORT),8080)/ (/stats, /metrics, /debug/pcap and the app's routes); port 7 on 127.0.0.1:$(or $(ECHO_PORT),8007) tcp+udp; Ctrl-A X quits"
-	./qemu.sh -M $(MACHINE) -a $(ACCEL) -f $(FIRMWARE) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(NAPI)$(BOOT),-k "$(strip $(if $(NAPI),napi=$(NAPI)) $(BOOT))") $(IMAGE)
+	@echo "$(notdir $(APP)): http://127.0.0.1:$(or $(HTTP_PORT),8080)/ (/stats, /metrics and the app's routes); port 7 on 127.0.0.1:$(or $(ECHO_PORT),8007) tcp+udp;$(if $(ADMIN), admin http://127.0.0.1:$(ADMIN)/debug/pprof/,) Ctrl-A X quits"
+	./qemu.sh -M $(MACHINE) -a $(ACCEL) -f $(FIRMWARE) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(ADMIN),-F $(ADMIN):$(ADMIN)) $(if $(NAPI)$(BOOT)$(ADMIN),-k "$(strip $(if $(NAPI),napi=$(NAPI)) $(if $(ADMIN),admin=$(ADMIN)) $(BOOT))") $(IMAGE)
 
-test: vet race
+test: tools vet race
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
-	scripts/ensure-qemu.sh >/dev/null && \
 	TAMAGO="$$tamago" go test -count=1 -timeout 25m ./...
+
+# The host tools the tests run (COMMAND PACKAGE pairs, Debian packages),
+# installed in one apt-get run before any test process starts: parallel
+# test packages must not race each other's apt (tamagotest.Tool fails,
+# naming this target, when one is missing).
+TEST_TOOLS := qemu-system-x86_64 qemu-system-x86 tshark tshark radvd radvd \
+	dnsmasq dnsmasq-base promtool prometheus
+tools:
+	@scripts/ensure-tool.sh $(TEST_TOOLS) >/dev/null
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

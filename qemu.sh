@@ -8,6 +8,9 @@
 #     -m SIZE           guest RAM (default 1G)
 #     -p PORT           host port forwarded from 127.0.0.1 to guest port 80
 #     -e PORT           host port forwarded from 127.0.0.1 to guest port 7 (TCP and UDP)
+#     -F HOST:GUEST     another TCP port forward from 127.0.0.1:HOST to guest
+#                       port GUEST (repeatable), e.g. -F 8081:8081 for the
+#                       admin listener of boot option admin=8081
 #     -M MACHINE        pc (default) or q35
 #     -f FIRMWARE       qboot (default: QEMU's qboot.rom, which starts a PVH
 #                       image much sooner than SeaBIOS and assigns no PCI
@@ -20,8 +23,8 @@
 #     -q SOCKET         QMP monitor on this unix socket (default: none), e.g.
 #                       for set_link (the e1000's netdev is net0)
 #     -t NETNS          tap mode: create network namespace NETNS holding a tap
-#                       (tap0, 10.0.2.2/24) and run QEMU inside it; -p/-e are
-#                       ignored, clients reach the guest at 10.0.2.15 with
+#                       (tap0, 10.0.2.2/24) and run QEMU inside it; -p/-e/-F
+#                       are ignored, clients reach the guest at 10.0.2.15 with
 #                       "ip netns exec NETNS ..."; both are removed when QEMU
 #                       exits. Falls back to user networking, with a message,
 #                       where the machine does not allow it.
@@ -39,10 +42,14 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0
-while getopts "a:m:p:e:M:f:i:k:P:q:t:Tu:06" opt; do
+accel=auto mem=1G http_port="" echo_port="" forwards=() machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0
+while getopts "a:m:p:e:F:M:f:i:k:P:q:t:Tu:06" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
+	F) case $OPTARG in
+		[0-9]*:[0-9]*) forwards+=("$OPTARG") ;;
+		*) echo "qemu.sh: -F $OPTARG: want HOSTPORT:GUESTPORT" >&2; exit 2 ;;
+		esac ;;
 	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
 	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;;
 	*) exit 2 ;;
@@ -106,6 +113,9 @@ echo "qemu.sh: firmware $firmware" >&2
 fwd=""
 [ -n "$http_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$http_port-:80"
 [ -n "$echo_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$echo_port-:7,hostfwd=udp:127.0.0.1:$echo_port-:7"
+for f in ${forwards[@]+"${forwards[@]}"}; do
+	fwd="$fwd,hostfwd=tcp:127.0.0.1:${f%%:*}-:${f#*:}"
+done
 netdev=(-netdev "user,id=net0$fwd")
 [ -n "$netns" ] && netdev=(-netdev tap,id=net0,ifname=tap0,script=no,downscript=no)
 

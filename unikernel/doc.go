@@ -14,9 +14,14 @@
 //		http.Serve(l, sys.Handler(myHandler))
 //	}
 //
-// sys.Handler adds the system's GET /stats, GET /metrics and
-// GET /debug/pcap to the application's routes. Build the image with
-// `make image APP=./path/to/cmd` and boot it with `make run APP=...`.
+// sys.Handler adds the system's GET /stats and GET /metrics to the
+// application's routes, and answers 404 under /debug/. The debug routes
+// (profiles, packet capture, latency trace, forced GC: what reveals traffic
+// or memory) exist only when boot option admin=PORT opens the admin
+// listener, which accepts connections only from adminallow='s prefixes
+// (package admin). Build the image with `make image APP=./path/to/cmd` and
+// boot it with `make run APP=...` (`make run ADMIN=8081` for the admin
+// listener).
 //
 // Random numbers (crypto/rand, which gVisor's TCP initial sequence
 // numbers and port secrets come from) come from RDRAND, or on a CPU

@@ -15,6 +15,7 @@ import (
 	"tamanet/lattrace"
 	"tamanet/netif"
 	"tamanet/pci"
+	"tamanet/unikernel/admin"
 )
 
 // Stats is a snapshot of every layer's statistics: the "system" member of
@@ -70,6 +71,9 @@ type Stats struct {
 	Runtime runtimeStats `json:"runtime"`
 	// Trace is the latency trace's state (GET /debug/trace).
 	Trace lattrace.Stats `json:"trace"`
+	// Admin counts the admin listener's connections; absent without
+	// boot option admin=.
+	Admin *admin.Stats `json:"admin"`
 }
 
 // costStats are register writes and interrupts per megabyte (10^6 bytes)
@@ -189,6 +193,7 @@ func (s *System) Stats() Stats {
 		Stats:        s.Stack.Stats(),
 		Runtime:      readRuntimeStats(),
 		Trace:        lattrace.ReadStats(),
+		Admin:        s.adminStats(),
 	}
 }
 

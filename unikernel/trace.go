@@ -13,11 +13,17 @@ import (
 
 	"tamanet/board"
 	"tamanet/lattrace"
+	"tamanet/unikernel/admin"
 )
 
 // defaultTraceEvents is the ring's size when /debug/trace/start names none:
-// at a few events per packet, some seconds of a latency test.
-const defaultTraceEvents = 1 << 18
+// at a few events per packet, some seconds of a latency test. maxTraceEvents
+// bounds what a request may ask for: the ring takes 24 bytes an event
+// (24 MiB at the bound; 2^24 events would take 384 MiB of a 1 GiB guest).
+const (
+	defaultTraceEvents = 1 << 18
+	maxTraceEvents     = 1 << 20
+)
 
 // The latency trace over HTTP (package lattrace; off until started):
 //
@@ -36,8 +42,8 @@ func serveTraceStart(w http.ResponseWriter, r *http.Request) {
 	n := defaultTraceEvents
 	if v := r.URL.Query().Get("events"); v != "" {
 		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1<<24 {
-			http.Error(w, "events: want a count in [1, 16777216]", http.StatusBadRequest)
+		if n, err = admin.ParseCount("events", v, maxTraceEvents); err != nil {
+			http.Error(w, "trace: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 	}

@@ -5,10 +5,8 @@ package unikernel
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"net/netip"
 	"os"
 	"strings"
@@ -21,8 +19,8 @@ import (
 	"tamanet/kernel"
 	"tamanet/napi"
 	"tamanet/netif"
-	"tamanet/netif/pcaphttp"
 	"tamanet/pci"
+	"tamanet/unikernel/admin"
 	"tamanet/unikernel/bootopt"
 )
 
@@ -44,6 +42,7 @@ type System struct {
 	boot    *bootLog
 	entropy *entropy
 	dhcp    *dhcpclient.Client // nil without ip=dhcp
+	admin   *admin.Listener    // nil without admin=
 }
 
 // Start parses the boot options and brings the system up. It returns an
@@ -127,6 +126,9 @@ func Start(name string) (*System, error) {
 			return nil, err
 		}
 	}
+	if err := sys.startAdmin(); err != nil {
+		return nil, err
+	}
 	return sys, nil
 }
 
@@ -163,44 +165,16 @@ func (s *System) ListenTCP(port uint16) (net.Listener, error) {
 // ListenUDP opens a UDP socket on port.
 func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }
 
-// DebugRoutes are the system's own HTTP routes, by http.ServeMux pattern:
-// GET /debug/pcap (package pcaphttp), GET /debug/boot (the boot phases,
-// with the uptime read last, for tamabench to place them on its clock), the
-// latency trace's (see traceRoutes), the runtime's profiles under
-// /debug/pprof/ (net/http/pprof), POST /debug/gc (a garbage collection,
-// then the runtime's statistics, for leak hunting), and with boot option
-// testroutes=on the QEMU tests' fault routes.
-func (s *System) DebugRoutes() map[string]http.Handler {
-	routes := map[string]http.Handler{
-		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
-		"GET /debug/boot": http.HandlerFunc(s.boot.serveDebugBoot),
-		// go tool pprof http://HOST/debug/pprof/profile?seconds=N: the
-		// CPU profile is sampled by the runtime's timer tick.
-		"GET /debug/pprof/":        http.HandlerFunc(pprof.Index),
-		"GET /debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
-		"GET /debug/pprof/profile": http.HandlerFunc(pprof.Profile),
-		"GET /debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
-		"POST /debug/pprof/symbol": http.HandlerFunc(pprof.Symbol),
-		"GET /debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
-		"POST /debug/gc":           http.HandlerFunc(forceGC),
-	}
-	maps.Copy(routes, traceRoutes())
-	if s.Options.TestRoutes {
-		maps.Copy(routes, testRoutes())
-	}
-	return routes
-}
-
 // Handler serves app on every path the system does not take: GET /stats
-// (JSON of every layer), GET /metrics (Prometheus) and DebugRoutes.
+// (JSON of every layer), GET /metrics (Prometheus) and /debug/, which
+// answers 404 here: the debug routes are served only on the admin listener
+// (boot option admin=PORT).
 func (s *System) Handler(app http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	stats := func() any { return s.Stats() }
 	mux.Handle("GET /stats", expose.JSONHandler(stats))
 	mux.Handle("GET /metrics", expose.MetricsHandler(expose.Source{Namespace: "tamanet", Path: "", Snapshot: stats}))
-	for pattern, h := range s.DebugRoutes() {
-		mux.Handle(pattern, h)
-	}
+	mux.Handle(admin.Prefix, admin.NotHere)
 	mux.Handle("/", app)
 	return mux
 }

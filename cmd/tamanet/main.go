@@ -5,11 +5,13 @@
 // on the e1000:
 //
 //	tcp/80  HTTP: GET / (hello), /stats (JSON of every layer's counters),
-//	        /metrics (Prometheus text), /bytes?n=N, POST /echo,
-//	        /debug/pcap?packets=N&seconds=S&snaplen=L (live capture),
-//	        POST /debug/gc (a garbage collection, then the runtime's stats)
+//	        /metrics (Prometheus text), /bytes?n=N, POST /echo
 //	tcp/7   echo
 //	udp/7   echo
+//
+// With boot option admin=PORT the debug routes (profiles, packet capture,
+// latency trace, forced GC) are served on PORT, to adminallow='s peers;
+// tcp/80 answers 404 under /debug/ either way.
 //
 // Boot options come from the kernel command line (QEMU -append), see
 // tamanet/unikernel/bootopt.
@@ -17,11 +19,13 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 
 	"tamanet/board"
 	"tamanet/cmd/internal/service"
 	"tamanet/unikernel"
+	"tamanet/unikernel/admin"
 )
 
 // Ports the service listens on.
@@ -35,7 +39,9 @@ func main() {
 	svc := service.New(service.Config{
 		Name:   "tamanet",
 		Stats:  func() any { return sys.Stats() },
-		Routes: sys.DebugRoutes(),
+		// The debug routes are on the admin listener (boot option
+		// admin=PORT) only; here they answer 404.
+		Routes: map[string]http.Handler{admin.Prefix: admin.NotHere},
 	})
 	if err := serve(svc, sys); err != nil {
 		unikernel.Exit(err)

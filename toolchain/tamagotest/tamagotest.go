@@ -147,14 +147,3 @@ func Run(cmd *exec.Cmd, timeout time.Duration) (Result, error) {
 	}
 	return r, nil
 }
-
-// RequireTap skips t where qemu.sh cannot make a tap in a namespace of its
-// own (qemu.sh -T says why), and returns the repository root.
-func RequireTap(t testing.TB) string {
-	t.Helper()
-	root := RepoRoot(t)
-	if out, err := exec.Command(filepath.Join(root, "qemu.sh"), "-T").CombinedOutput(); err != nil {
-		t.Skipf("tap mode unavailable here: %s", out)
-	}
-	return root
-}

@@ -4,24 +4,42 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
 // Tool returns the path of a host command a test needs (promtool, tshark,
-// dnsmasq, ...), installing the Debian package that holds it through
-// scripts/ensure-tool.sh, the script make test and CI use: a test never
-// assumes a tool, and never skips for lack of one.
+// dnsmasq, ...). It never installs one: test packages run in parallel, and
+// make test installs every tool before they start (make tools, which runs
+// scripts/ensure-tool.sh). A missing tool fails the test with the command
+// that installs it; a test never skips for lack of one.
 func Tool(t testing.TB, command, debianPackage string) string {
 	t.Helper()
-	if p, err := exec.LookPath(command); err == nil {
-		return p
-	}
-	cmd := exec.Command(filepath.Join(RepoRoot(t), "scripts", "ensure-tool.sh"), command, debianPackage)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	p, err := exec.LookPath(command)
 	if err != nil {
-		t.Fatalf("installing %s (Debian %s): %v", command, debianPackage, err)
+		t.Fatalf("%s is not installed: run make tools (or scripts/ensure-tool.sh %s %s), which make test does first", command, command, debianPackage)
 	}
-	return strings.TrimSpace(string(out))
+	return p
+}
+
+// RequireTap returns the repository root where qemu.sh can make a tap in a
+// network namespace of its own (qemu.sh -T says why it cannot). Elsewhere
+// it skips t, except under CI (CI=true), where a tap-only test that cannot
+// run is a failure: a CI machine is set up to run all of them.
+func RequireTap(t testing.TB) string {
+	t.Helper()
+	root := RepoRoot(t)
+	out, err := exec.Command(filepath.Join(root, "qemu.sh"), "-T").CombinedOutput()
+	requireTap(t, err, string(out))
+	return root
+}
+
+func requireTap(t testing.TB, probeErr error, why string) {
+	t.Helper()
+	if probeErr == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("tap mode unavailable under CI: %s", why)
+	}
+	t.Skipf("tap mode unavailable here: %s", why)
 }

@@ -31,7 +31,8 @@
 //	                               when the heap has grown N% over the live heap,
 //	                               1-10000; default off: collect only near the
 //	                               memory limit, half the runtime's RAM
-//	testroutes=on|off              the QEMU tests' fault routes (default off):
+//	testroutes=on|off              the QEMU tests' fault routes on the admin
+//	                               listener (default off; needs admin=):
 //	                               GET /debug/nilderef dereferences nil,
 //	                               GET /debug/spin?ms=N computes for N ms
 //	mtu=N                          the largest IP packet, 68-16274 (default 1500);
@@ -40,6 +41,13 @@
 //	                               means no preemption of a goroutine that keeps
 //	                               the CPU and no CPU profiles, to measure what
 //	                               the tick costs
+//	admin=PORT                     open the admin listener on PORT (default: none):
+//	                               profiles, packet capture, latency trace,
+//	                               forced GC and boot phases under /debug/,
+//	                               which no other port serves
+//	adminallow=PREFIX[,PREFIX...]  who may connect to it (default 10.0.2.2/32,
+//	                               the host under QEMU user networking and
+//	                               qemu.sh's tap); others are closed and counted
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -102,6 +110,11 @@ type Options struct {
 	TestRoutes bool
 	// MTU is the largest IP packet (mtu=); 0 means the e1000's default.
 	MTU int
+	// Admin is the admin listener's port (admin=); 0 means none.
+	// AdminAllow are the prefixes it accepts connections from
+	// (adminallow=, else DefaultAdminAllow).
+	Admin      uint16
+	AdminAllow []netip.Prefix
 }
 
 // MaxGOGC bounds gogc=N.
@@ -169,8 +182,12 @@ func Parse(cmdline string) (Options, error) {
 			o.MTU, err = parseMTU(val)
 		case "tick":
 			o.NoTick, err = parseOff(val)
+		case "admin":
+			o.Admin, err = parsePort(val)
+		case "adminallow":
+			o.AdminAllow, err = parsePrefixes(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, mac, ip6, gw6, gogc, testroutes)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, mac, ip6, gw6, gogc, testroutes, admin, adminallow)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
@@ -183,6 +200,12 @@ func Parse(cmdline string) (Options, error) {
 		return Options{}, fmt.Errorf("boot option dhcpwait=: only with ip=dhcp")
 	case o.DHCP && o.DHCPWait == 0:
 		o.DHCPWait = DefaultDHCPWait
+	case o.AdminAllow != nil && o.Admin == 0:
+		return Options{}, fmt.Errorf("boot option adminallow=: only with admin=PORT")
+	case o.TestRoutes && o.Admin == 0:
+		return Options{}, fmt.Errorf("boot option testroutes=on: its routes are on the admin listener, which needs admin=PORT")
+	case o.Admin != 0 && o.AdminAllow == nil:
+		o.AdminAllow = DefaultAdminAllow
 	}
 	// The gateway must be on the subnet, the given one or the default.
 	if o.Gateway.IsValid() {

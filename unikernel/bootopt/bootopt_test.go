@@ -2,6 +2,7 @@ package bootopt
 
 import (
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -45,11 +46,15 @@ func TestParse(t *testing.T) {
 		{"rng=insecure", Options{InsecureRNG: true}},
 		{"gogc=100", Options{GOGC: 100}},
 		{"gogc=off budget=8", Options{Budget: 8}},
-		{"testroutes=on budget=8", Options{Budget: 8, TestRoutes: true}},
+		{"testroutes=on budget=8 admin=8081", Options{Budget: 8, TestRoutes: true, Admin: 8081, AdminAllow: DefaultAdminAllow}},
+		{"admin=8081", Options{Admin: 8081, AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.2/32")}}},
+		{"adminallow=10.0.2.0/24,fd00:1::2 admin=65535", Options{Admin: 65535,
+			AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24"), netip.MustParsePrefix("fd00:1::2/128")}}},
+		{"admin=1 adminallow=10.0.2.99/24", Options{Admin: 1, AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24")}}},
 		{"testroutes=off", Options{}},
 	} {
 		got, err := Parse(tc.line)
-		if err != nil || got != tc.want {
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Parse(%q) = %+v, %v; want %+v", tc.line, got, err, tc.want)
 		}
 	}
@@ -103,12 +108,20 @@ func TestParseErrors(t *testing.T) {
 		{"gogc=0", "[1, 10000] or off"},
 		{"gogc=10001", "[1, 10000] or off"},
 		{"gogc=on", "[1, 10000] or off"},
+		{"admin=0", "admin=0: want a TCP port in [1, 65535]"},
+		{"admin=65536", "want a TCP port"},
+		{"admin=http", "want a TCP port"},
+		{"adminallow=10.0.2.2/32", "adminallow=: only with admin=PORT"},
+		{"admin=8081 adminallow=host", `"host": want ADDR/PREFIX or ADDR`},
+		{"admin=8081 adminallow=10.0.2.2/32,", `"": want ADDR/PREFIX`},
+		{"admin=8081 adminallow=fe80::1%eth0/128", "no zone"},
+		{"testroutes=on", "testroutes=on: its routes are on the admin listener, which needs admin=PORT"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("Parse(%q) = %+v, %v; want an error containing %q", tc.line, got, err, tc.msg)
 		}
-		if got != (Options{}) {
+		if !reflect.DeepEqual(got, Options{}) {
 			t.Errorf("Parse(%q) returned %+v with its error; want the zero Options", tc.line, got)
 		}
 	}

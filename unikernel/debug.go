@@ -1,0 +1,70 @@
+//go:build tamago
+
+package unikernel
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"time"
+
+	"tamanet/netif/pcaphttp"
+	"tamanet/unikernel/admin"
+)
+
+// startAdmin opens the admin listener of boot option admin=PORT, if given:
+// the debug routes, for the peers adminallow= names. The application's own
+// listeners never serve them (see Handler).
+func (s *System) startAdmin() error {
+	if s.Options.Admin == 0 {
+		return nil
+	}
+	l, err := s.Stack.ListenTCP(s.Options.Admin)
+	if err != nil {
+		return fmt.Errorf("boot option admin=%d: %w", s.Options.Admin, err)
+	}
+	s.admin = admin.NewListener(l, s.Options.AdminAllow)
+	srv := &http.Server{
+		Handler:           admin.Mux(s.debugRoutes()),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+	}
+	go func() {
+		exit(s.Name, fmt.Errorf("admin listener stopped: %w", srv.Serve(s.admin)))
+	}()
+	fmt.Printf("%s: admin listener on port %d for %v: /debug/ (pprof, pcap, trace, gc, boot)\n",
+		s.Name, s.Options.Admin, s.Options.AdminAllow)
+	return nil
+}
+
+// debugRoutes are the admin listener's routes, by http.ServeMux pattern:
+// GET /debug/pcap (package pcaphttp), GET /debug/boot (the boot phases,
+// with the uptime read last, for tamabench to place them on its clock), the
+// latency trace's (see traceRoutes), the runtime's profiles under
+// /debug/pprof/ (admin.PprofRoutes), POST /debug/gc (a garbage collection,
+// then the runtime's statistics, for leak hunting), and with boot option
+// testroutes=on the QEMU tests' fault routes.
+func (s *System) debugRoutes() map[string]http.Handler {
+	routes := map[string]http.Handler{
+		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
+		"GET /debug/boot": http.HandlerFunc(s.boot.serveDebugBoot),
+		"POST /debug/gc":  http.HandlerFunc(forceGC),
+	}
+	// go tool pprof http://HOST:ADMIN/debug/pprof/profile?seconds=N: the
+	// CPU profile is sampled by the runtime's timer tick.
+	maps.Copy(routes, admin.PprofRoutes())
+	maps.Copy(routes, traceRoutes())
+	if s.Options.TestRoutes {
+		maps.Copy(routes, testRoutes())
+	}
+	return routes
+}
+
+// adminStats is the admin listener's counters, nil without admin=.
+func (s *System) adminStats() *admin.Stats {
+	if s.admin == nil {
+		return nil
+	}
+	st := s.admin.Stats()
+	return &st
+}
