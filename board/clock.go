@@ -229,3 +229,23 @@ func SinceReset(tsc uint64) time.Duration {
 // HandoffTSC returns the TSC at the firmware's hand-off to the image (the
 // PVH entry point).
 func HandoffTSC() uint64 { return handoffTSC }
+
+// PMTimerHz is the ACPI PM timer's rate.
+const PMTimerHz = pmTimerHz
+
+// ReadPMTimer reads the ACPI PM timer and the clock (as Nanotime) at the
+// same moment, for checking the clock against a counter it was not read
+// from. mask is the timer's width (it wraps after 4.7 s at 24 bits); ok is
+// false where the ACPI tables name no PM timer.
+func ReadPMTimer() (clockNs int64, ticks, mask uint32, ok bool) {
+	port, ext := pmTimer()
+	if port == 0 {
+		return 0, 0, 0, false
+	}
+	mask = 0xFFFFFF
+	if ext {
+		mask = 0xFFFFFFFF
+	}
+	tsc, ticks := readPM(port)
+	return clockAt(tsc), ticks, mask, true
+}

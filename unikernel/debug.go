@@ -42,8 +42,7 @@ func (s *System) startAdmin() error {
 // with the uptime read last, for tamabench to place them on its clock), the
 // latency trace's (see traceRoutes), the runtime's profiles under
 // /debug/pprof/ (admin.PprofRoutes), POST /debug/gc (a garbage collection,
-// then the runtime's statistics, for leak hunting), and with boot option
-// testroutes=on the QEMU tests' fault routes.
+// then the runtime's statistics, for leak hunting).
 func (s *System) debugRoutes() map[string]http.Handler {
 	routes := map[string]http.Handler{
 		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
@@ -54,6 +53,15 @@ func (s *System) debugRoutes() map[string]http.Handler {
 	// CPU profile is sampled by the runtime's timer tick.
 	maps.Copy(routes, admin.PprofRoutes())
 	maps.Copy(routes, traceRoutes())
+	return routes
+}
+
+// ServiceRoutes are the routes the system adds to an application's port,
+// by http.ServeMux pattern: /debug/, which answers 404 there (the debug
+// routes are the admin listener's only), and with boot option
+// testroutes=on the QEMU tests' stand-ins for buggy handlers under /test/.
+func (s *System) ServiceRoutes() map[string]http.Handler {
+	routes := map[string]http.Handler{admin.Prefix: admin.NotHere}
 	if s.Options.TestRoutes {
 		maps.Copy(routes, testRoutes())
 	}

@@ -9,17 +9,18 @@ import (
 	"time"
 )
 
-// maxSpin bounds GET /debug/spin?ms=N.
+// maxSpin bounds GET /test/spin?ms=N.
 const maxSpin = 60 * time.Second
 
-// testRoutes are the routes boot option testroutes=on adds, for the QEMU
-// tests of faults and preemption (cmd/tamanet): a handler bug must cost one
-// request, and a handler that computes must not stall every other
-// connection.
+// testRoutes are the routes boot option testroutes=on adds to the
+// application's port, for the QEMU tests of faults and preemption
+// (cmd/tamanet): they stand for application handlers, one with a bug,
+// which must cost one request, and one that computes, which must not stall
+// every other connection.
 func testRoutes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"GET /debug/nilderef": http.HandlerFunc(serveNilDeref),
-		"GET /debug/spin":     http.HandlerFunc(serveSpin),
+		"GET /test/nilderef": http.HandlerFunc(serveNilDeref),
+		"GET /test/spin":     http.HandlerFunc(serveSpin),
 	}
 }
 
@@ -44,6 +45,8 @@ func serveSpin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("want ms in [0, %d]", maxSpin.Milliseconds()), http.StatusBadRequest)
 		return
 	}
+	// The console line tells a test the computation has begun.
+	fmt.Printf("tamanet: /test/spin computing for %v\n", d)
 	start := time.Now()
 	rounds, x := 0, uint64(1)
 	for time.Since(start) < d {

@@ -166,15 +166,15 @@ func (s *System) ListenTCP(port uint16) (net.Listener, error) {
 func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }
 
 // Handler serves app on every path the system does not take: GET /stats
-// (JSON of every layer), GET /metrics (Prometheus) and /debug/, which
-// answers 404 here: the debug routes are served only on the admin listener
-// (boot option admin=PORT).
+// (JSON of every layer), GET /metrics (Prometheus) and ServiceRoutes.
 func (s *System) Handler(app http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	stats := func() any { return s.Stats() }
 	mux.Handle("GET /stats", expose.JSONHandler(stats))
 	mux.Handle("GET /metrics", expose.MetricsHandler(expose.Source{Namespace: "tamanet", Path: "", Snapshot: stats}))
-	mux.Handle(admin.Prefix, admin.NotHere)
+	for pattern, h := range s.ServiceRoutes() {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("/", app)
 	return mux
 }

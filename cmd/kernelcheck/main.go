@@ -59,13 +59,7 @@ func main() {
 	case "latched":
 		err = checkLatched()
 	case "sleep":
-		start := time.Now()
-		for i := range 6 {
-			if i > 0 {
-				time.Sleep(time.Second)
-			}
-			fmt.Println("kernelcheck: tick", i, time.Since(start).Nanoseconds())
-		}
+		err = checkSleep()
 	case "idle":
 		fmt.Println("kernelcheck: idle start")
 		time.Sleep(12 * time.Second)

@@ -62,7 +62,7 @@ func TestE2E(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	var withOffload delta // the default download, offloads on
 	t.Run("napi", func(t *testing.T) {
-		g := bootGuest(t, image, "")
+		g := bootGuest(t, image, withAdmin(""))
 		if s := g.stats(t); s.System.NAPIMode != "napi" || s.System.NAPIBudget != 64 {
 			t.Fatalf("default mode %q budget %d, want napi 64", s.System.NAPIMode, s.System.NAPIBudget)
 		}
@@ -73,6 +73,7 @@ func TestE2E(t *testing.T) {
 		t.Run("upload", func(t *testing.T) { g.testUpload(t, uploadBytes, true) })
 		t.Run("echo", g.testEcho)
 		t.Run("metrics", g.testMetrics)
+		t.Run("debugsurface", g.testDebugSurface)
 		t.Run("pprof", g.testProfile)
 		t.Run("pcap", g.testPcap)
 		t.Run("badrequest", g.testBadRequest)
@@ -187,6 +188,7 @@ func TestEntropyPolicy(t *testing.T) {
 	t.Run("virtio-rng", func(t *testing.T) {
 		g := bootGuest(t, image, "", append(noRDRAND, "-device", "virtio-rng-pci")...)
 		g.testRoot(t)
+		t.Run("nodebug", g.testNoDebug) // the default boot options
 		e := g.stats(t).System.Entropy
 		if e.Source != "virtio-rng" || e.VirtioRNG == nil || e.VirtioRNG.Bytes < 32 {
 			t.Errorf("entropy %+v, want source virtio-rng and at least a 32-byte seed from it", e)
@@ -227,10 +229,22 @@ func TestBadBootOption(t *testing.T) {
 type guest struct {
 	vm      *tamagotest.VM
 	base    string // http://127.0.0.1:PORT
+	admin   string // http://127.0.0.1:PORT of the admin listener, "" without withAdmin
 	echo    string // 127.0.0.1:PORT, TCP and UDP
 	qmpPath string
 	console *console
 	client  *http.Client
+}
+
+// adminPort is the guest port of the admin listener the tests open with
+// withAdmin.
+const adminPort = 8081
+
+// withAdmin adds the admin listener to a kernel command line; bootGuest
+// then forwards a host port to it (g.admin). Its peers are the default,
+// 10.0.2.2: the host as user networking shows it.
+func withAdmin(cmdline string) string {
+	return strings.TrimSpace(cmdline + " admin=" + strconv.Itoa(adminPort))
 }
 
 // bootGuest starts the image with the given kernel command line (and
@@ -245,6 +259,11 @@ func bootGuest(t *testing.T, image, cmdline string, qemuExtra ...string) *guest 
 		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}},
 	}
 	args := []string{"-M", "pc", "-p", strconv.Itoa(httpPort), "-e", strconv.Itoa(echoPort), "-q", g.qmpPath}
+	if strings.Contains(cmdline, "admin="+strconv.Itoa(adminPort)) {
+		hostPort := freePort(t)
+		g.admin = fmt.Sprintf("http://127.0.0.1:%d", hostPort)
+		args = append(args, "-F", fmt.Sprintf("%d:%d", hostPort, adminPort))
+	}
 	if cmdline != "" {
 		args = append(args, "-k", cmdline)
 	}
@@ -432,6 +451,10 @@ type statsDoc struct {
 			} `json:"napi"`
 		} `json:"e1000"`
 		Netif   netif.Counters `json:"netif"`
+		Admin   *struct {
+			Accepted uint64 `json:"accepted"`
+			Refused  uint64 `json:"refused"`
+		} `json:"admin"`
 		Runtime struct {
 			Mallocs uint64 `json:"mallocs"`
 		} `json:"runtime"`
@@ -457,14 +480,28 @@ func (s *statsDoc) packets() uint64 {
 
 func (g *guest) get(t *testing.T, path string) []byte {
 	t.Helper()
-	resp, err := g.client.Get(g.base + path)
+	return g.getURL(t, g.base+path)
+}
+
+// getAdmin GETs a path from the admin listener.
+func (g *guest) getAdmin(t *testing.T, path string) []byte {
+	t.Helper()
+	if g.admin == "" {
+		t.Fatal("the guest was booted without the admin listener (withAdmin)")
+	}
+	return g.getURL(t, g.admin+path)
+}
+
+func (g *guest) getURL(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := g.client.Get(url)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: status %d, %v: %s", path, resp.StatusCode, err, b)
+		t.Fatalf("GET %s: status %d, %v: %s", url, resp.StatusCode, err, b)
 	}
 	return b
 }

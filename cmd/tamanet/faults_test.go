@@ -23,11 +23,11 @@ func (g *guest) testNilDeref(t *testing.T) {
 	// A connection of its own: a client retries an idempotent request
 	// once when a reused connection closes without a response.
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(g.base + "/debug/nilderef")
+	resp, err := c.Get(g.base + "/test/nilderef")
 	if err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		t.Fatalf("GET /debug/nilderef answered %d %q; the handler should have panicked", resp.StatusCode, b)
+		t.Fatalf("GET /test/nilderef answered %d %q; the handler should have panicked", resp.StatusCode, b)
 	}
 	g.testRoot(t)
 	if n := g.stats(t).Service.HTTPPanics - before; n != 1 {
@@ -38,24 +38,27 @@ func (g *guest) testNilDeref(t *testing.T) {
 	g.console.await(t, "tamanet/unikernel.serveNilDeref", mark, linkTimeout)
 }
 
-// spinTime is how long GET /debug/spin computes.
+// spinTime is how long GET /test/spin computes.
 const spinTime = 2 * time.Second
 
 // testSpin: while one handler computes for 2 s, keep-alive requests on
 // another connection are still served: the timer tick preempts the
 // computing goroutine after its 10 ms time slice, or at once when an
-// interrupt waits. On a quiet host they stay under 50 ms. A loaded host
-// stalls a busy emulator far longer than an idle one, so the test compares
-// with the same requests' latency without the spin and asserts what no
-// host load explains: a 95th percentile within 200 ms of it. Without
-// preemption one request waits for the whole spin.
+// interrupt waits. Without preemption the first request waits for the
+// whole spin and none is answered while it runs. The test asserts those
+// events (requests answered before the spin's own answer, asynchronous
+// preemptions counted), not how fast: on a quiet host the requests stay
+// under 50 ms, but a loaded host stalls a busy emulator for as long as it
+// likes, so the latencies are logged beside the same requests' without
+// the spin.
 func (g *guest) testSpin(t *testing.T) {
 	g.testRoot(t) // the keep-alive connection
 	base := g.keepAliveLatency(t, 50, nil)
 	before := g.stats(t).System.Tick
+	mark := g.console.mark()
 	spun := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(g.base + "/debug/spin?ms=" + strconv.FormatInt(spinTime.Milliseconds(), 10))
+		resp, err := http.Get(g.base + "/test/spin?ms=" + strconv.FormatInt(spinTime.Milliseconds(), 10))
 		if err != nil {
 			spun <- err.Error()
 			return
@@ -64,8 +67,8 @@ func (g *guest) testSpin(t *testing.T) {
 		resp.Body.Close()
 		spun <- string(b)
 	}()
-	// Let the spin start before measuring.
-	time.Sleep(200 * time.Millisecond)
+	// Measure from the moment the handler computes.
+	g.console.await(t, "tamanet: /test/spin computing", mark, linkTimeout)
 	var result string
 	during := g.keepAliveLatency(t, 0, func() bool {
 		select {
@@ -76,14 +79,16 @@ func (g *guest) testSpin(t *testing.T) {
 		}
 	})
 	if !strings.HasPrefix(result, "spun ") {
-		t.Fatalf("GET /debug/spin: %s", result)
+		t.Fatalf("GET /test/spin: %s", result)
 	}
 	after := g.stats(t).System.Tick
 	t.Logf("%s; keep-alive GETs before: %s; during: %s; %d preemption requests, %d asynchronous",
 		strings.TrimSpace(result), base, during,
 		after.PreemptRequests-before.PreemptRequests, after.AsyncPreempts-before.AsyncPreempts)
-	if len(during.lat) < 10 || during.p(0.95)-base.p(0.95) > 200*time.Millisecond {
-		t.Errorf("keep-alive latency during a %v spin: %s, without: %s", spinTime, during, base)
+	// The last request may be the one the spin's end released; every
+	// other one was answered while the handler computed.
+	if len(during.lat) < 2 {
+		t.Errorf("keep-alive requests during a %v spin: %s; none answered while it computed", spinTime, during)
 	}
 	if after.PreemptRequests == before.PreemptRequests || after.AsyncPreempts == before.AsyncPreempts {
 		t.Errorf("no preemption counted during the spin: %+v then %+v", before, after)

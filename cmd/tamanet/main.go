@@ -19,13 +19,11 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 
 	"tamanet/board"
 	"tamanet/cmd/internal/service"
 	"tamanet/unikernel"
-	"tamanet/unikernel/admin"
 )
 
 // Ports the service listens on.
@@ -39,9 +37,7 @@ func main() {
 	svc := service.New(service.Config{
 		Name:   "tamanet",
 		Stats:  func() any { return sys.Stats() },
-		// The debug routes are on the admin listener (boot option
-		// admin=PORT) only; here they answer 404.
-		Routes: map[string]http.Handler{admin.Prefix: admin.NotHere},
+		Routes: sys.ServiceRoutes(),
 	})
 	if err := serve(svc, sys); err != nil {
 		unikernel.Exit(err)

@@ -31,7 +31,7 @@ func (g *guest) testPcap(t *testing.T) {
 	// Its own connection, apart from the download's.
 	capClient := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	req, _ := http.NewRequestWithContext(ctx, "GET",
-		fmt.Sprintf("%s/debug/pcap?packets=%d&seconds=120&snaplen=256", g.base, pcapPackets), nil)
+		fmt.Sprintf("%s/debug/pcap?packets=%d&seconds=120&snaplen=256", g.admin, pcapPackets), nil)
 	resp, err := capClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func (g *guest) testPcap(t *testing.T) {
 	}
 
 	// A second capture meanwhile is refused.
-	if r, err := g.client.Get(g.base + "/debug/pcap?packets=1"); err != nil || r.StatusCode != http.StatusConflict {
+	if r, err := g.client.Get(g.admin + "/debug/pcap?packets=1"); err != nil || r.StatusCode != http.StatusConflict {
 		t.Errorf("concurrent capture: %v, status %v", err, r)
 	} else {
 		r.Body.Close()

@@ -31,10 +31,10 @@
 //	                               when the heap has grown N% over the live heap,
 //	                               1-10000; default off: collect only near the
 //	                               memory limit, half the runtime's RAM
-//	testroutes=on|off              the QEMU tests' fault routes on the admin
-//	                               listener (default off; needs admin=):
-//	                               GET /debug/nilderef dereferences nil,
-//	                               GET /debug/spin?ms=N computes for N ms
+//	testroutes=on|off              the QEMU tests' stand-ins for a buggy
+//	                               application handler (default off):
+//	                               GET /test/nilderef dereferences nil,
+//	                               GET /test/spin?ms=N computes for N ms
 //	mtu=N                          the largest IP packet, 68-16274 (default 1500);
 //	                               above 1500 the e1000 takes jumbo frames
 //	tick=on|off                    the runtime's timer tick (default on); off
@@ -202,8 +202,6 @@ func Parse(cmdline string) (Options, error) {
 		o.DHCPWait = DefaultDHCPWait
 	case o.AdminAllow != nil && o.Admin == 0:
 		return Options{}, fmt.Errorf("boot option adminallow=: only with admin=PORT")
-	case o.TestRoutes && o.Admin == 0:
-		return Options{}, fmt.Errorf("boot option testroutes=on: its routes are on the admin listener, which needs admin=PORT")
 	case o.Admin != 0 && o.AdminAllow == nil:
 		o.AdminAllow = DefaultAdminAllow
 	}

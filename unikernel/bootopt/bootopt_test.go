@@ -46,7 +46,7 @@ func TestParse(t *testing.T) {
 		{"rng=insecure", Options{InsecureRNG: true}},
 		{"gogc=100", Options{GOGC: 100}},
 		{"gogc=off budget=8", Options{Budget: 8}},
-		{"testroutes=on budget=8 admin=8081", Options{Budget: 8, TestRoutes: true, Admin: 8081, AdminAllow: DefaultAdminAllow}},
+		{"testroutes=on budget=8", Options{Budget: 8, TestRoutes: true}},
 		{"admin=8081", Options{Admin: 8081, AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.2/32")}}},
 		{"adminallow=10.0.2.0/24,fd00:1::2 admin=65535", Options{Admin: 65535,
 			AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24"), netip.MustParsePrefix("fd00:1::2/128")}}},
@@ -115,7 +115,6 @@ func TestParseErrors(t *testing.T) {
 		{"admin=8081 adminallow=host", `"host": want ADDR/PREFIX or ADDR`},
 		{"admin=8081 adminallow=10.0.2.2/32,", `"": want ADDR/PREFIX`},
 		{"admin=8081 adminallow=fe80::1%eth0/128", "no zone"},
-		{"testroutes=on", "testroutes=on: its routes are on the admin listener, which needs admin=PORT"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
