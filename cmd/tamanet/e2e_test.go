@@ -450,8 +450,8 @@ type statsDoc struct {
 				} `json:"poll_sizes"`
 			} `json:"napi"`
 		} `json:"e1000"`
-		Netif   netif.Counters `json:"netif"`
-		Admin   *struct {
+		Netif netif.Counters `json:"netif"`
+		Admin *struct {
 			Accepted uint64 `json:"accepted"`
 			Refused  uint64 `json:"refused"`
 		} `json:"admin"`
