@@ -78,6 +78,11 @@ echo "interleave: network $net$v6note" >&2
 out=${out:-$repo/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 http_port=${TB_HTTP_PORT:-18080}
 echo_port=${TB_ECHO_PORT:-18007}
+admin_port=${TB_ADMIN_PORT:-18081}
+# The unikernel's admin listener (its boot phases and latency trace), open
+# to the host as user networking and the tap namespace show it.
+guest_admin=8081
+admin_opts="admin=$guest_admin adminallow=10.0.2.2/32,fd00:1::2/128"
 mkdir -p "$out"
 
 tmp=$(mktemp -d)
@@ -147,6 +152,8 @@ boot() {
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
 	tamanet*)
+		kargs=(-k "${k:+$k }$admin_opts")
+		[ "$net" = tap ] || netargs+=(-F "$admin_port:$guest_admin")
 		"$repo/qemu.sh" -a "$accel" -f "$firmware" "${netargs[@]}" "${kargs[@]}" "$uni" \
 			-- -pidfile "$tmp/qemu.pid" </dev/null >"$log" 2>&1 &
 		;;
@@ -168,12 +175,15 @@ measure() {
 	local name=$1
 	shift
 	local idleargs=() client=("$tb") hostargs=(-host 127.0.0.1 -http-port "$http_port" -tcp-port "$echo_port" -udp-port "$echo_port")
+	local adminargs=()
+	[ "$name" = linux ] || adminargs=(-admin-port "$admin_port")
 	[ "$idle" != 0s ] && [ "$idle" != 0 ] && idleargs=(-idle-pid "$(cat "$tmp/qemu.pid")" -idle-time "$idle")
 	if [ "$net" = tap ]; then
 		client=(ip netns exec "$netns" "$tb")
 		hostargs=(-tap -host "$guest" -http-port 80 -tcp-port 7 -udp-port 7)
+		[ "$name" = linux ] || adminargs=(-admin-port "$guest_admin")
 	fi
-	"${client[@]}" run -name "$name" -round "$round" "${hostargs[@]}" -boot-start "$start" -boot-timeout 300s \
+	"${client[@]}" run -name "$name" -round "$round" "${hostargs[@]}" ${adminargs[@]+"${adminargs[@]}"} -boot-start "$start" -boot-timeout 300s \
 		"${idleargs[@]}" -note "qemu $accel, $firmware, net $net$v6note" -out "$out" "$@"
 }
 

@@ -33,8 +33,8 @@ tmp=$(mktemp -d)
 ns=tamanet-profile-$$
 (cd "$repo" && go build -o "$tmp/tamabench" ./cmd/tamabench)
 
-kargs=()
-[ -n "$k" ] && kargs=(-k "$k")
+# The admin listener (guest port 8081) serves the CPU profile.
+kargs=(-k "${k:+$k }admin=8081")
 "$repo/qemu.sh" -a tcg -t "$ns" "${kargs[@]}" "$img" -- -pidfile "$tmp/qemu.pid" </dev/null >"$out/console.log" 2>&1 &
 qemu=$!
 trap 'kill $qemu 2>/dev/null; wait $qemu 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -65,7 +65,7 @@ sleep 3
 threads >"$tmp/t0"
 t0=$(date +%s%N)
 if [ $prof = 1 ]; then
-	in_ns curl -s -m 60 -o "$out/cpu.pprof" "http://10.0.2.15/debug/pprof/profile?seconds=10"
+	in_ns curl -s -m 60 -o "$out/cpu.pprof" "http://10.0.2.15:8081/debug/pprof/profile?seconds=10"
 else
 	sleep 10
 fi

@@ -19,7 +19,7 @@ repo=$(cd "$here/.." && pwd)
 [ $# = 1 ] && [ -f "$1" ] || { echo "usage: $0 UNIKERNEL_IMAGE" >&2; exit 2; }
 image=$1
 duration=${SOAK:-10m} net=${NET:-user} accel=${ACCEL:-tcg}
-http_port=${TB_HTTP_PORT:-18080} echo_port=${TB_ECHO_PORT:-18007}
+http_port=${TB_HTTP_PORT:-18080} echo_port=${TB_ECHO_PORT:-18007} admin_port=${TB_ADMIN_PORT:-18081}
 
 "$repo/scripts/ensure-qemu.sh" >/dev/null
 case $net in
@@ -57,16 +57,18 @@ trap 'exit 130' INT
 	echo "uptime before: $(uptime)"
 } >"$out/machine.txt"
 
-netargs=(-p "$http_port" -e "$echo_port")
+# The admin listener (guest port 8081) serves the forced collections the
+# live heap is read after.
+netargs=(-p "$http_port" -e "$echo_port" -F "$admin_port:8081")
 client=("$tmp/tamabench")
-target=(-host 127.0.0.1 -http-port "$http_port" -tcp-port "$echo_port" -udp-port "$echo_port")
+target=(-host 127.0.0.1 -http-port "$http_port" -tcp-port "$echo_port" -udp-port "$echo_port" -admin-port "$admin_port")
 if [ "$net" = tap ]; then
 	netargs=(-t "$netns")
 	client=(ip netns exec "$netns" "$tmp/tamabench")
-	target=(-tap -host 10.0.2.15 -http-port 80 -tcp-port 7 -udp-port 7)
+	target=(-tap -host 10.0.2.15 -http-port 80 -tcp-port 7 -udp-port 7 -admin-port 8081)
 fi
 echo "soak: booting $image (accel $accel, network $net)" >&2
-"$repo/qemu.sh" -a "$accel" "${netargs[@]}" -q "$tmp/qmp.sock" "$image" </dev/null >"$out/console.log" 2>&1 &
+"$repo/qemu.sh" -a "$accel" "${netargs[@]}" -q "$tmp/qmp.sock" -k admin=8081 "$image" </dev/null >"$out/console.log" 2>&1 &
 qpid=$!
 for _ in $(seq 1 3000); do
 	grep -q '^READY' "$out/console.log" && break

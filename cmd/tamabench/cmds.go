@@ -21,6 +21,7 @@ import (
 func bootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tamabench boot", flag.ContinueOnError)
 	target := fs.String("url", "http://127.0.0.1:8080/", "URL to poll (loopback only)")
+	admin := fs.String("admin", "", "the unikernel's admin listener, http://HOST:PORT (boot option admin=), for its boot phases; empty: none")
 	start := fs.String("start", "now", "instant the boot began: Unix ns (date +%s%N), RFC 3339 or now")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	interval := fs.Duration("interval", 10*time.Millisecond, "poll interval")
@@ -35,8 +36,13 @@ func bootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := checkURL(*target, *tap); err != nil {
-		return usageError{err.Error()}
+	for _, u := range []string{*target, *admin} {
+		if u == "" {
+			continue
+		}
+		if err := checkURL(u, *tap); err != nil {
+			return usageError{err.Error()}
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -52,7 +58,7 @@ func bootCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if u, err := url.Parse(*target); err == nil {
+	if u, err := url.Parse(*admin); *admin != "" && err == nil {
 		if t.Phases, err = load.BootPhases(ctx, u.Scheme+"://"+u.Host, t0); err != nil {
 			fmt.Fprintln(stderr, "tamabench: no boot phases:", err)
 		}

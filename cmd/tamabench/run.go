@@ -38,7 +38,10 @@ type runConfig struct {
 	tap          bool
 	// trace runs the latency tests with the guest's latency trace on and
 	// explains their slowest requests.
-	trace    bool
+	trace bool
+	// admin is the guest's admin listener, host:port ("" if none): its
+	// boot phases and latency trace are served there.
+	admin    string
 	idlePID  int
 	idleTime time.Duration
 	idleWait time.Duration
@@ -52,6 +55,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	httpPort := fs.Int("http-port", 8080, "HTTP port")
 	tcpPort := fs.Int("tcp-port", 8007, "TCP echo port")
 	udpPort := fs.Int("udp-port", 8007, "UDP echo port")
+	adminPort := fs.Int("admin-port", 0, "the unikernel's admin listener (boot option admin=), for its boot phases and -trace; 0: none")
 	tests := fs.String("tests", "all", "comma-separated tests: all or keepalive,newconn,tcpecho,udpecho,rps,download,upload")
 	levels := fs.String("concurrency", "1,4,16,64", "connection counts of the rps sweep")
 	fs.DurationVar(&c.opts.Duration, "duration", c.opts.Duration, "measured time per test (per level for rps)")
@@ -102,6 +106,12 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
 	c.target.Name, c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho = *name, hp(*httpPort), hp(*tcpPort), hp(*udpPort)
+	if *adminPort != 0 {
+		c.admin = hp(*adminPort)
+	}
+	if c.trace && c.admin == "" {
+		return nil, usagef("-trace needs -admin-port: the latency trace is on the guest's admin listener")
+	}
 	if c.idlePID < 0 || c.idleTime <= 0 || c.idleWait < 0 {
 		return nil, usagef("idle: want a pid >= 0, a positive -idle-time and a -idle-settle >= 0")
 	}
@@ -112,7 +122,10 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	if c.bootProbe.Interval <= 0 || c.bootProbe.Connect <= 0 || c.neighRetrans < 0 {
 		return nil, usagef("boot polling: want a positive -boot-interval and -boot-connect, -boot-neigh-retrans >= 0")
 	}
-	for _, a := range []string{c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho} {
+	for _, a := range []string{c.target.HTTP, c.target.TCPEcho, c.target.UDPEcho, c.admin} {
+		if a == "" {
+			continue
+		}
 		if err := check(a); err != nil {
 			return nil, usageError{err.Error()}
 		}
@@ -168,7 +181,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if !c.trace {
 			return one(run(c.opts))
 		}
-		return one(load.Traced(ctx, "http://"+addr.HTTP, c.idlePID, c.opts, run))
+		return one(load.Traced(ctx, "http://"+c.admin, c.idlePID, c.opts, run))
 	}
 	steps := []struct {
 		name string
@@ -244,7 +257,10 @@ func waitBoot(ctx context.Context, c *runConfig, start time.Time, stderr io.Writ
 	if err != nil {
 		return t, err
 	}
-	if t.Phases, err = load.BootPhases(ctx, "http://"+c.target.HTTP, start); err != nil {
+	if c.admin == "" {
+		return t, nil // no admin listener, no boot phases
+	}
+	if t.Phases, err = load.BootPhases(ctx, "http://"+c.admin, start); err != nil {
 		fmt.Fprintln(stderr, "tamabench: no boot phases:", err)
 	}
 	return t, nil

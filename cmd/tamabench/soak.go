@@ -28,6 +28,7 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpPort := fs.Int("http-port", 8080, "HTTP port")
 	tcpPort := fs.Int("tcp-port", 8007, "TCP echo port")
 	udpPort := fs.Int("udp-port", 8007, "UDP echo port")
+	adminPort := fs.Int("admin-port", 8081, "the unikernel's admin listener (boot option admin=), for POST /debug/gc")
 	fs.StringVar(&c.QMP, "qmp", "", "QEMU monitor socket, for a link flap every -flap-every (none: no flaps)")
 	fs.StringVar(&c.NetDev, "netdev", c.NetDev, "QEMU netdev of the NIC, flapped with set_link")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "length of the run")
@@ -52,12 +53,12 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{err.Error()}
 	}
 	hp := func(p int) string { return net.JoinHostPort(*host, strconv.Itoa(p)) }
-	c.HTTP, c.TCP, c.UDP = hp(*httpPort), hp(*tcpPort), hp(*udpPort)
+	c.HTTP, c.TCP, c.UDP, c.Admin = hp(*httpPort), hp(*tcpPort), hp(*udpPort), hp(*adminPort)
 	check := load.CheckLoopback
 	if *tap {
 		check = load.CheckOnTap
 	}
-	for _, a := range []string{c.HTTP, c.TCP, c.UDP} {
+	for _, a := range []string{c.HTTP, c.TCP, c.UDP, c.Admin} {
 		if err := check(a); err != nil {
 			return usageError{err.Error()}
 		}

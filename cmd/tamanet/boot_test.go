@@ -35,26 +35,27 @@ func TestBootFigure(t *testing.T) {
 	}
 	for _, fw := range []string{"seabios", "qboot"} {
 		t.Run("user/"+fw, func(t *testing.T) {
-			port := freePort(t)
+			port, admin := freePort(t), freePort(t)
 			start := time.Now()
-			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-p", strconv.Itoa(port), "-e", strconv.Itoa(freePort(t))})
+			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-p", strconv.Itoa(port), "-e", strconv.Itoa(freePort(t)),
+				"-F", fmt.Sprintf("%d:%d", admin, adminPort), "-k", withAdmin("")})
 			c := newConsole(vm.Lines)
 			t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 			checkBootFigure(t, exec.Command(tb, "boot", "-json", "-start", strconv.FormatInt(start.UnixNano(), 10),
-				"-url", fmt.Sprintf("http://127.0.0.1:%d/", port)))
+				"-url", fmt.Sprintf("http://127.0.0.1:%d/", port), "-admin", fmt.Sprintf("http://127.0.0.1:%d", admin)))
 		})
 		t.Run("tap/"+fw, func(t *testing.T) {
 			tamagotest.RequireTap(t)
 			ns := fmt.Sprintf("tamanet-boottest-%d", os.Getpid())
 			start := time.Now()
-			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-t", ns})
+			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-t", ns, "-k", withAdmin("")})
 			c := newConsole(vm.Lines)
 			t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 			// qemu.sh says so once the namespace and its tap are set up,
 			// before it starts QEMU.
 			c.await(t, "qemu.sh: network tap", 0, readyTimeout)
 			checkBootFigure(t, exec.Command("ip", "netns", "exec", ns, tb, "boot", "-json", "-tap",
-				"-start", strconv.FormatInt(start.UnixNano(), 10), "-url", "http://10.0.2.15/"))
+				"-start", strconv.FormatInt(start.UnixNano(), 10), "-url", "http://10.0.2.15/", "-admin", fmt.Sprintf("http://10.0.2.15:%d", adminPort)))
 		})
 	}
 }
@@ -121,9 +122,10 @@ func TestTraceTail(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/tamabench: %v\n%s", err, out)
 	}
-	port, echo := freePort(t), freePort(t)
+	port, echo, admin := freePort(t), freePort(t), freePort(t)
 	pidFile := filepath.Join(t.TempDir(), "qemu.pid")
-	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-p", strconv.Itoa(port), "-e", strconv.Itoa(echo)}, "-pidfile", pidFile)
+	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-p", strconv.Itoa(port), "-e", strconv.Itoa(echo),
+		"-F", fmt.Sprintf("%d:%d", admin, adminPort), "-k", withAdmin("")}, "-pidfile", pidFile)
 	c := newConsole(vm.Lines)
 	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 	c.await(t, "READY tamanet", 0, readyTimeout)
@@ -132,7 +134,7 @@ func TestTraceTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(tb, "run", "-json", "-trace", "-q", "-tests", "udpecho,keepalive", "-max-ops", "2000", "-duration", "0", "-warmup", "0",
-		"-http-port", strconv.Itoa(port), "-udp-port", strconv.Itoa(echo), "-tcp-port", strconv.Itoa(echo),
+		"-http-port", strconv.Itoa(port), "-udp-port", strconv.Itoa(echo), "-tcp-port", strconv.Itoa(echo), "-admin-port", strconv.Itoa(admin),
 		"-idle-pid", strings.TrimSpace(string(pid)), "-boot-start", strconv.FormatInt(time.Now().UnixNano(), 10))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

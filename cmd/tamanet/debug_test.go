@@ -4,54 +4,16 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"tamanet/unikernel/admin/admintest"
 )
-
-// debugRequests are the admin listener's routes, one request each.
-var debugRequests = []struct{ method, path string }{
-	{"GET", "/debug/pprof/"},
-	{"GET", "/debug/pprof/cmdline"},
-	{"GET", "/debug/pcap?packets=1&seconds=1"},
-	{"POST", "/debug/gc"},
-	{"POST", "/debug/trace/start"},
-	{"POST", "/debug/trace/stop"},
-	{"GET", "/debug/trace"},
-	{"GET", "/debug/boot"},
-}
-
-// status sends one request without a body and returns the status and body.
-func status(t *testing.T, c *http.Client, method, url string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, string(b)
-}
-
-// expectNoDebug checks that base (an application port) answers 404 on
-// every debug route.
-func expectNoDebug(t *testing.T, c *http.Client, base string) {
-	t.Helper()
-	for _, r := range debugRequests {
-		if code, body := status(t, c, r.method, base+r.path); code != http.StatusNotFound {
-			t.Errorf("%s %s%s: %d %q, want 404", r.method, base, r.path, code, body)
-		}
-	}
-}
 
 // testNoDebug: without boot option admin= nothing serves the debug routes.
 func (g *guest) testNoDebug(t *testing.T) {
-	expectNoDebug(t, g.client, g.base)
+	admintest.ExpectNotServed(t, g.client, g.base)
 	if s := g.stats(t); s.System.Admin != nil {
 		t.Errorf("/stats admin %+v without admin=", s.System.Admin)
 	}
@@ -61,12 +23,8 @@ func (g *guest) testNoDebug(t *testing.T) {
 // and refuses every request for more than its bounds with 400, and the
 // application's port still answers 404 on all of them.
 func (g *guest) testDebugSurface(t *testing.T) {
-	expectNoDebug(t, g.client, g.base)
-	for _, r := range debugRequests {
-		if code, body := status(t, g.client, r.method, g.admin+r.path); code != http.StatusOK {
-			t.Errorf("admin %s %s: %d %q, want 200", r.method, r.path, code, body)
-		}
-	}
+	admintest.ExpectNotServed(t, g.client, g.base)
+	admintest.ExpectServed(t, g.client, g.admin)
 	for _, r := range []struct{ method, path, want string }{
 		// 2^24 events would be 384 MiB of a 1 GiB guest.
 		{"POST", "/debug/trace/start?events=16777216", "events=\"16777216\": want a whole number in [1, 1048576]"},
@@ -77,7 +35,7 @@ func (g *guest) testDebugSurface(t *testing.T) {
 		{"GET", "/debug/pprof/profile?seconds=61", "seconds=\"61\": want a whole number in [1, 60]"},
 		{"GET", "/debug/pprof/trace?seconds=3600", "seconds="},
 	} {
-		code, body := status(t, g.client, r.method, g.admin+r.path)
+		code, body := admintest.Do(t, g.client, r.method, g.admin+r.path)
 		if code != http.StatusBadRequest || !strings.Contains(body, r.want) {
 			t.Errorf("admin %s %s: %d %q, want 400 with %q", r.method, r.path, code, body, r.want)
 		}

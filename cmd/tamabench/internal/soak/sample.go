@@ -62,7 +62,7 @@ func (r *run) sample(ctx context.Context, c *http.Client) (Sample, error) {
 	var gc struct {
 		HeapLiveBytes uint64 `json:"heap_live_bytes"`
 	}
-	if err := fetchJSON(ctx, c, http.MethodPost, "http://"+r.cfg.HTTP+"/debug/gc", &gc); err != nil {
+	if err := fetchJSON(ctx, c, http.MethodPost, "http://"+r.cfg.Admin+"/debug/gc", &gc); err != nil {
 		return s, err
 	}
 	s.HeapLiveBytes = gc.HeapLiveBytes

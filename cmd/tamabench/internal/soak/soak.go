@@ -30,8 +30,10 @@ import (
 // Config is a soak run's target and shape. Zero durations and counts take
 // the defaults in Defaults.
 type Config struct {
-	// HTTP, TCP and UDP are the target's addresses (host:port).
-	HTTP, TCP, UDP string
+	// HTTP, TCP and UDP are the target's addresses (host:port), Admin
+	// its admin listener's (boot option admin=), which forces the
+	// collections the live heap is read after.
+	HTTP, TCP, UDP, Admin string
 	// QMP is the QEMU monitor socket and NetDev the netdev to flap; an
 	// empty QMP runs without flaps.
 	QMP, NetDev string

@@ -19,7 +19,7 @@ import (
 // startTarget serves the service on 127.0.0.1 (HTTP, TCP and UDP echo),
 // with POST /debug/gc and the /stats paths a soak samples, as the
 // unikernel has them; heap is what the target reports as its live heap.
-func startTarget(t *testing.T, heap *atomic.Uint64) (httpAddr, echo string) {
+func startTarget(t *testing.T, heap *atomic.Uint64) Config {
 	t.Helper()
 	var svc *service.Service
 	svc = service.New(service.Config{
@@ -31,14 +31,18 @@ func startTarget(t *testing.T, heap *atomic.Uint64) (httpAddr, echo string) {
 				"e1000":           map[string]any{"rings": map[string]any{"rx_ready": 0, "tx_in_flight": 0}},
 			}
 		},
-		Routes: map[string]http.Handler{
-			"POST /debug/gc": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				json.NewEncoder(w).Encode(map[string]uint64{"heap_live_bytes": heap.Load()})
-			}),
-		},
 	})
 	ts := httptest.NewServer(svc.Handler())
 	t.Cleanup(ts.Close)
+	// The admin listener, on a port of its own as in the unikernel.
+	admin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/debug/gc" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]uint64{"heap_live_bytes": heap.Load()})
+	}))
+	t.Cleanup(admin.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,12 +55,15 @@ func startTarget(t *testing.T, heap *atomic.Uint64) (httpAddr, echo string) {
 	t.Cleanup(func() { ln.Close(); pc.Close() })
 	go svc.ServeTCPEcho(ln)
 	go svc.ServeUDPEcho(pc)
-	return ts.Listener.Addr().String(), net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	echo := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return Config{HTTP: ts.Listener.Addr().String(), TCP: echo, UDP: echo, Admin: admin.Listener.Addr().String()}
 }
 
-func quick(httpAddr, echo string) Config {
-	return Config{HTTP: httpAddr, TCP: echo, UDP: echo, Duration: 2 * time.Second, Sample: 300 * time.Millisecond,
-		Idle: 20, BulkBytes: 64 << 10, Timeout: 5 * time.Second}
+// quick shapes a short run against target.
+func quick(target Config) Config {
+	c := target
+	c.Duration, c.Sample, c.Idle, c.BulkBytes, c.Timeout = 2*time.Second, 300*time.Millisecond, 20, 64<<10, 5*time.Second
+	return c
 }
 
 // TestSoakPasses: a healthy target passes, with every kind of load
@@ -64,8 +71,8 @@ func quick(httpAddr, echo string) Config {
 func TestSoakPasses(t *testing.T) {
 	var heap atomic.Uint64
 	heap.Store(8 << 20)
-	h, e := startTarget(t, &heap)
-	rep, err := Run(context.Background(), quick(h, e), "test")
+	target := startTarget(t, &heap)
+	rep, err := Run(context.Background(), quick(target), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +93,7 @@ func TestSoakPasses(t *testing.T) {
 func TestSoakCatchesLeak(t *testing.T) {
 	var heap atomic.Uint64
 	heap.Store(8 << 20)
-	h, e := startTarget(t, &heap)
+	target := startTarget(t, &heap)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -99,7 +106,7 @@ func TestSoakCatchesLeak(t *testing.T) {
 			}
 		}
 	}()
-	rep, err := Run(context.Background(), quick(h, e), "")
+	rep, err := Run(context.Background(), quick(target), "")
 	if err != nil {
 		t.Fatal(err)
 	}
