@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/unikernel/admin/admintest"
 )
 
 // Addressing of TestNetworkConfigTap: every boot option of the network at
@@ -46,13 +47,17 @@ func eui64(prefix string, mac net.HardwareAddr) netip.Addr {
 // over every address it should have: the static IPv4 one, the link-local
 // and SLAAC addresses derived from mac=, and the static IPv6 one: HTTP GET,
 // a 20 MB download checked by SHA-256 over each IPv6 address, TCP and UDP
-// echo over each.
+// echo over each. The admin listener is open to the tap's global IPv6
+// address only: it serves the debug routes to the IPv6 global targets
+// (which the host reaches from fd00:1::2) and closes the connections from
+// 10.0.2.2 and the link-local address; port 80 answers 404 under /debug/
+// over every address.
 func TestNetworkConfigTap(t *testing.T) {
 	tamagotest.RequireTap(t)
 	radvd := tamagotest.Tool(t, "radvd", "radvd")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	ns := fmt.Sprintf("tamanet-net-%d", os.Getpid())
-	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", tapBootOpt})
+	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", withAdmin(tapBootOpt) + " adminallow=fd00:1::2/128"})
 	c := newConsole(vm.Lines)
 	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 	ready := c.await(t, "READY tamanet", 0, readyTimeout)
@@ -131,6 +136,15 @@ func TestNetworkConfigTap(t *testing.T) {
 			}
 			echoTCP(t, dialer, netip.AddrPortFrom(host, 7).String())
 			echoUDP(t, dialer, tg.addr, tg.zone)
+
+			admintest.ExpectNotServed(t, client, base)
+			admin := "http://" + strings.Replace(netip.AddrPortFrom(host, adminPort).String(), "%", "%25", 1)
+			if tg.name == "slaac" || tg.name == "static6" {
+				admintest.ExpectServed(t, client, admin)
+			} else if resp, err := client.Get(admin + "/debug/boot"); err == nil {
+				resp.Body.Close()
+				t.Errorf("admin GET /debug/boot from outside adminallow=: %s, want the connection closed", resp.Status)
+			}
 		})
 	}
 
@@ -138,6 +152,10 @@ func TestNetworkConfigTap(t *testing.T) {
 		System struct {
 			Addresses []string `json:"addresses"`
 			DNS       string   `json:"dns"`
+			Admin     struct {
+				Accepted uint64 `json:"accepted"`
+				Refused  uint64 `json:"refused"`
+			} `json:"admin"`
 		} `json:"system"`
 	}
 	resp, err := client.Get("http://10.0.2.20/stats")
@@ -153,6 +171,9 @@ func TestNetworkConfigTap(t *testing.T) {
 	}
 	if stats.System.DNS != "10.0.2.3" {
 		t.Errorf("/stats dns %q, want 10.0.2.3", stats.System.DNS)
+	}
+	if a := stats.System.Admin; a.Accepted == 0 || a.Refused < 2 {
+		t.Errorf("/stats admin %+v, want connections accepted over IPv6 and refused from IPv4 and link-local", a)
 	}
 }
 
