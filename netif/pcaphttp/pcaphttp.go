@@ -6,9 +6,10 @@
 // what the NIC sends and receives until N packets, S seconds or the client
 // going away, whichever comes first, with each packet cut to L bytes. The
 // packets of the connection the capture is sent over are left out, so it
-// does not capture itself. For example:
+// does not capture itself. The unikernel serves it on its admin listener
+// only; with make run ADMIN=8081, for example:
 //
-//	curl -s 'http://127.0.0.1:8080/debug/pcap?packets=100' | tshark -r -
+//	curl -s 'http://127.0.0.1:8081/debug/pcap?packets=100' | tshark -r -
 package pcaphttp
 
 import (
