@@ -144,7 +144,7 @@ func (g *groEndpoint) holdACK(pkt *stack.PacketBuffer, seg *checkedSegment) bool
 	if !isACK {
 		return false
 	}
-	g.engine.Flush()
+	g.flushEngine()
 	h.pkt = pkt.IncRef()
 	h.held = a
 	return true

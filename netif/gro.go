@@ -94,7 +94,7 @@ func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pk
 		g.engine.Enqueue(pkt)
 		return
 	}
-	g.engine.Flush()
+	g.flushEngine()
 	(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 }
 
@@ -102,7 +102,22 @@ func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pk
 // the end of each receive batch, on the receive goroutine.
 func (g *groEndpoint) Flush() {
 	g.releaseACK()
-	g.engine.Flush()
+	g.flushEngine()
+}
+
+// flushEngine delivers every packet the GRO engine holds. At the pinned
+// gVisor version GRO.Flush delivers only the first packet of each of its
+// buckets (it takes the next list entry from the one it just removed:
+// google/gvisor#14081, TestGROFlushDeliversAll), so it is called until it
+// delivers nothing; each bucket delivers its packets oldest first.
+func (g *groEndpoint) flushEngine() {
+	for {
+		out := g.c.rxGROOut.Load()
+		g.engine.Flush()
+		if g.c.rxGROOut.Load() == out {
+			return
+		}
+	}
 }
 
 // Capabilities implements stack.LinkEndpoint (see the type comment).

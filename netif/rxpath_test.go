@@ -201,7 +201,8 @@ func rxInputs(data []byte) []rxInput {
 		case 14: // total length from p
 			f = editIPv4(ipv4Frame(6, ackSegment(1, ack, 0, edit)), func(ip header.IPv4) { ip.SetTotalLength(uint16(p)) })
 		case 15: // cut short, runts included
-			f = ipv4Frame(6, ackSegment(1, ack, 0, edit))[:p%60]
+			f = ipv4Frame(6, ackSegment(1, ack, 0, edit))
+			f = f[:min(len(f), int(p%64))]
 		}
 		if c&0x80 != 0 && len(f) > 0 {
 			f[int(pos)%len(f)] ^= val
