@@ -71,31 +71,34 @@ func TestVerifiedFramesChecked(t *testing.T) {
 		f := ipv4Frame(6, append(ackSegment(1, ack, 0, nil), make([]byte, 100)...))
 		return f[:header.EthernetMinimumSize+header.IPv4MinimumSize+header.TCPMinimumSize]
 	}
+	// run is three frames acknowledging 100, 200 and 300: read as pure
+	// ACKs, the one between would be dropped.
+	run := func(frame func(ack uint32) []byte) [][]byte {
+		return [][]byte{frame(100), frame(200), frame(300)}
+	}
+	edited := func(edit func(header.IPv4)) func(uint32) []byte {
+		return func(ack uint32) []byte { return editIPv4(pureACK(ack), edit) }
+	}
 	for _, c := range []struct {
 		name   string
 		frames [][]byte
 	}{
-		{"UDP", [][]byte{udpLookingLikeACK(100), udpLookingLikeACK(200)}},
-		{"IPv4 options", [][]byte{optionsACK(100), optionsACK(200)}},
-		{"IPv6 hop-by-hop options", [][]byte{extHdrACK(0, 100), extHdrACK(0, 200)}},
-		{"IPv6 destination options", [][]byte{extHdrACK(60, 100), extHdrACK(60, 200)}},
-		{"truncated pure ACKs", [][]byte{truncated(100), truncated(200)}},
+		{"UDP", run(udpLookingLikeACK)},
+		{"IPv4 options", run(optionsACK)},
+		{"IPv6 hop-by-hop options", run(func(ack uint32) []byte { return extHdrACK(0, ack) })},
+		{"IPv6 destination options", run(func(ack uint32) []byte { return extHdrACK(60, ack) })},
+		{"truncated pure ACKs", run(truncated)},
+		{"truncated IPv6 pure ACKs", run(func(ack uint32) []byte {
+			f := ipv6Frame(append(ackSegment(1, ack, 0, nil), make([]byte, 100)...))
+			return f[:header.EthernetMinimumSize+header.IPv6MinimumSize+header.TCPMinimumSize]
+		})},
 		{"truncated segment after a good one", [][]byte{
 			ipv4Frame(6, tcpSegment(0, 1000)),
 			ipv4Frame(6, tcpSegment(1000, 1000))[:header.EthernetMinimumSize+40+500],
 		}},
-		{"IHL below 5", [][]byte{
-			editIPv4(pureACK(100), func(ip header.IPv4) { ip.SetHeaderLength(16) }),
-			editIPv4(pureACK(200), func(ip header.IPv4) { ip.SetHeaderLength(16) }),
-		}},
-		{"IP version 6 in an IPv4 frame", [][]byte{
-			editIPv4(pureACK(100), func(ip header.IPv4) { ip[0] = 0x65 }),
-			editIPv4(pureACK(200), func(ip header.IPv4) { ip[0] = 0x65 }),
-		}},
-		{"total length shorter than the header", [][]byte{
-			editIPv4(pureACK(100), func(ip header.IPv4) { ip.SetTotalLength(12) }),
-			editIPv4(pureACK(200), func(ip header.IPv4) { ip.SetTotalLength(12) }),
-		}},
+		{"IHL below 5", run(edited(func(ip header.IPv4) { ip.SetHeaderLength(16) }))},
+		{"IP version 6 in an IPv4 frame", run(edited(func(ip header.IPv4) { ip[0] = 0x65 }))},
+		{"total length shorter than the header", run(edited(func(ip header.IPv4) { ip.SetTotalLength(12) }))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d, ep, g, rec := newGROTestbed()
@@ -193,9 +196,13 @@ func rxInputs(data []byte) []rxInput {
 			f = extHdrACK(0, ack)
 		case 11: // data behind a destination options header (PadN)
 			f = ipv6FrameExt(60, []byte{6, 0, 1, 4, 0, 0, 0, 0}, segment(size))
-		case 12: // truncated data
-			f = ipv4Frame(6, segment(size))
-			f = f[:min(len(f), header.EthernetMinimumSize+header.IPv4MinimumSize+int(p>>1))]
+		case 12: // truncated data, over IPv4 or IPv6
+			if p&1 == 0 {
+				f = ipv4Frame(6, segment(size))
+			} else {
+				f = ipv6Frame(segment(size))
+			}
+			f = f[:min(len(f), header.EthernetMinimumSize+header.IPv6MinimumSize+int(p>>2))]
 		case 13: // IHL from p
 			f = editIPv4(ipv4Frame(6, ackSegment(1, ack, 0, edit)), func(ip header.IPv4) { ip.SetHeaderLength(p >> 4 * 4) })
 		case 14: // total length from p
@@ -225,6 +232,9 @@ func FuzzReceivePath(f *testing.F) {
 		{0x06, 0, 0, 0, 0x46, 0, 0, 0, 0x06, 0, 0, 0, 0x16, 0, 0, 0, 0x03, 0x02, 0, 0},             // IPv6 data, two connections
 		{0x14, 0, 0, 0, 0x1c, 0x80, 0, 0, 0x1d, 0x42, 0, 0, 0x1e, 0x20, 0, 0, 0x1f, 0x30, 0, 0},    // truncated, bad IHL and length
 		{0x00, 0x02, 0, 0, 0x20, 0x02, 0, 0, 0x00, 0x02, 0, 0, 0x80, 0x02, 0x21, 0x10, 0x00, 0x02, 0, 0},
+		{0x19, 0x02, 0, 0, 0x19, 0x02, 0, 0, 0x19, 0x02, 0, 0, 0x18, 0x02, 0, 0, 0x18, 0x02, 0, 0, 0x18, 0x02, 0, 0}, // runs of three
+		{0x1a, 0x02, 0, 0, 0x1a, 0x02, 0, 0, 0x1a, 0x02, 0, 0, 0x1c, 0x02, 0, 0, 0x1c, 0x02, 0, 0, 0x1c, 0x02, 0, 0},
+		{0x1d, 0x42, 0, 0, 0x1d, 0x42, 0, 0, 0x1d, 0x42, 0, 0, 0x1e, 0x0e, 0, 0, 0x1e, 0x0e, 0, 0, 0x1e, 0x0e, 0, 0},
 	} {
 		f.Add(seed)
 	}
@@ -252,7 +262,8 @@ type rxSpec struct {
 	// IPv6 without extension headers, lengths agreeing, which GRO may
 	// merge (when it has payload) and coalescing may drop (when pure).
 	seg           bool
-	key           string // addresses and ports
+	conn          string // addresses and ports
+	flow          string // conn and, for IPv6, the flow label (RFC 6437)
 	ipLen, hdrLen int    // IP header, IP and TCP headers
 	payload       int
 	pure          bool // flags ACK only, no payload, options NOP, EOL or timestamp
@@ -270,7 +281,7 @@ func specOf(x rxInput) rxSpec {
 	if !s.verified {
 		return s
 	}
-	var addrs []byte
+	var addrs, label []byte
 	switch header.Ethernet(f).Type() {
 	case header.IPv4ProtocolNumber:
 		ip := header.IPv4(s.up)
@@ -293,6 +304,7 @@ func specOf(x rxInput) rxSpec {
 			return s
 		}
 		s.ipLen, addrs = header.IPv6MinimumSize, ip[8:40]
+		label = []byte{ip[1] & 0x0F, ip[2], ip[3]}
 	default:
 		return s
 	}
@@ -300,7 +312,8 @@ func specOf(x rxInput) rxSpec {
 	if len(tcp) < header.TCPMinimumSize || tcp.DataOffset() < header.TCPMinimumSize || int(tcp.DataOffset()) > len(tcp) {
 		return s
 	}
-	s.seg, s.key = true, string(addrs)+string(tcp[:4])
+	s.seg, s.conn = true, string(addrs)+string(tcp[:4])
+	s.flow = s.conn + string(label)
 	s.hdrLen = s.ipLen + int(tcp.DataOffset())
 	s.payload = len(s.up) - s.hdrLen
 	var a pureACK
@@ -314,7 +327,7 @@ func specOf(x rxInput) rxSpec {
 // redundant: same connection and sequence number, a acknowledges more,
 // and its timestamp, if any, does not go back.
 func (a *rxSpec) supersedes(b *rxSpec) bool {
-	return a.pure && b.pure && a.key == b.key && a.seq == b.seq && int32(a.ack-b.ack) > 0 &&
+	return a.pure && b.pure && a.conn == b.conn && a.seq == b.seq && int32(a.ack-b.ack) > 0 &&
 		a.hasTS == b.hasTS && (!a.hasTS || int32(a.ts-b.ts) >= 0)
 }
 
@@ -325,13 +338,15 @@ func (a *rxSpec) mergeable() bool { return a.seg && a.payload > 0 }
 // checkDelivery checks what the stack got (rec) for inputs in:
 //   - every frame but runts comes up, alone and byte for byte as it came
 //     (a verified frame without its Ethernet padding), or merged by GRO
-//     with following segments of its connection: its headers with the IP
+//     with following segments of its flow: its headers with the IP
 //     length and the FIN and PSH flags updated, then the payloads in order;
 //   - a pure ACK is left out exactly when the packet before it (in any
 //     batch) is a pure ACK it supersedes and the next one, in the same
 //     batch, is a pure ACK that supersedes it; so never a duplicate ACK;
 //   - frames come up in order, except that GRO may hold segments of one
-//     connection while those of another pass;
+//     flow while those of another pass (gVisor's engine takes IPv6 flows
+//     by their flow label, so a connection changing its label may see a
+//     segment with the new one overtake held ones);
 //   - the device verdict, or netif's, comes up with the frame;
 //   - the counters agree (checkRxCounters) and count the ACKs left out.
 func checkDelivery(t *testing.T, in []rxInput, rec *capsRecorder, c Counters) {
@@ -362,7 +377,7 @@ func checkDelivery(t *testing.T, in []rxInput, rec *capsRecorder, c Counters) {
 	}
 	// mayPass reports whether frame j may come up before frame h, earlier.
 	mayPass := func(h, j int) bool {
-		return spec[h].mergeable() && spec[j].mergeable() && spec[h].key != spec[j].key
+		return spec[h].mergeable() && spec[j].mergeable() && spec[h].flow != spec[j].flow
 	}
 	// match returns the frames packet p is, starting with frame i, or nil.
 	match := func(i int, p []byte, verified bool) []int {
@@ -382,7 +397,7 @@ func checkDelivery(t *testing.T, in []rxInput, rec *capsRecorder, c Counters) {
 			q := &spec[j]
 			switch {
 			case !pending[j]:
-			case q.mergeable() && q.key == s.key:
+			case q.mergeable() && q.flow == s.flow:
 				if end+q.payload > len(p) || !bytes.Equal(p[end:end+q.payload], q.up[q.hdrLen:]) {
 					return nil
 				}
