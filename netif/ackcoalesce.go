@@ -10,22 +10,30 @@ import (
 // segments, so a download brings in several thousand pure ACKs a second, and
 // each one costs the guest a full trip through gVisor's IP and TCP layers
 // (about half of its CPU in a download profile). GRO cannot help: a segment
-// without payload is never merged. But within one receive batch a pure ACK
-// followed by a later one of the same connection says nothing the later one
-// does not: acknowledgements are cumulative, and the later one carries the
-// current window and timestamp. So the endpoint holds the last pure ACK of
-// the batch back, and when the next packet is a pure ACK of the same
-// connection that moves the acknowledgement forward, the held one is
-// dropped (counted in rx_acks_coalesced). Anything else first releases the
-// held ACK, so packets keep their order; the batch end releases it too.
+// without payload is never merged. But in a run of pure ACKs of one
+// connection, each acknowledging more than the one before, an ACK between
+// the first and the last says nothing the next one does not:
+// acknowledgements are cumulative, and the next one carries the current
+// window and timestamp. So the endpoint holds the last pure ACK back, and
+// when the next packet, in the same receive batch, is a pure ACK of the
+// same connection that acknowledges more, the held one is dropped (counted
+// in rx_acks_coalesced) if it too acknowledged more than the packet before
+// it. Anything else first releases the held ACK, so packets keep their
+// order; the batch end releases it too.
 //
-// What could carry information is never dropped: duplicate ACKs (same
-// acknowledgement number: fast retransmit counts them, and window updates
-// look the same), ACKs with SACK blocks or any option but timestamps, any
-// flag besides ACK (ECE, PSH, FIN, ...), payload, and anything not verified.
-// Congestion control loses nothing either: gVisor's TCP grows the window by
-// the bytes an ACK covers, not by the number of ACKs. FreeBSD's LRO
-// compresses pure ACKs the same way.
+// What could carry information is never dropped. A duplicate ACK (same
+// acknowledgement number as the ACK before it: fast retransmit counts
+// them, RFC 5681) or a window update (the same, with another window)
+// acknowledges no more than its predecessor, so it stays, and so does the
+// first ACK after any other packet, which may repeat that packet's
+// acknowledgement: [A100, A100, A200] comes up whole, [A100, A200, A300]
+// as [A100, A300]. Linux's GRO likewise never merges a segment without
+// payload. ACKs with SACK blocks or any option but timestamps, any flag
+// besides ACK (ECE, PSH, FIN, ...), payload, and anything not verified and
+// checked (checkSegment) stay too. Congestion control loses nothing: the
+// dropped ACK was neither a duplicate nor followed by one, and gVisor's TCP
+// grows the window by the bytes an ACK covers, not by the number of ACKs.
+// FreeBSD's LRO compresses pure ACKs the same way.
 
 // pureACK is what decides whether a pure ACK makes an earlier one redundant.
 type pureACK struct {
@@ -37,6 +45,10 @@ type pureACK struct {
 	ack     uint32
 	hasTS   bool
 	tsVal   uint32
+	// advances is whether it superseded the packet before it (a pure ACK
+	// of the same connection acknowledging less), so that it is no
+	// duplicate and may be dropped.
+	advances bool
 }
 
 // supersedes reports whether a, arriving after b, makes b redundant.
@@ -46,39 +58,21 @@ func (a *pureACK) supersedes(b *pureACK) bool {
 		a.hasTS == b.hasTS && (!a.hasTS || int32(a.tsVal-b.tsVal) >= 0)
 }
 
-// parsePureACK reports whether pkt, a verified packet starting at its IP
-// header and trimmed to the IP length, is a pure ACK that coalescing may
-// drop, and fills a.
-func parsePureACK(pkt *stack.PacketBuffer, a *pureACK) bool {
-	var ipLen int
-	size := pkt.Data().Size()
-	switch pkt.NetworkProtocolNumber {
-	case header.IPv4ProtocolNumber:
-		ipLen = header.IPv4MinimumSize
-	case header.IPv6ProtocolNumber:
-		ipLen = header.IPv6MinimumSize
-	default:
-		return false
-	}
-	// Verified packets have no IPv4 options or IPv6 extension headers and
-	// carry TCP (tcpChecksumsValid), so the segment follows at ipLen.
-	if size < ipLen+header.TCPMinimumSize || size > ipLen+header.TCPHeaderMaximumSize {
-		return false // no room for a TCP header, or room for payload
-	}
-	b, ok := pkt.Data().PullUp(size)
-	if !ok {
-		return false
-	}
-	tcp := header.TCP(b[ipLen:])
-	if tcp.Flags() != header.TCPFlagAck || int(tcp.DataOffset()) != size-ipLen || !parseACKOptions(tcp.Options(), a) {
+// parsePureACK reports whether seg is a pure ACK that coalescing may drop:
+// flags ACK only (no AE or reserved bit either), no payload, options only
+// padding and timestamps. It fills a's fields but advances.
+func parsePureACK(seg *checkedSegment, a *pureACK) bool {
+	tcp := seg.tcp
+	if seg.ip == nil || seg.payload != 0 || tcp.Flags() != header.TCPFlagAck ||
+		tcp[header.TCPDataOffset]&0x0F != 0 || !parseACKOptions(tcp.Options(), a) {
 		return false
 	}
 	var src, dst tcpip.Address
-	if ipLen == header.IPv4MinimumSize {
-		ip := header.IPv4(b)
+	if seg.ipLen == header.IPv4MinimumSize {
+		ip := header.IPv4(seg.ip)
 		src, dst = ip.SourceAddress(), ip.DestinationAddress()
 	} else {
-		ip := header.IPv6(b)
+		ip := header.IPv6(seg.ip)
 		src, dst = ip.SourceAddress(), ip.DestinationAddress()
 	}
 	n := copy(a.flow[:], src.AsSlice())
@@ -113,42 +107,55 @@ func parseACKOptions(opts []byte, a *pureACK) bool {
 	return true
 }
 
-// ackHolder is the one pure ACK held back within a receive batch.
+// ackHolder is the one pure ACK held back within a receive batch, and
+// what the packet before the next one was.
 type ackHolder struct {
 	pkt  *stack.PacketBuffer // nil when none is held
 	held pureACK
-	// next is parse space for the incoming packet, swapped with held
-	// when that packet is kept.
-	next pureACK
+	// last is the previous packet, if it was a pure ACK (lastIsACK),
+	// whether it is held, dropped or delivered, in this batch or an
+	// earlier one.
+	last      pureACK
+	lastIsACK bool
 }
 
-// holdACK considers a verified packet. If it is a pure ACK it keeps it
-// (taking a reference), dropping the held one if the new one supersedes
-// it, and reports true. Otherwise, or when the held ACK is not superseded,
-// the held ACK is released first, so packets keep their order.
-func (g *groEndpoint) holdACK(pkt *stack.PacketBuffer) bool {
+// holdACK sees every packet first when coalescing is on; seg is the
+// packet's checked TCP segment (zero if it has none or is not verified).
+// If the packet is a pure ACK it keeps it (taking a reference), dropping
+// the held one if that advanced and the new one supersedes it, and reports
+// true. Otherwise, or when the held ACK is not dropped, the held ACK is
+// released first, so packets keep their order. A packet it keeps goes up
+// after everything before it: the GRO engine is flushed, and stays empty
+// while an ACK is held, since any packet but a pure ACK releases it.
+func (g *groEndpoint) holdACK(pkt *stack.PacketBuffer, seg *checkedSegment) bool {
 	h := &g.acks
-	isACK := parsePureACK(pkt, &h.next)
-	if isACK && h.pkt != nil && h.next.supersedes(&h.held) {
-		h.pkt.DecRef()
-		h.pkt = nil
-		g.c.rxACKsCoalesced.Add(1)
+	var a pureACK
+	isACK := parsePureACK(seg, &a)
+	if isACK {
+		a.advances = h.lastIsACK && a.supersedes(&h.last)
+		if h.pkt != nil && h.held.advances && a.supersedes(&h.held) {
+			h.pkt.DecRef()
+			h.pkt = nil
+			g.c.rxACKsCoalesced.Add(1)
+		}
 	}
+	h.last, h.lastIsACK = a, isACK
 	g.releaseACK()
 	if !isACK {
 		return false
 	}
+	g.flushEngine()
 	h.pkt = pkt.IncRef()
-	h.held, h.next = h.next, h.held
+	h.held = a
 	return true
 }
 
-// releaseACK hands the held pure ACK, if any, to the engine, which delivers
-// it after what it holds of the same connection.
+// releaseACK delivers the held pure ACK, if any. The GRO engine holds
+// nothing then (see holdACK), so it goes up after everything before it.
 func (g *groEndpoint) releaseACK() {
 	if pkt := g.acks.pkt; pkt != nil {
 		g.acks.pkt = nil
-		g.engine.Enqueue(pkt)
+		(*groDeliverer)(g).DeliverNetworkPacket(pkt.NetworkProtocolNumber, pkt)
 		pkt.DecRef()
 	}
 }

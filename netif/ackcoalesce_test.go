@@ -2,6 +2,7 @@ package netif
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -29,10 +30,14 @@ func ackSegment(seq, ack, ts uint32, edit func(*header.TCPFields)) []byte {
 	return append(s, opts...)
 }
 
-// TestACKCoalescing feeds one receive batch and checks which packets reach
-// the stack: runs of pure ACKs that move the acknowledgement forward
-// collapse to their last one; everything that carries information of its
-// own comes up, in order.
+// TestACKCoalescing feeds receive batches and checks which packets reach
+// the stack: in a run of pure ACKs each acknowledging more than the one
+// before, those between the first and the last are dropped; everything
+// that carries information of its own comes up, in order: duplicate ACKs
+// (fast retransmit counts them) and window updates, which do not
+// acknowledge more than the ACK before them, SACK, other flags, data.
+// Each case runs with the device's checksum verdict withheld (netif
+// verifies) and given.
 func TestACKCoalescing(t *testing.T) {
 	sack := func(s []byte) []byte { // a pure ACK with one SACK block
 		opts := []byte{1, 1, 5, 10, 0, 0, 0, 9, 0, 0, 0, 10}
@@ -42,87 +47,99 @@ func TestACKCoalescing(t *testing.T) {
 	}
 	psh := func(f *header.TCPFields) { f.Flags |= header.TCPFlagPsh }
 	otherPort := func(f *header.TCPFields) { f.SrcPort = 81 }
-	bad := ipv4Frame(6, ackSegment(1, 700, 0, nil))
+	window := func(f *header.TCPFields) { f.WindowSize = 2000 }
+	ack := func(n uint32) []byte { return ipv4Frame(6, ackSegment(1, n, 0, nil)) }
+	bad := ack(700)
 	bad[len(bad)-1] ^= 1
 	for _, c := range []struct {
 		name   string
-		frames [][]byte
-		want   []int // sizes (IP on) of the packets the stack gets
+		frames [][]byte // nil: the receive batch ends
+		want   []int    // sizes (IP on) of the packets the stack gets
 		merged uint64
 	}{
-		{"run collapses to its last", [][]byte{
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
-			ipv4Frame(6, ackSegment(1, 200, 0, nil)),
-			ipv4Frame(6, ackSegment(1, 300, 0, nil)),
-		}, []int{40}, 2},
+		{"run keeps its first and last", [][]byte{ack(100), ack(200), ack(300), ack(400)}, []int{40, 40}, 2},
 		{"with timestamps", [][]byte{
 			ipv4Frame(6, ackSegment(1, 100, 5, nil)),
 			ipv4Frame(6, ackSegment(1, 200, 6, nil)),
-		}, []int{52}, 1},
-		{"duplicate ACKs stay", [][]byte{
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
+			ipv4Frame(6, ackSegment(1, 300, 6, nil)),
+		}, []int{52, 52}, 1},
+		{"duplicate ACKs stay", [][]byte{ack(100), ack(100), ack(100)}, []int{40, 40, 40}, 0},
+		{"duplicate ACK before a later one stays", [][]byte{ack(100), ack(100), ack(200)}, []int{40, 40, 40}, 0},
+		{"run after a duplicate ACK", [][]byte{ack(100), ack(100), ack(200), ack(300)}, []int{40, 40, 40}, 1},
+		{"duplicate ACK across batches stays", [][]byte{ack(100), nil, ack(100), ack(200)}, []int{40, 40, 40}, 0},
+		{"run across batches", [][]byte{ack(100), nil, ack(200), ack(300)}, []int{40, 40}, 1},
+		{"window update stays", [][]byte{
+			ack(100),
+			ipv4Frame(6, ackSegment(1, 100, 0, window)),
+			ack(200),
 		}, []int{40, 40, 40}, 0},
-		{"older acknowledgement stays", [][]byte{
-			ipv4Frame(6, ackSegment(1, 200, 0, nil)),
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
-		}, []int{40, 40}, 0},
+		{"older acknowledgement stays", [][]byte{ack(200), ack(100)}, []int{40, 40}, 0},
 		{"SACK stays", [][]byte{
 			ipv4Frame(6, sack(ackSegment(1, 100, 0, nil))),
 			ipv4Frame(6, sack(ackSegment(1, 200, 0, nil))),
-		}, []int{52, 52}, 0},
+			ipv4Frame(6, sack(ackSegment(1, 300, 0, nil))),
+		}, []int{52, 52, 52}, 0},
 		{"other flags stay", [][]byte{
 			ipv4Frame(6, ackSegment(1, 100, 0, psh)),
 			ipv4Frame(6, ackSegment(1, 200, 0, psh)),
-		}, []int{40, 40}, 0},
+			ipv4Frame(6, ackSegment(1, 300, 0, psh)),
+		}, []int{40, 40, 40}, 0},
 		{"other connection stays", [][]byte{
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
+			ack(100),
 			ipv4Frame(6, ackSegment(1, 200, 0, otherPort)),
-		}, []int{40, 40}, 0},
+			ack(300),
+		}, []int{40, 40, 40}, 0},
 		{"timestamp going back stays", [][]byte{
 			ipv4Frame(6, ackSegment(1, 100, 9, nil)),
-			ipv4Frame(6, ackSegment(1, 200, 8, nil)),
-		}, []int{52, 52}, 0},
+			ipv4Frame(6, ackSegment(1, 200, 9, nil)),
+			ipv4Frame(6, ackSegment(1, 300, 8, nil)),
+		}, []int{52, 52, 52}, 0},
 		{"data in between releases the held ACK", [][]byte{
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
+			ack(100),
 			ipv4Frame(6, tcpSegment(1, 10)),
 			ipv4Frame(6, ackSegment(11, 200, 0, nil)),
 		}, []int{40, 50, 40}, 0},
-		{"unverified in between releases the held ACK", [][]byte{
-			ipv4Frame(6, ackSegment(1, 100, 0, nil)),
-			bad,
-			ipv4Frame(6, ackSegment(1, 800, 0, nil)),
-		}, []int{40, 40, 40}, 0},
+		{"duplicate ACK after data is not merged into it", [][]byte{
+			ipv4Frame(6, tcpSegment(1, 10)),
+			ipv4Frame(6, ackSegment(11, 1, 0, nil)),
+		}, []int{50, 40}, 0},
+		{"unverified in between releases the held ACK", [][]byte{ack(100), ack(200), bad, ack(800)}, []int{40, 40, 40, 40}, 0},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			d, ep, g, rec := newGROTestbed()
-			for _, f := range c.frames {
-				d.rx(bytes.Clone(f), false)
-			}
-			g.Flush()
-			if !equal(rec.sizes, c.want) {
-				t.Errorf("stack got packets of %v bytes, want %v", rec.sizes, c.want)
-			}
-			if got := ep.Counters().RxACKsCoalesced; got != c.merged {
-				t.Errorf("rx_acks_coalesced %d, want %d", got, c.merged)
-			}
-		})
+		for _, csumOK := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/device verdict %v", c.name, csumOK), func(t *testing.T) {
+				d, ep, g, rec := newGROTestbed()
+				for _, f := range c.frames {
+					if f == nil {
+						g.Flush()
+						continue
+					}
+					d.rx(bytes.Clone(f), csumOK && !bytes.Equal(f, bad))
+				}
+				g.Flush()
+				if !equal(rec.sizes, c.want) {
+					t.Errorf("stack got packets of %v bytes, want %v", rec.sizes, c.want)
+				}
+				if got := ep.Counters().RxACKsCoalesced; got != c.merged {
+					t.Errorf("rx_acks_coalesced %d, want %d", got, c.merged)
+				}
+				checkRxCounters(t, ep.Counters(), len(rec.got), 0)
+			})
+		}
 	}
 }
 
-// TestACKCoalescingKeepsLastAck checks that the ACK that comes up is the
-// run's last, not its first.
+// TestACKCoalescingKeepsLastAck checks that the ACKs that come up are the
+// run's first and last, not those between.
 func TestACKCoalescingKeepsLastAck(t *testing.T) {
 	d, _, g, _ := newGROTestbed()
 	var acks []uint32
 	g.Attach(dispatcherFunc(func(b []byte) { acks = append(acks, header.TCP(b[header.IPv4MinimumSize:]).AckNumber()) }))
-	for _, a := range []uint32{100, 200, 300} {
+	for _, a := range []uint32{100, 200, 300, 400} {
 		d.rx(ipv4Frame(6, ackSegment(1, a, 0, nil)), false)
 	}
 	g.Flush()
-	if !equal(acks, []uint32{300}) {
-		t.Errorf("stack got ACKs %v, want [300]", acks)
+	if !equal(acks, []uint32{100, 400}) {
+		t.Errorf("stack got ACKs %v, want [100 400]", acks)
 	}
 }
 
@@ -139,10 +156,11 @@ func (dispatcherFunc) DeliverLinkPacket(tcpip.NetworkProtocolNumber, *stack.Pack
 // per frame: connection, kind, acknowledgement step, timestamp step) and
 // checks, by the IP ID each frame carries: the stack gets each connection's
 // frames in order (GRO may hold one connection's data while another's
-// ACKs pass) and none twice; every frame left out is a pure ACK without SACK whose
-// successor in the batch is a pure ACK of the same connection acknowledging
-// more; rx_acks_coalesced counts them; and the batch's last frame always
-// comes up.
+// ACKs pass) and none twice; every frame left out is a pure ACK without
+// SACK whose predecessor and successor in the batch are pure ACKs of the
+// same connection acknowledging less and more (so a duplicate ACK is never
+// left out); rx_acks_coalesced counts them; and the batch's first and last
+// frames always come up.
 func FuzzACKCoalescing(f *testing.F) {
 	f.Add([]byte{0x00, 0x11, 0x00, 0x11, 0x00, 0x11})
 	f.Add([]byte{0x00, 0x11, 0x10, 0x11, 0x20, 0x01, 0x30, 0x11, 0x41, 0x10, 0x50, 0x11})
@@ -187,11 +205,7 @@ func FuzzACKCoalescing(f *testing.F) {
 			default: // pure ACK, damaged
 				seg = ackSegment(1, fr.ack, tsv, edit)
 			}
-			f := ipv4Frame(6, seg)
-			ip := header.IPv4(f[header.EthernetMinimumSize:])
-			ip.SetID(uint16(len(in)))
-			ip.SetChecksum(0)
-			ip.SetChecksum(^ip.CalculateChecksum())
+			f := editIPv4(ipv4Frame(6, seg), func(ip header.IPv4) { ip.SetID(uint16(len(in))) })
 			if a>>1&7 >= 6 {
 				f[len(f)-1] ^= 0x10
 			}
@@ -222,13 +236,15 @@ func FuzzACKCoalescing(f *testing.F) {
 				continue
 			}
 			dropped++
-			if i+1 == len(in) {
-				t.Fatalf("the batch's last frame was dropped (stack got %v)", ids)
+			if i == 0 || i+1 == len(in) {
+				t.Fatalf("the batch's first or last frame was dropped (stack got %v)", ids)
 			}
-			next := in[i+1]
-			if !fr.pureACK || !next.pureACK || next.port != fr.port || int32(next.ack-fr.ack) <= 0 ||
-				fr.hasTS != next.hasTS || (fr.hasTS && int32(next.ts-fr.ts) < 0) {
-				t.Fatalf("frame %d %+v dropped before %+v", i, fr, next)
+			supersedes := func(a, b frame) bool {
+				return a.pureACK && b.pureACK && a.port == b.port && int32(a.ack-b.ack) > 0 &&
+					a.hasTS == b.hasTS && (!a.hasTS || int32(a.ts-b.ts) >= 0)
+			}
+			if !supersedes(fr, in[i-1]) || !supersedes(in[i+1], fr) {
+				t.Fatalf("frame %d %+v dropped between %+v and %+v", i, fr, in[i-1], in[i+1])
 			}
 		}
 		if got := ep.Counters().RxACKsCoalesced; got != uint64(dropped) {
@@ -239,14 +255,20 @@ func FuzzACKCoalescing(f *testing.F) {
 
 // ipv6Frame builds an Ethernet/IPv6 frame around TCP segment seg with a
 // correct TCP checksum.
-func ipv6Frame(seg []byte) []byte {
-	f := make([]byte, header.EthernetMinimumSize+header.IPv6MinimumSize+len(seg))
+func ipv6Frame(seg []byte) []byte { return ipv6FrameExt(uint8(header.TCPProtocolNumber), nil, seg) }
+
+// ipv6FrameExt is ipv6Frame with extension headers ext, the first of type
+// next, between the IPv6 header and the segment; the last one's next-header
+// byte must say TCP.
+func ipv6FrameExt(next uint8, ext, seg []byte) []byte {
+	f := make([]byte, header.EthernetMinimumSize+header.IPv6MinimumSize+len(ext)+len(seg))
 	header.Ethernet(f).Encode(&header.EthernetFields{Type: header.IPv6ProtocolNumber})
 	ip := header.IPv6(f[header.EthernetMinimumSize:])
 	src, dst := tcpip.AddrFrom16([16]byte{0xfd, 15: 2}), tcpip.AddrFrom16([16]byte{0xfd, 15: 0x15})
-	ip.Encode(&header.IPv6Fields{PayloadLength: uint16(len(seg)), TransportProtocol: header.TCPProtocolNumber,
+	ip.Encode(&header.IPv6Fields{PayloadLength: uint16(len(ext) + len(seg)), TransportProtocol: tcpip.TransportProtocolNumber(next),
 		HopLimit: 64, SrcAddr: src, DstAddr: dst})
-	t := header.TCP(ip[header.IPv6MinimumSize:])
+	copy(ip[header.IPv6MinimumSize:], ext)
+	t := header.TCP(ip[header.IPv6MinimumSize+len(ext):])
 	copy(t, seg)
 	t.SetChecksum(0)
 	t.SetChecksum(^checksum.Checksum(t, header.PseudoHeaderChecksum(header.TCPProtocolNumber, src, dst, uint16(len(t)))))
@@ -258,13 +280,14 @@ func TestACKCoalescingIPv6(t *testing.T) {
 	d, ep, g, rec := newGROTestbed()
 	for _, f := range [][]byte{
 		ipv6Frame(ackSegment(1, 100, 7, nil)),
-		ipv6Frame(ackSegment(1, 200, 7, nil)),
-		ipv6Frame(ackSegment(1, 200, 7, nil)), // a duplicate: stays
+		ipv6Frame(ackSegment(1, 200, 7, nil)), // between two: dropped
+		ipv6Frame(ackSegment(1, 300, 7, nil)),
+		ipv6Frame(ackSegment(1, 300, 7, nil)), // a duplicate: stays
 	} {
 		d.rx(f, false)
 	}
 	g.Flush()
-	if !equal(rec.sizes, []int{72, 72}) || ep.Counters().RxACKsCoalesced != 1 {
-		t.Errorf("stack got packets of %v bytes, %d coalesced; want [72 72], 1", rec.sizes, ep.Counters().RxACKsCoalesced)
+	if !equal(rec.sizes, []int{72, 72, 72}) || ep.Counters().RxACKsCoalesced != 1 {
+		t.Errorf("stack got packets of %v bytes, %d coalesced; want [72 72 72], 1", rec.sizes, ep.Counters().RxACKsCoalesced)
 	}
 }

@@ -30,8 +30,17 @@ import (
 // frames the device verified, and trims them to their IP length: the engine
 // also takes the packet's length for the datagram's, so an Ethernet-padded
 // short segment would add its padding to the stream (TestGROTrimsPadding).
-// Everything else (UDP, ICMP, fragments, IPv4 options, bad checksums)
-// bypasses the engine.
+//
+// A verdict covers checksums only: the device verifies UDP and IPv4 with
+// options too, and the engine trusts a verified packet's headers (it checks
+// neither the IP version nor the lengths). So a verified packet enters the
+// engine only if netif has checked its headers (checkSegment) and it
+// carries payload. Everything else (UDP, ICMP, fragments, IPv4 options,
+// IPv6 extension headers, lengths that do not add up, bad checksums,
+// segments without payload) goes up unchanged after what the engine holds,
+// which may be of the same connection. A segment without payload never
+// enters it because the engine, unlike Linux's, merges one into a held
+// segment it follows, and a duplicate ACK would vanish into the data.
 //
 // gVisor's NIC then overwrites pkt.RXChecksumValidated on every packet with
 // the link endpoint's CapabilityRXChecksumOffload (stack/nic.go,
@@ -63,34 +72,52 @@ func newGROEndpoint(child stack.LinkEndpoint, enabled bool, c *counters) *groEnd
 }
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher for the link
-// layer below: a verified packet enters the GRO engine, or is held back if
-// it is a pure ACK (see ackcoalesce.go); any other goes straight up after
-// what the engine holds (see the type comment).
+// layer below: a verified, checked TCP segment with payload enters the GRO
+// engine; a pure ACK may be held back (see ackcoalesce.go); any other
+// packet goes straight up after what the engine holds (see the type
+// comment).
 func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	g.c.rxGROIn.Add(1)
 	pkt.NetworkProtocolNumber = proto
-	if !pkt.RXChecksumValidated {
-		// What the engine holds arrived first and may be of the same
-		// connection (a segment with IP options is valid but not
-		// verified here): deliver it first. A disabled engine holds
-		// nothing.
-		if g.coalesce {
-			g.Flush()
-		}
+	if !g.coalesce {
 		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 		return
 	}
-	if g.coalesce && g.holdACK(pkt) {
+	var seg checkedSegment
+	if pkt.RXChecksumValidated {
+		seg = checkSegment(pkt)
+	}
+	if g.holdACK(pkt, &seg) {
 		return
 	}
-	g.engine.Enqueue(pkt)
+	if seg.payload > 0 {
+		g.engine.Enqueue(pkt)
+		return
+	}
+	g.flushEngine()
+	(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 }
 
 // Flush delivers every packet the engine and the ACK holder hold. Called at
 // the end of each receive batch, on the receive goroutine.
 func (g *groEndpoint) Flush() {
 	g.releaseACK()
-	g.engine.Flush()
+	g.flushEngine()
+}
+
+// flushEngine delivers every packet the GRO engine holds. At the pinned
+// gVisor version GRO.Flush delivers only the first packet of each of its
+// buckets (it takes the next list entry from the one it just removed:
+// google/gvisor#14081, TestGROFlushDeliversAll), so it is called until it
+// delivers nothing; each bucket delivers its packets oldest first.
+func (g *groEndpoint) flushEngine() {
+	for {
+		out := g.c.rxGROOut.Load()
+		g.engine.Flush()
+		if g.c.rxGROOut.Load() == out {
+			return
+		}
+	}
 }
 
 // Capabilities implements stack.LinkEndpoint (see the type comment).
@@ -153,24 +180,25 @@ func tcpChecksumsValid(frame []byte) bool {
 
 // ipFrameLen is the length of frame up to the end of the IPv4 or IPv6 packet
 // it carries, leaving out the padding of a short Ethernet frame, or all of
-// it when it carries neither or the IP length does not fit.
+// it when it carries neither or the IP header is not valid (version,
+// header length, or an IP length the frame does not hold): such a frame
+// goes up as it came, for the stack to judge.
 func ipFrameLen(frame []byte) int {
 	if len(frame) < header.EthernetMinimumSize {
 		return len(frame)
 	}
 	l3 := frame[header.EthernetMinimumSize:]
-	n := len(l3)
 	switch header.Ethernet(frame).Type() {
 	case header.IPv4ProtocolNumber:
-		if len(l3) >= header.IPv4MinimumSize {
-			n = int(header.IPv4(l3).TotalLength())
+		if ip := header.IPv4(l3); ip.IsValid(len(l3)) {
+			return header.EthernetMinimumSize + int(ip.TotalLength())
 		}
 	case header.IPv6ProtocolNumber:
-		if len(l3) >= header.IPv6MinimumSize {
-			n = header.IPv6MinimumSize + int(header.IPv6(l3).PayloadLength())
+		if ip := header.IPv6(l3); ip.IsValid(len(l3)) {
+			return header.EthernetMinimumSize + header.IPv6MinimumSize + int(ip.PayloadLength())
 		}
 	}
-	return header.EthernetMinimumSize + min(n, len(l3))
+	return len(frame)
 }
 
 // tcpSegmentValid checks a TCP segment's checksum with its pseudo-header.

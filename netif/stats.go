@@ -31,14 +31,18 @@ type Counters struct {
 	RxDetached uint64 `json:"rx_detached"`
 	// RxGROIn counts packets entering GRO, RxGROOut the packets it
 	// delivered to the stack: their ratio is the coalescing factor.
+	// Once a receive batch has ended, RxGROIn - RxGROOut -
+	// RxACKsCoalesced is the number of segments GRO merged into others,
+	// and RxFrames = RxRunt + RxDetached + RxGROIn.
 	RxGROIn  uint64 `json:"rx_gro_in"`
 	RxGROOut uint64 `json:"rx_gro_out"`
 	// RxVerified counts delivered packets whose checksums were already
 	// verified (by GRO or the device), so the stack skipped them.
 	RxVerified uint64 `json:"rx_verified"`
-	// RxACKsCoalesced counts pure ACKs dropped because a later ACK of the
-	// same connection in the same receive batch acknowledged more (they
-	// are among RxGROIn, not RxGROOut).
+	// RxACKsCoalesced counts pure ACKs dropped because they came between
+	// two pure ACKs of their connection, the one before acknowledging
+	// less and the next, in the same receive batch, more (they are among
+	// RxGROIn, not RxGROOut; see ackcoalesce.go).
 	RxACKsCoalesced uint64 `json:"rx_acks_coalesced"`
 
 	// TxFrames and TxBytes count frames the driver accepted.
