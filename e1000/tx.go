@@ -287,7 +287,8 @@ func (d *Device) txReclaim() {
 }
 
 // txDropInFlight counts every packet still in the ring as dropped by a
-// reset and forgets them. Called with txMu held.
+// reset and forgets them. Called with txMu held, once the device is
+// quiesced and txReclaim has retired the packets it completed.
 func (d *Device) txDropInFlight() {
 	n := d.cfg.TxDescriptors
 	for i := d.txNextToClean; i != d.txNextToUse; i = next(int(d.txSlots[i].last), n) {
