@@ -32,6 +32,8 @@
 #     -T                only check whether tap mode works here: exit 0 if it
 #                       does, else say why and exit 1
 #     -0                no network device at all (tests of a missing NIC)
+#     -X                no isa-debug-exit device (tests of a machine the guest
+#                       cannot end with a status)
 #     -6                with -t: IPv6 on the tap too (fd00:1::2/64 besides its
 #                       link-local address), e.g. for radvd in the namespace
 #
@@ -42,8 +44,8 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" forwards=() machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0
-while getopts "a:m:p:e:F:M:f:i:k:P:q:t:Tu:06" opt; do
+accel=auto mem=1G http_port="" echo_port="" forwards=() machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0 debugexit=1
+while getopts "a:m:p:e:F:M:f:i:k:P:q:t:Tu:06X" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	F) case $OPTARG in
@@ -51,7 +53,7 @@ while getopts "a:m:p:e:F:M:f:i:k:P:q:t:Tu:06" opt; do
 		*) echo "qemu.sh: -F $OPTARG: want HOSTPORT:GUESTPORT" >&2; exit 2 ;;
 		esac ;;
 	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
-	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;;
+	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;; X) debugexit=0 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -125,8 +127,8 @@ args=(-M "$machine" "${accel_args[@]}" "${fw_args[@]}" -m "$mem" -smp 1
 	-nographic -no-reboot -serial stdio -monitor none
 	-name "$(basename "$image"),debug-threads=on"
 	-kernel "$image"
-	"${nic[@]}"
-	-device isa-debug-exit,iobase=0xf4,iosize=4)
+	"${nic[@]}")
+[ $debugexit = 1 ] && args+=(-device isa-debug-exit,iobase=0xf4,iosize=4)
 [ -n "$initrd" ] && args+=(-initrd "$initrd")
 [ -n "$cmdline" ] && args+=(-append "$cmdline")
 [ -n "$qmp" ] && args+=(-qmp "unix:$qmp,server=on,wait=off")

@@ -138,6 +138,7 @@ func ReadACPI() (*ACPI, error) {
 			}
 		}
 	}
+	rememberSoftOff(a)
 	if a.LAPIC == 0 || len(a.IOAPICs) == 0 {
 		return nil, errors.New("acpi: no MADT with a local APIC and an I/O APIC")
 	}

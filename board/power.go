@@ -19,6 +19,21 @@ const (
 // to the virtual CPU, which runs on meanwhile.
 const sleepWait = 5 * time.Second
 
+// softOff is where Exit asks for ACPI S5: the PM1a control port and the
+// soft-off SLP_TYP, recorded by ReadACPI (ok false until a read found
+// both). Exit may run where it cannot parse the tables (a fatal fault).
+var softOff struct {
+	port, typ uint16
+	ok        bool
+}
+
+// rememberSoftOff records a's soft-off request for Exit.
+func rememberSoftOff(a *ACPI) {
+	if a.S5OK && a.PM1aControl != 0 {
+		softOff.port, softOff.typ, softOff.ok = a.PM1aControl, a.S5Type, true
+	}
+}
+
 // PowerOff enters ACPI S5 (soft-off), which ends QEMU with status 0. It
 // returns only if the machine is still running sleepWait after the request.
 func PowerOff() error {

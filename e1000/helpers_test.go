@@ -23,6 +23,7 @@ var (
 type rig struct {
 	t   testing.TB
 	m   *model.Model
+	bus *hookBus // the model as the driver reaches it
 	d   *Device
 	now time.Time // the driver's clock
 
@@ -72,7 +73,8 @@ func newRigModel(t testing.TB, mcfg model.Config, cfg Config) *rig {
 		}
 	})
 	r.m.SetTransmitHandler(func(f []byte) { r.wire = append(r.wire, append([]byte(nil), f...)) })
-	d, err := New(r.m, r.m.DMA(), cfg)
+	r.bus = &hookBus{Model: r.m}
+	d, err := New(r.bus, r.m.DMA(), cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -84,6 +86,33 @@ func newRigModel(t testing.TB, mcfg model.Config, cfg Config) *rig {
 		d.HandleInterrupt()
 	}
 	return r
+}
+
+// hookBus is the model's registers with a hook: before, if set, runs ahead
+// of every register access the driver makes (not re-entered from inside
+// itself), so a test can act at any point of a driver operation.
+type hookBus struct {
+	*model.Model
+	before func(off uint32)
+	in     bool
+}
+
+func (b *hookBus) hook(off uint32) {
+	if b.before != nil && !b.in {
+		b.in = true
+		defer func() { b.in = false }()
+		b.before(off)
+	}
+}
+
+func (b *hookBus) Read32(off uint32) uint32 {
+	b.hook(off)
+	return b.Model.Read32(off)
+}
+
+func (b *hookBus) Write32(off, v uint32) {
+	b.hook(off)
+	b.Model.Write32(off, v)
 }
 
 func (r *rig) onRx(f []byte, csumOK bool) {

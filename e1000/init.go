@@ -119,24 +119,14 @@ func (d *Device) allocRings(dma DMA) error {
 
 // resetHW performs a global reset (13.4.1) and leaves the device quiet:
 // receive and transmit off, every interrupt masked and no cause pending.
-// The order is the manual's: stop the device from starting DMA, flush the
-// posted register writes with a read, let DMA already under way finish,
-// reset, wait for the reset and then for the EEPROM auto-read that follows
+// The order is the manual's: quiesce (stop the device from starting DMA,
+// flush the posted register writes with a read, let DMA already under way
+// finish), reset, wait for the reset and then for the EEPROM auto-read that follows
 // it (13.5.3: it sets RAH0.AV; the driver programs RAL0/RAH0 only after
 // that, or the load would overwrite them).
 func (d *Device) resetHW() error {
 	r := d.regs
-	// A device fresh from power-on has RCTL clear, which setRCTL leaves
-	// alone, and has started no DMA, so there is nothing to wait for.
-	r.Write32(IMC, ^uint32(0))
-	active := r.Read32(RCTL)&RCTL_EN != 0 || r.Read32(TCTL)&TCTL_EN != 0
-	d.setRCTL(0)
-	r.Write32(TCTL, 0)
-	r.Read32(STATUS)
-	if active {
-		d.cfg.Sleep(dmaDrainWait)
-	}
-
+	d.quiesce()
 	r.Write32(CTRL, r.Read32(CTRL)|CTRL_RST)
 	d.cfg.Sleep(resetSettle)
 	if !d.waitFor(resetTimeout, func() bool { return r.Read32(CTRL)&CTRL_RST == 0 }) {
@@ -153,6 +143,24 @@ func (d *Device) resetHW() error {
 	r.Write32(CTRL, r.Read32(CTRL)|CTRL_SLU)
 	d.event(EventReset)
 	return nil
+}
+
+// quiesce masks every interrupt, stops the device from starting DMA
+// (RCTL.EN and TCTL.EN clear), flushes those posted writes with a read of
+// STATUS and, if either engine was running, waits for DMA already under way
+// to finish. Afterwards the device writes nothing more to the rings. A
+// device fresh from power-on, or one already quiesced, has both clear
+// (setRCTL then writes nothing) and no DMA to wait for.
+func (d *Device) quiesce() {
+	r := d.regs
+	r.Write32(IMC, ^uint32(0))
+	active := r.Read32(RCTL)&RCTL_EN != 0 || r.Read32(TCTL)&TCTL_EN != 0
+	d.setRCTL(0)
+	r.Write32(TCTL, 0)
+	r.Read32(STATUS)
+	if active {
+		d.cfg.Sleep(dmaDrainWait)
+	}
 }
 
 // waitFor polls done, sleeping resetPollPeriod between polls, until it

@@ -229,3 +229,50 @@ func TestBusyPollArmsNoRxInterrupts(t *testing.T) {
 		t.Errorf("link upcalls %v after a cable pull: LSC must still interrupt", r.links)
 	}
 }
+
+// TestResetCountsWhatTheDeviceCompleted: a reset accounts for every frame
+// the device handled. Frames keep arriving before each register access the
+// reset makes, until the receiver is off; transmitted frames have completed
+// but wait to be reclaimed. Afterwards the frames the model wrote to the
+// receive ring equal the driver's harvested descriptors (packets plus
+// drops), the frames it put on the wire equal the driver's sent packets,
+// and the statistics registers the reset clears were accumulated first
+// (GPRC, GPTC).
+func TestResetCountsWhatTheDeviceCompleted(t *testing.T) {
+	r := newRig(t, Config{})
+	r.receive(frame(testMAC, 100, 0), frame(testMAC, 100, 1))
+	const sent = 3
+	r.transmit(frame(peerMAC, 100, 10), frame(peerMAC, 100, 11), frame(peerMAC, 100, 12))
+	seq, refused := uint32(100), 0
+	r.bus.before = func(uint32) {
+		if err := r.m.Receive(frame(testMAC, 100, seq)); err != nil {
+			refused++
+		}
+		seq++
+	}
+	if err := r.d.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	r.bus.before = nil
+	r.drain()
+	r.d.UpdateStats()
+
+	s, m := r.d.Stats(), r.m.Stats()
+	t.Logf("%d frames offered during the reset, %d refused; rx %+v", seq-100, refused, s.RX)
+	rxAccounted(t, s.RX)
+	if s.RX.Descriptors != m.RxFrames {
+		t.Errorf("the model wrote %d frames to the ring, the driver harvested %d descriptors", m.RxFrames, s.RX.Descriptors)
+	}
+	if s.HW.GoodPacketsRx != m.RxFrames {
+		t.Errorf("GPRC adds up to %d, the model received %d frames", s.HW.GoodPacketsRx, m.RxFrames)
+	}
+	if s.TX.Packets != sent || s.TX.DropReset != 0 || s.TX.Queued != s.TX.Packets+s.TX.DropReset {
+		t.Errorf("tx %d queued, %d sent, %d dropped by the reset: want all %d sent", s.TX.Queued, s.TX.Packets, s.TX.DropReset, sent)
+	}
+	if s.HW.GoodPacketsTx != m.TxFrames || m.TxFrames != sent {
+		t.Errorf("GPTC adds up to %d, the model sent %d frames, want %d", s.HW.GoodPacketsTx, m.TxFrames, sent)
+	}
+	if refused == 0 {
+		t.Error("no frame was refused: the reset never turned the receiver off")
+	}
+}

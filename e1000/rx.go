@@ -191,7 +191,8 @@ func (d *Device) rxReady() int {
 }
 
 // rxDropPending counts and recycles every descriptor the device has filled
-// but the driver has not harvested. Used by reset, with rxMu held.
+// but the driver has not harvested. Used by reset, with rxMu held, once
+// the device is quiesced and writes no more descriptors.
 func (d *Device) rxDropPending() {
 	n := d.cfg.RxDescriptors
 	for range n {

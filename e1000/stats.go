@@ -170,17 +170,9 @@ func (d *Device) UpdateStats() {
 func (d *Device) Stats() Stats {
 	s := Stats{LinkUp: d.carrier.Load(), NAPI: d.napi.Stats()}
 	s.Rings.RxSize, s.Rings.TxSize = uint64(d.cfg.RxDescriptors), uint64(d.cfg.TxDescriptors)
-	d.rxMu.Lock()
-	s.RX = d.rx
-	s.Rings.RxReady = uint64(d.rxReady())
-	d.rxMu.Unlock()
-	d.txMu.Lock()
-	s.TX = d.tx
-	s.Rings.TxInFlight = uint64(d.txInFlight())
-	d.txMu.Unlock()
-	d.hwMu.Lock()
-	s.HW = d.hw
-	d.hwMu.Unlock()
+	s.RX, s.Rings.RxReady = d.rxSnapshot()
+	s.TX, s.Rings.TxInFlight = d.txSnapshot()
+	s.HW = d.hwSnapshot()
 	c := &d.dev
 	s.Device = DeviceStats{
 		Interrupts:     c.interrupts.Load(),
@@ -193,4 +185,31 @@ func (d *Device) Stats() Stats {
 		RCTLWrites:     c.rctlWrites.Load(),
 	}
 	return s
+}
+
+// The snapshots below defer their unlocks: Stats is called from HTTP
+// handlers, and a fault while a lock is held (rxReady reads the ring in DMA
+// memory) becomes a panic that net/http recovers; the lock must not stay
+// held after it.
+
+// rxSnapshot returns the receive counters and the receive ring's ready
+// descriptors.
+func (d *Device) rxSnapshot() (RxStats, uint64) {
+	d.rxMu.Lock()
+	defer d.rxMu.Unlock()
+	return d.rx, uint64(d.rxReady())
+}
+
+// txSnapshot returns the transmit counters and the descriptors in flight.
+func (d *Device) txSnapshot() (TxStats, uint64) {
+	d.txMu.Lock()
+	defer d.txMu.Unlock()
+	return d.tx, uint64(d.txInFlight())
+}
+
+// hwSnapshot returns the accumulated statistics registers.
+func (d *Device) hwSnapshot() HWStats {
+	d.hwMu.Lock()
+	defer d.hwMu.Unlock()
+	return d.hw
 }

@@ -255,19 +255,27 @@ func (d *Device) txKick(queued int) {
 // memory; TDH is never read) and, if the queue was stopped and enough room
 // is back, restarts it by calling txReady outside the lock.
 func (d *Device) txClean() {
-	d.txMu.Lock()
-	d.txReclaim()
-	wake := d.txStopped && d.txFree() >= d.txWake
-	if wake {
-		d.txStopped = false
-		d.tx.Wakes++
-	}
-	d.txMu.Unlock()
-	if wake {
+	if d.txCleanLocked() {
 		if f := d.upcalls().txReady; f != nil {
 			f()
 		}
 	}
+}
+
+// txCleanLocked is txClean's work under txMu; it reports whether the
+// stopped queue is to be woken. The unlock is deferred because txReclaim
+// reads the ring in DMA memory, and a fault there must not leave the lock
+// held for the next caller.
+func (d *Device) txCleanLocked() (wake bool) {
+	d.txMu.Lock()
+	defer d.txMu.Unlock()
+	d.txReclaim()
+	wake = d.txStopped && d.txFree() >= d.txWake
+	if wake {
+		d.txStopped = false
+		d.tx.Wakes++
+	}
+	return wake
 }
 
 // txReclaim retires, oldest first, every packet whose last descriptor the
@@ -287,7 +295,8 @@ func (d *Device) txReclaim() {
 }
 
 // txDropInFlight counts every packet still in the ring as dropped by a
-// reset and forgets them. Called with txMu held.
+// reset and forgets them. Called with txMu held, once the device is
+// quiesced and txReclaim has retired the packets it completed.
 func (d *Device) txDropInFlight() {
 	n := d.cfg.TxDescriptors
 	for i := d.txNextToClean; i != d.txNextToUse; i = next(int(d.txSlots[i].last), n) {

@@ -4,11 +4,15 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
+	"tamanet/board"
 	"tamanet/kernel"
 )
 
@@ -17,11 +21,17 @@ type cell struct{ a, b int }
 var (
 	nilCell *cell
 	divisor int
+	// nonCanonical lies in the hole between the two canonical halves of
+	// the 64-bit address space: using it is a general protection fault,
+	// not a page fault.
+	nonCanonical = (*cell)(unsafe.Add(unsafe.Pointer(nil), math.MinInt64)) // 0x8000000000000000
 )
 
 // checkFaults provokes the CPU exceptions Go code can cause: each must
 // arrive as the runtime error Linux's signal handlers produce, and recover
-// must stop it; the program goes on.
+// must stop it; the program goes on. A general protection fault is a panic
+// only with debug.SetPanicOnFault, as on Linux (gpfault checks the
+// default).
 func checkFaults() error {
 	for _, c := range []struct {
 		what string
@@ -30,6 +40,10 @@ func checkFaults() error {
 	}{
 		{"nil dereference (#PF)", func() int { return nilCell.b }, "runtime error: invalid memory address or nil pointer dereference"},
 		{"division by zero (#DE)", func() int { return 1 / divisor }, "runtime error: integer divide by zero"},
+		{"non-canonical address (#GP) with SetPanicOnFault", func() int {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			return readNonCanonical()
+		}, "runtime error: invalid memory address or nil pointer dereference"},
 	} {
 		for range 3 {
 			got := func() (r any) {
@@ -105,3 +119,32 @@ func checkIRQFault() error {
 // faultWithInterruptsOff dereferences nil with interrupts disabled
 // (faults_amd64.s).
 func faultWithInterruptsOff()
+
+// readNonCanonical reads through nonCanonical: a general protection fault.
+//
+//go:noinline
+func readNonCanonical() int { return nonCanonical.b }
+
+// invalidOpcode executes UD2 (faults_amd64.s).
+func invalidOpcode()
+
+// exitBesideHeartbeat calls board.Exit(3) while another goroutine prints
+// a heartbeat line every 100 ms, once two have been printed. Where
+// isa-debug-exit ends QEMU this is an ordinary exit; elsewhere the host
+// test checks that the CPU halts with interrupts off, so that no
+// heartbeat, and nothing else, runs after it.
+func exitBesideHeartbeat() {
+	var beats atomic.Uint64
+	go func() {
+		for i := 0; ; i++ {
+			fmt.Println("kernelcheck: heartbeat", i)
+			beats.Add(1)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	for beats.Load() < 2 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("kernelcheck: exiting with status 3")
+	board.Exit(3)
+}

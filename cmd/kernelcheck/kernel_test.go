@@ -3,7 +3,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,6 +27,8 @@ func TestKernel(t *testing.T) {
 		{"Rand", testRand}, {"NoRDRAND", testNoRDRAND}, {"Entropy", testEntropy}, {"NoRAM", testNoRAM},
 		{"Faults", testFaults}, {"Preempt", testPreempt}, {"IRQFault", testIRQFault},
 		{"CLIFault", testCLIFault}, {"Registers", testRegisters},
+		{"GPFault", testGPFault}, {"UDFault", testUDFault},
+		{"ExitPowersOff", testExitPowersOff}, {"ExitHalts", testExitHalts}, {"FatalHalts", testFatalHalts},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, image) })
 	}
@@ -224,7 +228,118 @@ func testFaults(t *testing.T, image string) {
 	expectConsole(t, image, "faults", exitPass,
 		"nil dereference (#PF) recovered: runtime error: invalid memory address or nil pointer dereference",
 		"division by zero (#DE) recovered: runtime error: integer divide by zero",
+		"non-canonical address (#GP) with SetPanicOnFault recovered: runtime error: invalid memory address or nil pointer dereference",
 		"kernelcheck: PASS")
+}
+
+// testGPFault: a general protection fault in ordinary Go code, without
+// debug.SetPanicOnFault, ends the program as it does on Linux.
+func testGPFault(t *testing.T, image string) {
+	expectConsole(t, image, "gpfault", exitFatal,
+		"unexpected fault address",
+		"fatal error: fault",
+		"main.readNonCanonical(")
+}
+
+// testUDFault: an exception Go code does not cause (invalid opcode) is
+// fatal even in an ordinary goroutine with interrupts on.
+func testUDFault(t *testing.T, image string) {
+	expectConsole(t, image, "udfault", exitFatal,
+		"fatal: invalid opcode (#UD)",
+		"[signal SIGILL: illegal instruction",
+		"main.invalidOpcode()",
+		"rip    0x")
+}
+
+// exitLine is what board.Exit(3) prints on a machine without
+// isa-debug-exit, up to what it does next.
+const exitLine = "board: exit status 3 not reported: no isa-debug-exit; "
+
+// testExitPowersOff: without isa-debug-exit, board.Exit says so and asks
+// for ACPI soft-off, which ends QEMU (status 0) on the pc machine.
+func testExitPowersOff(t *testing.T, image string) {
+	r, _ := tamagotest.BootWith(t, image, []string{"-M", "pc", "-X"}, 2*time.Minute, "-append", "exit")
+	t.Logf("console:\n%s", r.Output)
+	if !strings.Contains(r.Output, exitLine+"ACPI soft-off requested, CPU halted with interrupts off") || r.ExitCode != 0 {
+		t.Fatalf("exit %d", r.ExitCode)
+	}
+}
+
+// testExitHalts: on a machine with neither isa-debug-exit nor ACPI
+// soft-off (microvm's hardware-reduced ACPI has no PM1a control block),
+// board.Exit halts the CPU with interrupts disabled, so the heartbeat
+// goroutine, and anything else, never runs again.
+func testExitHalts(t *testing.T, image string) {
+	vm, sock := startWithoutExit(t, image, "exit")
+	vm.Await(t, "kernelcheck: exiting with status 3", time.Minute)
+	vm.Await(t, exitLine+"CPU halted with interrupts off", time.Minute)
+	awaitHalted(t, sock)
+	// Whatever the console printed before the halt has been read or is on
+	// its way; none of it may be a heartbeat after the exit.
+	for {
+		select {
+		case l, ok := <-vm.Lines:
+			if !ok {
+				t.Fatal("QEMU ended")
+			}
+			if strings.Contains(l.Text, "heartbeat") {
+				t.Errorf("after the exit: %s", l.Text)
+			}
+			continue
+		default:
+		}
+		break
+	}
+}
+
+// testFatalHalts: a fatal fault on a machine that cannot report a status
+// still stops it, after the runtime's report.
+func testFatalHalts(t *testing.T, image string) {
+	vm, sock := startWithoutExit(t, image, "udfault")
+	vm.Await(t, "fatal: invalid opcode (#UD)", time.Minute)
+	vm.Await(t, "board: exit status 2 not reported: no isa-debug-exit; CPU halted with interrupts off", time.Minute)
+	awaitHalted(t, sock)
+}
+
+// startWithoutExit boots check on a microvm without isa-debug-exit (and
+// without a NIC, which needs PCI) and returns the VM and its QMP socket.
+func startWithoutExit(t *testing.T, image, check string) (*tamagotest.VM, string) {
+	sock := filepath.Join(t.TempDir(), "qmp")
+	return tamagotest.Start(t, image, []string{"-M", "microvm", "-X", "-0", "-q", sock}, "-append", check), sock
+}
+
+// haltedWithIF matches HMP "info registers": RFLAGS and the halted state.
+var haltedWithIF = regexp.MustCompile(`RFL=([0-9a-f]+) .* HLT=(\d)`)
+
+// awaitHalted waits, with a bound, until QEMU's register dump shows the
+// CPU halted (HLT=1) with RFLAGS.IF clear: a state only an NMI could
+// leave, so nothing runs any more.
+func awaitHalted(t *testing.T, sock string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	q, err := tamagotest.DialQMP(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rflagsIF = 1 << 9
+	for {
+		regs, err := q.HMP("info registers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := haltedWithIF.FindStringSubmatch(regs); m != nil {
+			rflags, _ := strconv.ParseUint(m[1], 16, 64)
+			if m[2] == "1" && rflags&rflagsIF == 0 {
+				t.Logf("halted, RFLAGS %#x", rflags)
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the CPU is not halted with interrupts off:\n%s", regs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // preemptLine is one of checkPreempt's reports.

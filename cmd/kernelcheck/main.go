@@ -18,13 +18,19 @@
 //	rand      crypto/rand gives distinct, non-zero output (RDRAND or not)
 //	entropy   key the random generator from a virtio-rng device and check
 //	          crypto/rand draws from it
-//	faults    nil dereference and division by zero are recovered panics
+//	faults    nil dereference, division by zero and, with
+//	          debug.SetPanicOnFault, a general protection fault are
+//	          recovered panics
+//	gpfault   a general protection fault without SetPanicOnFault: fatal
+//	udfault   an invalid opcode, which Go code cannot cause: fatal
 //	preempt   a goroutine spinning without calls beside a 10 ms ticker
 //	irqfault  a nil dereference in an interrupt handler: fatal, names it
 //	clifault  a nil dereference with interrupts off: fatal, registers
 //	          and both stacks on the console
 //	registers device interrupts and the tick land in code that keeps a
 //	          known value in every register: none may change
+//	exit      board.Exit(3) beside a goroutine printing a heartbeat: on a
+//	          machine without isa-debug-exit, nothing may run after it
 package main
 
 import (
@@ -89,6 +95,15 @@ func main() {
 	case "clifault":
 		faultWithInterruptsOff()
 		err = fmt.Errorf("a fault with interrupts off did not end the program")
+	case "gpfault":
+		readNonCanonical()
+		err = fmt.Errorf("a general protection fault did not end the program")
+	case "udfault":
+		invalidOpcode()
+		err = fmt.Errorf("an invalid opcode did not end the program")
+	case "exit":
+		exitBesideHeartbeat()
+		err = fmt.Errorf("board.Exit returned")
 	default:
 		err = fmt.Errorf("unknown check %q", check)
 	}
