@@ -12,14 +12,23 @@
 //	BOUND --T1--> RENEWING (REQUEST unicast to the server)
 //	RENEWING --ACK--> BOUND, --NAK--> INIT, --T2--> REBINDING (REQUEST broadcast)
 //	REBINDING --ACK--> BOUND, --NAK or lease end--> INIT
+//	BOUND, RENEWING, REBINDING --carrier lost and back--> INIT-REBOOT
+//	INIT-REBOOT --REQUEST broadcast--> REBOOTING
+//	REBOOTING --ACK--> BOUND, --NAK--> INIT, --no answer--> BOUND (same lease)
 //
 // Leaving a lease (NAK, expiry) removes its address before discovery starts
 // again. DISCOVER and REQUEST are retransmitted with exponential backoff and
 // jitter (section 4.1), renewals and rebinds at half the time left (section
 // 4.4.5); each exchange has a fresh transaction ID from crypto/rand.
 //
-// Not implemented: INIT-REBOOT (there is no storage to remember a lease
-// across boots), checking the offered address with ARP and DECLINE, RELEASE
+// A lease held when the link comes back (LinkChanged) is verified at once
+// with INIT-REBOOT (sections 3.2 and 4.4.2), since the host may now be on
+// another network: a NAK gives it up, an ACK renews it, and without an
+// answer it is kept until it would have been renewed anyway (section 3.2
+// lets the client use it until it expires).
+//
+// Not implemented: INIT-REBOOT at boot (there is no storage to remember a
+// lease across boots), checking the offered address with ARP and DECLINE, RELEASE
 // (a unikernel stops by power-off), FORCERENEW, and replies unicast to an
 // unconfigured address (the client sets the broadcast flag until it has
 // one).
@@ -35,14 +44,15 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // State is a state of RFC 2131's client state machine (figure 5).
 type State int32
 
-// The states the client goes through (INIT-REBOOT and REBOOTING are not
-// used: nothing remembers a lease across boots).
+// The states the client goes through (INIT-REBOOT and REBOOTING only when
+// the link comes back: nothing remembers a lease across boots).
 const (
 	Init State = iota
 	Selecting
@@ -50,9 +60,11 @@ const (
 	Bound
 	Renewing
 	Rebinding
+	InitReboot
+	Rebooting
 )
 
-var stateNames = [...]string{"init", "selecting", "requesting", "bound", "renewing", "rebinding"}
+var stateNames = [...]string{"init", "selecting", "requesting", "bound", "renewing", "rebinding", "init-reboot", "rebooting"}
 
 // String is the state's name in RFC 2131, in lower case.
 func (s State) String() string {
@@ -132,6 +144,11 @@ type Client struct {
 	readErr error
 	stop    chan struct{}
 
+	// linkLost is set when carrier goes; rejoined is poked when it comes
+	// back after that (LinkChanged).
+	linkLost atomic.Bool
+	rejoined chan struct{}
+
 	c counters
 
 	mu    sync.Mutex
@@ -148,13 +165,14 @@ type Client struct {
 // (68) of the interface, allowed to broadcast. Run starts it.
 func New(conn net.PacketConn, cfg Config) *Client {
 	return &Client{
-		cfg:     cfg,
-		t:       cfg.Timing.withDefaults(),
-		conn:    conn,
-		replies: make(chan reply, 16),
-		stop:    make(chan struct{}),
-		bound:   make(chan struct{}),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		t:        cfg.Timing.withDefaults(),
+		conn:     conn,
+		replies:  make(chan reply, 16),
+		stop:     make(chan struct{}),
+		rejoined: make(chan struct{}, 1),
+		bound:    make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 }
 
@@ -169,6 +187,23 @@ func (c *Client) Run(ctx context.Context) error {
 	c.runErr = err
 	close(c.done)
 	return err
+}
+
+// LinkChanged tells the client that the interface's carrier went (up
+// false) or came (up true). Carrier back after a loss makes a client that
+// holds a lease verify it (INIT-REBOOT), and one without start discovery
+// afresh instead of waiting out its backoff. It does not block.
+func (c *Client) LinkChanged(up bool) {
+	if !up {
+		c.linkLost.Store(true)
+		return
+	}
+	if c.linkLost.Swap(false) {
+		select {
+		case c.rejoined <- struct{}{}:
+		default: // one pending is enough
+		}
+	}
 }
 
 // WaitLease waits for the first lease. It returns the lease held now, or
@@ -217,7 +252,10 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 			wait:   c.backoff,
 			accept: func(r reply) bool { return r.typ == msgOffer },
 		})
-		if err != nil {
+		switch {
+		case errors.Is(err, errRejoined):
+			continue // a new network, maybe: discover from scratch
+		case err != nil:
 			return Lease{}, err // SELECTING ends only with an OFFER
 		}
 		c.setState(Requesting)
@@ -237,7 +275,7 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 			},
 		})
 		switch {
-		case errors.Is(err, errNoAnswer):
+		case errors.Is(err, errNoAnswer), errors.Is(err, errRejoined):
 			c.logf("dhcp: no answer to REQUEST for %v from %v: discovering again", offer.lease.Addr.Addr(), server)
 			continue
 		case err != nil:
@@ -246,7 +284,7 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 			c.logf("dhcp: %v refused %v%s: discovering again", server, offer.lease.Addr.Addr(), reason(ack))
 			// Not at once: a server that refuses every time would
 			// be asked in a tight loop.
-			if err := c.idle(ctx, time.Now().Add(c.jitter(c.t.Retransmit))); err != nil {
+			if err := c.pause(ctx); err != nil {
 				return Lease{}, err
 			}
 			continue
@@ -257,7 +295,7 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 			l.Server = server
 		}
 		if err := c.apply(Lease{}, l); err != nil {
-			if err := c.idle(ctx, time.Now().Add(c.jitter(c.t.Retransmit))); err != nil {
+			if err := c.pause(ctx); err != nil {
 				return Lease{}, err
 			}
 			continue
@@ -270,15 +308,37 @@ func (c *Client) acquire(ctx context.Context) (Lease, error) {
 }
 
 // keep runs BOUND, RENEWING and REBINDING for lease l until it is lost
-// (nil: the address is removed and discovery should start again).
+// (nil: the address is removed and discovery should start again). Carrier
+// back after a loss, in any of them, verifies the lease (reboot) first.
 func (c *Client) keep(ctx context.Context, l Lease) error {
+	rejoined := false
 	for {
+		if rejoined {
+			kept, err := c.reboot(ctx, &l)
+			switch {
+			case errors.Is(err, errRejoined):
+				continue // lost and back again meanwhile: ask again
+			case err != nil:
+				return err
+			case !kept:
+				return nil
+			}
+			rejoined = false
+		}
 		c.setState(Bound)
-		if err := c.idle(ctx, l.at(l.T1)); err != nil {
-			return err // an Infinite lease idles until ctx ends
+		// An Infinite lease idles until ctx ends or the link flaps.
+		err := c.idle(ctx, l.at(l.T1))
+		if rejoined = errors.Is(err, errRejoined); rejoined {
+			continue
+		}
+		if err != nil {
+			return err
 		}
 		began := time.Now()
 		kept, err := c.extend(ctx, &l, Renewing, netip.AddrPortFrom(l.Server, ServerPort), l.at(l.T2), began)
+		if rejoined = errors.Is(err, errRejoined); rejoined {
+			continue
+		}
 		if err == nil && kept {
 			continue
 		}
@@ -288,6 +348,9 @@ func (c *Client) keep(ctx context.Context, l Lease) error {
 		c.c.renewFailures.Add(1)
 		c.logf("dhcp: no answer from %v to renew %v by T2: rebinding", l.Server, l.Addr)
 		kept, err = c.extend(ctx, &l, Rebinding, limitedBroadcast, l.Expiry(), began)
+		if rejoined = errors.Is(err, errRejoined); rejoined {
+			continue
+		}
 		if err == nil && kept {
 			continue
 		}
@@ -318,10 +381,55 @@ func (c *Client) extend(ctx context.Context, l *Lease, state State, dst netip.Ad
 	if err != nil {
 		return false, err
 	}
+	verb, n := "renewed", &c.c.renewals
+	if state == Rebinding {
+		verb, n = "rebound", &c.c.rebinds
+	}
+	return c.take(l, r, sent, verb, n), nil
+}
+
+// reboot verifies lease *l after the link came back (INIT-REBOOT, RFC 2131
+// sections 3.2 and 4.4.2): a REQUEST broadcast with the address as
+// Requested IP Address, no Server Identifier and ciaddr 0, retransmitted
+// as in REQUESTING. An ACK applies the new lease to *l; a NAK removes the
+// lease and reports false. Without an answer the lease is kept as it is
+// (true), and the BOUND timers go on from where they were.
+func (c *Client) reboot(ctx context.Context, l *Lease) (bool, error) {
+	c.c.reboots.Add(1)
+	c.setState(InitReboot)
+	began := time.Now()
+	c.setState(Rebooting)
+	r, sent, err := c.exchange(ctx, transaction{
+		msg:      outgoing{typ: msgRequest, xid: newXID(), broadcast: true, requested: l.Addr.Addr()},
+		dst:      limitedBroadcast,
+		began:    began,
+		wait:     c.backoff,
+		maxSends: c.t.RequestSends,
+		deadline: l.Expiry(),
+		accept:   ackOrNak,
+	})
+	switch {
+	case errors.Is(err, errNoAnswer):
+		c.c.rebootsUnanswered.Add(1)
+		c.logf("dhcp: no answer verifying %v after the link came back: keeping it", l.Addr)
+		return true, nil
+	case err != nil:
+		return false, err
+	case r.typ == msgNak:
+		c.c.rebootsRefused.Add(1)
+	}
+	return c.take(l, r, sent, "verified", &c.c.rebootsConfirmed), nil
+}
+
+// take acts on the ACK or NAK r to a REQUEST about lease *l, first sent at
+// sent: an ACK's lease is applied to *l, counted in n and logged with verb
+// (true); a NAK, or a lease the host fails to configure, removes *l
+// (false).
+func (c *Client) take(l *Lease, r reply, sent time.Time, verb string, n *atomic.Uint64) bool {
 	if r.typ == msgNak {
 		c.remove(*l)
 		c.logf("dhcp: %v refused %v%s: address removed, discovering again", cmpAddr(r.server, l.Server), l.Addr, reason(r))
-		return false, nil
+		return false
 	}
 	nl := r.lease
 	nl.Start = sent
@@ -330,16 +438,12 @@ func (c *Client) extend(ctx context.Context, l *Lease, state State, dst netip.Ad
 	}
 	if err := c.apply(*l, nl); err != nil {
 		c.remove(*l)
-		return false, nil
-	}
-	verb, n := "renewed", &c.c.renewals
-	if state == Rebinding {
-		verb, n = "rebound", &c.c.rebinds
+		return false
 	}
 	n.Add(1)
 	c.logf("dhcp: %s %v", verb, nl)
 	*l = nl
-	return true, nil
+	return true
 }
 
 func ackOrNak(r reply) bool {
@@ -401,6 +505,10 @@ var limitedBroadcast = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255,
 // errNoAnswer ends a transaction that ran out of sends or time.
 var errNoAnswer = errors.New("no answer")
 
+// errRejoined ends a transaction or a wait when the link came back after
+// a loss (LinkChanged): what was going on may concern another network.
+var errRejoined = errors.New("link came back")
+
 // transaction is one exchange: a message sent until a reply is accepted.
 type transaction struct {
 	msg outgoing
@@ -438,6 +546,8 @@ func (c *Client) exchange(ctx context.Context, tx transaction) (reply, time.Time
 			return reply{}, first, ctx.Err()
 		case <-deadline:
 			return reply{}, first, errNoAnswer
+		case <-c.rejoined:
+			return reply{}, first, errRejoined
 		case <-retry.C:
 			if tx.maxSends > 0 && sends == tx.maxSends {
 				return reply{}, first, errNoAnswer
@@ -517,8 +627,18 @@ func (c *Client) jitter(d time.Duration) time.Duration {
 	return d - j + rand.N(2*j+1)
 }
 
+// pause waits about Retransmit before discovery starts over; the link
+// coming back ends it early.
+func (c *Client) pause(ctx context.Context) error {
+	if err := c.idle(ctx, time.Now().Add(c.jitter(c.t.Retransmit))); !errors.Is(err, errRejoined) {
+		return err
+	}
+	return nil
+}
+
 // idle waits until until (forever if it is zero), discarding what arrives
-// meanwhile: no transaction is open.
+// meanwhile: no transaction is open. The link coming back ends it early
+// with errRejoined.
 func (c *Client) idle(ctx context.Context, until time.Time) error {
 	var timer <-chan time.Time
 	if !until.IsZero() {
@@ -532,6 +652,8 @@ func (c *Client) idle(ctx context.Context, until time.Time) error {
 			return ctx.Err()
 		case <-timer:
 			return nil
+		case <-c.rejoined:
+			return errRejoined
 		case _, ok := <-c.replies:
 			if !ok {
 				return c.readErr

@@ -12,6 +12,8 @@ type counters struct {
 	offers, acks, naks, malformed, ignored             atomic.Uint64
 	leases, renewals, rebinds, renewFailures, expiries atomic.Uint64
 	sendErrors, applyErrors                            atomic.Uint64
+	reboots, rebootsConfirmed, rebootsRefused          atomic.Uint64
+	rebootsUnanswered                                  atomic.Uint64
 	lastMalformed                                      atomic.Value // string
 }
 
@@ -60,6 +62,14 @@ type Stats struct {
 	RenewFailures uint64 `json:"renew_failures"`
 	Expiries      uint64 `json:"expiries"`
 	ApplyErrors   uint64 `json:"apply_errors"`
+	// Reboots counts the leases verified after the link came back
+	// (INIT-REBOOT); each ends in RebootsConfirmed (ACK, lease renewed),
+	// RebootsRefused (NAK, address removed) or RebootsUnanswered (lease
+	// kept as it was), unless the link flaps again first.
+	Reboots           uint64 `json:"reboots"`
+	RebootsConfirmed  uint64 `json:"reboots_confirmed"`
+	RebootsRefused    uint64 `json:"reboots_refused"`
+	RebootsUnanswered uint64 `json:"reboots_unanswered"`
 }
 
 // Stats takes a snapshot.
@@ -82,6 +92,11 @@ func (c *Client) Stats() Stats {
 		RenewFailures: c.c.renewFailures.Load(),
 		Expiries:      c.c.expiries.Load(),
 		ApplyErrors:   c.c.applyErrors.Load(),
+
+		Reboots:           c.c.reboots.Load(),
+		RebootsConfirmed:  c.c.rebootsConfirmed.Load(),
+		RebootsRefused:    c.c.rebootsRefused.Load(),
+		RebootsUnanswered: c.c.rebootsUnanswered.Load(),
 	}
 	if why, ok := c.c.lastMalformed.Load().(string); ok {
 		s.LastMalformed = why

@@ -42,10 +42,15 @@ type RxBatcher interface {
 }
 
 // MulticastFilter is implemented by drivers whose receive filter passes
-// multicast frames only for groups it was given (the e1000's MTA). NewStack
-// adds the groups IPv6 neighbour discovery needs: all-nodes and the
-// link-local address's solicited-node group. gVisor does not tell link
-// endpoints about groups applications join later.
+// multicast frames only for groups it was given (the e1000's MTA). The
+// stack keeps in it the groups IPv6 neighbour discovery needs: all-nodes
+// and the solicited-node group of each unicast address, left when the last
+// address in it goes. gVisor does not tell link endpoints about groups
+// applications join later.
 type MulticastFilter interface {
+	// AddMulticast accepts frames to the group addr; adding one already
+	// there does nothing.
 	AddMulticast(addr [6]byte) error
+	// RemoveMulticast stops accepting frames to addr.
+	RemoveMulticast(addr [6]byte) error
 }

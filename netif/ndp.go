@@ -1,7 +1,9 @@
 package netif
 
 import (
+	"maps"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,39 +16,161 @@ import (
 // ndpDispatcher applies what IPv6 neighbour discovery learns from router
 // advertisements: gVisor configures SLAAC addresses itself but leaves
 // routes to its integrator. Default routers and on-link prefixes become
-// routes; new addresses open the driver's multicast filter to their
-// solicited-node group and are reported through Config.OnAddress. gVisor
-// calls it from its packet path, with its own locks held, so the work is
-// done on the stack's NDP goroutine (run).
+// routes; SLAAC addresses open the driver's multicast filter to their
+// solicited-node group (closed again when they go) and are reported
+// through Config.OnAddress.
+//
+// gVisor calls it from its packet path, with its own locks held, so a
+// callback only records the outcome (the routes and addresses NDP wants
+// now) and wakes the stack's NDP goroutine (run), which brings the route
+// table, the filter and OnAddress in line with that record. A burst of
+// events, however long, cannot leave a stale route behind: the goroutine
+// applies the latest record rather than a queue of changes that could
+// overflow. Events that arrive while an update is pending are folded into
+// it and counted (Coalesced).
 type ndpDispatcher struct {
 	st   *Stack // set once the stack exists, before the NIC is enabled
-	work chan func()
-	// routers counts routes through routers learnt, prefixes on-link
-	// prefixes, addresses SLAAC addresses; lost counts events dropped
-	// because the queue was full, filterErrors addresses whose
-	// multicast group the driver's filter refused.
-	routers, prefixes, addresses, lost, filterErrors atomic.Uint64
+	wake chan struct{}
+
+	// mu guards the record: the routes NDP wants and the SLAAC addresses
+	// the NIC has.
+	mu     sync.Mutex
+	routes map[ndpRoute]bool
+	addrs  map[tcpip.Address]tcpip.AddressWithPrefix
+
+	// What run has applied; run's own.
+	appliedRoutes map[ndpRoute]bool
+	appliedAddrs  map[tcpip.Address]tcpip.AddressWithPrefix
+
+	c ndpCounters
 }
 
-func newNDPDispatcher() *ndpDispatcher { return &ndpDispatcher{work: make(chan func(), 64)} }
+// ndpRoute is a route NDP asks for: through a router (Gateway set) or to
+// an on-link prefix.
+type ndpRoute struct {
+	dest    tcpip.Subnet
+	gateway tcpip.Address
+}
 
-// later queues f for run.
-func (d *ndpDispatcher) later(f func()) {
-	select {
-	case d.work <- f:
-	default:
-		d.lost.Add(1)
+func (r ndpRoute) route() tcpip.Route {
+	return tcpip.Route{Destination: r.dest, Gateway: r.gateway, NIC: NICID}
+}
+
+type ndpCounters struct {
+	events, coalesced, routers, prefixes, addresses, filterErrors, replays atomic.Uint64
+}
+
+// NDPStats counts what the stack did with IPv6 neighbour discovery.
+type NDPStats struct {
+	// Events counts gVisor's NDP callbacks; Coalesced those that came
+	// while an update was pending and were applied with it.
+	Events    uint64 `json:"events"`
+	Coalesced uint64 `json:"coalesced"`
+	// Routers counts routes through a router added, Prefixes routes to
+	// on-link prefixes, Addresses SLAAC addresses configured.
+	Routers   uint64 `json:"routers"`
+	Prefixes  uint64 `json:"prefixes"`
+	Addresses uint64 `json:"addresses"`
+	// FilterErrors counts multicast filter changes the driver refused.
+	FilterErrors uint64 `json:"filter_errors"`
+	// Replays counts router advertisements given back to gVisor when the
+	// link returned (see raCache).
+	Replays uint64 `json:"replays"`
+}
+
+// NDPStats takes a snapshot of the NDP counters.
+func (st *Stack) NDPStats() NDPStats {
+	c := &st.ndp.c
+	return NDPStats{
+		Events:       c.events.Load(),
+		Coalesced:    c.coalesced.Load(),
+		Routers:      c.routers.Load(),
+		Prefixes:     c.prefixes.Load(),
+		Addresses:    c.addresses.Load(),
+		FilterErrors: c.filterErrors.Load(),
+		Replays:      c.replays.Load(),
 	}
 }
 
-// run does the queued work until done is closed.
+func newNDPDispatcher() *ndpDispatcher {
+	return &ndpDispatcher{
+		wake:          make(chan struct{}, 1),
+		routes:        map[ndpRoute]bool{},
+		addrs:         map[tcpip.Address]tcpip.AddressWithPrefix{},
+		appliedRoutes: map[ndpRoute]bool{},
+		appliedAddrs:  map[tcpip.Address]tcpip.AddressWithPrefix{},
+	}
+}
+
+// record changes the record under mu and wakes run.
+func (d *ndpDispatcher) record(change func()) {
+	d.mu.Lock()
+	change()
+	d.mu.Unlock()
+	d.c.events.Add(1)
+	select {
+	case d.wake <- struct{}{}:
+	default:
+		d.c.coalesced.Add(1)
+	}
+}
+
+// run applies the record each time it changes, until done is closed.
 func (d *ndpDispatcher) run(done <-chan struct{}) {
 	for {
 		select {
-		case f := <-d.work:
-			f()
+		case <-d.wake:
+			d.apply()
 		case <-done:
 			return
+		}
+	}
+}
+
+// apply brings the route table, the multicast filter and OnAddress in line
+// with the record: what went first, then what came.
+func (d *ndpDispatcher) apply() {
+	d.mu.Lock()
+	routes, addrs := maps.Clone(d.routes), maps.Clone(d.addrs)
+	d.mu.Unlock()
+	st := d.st
+	for r := range d.appliedRoutes {
+		if !routes[r] {
+			st.removeRoute(r.route())
+			delete(d.appliedRoutes, r)
+		}
+	}
+	for a := range d.appliedAddrs {
+		if _, ok := addrs[a]; !ok {
+			if st.groups.leaveSolicitedNode(a) != nil {
+				d.c.filterErrors.Add(1)
+			}
+			delete(d.appliedAddrs, a)
+		}
+	}
+	for r := range routes {
+		if d.appliedRoutes[r] {
+			continue
+		}
+		st.replaceRoute(r.route())
+		d.appliedRoutes[r] = true
+		if r.gateway.Len() != 0 {
+			d.c.routers.Add(1)
+		} else {
+			d.c.prefixes.Add(1)
+		}
+	}
+	for a, p := range addrs {
+		if _, ok := d.appliedAddrs[a]; ok {
+			continue
+		}
+		d.appliedAddrs[a] = p
+		d.c.addresses.Add(1)
+		if st.groups.joinSolicitedNode(a) != nil {
+			d.c.filterErrors.Add(1)
+		}
+		if st.onAddress != nil {
+			st.onAddress(netip.PrefixFrom(netip.AddrFrom16(a.As16()), p.PrefixLen))
 		}
 	}
 }
@@ -59,52 +183,39 @@ func (d *ndpDispatcher) OnDuplicateAddressDetectionResult(tcpip.NICID, tcpip.Add
 
 // OnOffLinkRouteUpdated implements ipv6.NDPDispatcher: a router (default
 // or for a more specific prefix) becomes a route through it.
-func (d *ndpDispatcher) OnOffLinkRouteUpdated(nic tcpip.NICID, dest tcpip.Subnet, router tcpip.Address, _ header.NDPRoutePreference) {
-	d.later(func() {
-		d.st.replaceRoute(tcpip.Route{Destination: dest, Gateway: router, NIC: nic})
-		d.routers.Add(1)
-	})
+func (d *ndpDispatcher) OnOffLinkRouteUpdated(_ tcpip.NICID, dest tcpip.Subnet, router tcpip.Address, _ header.NDPRoutePreference) {
+	d.record(func() { d.routes[ndpRoute{dest, router}] = true })
 }
 
 // OnOffLinkRouteInvalidated implements ipv6.NDPDispatcher.
-func (d *ndpDispatcher) OnOffLinkRouteInvalidated(nic tcpip.NICID, dest tcpip.Subnet, router tcpip.Address) {
-	d.later(func() { d.st.removeRoute(tcpip.Route{Destination: dest, Gateway: router, NIC: nic}) })
+func (d *ndpDispatcher) OnOffLinkRouteInvalidated(_ tcpip.NICID, dest tcpip.Subnet, router tcpip.Address) {
+	d.record(func() { delete(d.routes, ndpRoute{dest, router}) })
 }
 
 // OnOnLinkPrefixDiscovered implements ipv6.NDPDispatcher.
-func (d *ndpDispatcher) OnOnLinkPrefixDiscovered(nic tcpip.NICID, prefix tcpip.Subnet) {
-	d.later(func() {
-		d.st.replaceRoute(tcpip.Route{Destination: prefix, NIC: nic})
-		d.prefixes.Add(1)
-	})
+func (d *ndpDispatcher) OnOnLinkPrefixDiscovered(_ tcpip.NICID, prefix tcpip.Subnet) {
+	d.record(func() { d.routes[ndpRoute{dest: prefix}] = true })
 }
 
 // OnOnLinkPrefixInvalidated implements ipv6.NDPDispatcher.
-func (d *ndpDispatcher) OnOnLinkPrefixInvalidated(nic tcpip.NICID, prefix tcpip.Subnet) {
-	d.later(func() { d.st.removeRoute(tcpip.Route{Destination: prefix, NIC: nic}) })
+func (d *ndpDispatcher) OnOnLinkPrefixInvalidated(_ tcpip.NICID, prefix tcpip.Subnet) {
+	d.record(func() { delete(d.routes, ndpRoute{dest: prefix}) })
 }
 
 // OnAutoGenAddress implements ipv6.NDPDispatcher.
 func (d *ndpDispatcher) OnAutoGenAddress(_ tcpip.NICID, addr tcpip.AddressWithPrefix) stack.AddressDispatcher {
-	d.later(func() {
-		d.addresses.Add(1)
-		// Its solicited-node group: the same as the link-local
-		// address's for an EUI-64 address, not for every identifier.
-		if joinSolicitedNode(d.st.ep.d, addr.Address) != nil {
-			d.filterErrors.Add(1)
-		}
-		if d.st.onAddress != nil {
-			d.st.onAddress(netip.PrefixFrom(netip.AddrFrom16(addr.Address.As16()), addr.PrefixLen))
-		}
-	})
+	d.record(func() { d.addrs[addr.Address] = addr })
 	return nil
 }
 
 // OnAutoGenAddressDeprecated implements ipv6.NDPDispatcher.
 func (d *ndpDispatcher) OnAutoGenAddressDeprecated(tcpip.NICID, tcpip.AddressWithPrefix) {}
 
-// OnAutoGenAddressInvalidated implements ipv6.NDPDispatcher.
-func (d *ndpDispatcher) OnAutoGenAddressInvalidated(tcpip.NICID, tcpip.AddressWithPrefix) {}
+// OnAutoGenAddressInvalidated implements ipv6.NDPDispatcher: the address
+// is gone (its lifetime ran out, or the NIC was disabled).
+func (d *ndpDispatcher) OnAutoGenAddressInvalidated(_ tcpip.NICID, addr tcpip.AddressWithPrefix) {
+	d.record(func() { delete(d.addrs, addr.Address) })
+}
 
 // OnRecursiveDNSServerOption implements ipv6.NDPDispatcher.
 func (d *ndpDispatcher) OnRecursiveDNSServerOption(tcpip.NICID, []tcpip.Address, time.Duration) {}

@@ -138,6 +138,18 @@ type Stack struct {
 	capture   *captureEndpoint
 	ndp       *ndpDispatcher
 	onAddress func(netip.Prefix)
+	groups    *groupFilter
+	// ras keeps the routers' advertisements, to give back to gVisor when
+	// the link returns (nil with NoSLAAC); deliver hands a packet to the
+	// NIC as if received, past GRO.
+	ras     *raCache
+	deliver func(tcpip.NetworkProtocolNumber, *stack.PacketBuffer)
+
+	// linkMu guards linkSubs, the OnLinkChange callbacks, and downsSeen,
+	// the endpoint's LinkDown count at linkWatch's last look.
+	linkMu    sync.Mutex
+	linkSubs  []func(up bool)
+	downsSeen uint64
 
 	// v4 serializes changes of the IPv4 configuration and guards addr
 	// and gw4, the address and gateway it has (invalid: none).
@@ -186,12 +198,21 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 		done:      make(chan struct{}),
 		ndp:       ndp,
 		onAddress: cfg.OnAddress,
+		groups:    newGroupFilter(d),
 	}
 	ndp.st = st
 	go ndp.run(st.done)
 	if err := st.setup(cfg); err != nil {
 		s.Destroy()
 		return nil, err
+	}
+	if !cfg.NoSLAAC {
+		ras, err := newRACache(s, st.done)
+		if err != nil {
+			s.Destroy()
+			return nil, err
+		}
+		st.ras = ras
 	}
 	go st.linkWatch()
 	return st, nil
@@ -237,6 +258,8 @@ func (st *Stack) setup(cfg Config) error {
 		batcher.OnRxBatchEnd(g.Flush)
 	}
 	link = g
+	// The NIC's own dispatcher, which GRO's nested endpoint forwards to.
+	st.deliver = g.Endpoint.DeliverNetworkPacket
 	// One dispatcher keeps frames in order on the driver's single ring.
 	q := &txQueue{QueueingDiscipline: fifo.New(link, 1, cfg.TxQueueLen), ep: st.ep}
 	// The carrier callback is set before Attach so no change is missed;
@@ -264,11 +287,14 @@ func (st *Stack) setup(cfg Config) error {
 			return fmt.Errorf("netif: add address %s: %s", pa.AddressWithPrefix, err)
 		}
 	}
-	if err := joinNDPGroups(st.ep.d, st.linkLocal); err != nil {
+	if err := st.groups.joinAllNodes(); err != nil {
+		return err
+	}
+	if err := st.groups.joinSolicitedNode(st.linkLocal); err != nil {
 		return err
 	}
 	if cfg.Addr6.IsValid() {
-		if err := joinSolicitedNode(st.ep.d, tcpip.AddrFrom16(cfg.Addr6.Addr().As16())); err != nil {
+		if err := st.groups.joinSolicitedNode(tcpip.AddrFrom16(cfg.Addr6.Addr().As16())); err != nil {
 			return err
 		}
 	}
@@ -282,44 +308,17 @@ func (st *Stack) setup(cfg Config) error {
 	return nil
 }
 
-// joinNDPGroups opens d's multicast filter, if it has one, to the groups
-// neighbour discovery for ll uses.
-func joinNDPGroups(d Driver, ll tcpip.Address) error {
-	if err := joinGroup(d, header.IPv6AllNodesMulticastAddress); err != nil {
-		return err
-	}
-	return joinSolicitedNode(d, ll)
-}
-
-// joinSolicitedNode opens d's multicast filter to addr's solicited-node
-// group, where neighbour solicitations for addr arrive.
-func joinSolicitedNode(d Driver, addr tcpip.Address) error {
-	return joinGroup(d, header.SolicitedNodeAddr(addr))
-}
-
-// joinGroup opens d's multicast filter, if it has one, to an IPv6 group.
-func joinGroup(d Driver, group tcpip.Address) error {
-	mf, ok := d.(MulticastFilter)
-	if !ok {
-		return nil
-	}
-	var mac [6]byte
-	copy(mac[:], header.EthernetAddressFromMulticastIPv6Address(group))
-	if err := mf.AddMulticast(mac); err != nil {
-		return fmt.Errorf("netif: multicast filter for %s: %w", group, err)
-	}
-	return nil
-}
-
 // replaceRoute adds r, replacing an equal route.
 func (st *Stack) replaceRoute(r tcpip.Route) {
 	st.removeRoute(r)
 	st.s.AddRoute(r)
 }
 
-// removeRoute removes routes equal to r.
+// removeRoute removes routes equal to r, gateway included (gVisor's
+// Route.Equal ignores it, which would take the default route through one
+// router away with another's).
 func (st *Stack) removeRoute(r tcpip.Route) {
-	st.s.RemoveRoutes(func(x tcpip.Route) bool { return x.Equal(r) })
+	st.s.RemoveRoutes(func(x tcpip.Route) bool { return x.Equal(r) && x.Gateway == r.Gateway })
 }
 
 // Addrs lists every address of the NIC, IPv4 and IPv6 (link-local, static
@@ -383,18 +382,49 @@ func (st *Stack) linkWatch() {
 	}
 }
 
-// applyLink makes the NIC's enabled state follow the carrier.
+// applyLink makes the NIC's enabled state follow the carrier and tells
+// the OnLinkChange callbacks. Disabling the NIC makes gVisor forget what
+// router advertisements taught it (SLAAC addresses, routers, prefixes), so
+// enabling it again gives it back the advertisements kept (raCache): the
+// addresses come back, through DAD, without waiting for a router to speak.
 func (st *Stack) applyLink() {
+	st.linkMu.Lock()
+	// Losses counted before the carrier is read: a loss and return
+	// quicker than this goroutine are still seen as a loss, and one
+	// between the two reads as carrier down.
+	downs := st.ep.c.linkDown.Load()
+	lost := downs != st.downsSeen
+	st.downsSeen = downs
+	subs := st.linkSubs
+	st.linkMu.Unlock()
 	up := st.ep.LinkUp()
-	if up == st.s.CheckNIC(NICID) {
-		return
-	}
+	changed := up != st.s.CheckNIC(NICID)
 	// Both fail only for an unknown NIC, that is while the stack closes.
-	if up {
-		_ = st.s.EnableNIC(NICID)
-	} else {
+	switch {
+	case changed && up:
+		if st.s.EnableNIC(NICID) == nil && st.ras != nil {
+			st.ndp.c.replays.Add(uint64(st.ras.replay(st.deliver)))
+		}
+	case changed:
 		_ = st.s.DisableNIC(NICID)
 	}
+	for _, f := range subs {
+		if lost || changed && !up {
+			f(false)
+		}
+		if up && (lost || changed) {
+			f(true)
+		}
+	}
+}
+
+// OnLinkChange registers f, called on the stack's link goroutine for each
+// carrier change it applies: false when carrier goes, true when it comes
+// back. A loss and return too quick to tell apart are reported as both.
+func (st *Stack) OnLinkChange(f func(up bool)) {
+	st.linkMu.Lock()
+	defer st.linkMu.Unlock()
+	st.linkSubs = append(st.linkSubs, f)
 }
 
 // Close tears the stack down: it aborts every endpoint, removes the NIC and

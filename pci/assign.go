@@ -44,6 +44,30 @@ func (r Range) String() string { return fmt.Sprintf("[%#x-%#x)", r.Start, r.End)
 
 func (r Range) overlaps(o Range) bool { return r.Start < o.End && o.Start < r.End }
 
+// fixedIODecodes are I/O ports the chipsets QEMU emulates decode
+// themselves, whatever the PCI windows say: a BAR placed on them would be
+// shadowed, or would shadow them. Assign keeps every I/O BAR and bridge I/O
+// window clear of them, as SeaBIOS does by starting its I/O window above
+// them.
+var fixedIODecodes = []struct {
+	Range
+	what string
+}{
+	// ISA devices, the PIC, PIT, DMA, RTC, PCI configuration ports, and
+	// QEMU's fw_cfg, debug and pvpanic ports: the first 4 KiB, never PCI.
+	{Range{0x0000, 0x1000}, "legacy ISA and chipset ports"},
+	// ICH9 (q35) ACPI PM block at PMBASE 0x600 (QEMU's ICH9_PMIO base, set
+	// by firmware), and qboot's PIIX4 PMBASE 0x600 too.
+	{Range{0x0600, 0x0680}, "ICH9 ACPI power management (q35), qboot's PIIX4 PM"},
+	// QEMU's ACPI hotplug registers on -M pc: PCI hotplug at 0xae00, CPU
+	// hotplug at 0xaf00, GPE0 at 0xafe0.
+	{Range{0xae00, 0xb000}, "QEMU ACPI PCI/CPU hotplug and GPE0"},
+	// PIIX4 ACPI PM block where SeaBIOS puts PMBASE (0xb000, 64 ports).
+	{Range{0xb000, 0xb040}, "PIIX4 ACPI power management (SeaBIOS PMBASE)"},
+	// PIIX4 SMBus host controller where SeaBIOS puts SMBBA (0xb100).
+	{Range{0xb100, 0xb110}, "PIIX4 SMBus (SeaBIOS SMBBA)"},
+}
+
 // Windows are the ranges the host bridge forwards to PCI, from which Assign
 // may take addresses: below 4 GiB for memory (every BAR is placed there,
 // 64-bit ones included) and below 64 KiB for I/O.
@@ -68,6 +92,8 @@ var ErrNoSpace = errors.New("pci: no room in the window")
 // left. BARs are packed largest alignment first from the top of each
 // window down, as SeaBIOS does; prefetchable BARs go to the plain memory
 // window (always allowed) and prefetchable bridge windows stay closed.
+// I/O BARs and windows keep clear of the ports the chipset decodes itself
+// (fixedIODecodes), wherever the window given starts.
 // A function that got addresses has its decoding switched on for them, as
 // firmware leaves it, and a bridge whose windows were opened forwards
 // memory, I/O and bus mastering.
@@ -239,6 +265,11 @@ func (a *assigner) placeIn(ds []*Device, kind BARKind, win Range, fresh bool) []
 			if size, align := a.windowNeed(d, kind); size > 0 {
 				reqs = append(reqs, request{dev: d, bar: -1, size: size, align: align})
 			}
+		}
+	}
+	if kind == BARIO {
+		for _, f := range fixedIODecodes {
+			busy = append(busy, f.Range)
 		}
 	}
 	// Largest alignment first, then largest size: a tight top-down pack.

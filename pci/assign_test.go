@@ -245,3 +245,55 @@ func TestAssignNoRoom(t *testing.T) {
 		}
 	}
 }
+
+// I/O ports the chipset decodes itself, which no I/O BAR or bridge I/O
+// window may cover: QEMU's ACPI hotplug block, the PIIX4 PM and SMBus
+// blocks where SeaBIOS puts them, and the legacy first 4 KiB (the ICH9 PM
+// block at 0x600 among them).
+var chipsetPorts = []pci.Range{
+	{Start: 0x0000, End: 0x1000},
+	{Start: 0xae00, End: 0xb000},
+	{Start: 0xb000, End: 0xb040},
+	{Start: 0xb100, End: 0xb110},
+}
+
+// An I/O window whose top ends just above the PIIX4 PM block: packed top
+// down, the bridge's 4 KiB window would land on QEMU's hotplug ports and a
+// 64-port BAR on the PM block. Assign puts them below instead.
+func TestAssignAvoidsChipsetPorts(t *testing.T) {
+	s := pcitest.QEMUPCQboot()
+	bus, err := pci.Enumerate(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := qemuWindows
+	w.IO = pci.Range{Start: 0x1000, End: 0xb040}
+	if err := bus.Assign(w); err != nil {
+		t.Fatal(err)
+	}
+	checkLayout(t, s, w, true)
+	t.Logf("layout:\n%s", bus)
+	var placed []region
+	for _, d := range bus.Devices {
+		for _, b := range d.BARs {
+			if b.Kind == pci.BARIO {
+				placed = append(placed, region{fmt.Sprintf("%s %v", d.Addr, b), pci.Range{Start: b.Addr, End: b.Addr + b.Size}, true})
+			}
+		}
+		if d.IsBridge() {
+			if r, ok := bridgeWindow(s.Function(d.Addr), true); ok {
+				placed = append(placed, region{fmt.Sprintf("bridge %s I/O window", d.Addr), r, true})
+			}
+		}
+	}
+	if len(placed) < 3 {
+		t.Fatalf("only %d I/O ranges placed", len(placed))
+	}
+	for _, p := range placed {
+		for _, c := range chipsetPorts {
+			if p.r.Start < c.End && c.Start < p.r.End {
+				t.Errorf("%s %v overlaps the chipset's ports %v", p.what, p.r, c)
+			}
+		}
+	}
+}

@@ -13,7 +13,8 @@ import (
 // startDHCP runs a DHCP client on the stack (ip=dhcp) and waits, at most
 // the dhcpwait= bound, for its first lease; the client goes on renewing
 // it, and applies every lease it is given (address, subnet and default
-// routes) to the stack.
+// routes) to the stack. It hears of carrier changes, to verify its lease
+// when the link comes back.
 func (s *System) startDHCP() error {
 	st := s.Stack
 	conn, err := st.ListenDHCPClient()
@@ -29,6 +30,9 @@ func (s *System) startDHCP() error {
 		Remove:   func(dhcpclient.Lease) { st.ClearIPv4() },
 		Log:      func(line string) { fmt.Printf("%s: %s\n", s.Name, line) },
 	})
+	// Carrier back after a loss: the client verifies its lease
+	// (INIT-REBOOT) instead of keeping it unchecked until T1.
+	st.OnLinkChange(s.dhcp.LinkChanged)
 	go s.dhcp.Run(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), s.Options.DHCPWait)
 	defer cancel()

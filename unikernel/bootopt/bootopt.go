@@ -35,7 +35,8 @@
 //	                               application handler (default off):
 //	                               GET /test/nilderef dereferences nil,
 //	                               GET /test/spin?ms=N computes for N ms
-//	mtu=N                          the largest IP packet, 68-16274 (default 1500);
+//	mtu=N                          the largest IP packet, 1280-16274 (default 1500;
+//	                               1280 is IPv6's minimum, and IPv6 is always on);
 //	                               above 1500 the e1000 takes jumbo frames
 //	tick=on|off                    the runtime's timer tick (default on); off
 //	                               means no preemption of a goroutine that keeps
@@ -320,11 +321,14 @@ func parseGOGC(s string) (int, error) {
 	return n, nil
 }
 
-// parseSeconds parses a whole number of seconds in [1, limit].
+// parseSeconds parses a whole number of seconds in [1, limit]. The bound
+// is checked on the number itself: converted first, a count past 2^63
+// nanoseconds would wrap to a negative Duration and pass.
 func parseSeconds(s string, limit time.Duration) (time.Duration, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || time.Duration(n)*time.Second > limit {
-		return 0, fmt.Errorf("want seconds in [1, %d]", int(limit/time.Second))
+	maxSecs := int64(limit / time.Second)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > maxSecs {
+		return 0, fmt.Errorf("want seconds in [1, %d]", maxSecs)
 	}
 	return time.Duration(n) * time.Second, nil
 }
@@ -340,7 +344,12 @@ func parseOff(s string) (bool, error) {
 	return false, fmt.Errorf("want on or off")
 }
 
-// parseMTU parses mtu=N within what the e1000 carries.
+// MinIPv6MTU is the smallest MTU of a link that carries IPv6 (RFC 8200
+// section 5). The NIC always has IPv6 (its link-local address at least), so
+// mtu= may not go below it.
+const MinIPv6MTU = 1280
+
+// parseMTU parses mtu=N within what the e1000 and IPv6 allow.
 func parseMTU(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	switch {
@@ -348,6 +357,8 @@ func parseMTU(s string) (int, error) {
 		return 0, fmt.Errorf("want a number of bytes")
 	case n < e1000.MinMTU:
 		return 0, fmt.Errorf("below IPv4's minimum MTU, %d", e1000.MinMTU)
+	case n < MinIPv6MTU:
+		return 0, fmt.Errorf("below IPv6's minimum MTU, %d (IPv6 is always on)", MinIPv6MTU)
 	case n > e1000.MaxMTU:
 		return 0, fmt.Errorf("beyond the 82540EM's largest MTU, %d (a 16288-byte transmit packet)", e1000.MaxMTU)
 	}

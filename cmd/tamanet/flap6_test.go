@@ -1,0 +1,139 @@
+//go:build !tamago
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tamanet/toolchain/tamagotest"
+)
+
+// flap6MAC is the guest's station address in TestLinkFlapIPv6.
+const flap6MAC = "02:00:00:00:00:16"
+
+// TestLinkFlapIPv6 is the link flap over IPv6: the unikernel on a tap in a
+// namespace of its own takes a SLAAC address from radvd's advertisement
+// and serves HTTP on it; radvd is then killed (without the farewell
+// advertisement a clean stop sends), so that nothing on the link will
+// announce the prefix again, and the link goes down and up through QEMU's
+// monitor. The address must come back, its lifetime not having run out,
+// and be served again.
+func TestLinkFlapIPv6(t *testing.T) {
+	tamagotest.RequireTap(t)
+	radvd := tamagotest.Tool(t, "radvd", "radvd")
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	ns := fmt.Sprintf("tamanet-flap6-%d", os.Getpid())
+	dir := t.TempDir()
+	qmpPath := filepath.Join(dir, "qmp.sock")
+	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-q", qmpPath, "-k", "mac=" + flap6MAC})
+	c := newConsole(vm.Lines)
+	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
+	c.await(t, "READY tamanet", 0, readyTimeout)
+	mac, _ := net.ParseMAC(flap6MAC)
+	slaac := eui64("fd00:1::", mac)
+	addrLine := "tamanet: address " + slaac.String() + "/64 (SLAAC)"
+
+	conf := filepath.Join(dir, "radvd.conf")
+	os.WriteFile(conf, []byte(`interface tap0 {
+	AdvSendAdvert on;
+	MinRtrAdvInterval 3;
+	MaxRtrAdvInterval 4;
+	AdvDefaultLifetime 1800;
+	prefix fd00:1::/64 { AdvOnLink on; AdvAutonomous on; AdvValidLifetime 86400; AdvPreferredLifetime 14400; };
+};
+`), 0o644)
+	rd := exec.Command("ip", "netns", "exec", ns, radvd, "-n", "-C", conf, "-p", filepath.Join(dir, "radvd.pid"), "-m", "stderr")
+	var rdLog bytes.Buffer
+	rd.Stdout, rd.Stderr = &rdLog, &rdLog
+	if err := rd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stopRadvd := func() {
+		if !stopped {
+			stopped = true
+			rd.Process.Kill() // SIGKILL: no final advertisement
+			rd.Wait()
+			t.Logf("radvd:\n%s", rdLog.String())
+		}
+	}
+	t.Cleanup(stopRadvd)
+	c.await(t, addrLine, 0, linkTimeout)
+
+	dialer := tamagotest.NewNetnsDialer(ns)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
+	url := "http://" + netip.AddrPortFrom(slaac, 80).String() + "/"
+	get := func() error {
+		resp, err := client.Get(url)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && (resp.StatusCode != 200 || string(b) != "hello from tamanet\n") {
+			err = fmt.Errorf("status %d, body %q", resp.StatusCode, b)
+		}
+		return err
+	}
+	// DAD of the new address runs before it is served: retry a while.
+	if err := retryFor(linkTimeout, get); err != nil {
+		t.Fatalf("GET %s before the flap: %v", url, err)
+	}
+	stopRadvd()
+
+	monCtx, monCancel := context.WithTimeout(context.Background(), bulkTimeout)
+	defer monCancel()
+	mon, err := tamagotest.DialQMP(monCtx, qmpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := c.mark()
+	if err := mon.SetLink("net0", false); err != nil {
+		t.Fatal(err)
+	}
+	c.await(t, "tamanet: link down", mark, linkTimeout)
+	mark = c.mark()
+	if err := mon.SetLink("net0", true); err != nil {
+		t.Fatal(err)
+	}
+	c.await(t, "tamanet: link up", mark, linkTimeout)
+	c.await(t, addrLine, mark, linkTimeout)
+	if err := retryFor(linkTimeout, get); err != nil {
+		t.Fatalf("GET %s after the flap, the router silent: %v", url, err)
+	}
+
+	resp, err := client.Get("http://" + netip.AddrPortFrom(slaac, 80).String() + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"`+slaac.String()+`/64"`) {
+		t.Errorf("/stats lacks %s/64 after the flap", slaac)
+	}
+}
+
+// retryFor calls f until it succeeds or d has passed, and returns its
+// last error.
+func retryFor(d time.Duration, f func() error) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
