@@ -68,7 +68,10 @@ type Stats struct {
 	// Netif is the link endpoint's and the gVisor stack's statistics
 	// (netif, stack, tcp_connections).
 	netif.Stats
-	Runtime runtimeStats `json:"runtime"`
+	// NDP is the IPv6 neighbour discovery bookkeeping: router
+	// advertisements applied, coalesced and replayed after link flaps.
+	NDP     netif.NDPStats `json:"ndp"`
+	Runtime runtimeStats   `json:"runtime"`
 	// Trace is the latency trace's state (GET /debug/trace).
 	Trace lattrace.Stats `json:"trace"`
 	// Admin counts the admin listener's connections; absent without
@@ -194,6 +197,7 @@ func (s *System) Stats() Stats {
 		Runtime:      readRuntimeStats(),
 		Trace:        lattrace.ReadStats(),
 		Admin:        s.adminStats(),
+		NDP:          s.Stack.NDPStats(),
 	}
 }
 
