@@ -47,17 +47,18 @@ func eui64(prefix string, mac net.HardwareAddr) netip.Addr {
 // over every address it should have: the static IPv4 one, the link-local
 // and SLAAC addresses derived from mac=, and the static IPv6 one: HTTP GET,
 // a 20 MB download checked by SHA-256 over each IPv6 address, TCP and UDP
-// echo over each. The admin listener is open to the tap's global IPv6
-// address only: it serves the debug routes to the IPv6 global targets
-// (which the host reaches from fd00:1::2) and closes the connections from
-// 10.0.2.2 and the link-local address; port 80 answers 404 under /debug/
-// over every address.
+// echo over each. The admin listener is open to the link's global IPv6
+// prefix only: it serves the debug routes to the IPv6 global targets
+// (which the host reaches from an fd00:1::/64 address: fd00:1::2, or the
+// one the tap takes from radvd's advertisement) and closes the
+// connections from 10.0.2.2 and the link-local address; port 80 answers
+// 404 under /debug/ over every address.
 func TestNetworkConfigTap(t *testing.T) {
 	tamagotest.RequireTap(t)
 	radvd := tamagotest.Tool(t, "radvd", "radvd")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	ns := fmt.Sprintf("tamanet-net-%d", os.Getpid())
-	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", withAdmin(tapBootOpt) + " adminallow=fd00:1::2/128"})
+	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", withAdmin(tapBootOpt) + " adminallow=fd00:1::/64"})
 	c := newConsole(vm.Lines)
 	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 	ready := c.await(t, "READY tamanet", 0, readyTimeout)
