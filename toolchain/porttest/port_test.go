@@ -29,7 +29,7 @@ func TestRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ExitCode != 0 || !strings.Contains(r.Output, "rtcheck: 15 passed, 0 failed") {
+	if r.ExitCode != 0 || !strings.Contains(r.Output, "rtcheck: 17 passed, 0 failed") {
 		t.Fatalf("rtcheck exit %d", r.ExitCode)
 	}
 }

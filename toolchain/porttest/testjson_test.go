@@ -50,3 +50,35 @@ func TestParseTestJSON(t *testing.T) {
 		t.Errorf("crashed run read as summary %v, unended %v", r.summary, r.unended())
 	}
 }
+
+// TestStdCaseProblems: a suite run that passes with fewer tests than its
+// case pins (a flood of skips) fails, and so does one whose expected
+// failure went missing.
+func TestStdCaseProblems(t *testing.T) {
+	const skipped = `{"Action":"run","Package":"p","Test":"TestA"}
+{"Action":"pass","Package":"p","Test":"TestA"}
+{"Action":"run","Package":"p","Test":"TestB"}
+{"Action":"output","Package":"p","Test":"TestB","Output":"    b_test.go:9: skipping test: cannot exec subprocess on tamago/amd64\n"}
+{"Action":"skip","Package":"p","Test":"TestB"}
+{"Action":"run","Package":"p","Test":"TestC"}
+{"Action":"skip","Package":"p","Test":"TestC"}
+{"Action":"output","Package":"p","Output":"PASS\n"}
+{"Action":"pass","Package":"p"}
+`
+	r, err := parseTestJSON(skipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		c    stdCase
+		want int
+	}{
+		{stdCase{pkg: "p", minPass: 1}, 0},
+		{stdCase{pkg: "p", minPass: 3}, 1},                                               // two of three skipped
+		{stdCase{pkg: "p", minPass: 1, fail: map[string]string{"TestA": "a reason"}}, 2}, // TestA passed, the package too
+	} {
+		if got := c.c.problems(r); len(got) != c.want {
+			t.Errorf("%+v: problems %q, want %d", c.c, got, c.want)
+		}
+	}
+}

@@ -3,9 +3,10 @@
 // Command rtcheck exercises the GOOS=tamago runtime as a Linux process
 // (tamago's user/linux overlay): scheduling, garbage collection, timers,
 // maps, crypto, interrupt-style signal delivery, faults that become
-// panics, preemption, CPU profiling and the read-only view of the host's
-// GOROOT (run it with GOROOT/src as working directory). It prints one line
-// per check and exits non-zero if any fails.
+// panics, preemption, CPU profiling, the read-only view of the host's
+// GOROOT (run it with GOROOT/src as working directory) and localhost
+// without DNS. It prints one line per check and exits non-zero if any
+// fails.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,6 +32,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	_ "unsafe" // go:linkname
 
 	_ "github.com/usbarmory/tamago/user/linux"
 )
@@ -56,6 +59,8 @@ func main() {
 		{"cpu-profile", checkCPUProfile},
 		{"args", checkArgs},
 		{"host-files", checkHostFiles},
+		{"localhost", checkLocalhost},
+		{"clock-in-syscall", checkClockInSyscall},
 	}
 	failed := 0
 	for _, c := range checks {
@@ -324,6 +329,59 @@ func checkHostFiles() error {
 		return fmt.Errorf("in-memory /tmp/rtcheck read back %q, %v", back, err)
 	}
 	return nil
+}
+
+// checkLocalhost: localhost names (RFC 6761) are the loopback addresses
+// without DNS, which the port's fake network does not have, and a server
+// listens on one.
+func checkLocalhost() error {
+	for _, name := range []string{"localhost", "localhost.", "Api.Localhost"} {
+		addrs, err := net.LookupHost(name)
+		if err != nil || !slices.Equal(addrs, []string{"127.0.0.1", "::1"}) {
+			return fmt.Errorf("LookupHost(%q) = %v, %v; want [127.0.0.1 ::1]", name, addrs, err)
+		}
+	}
+	if _, err := net.LookupHost("localhost.example"); err == nil {
+		return errors.New("localhost.example resolved: only names under localhost are local")
+	}
+	l, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+// The runtime's system call bracket and clock, which packages outside
+// the standard library reach by linkname too.
+//
+//go:linkname entersyscall runtime.entersyscall
+func entersyscall()
+
+//go:linkname exitsyscall runtime.exitsyscall
+func exitsyscall()
+
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// checkClockInSyscall: the runtime reads its clock between entersyscall
+// and exitsyscall, where no stack may grow, as the runtime's own tests do
+// (fakeSyscall); the board's clock is a Go function, so the runtime must
+// not call it on the goroutine's stack there, or it throws "stack split
+// at bad time".
+func checkClockInSyscall() error {
+	if d := clockInSyscall(); d < 0 {
+		return fmt.Errorf("clock went back %v", time.Duration(d))
+	}
+	return nil
+}
+
+//go:nosplit
+func clockInSyscall() int64 {
+	entersyscall()
+	t0 := nanotime()
+	t1 := nanotime()
+	exitsyscall()
+	return t1 - t0
 }
 
 type pair struct{ a, b int }
