@@ -29,11 +29,16 @@ func Exit(code int32) {
 	consoleString("board: exit status ")
 	consoleInt(code)
 	consoleString(" not reported: no isa-debug-exit; ")
-	if s := softOff; s.ok {
+	s := softOff
+	if s.ok {
 		consoleString("ACPI soft-off requested, ")
+	}
+	// The whole line goes out before the soft-off request: QEMU may power
+	// off before the CPU reaches another instruction.
+	consoleString("CPU halted with interrupts off\n")
+	if s.ok {
 		outw(s.port, s.typ<<pm1SlpTypShift|pm1SlpEn)
 	}
-	consoleString("CPU halted with interrupts off\n")
 	haltForever()
 }
 
