@@ -8,9 +8,11 @@
 #     -m SIZE           guest RAM (default 1G)
 #     -p PORT           host port forwarded from 127.0.0.1 to guest port 80
 #     -e PORT           host port forwarded from 127.0.0.1 to guest port 7 (TCP and UDP)
-#     -F HOST:GUEST     another TCP port forward from 127.0.0.1:HOST to guest
-#                       port GUEST (repeatable), e.g. -F 8081:8081 for the
-#                       admin listener of boot option admin=8081
+#     -F [PROTO:]HOST:GUEST
+#                       another port forward from 127.0.0.1:HOST to guest
+#                       port GUEST (repeatable); PROTO is tcp (default), udp
+#                       or tcp+udp, e.g. -F 8081:8081 for the admin listener
+#                       of boot option admin=8081
 #     -M MACHINE        pc (default) or q35
 #     -f FIRMWARE       qboot (default: QEMU's qboot.rom, which starts a PVH
 #                       image much sooner than SeaBIOS and assigns no PCI
@@ -49,8 +51,9 @@ while getopts "a:m:p:e:F:M:f:i:k:P:q:t:Tu:06X" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	F) case $OPTARG in
-		[0-9]*:[0-9]*) forwards+=("$OPTARG") ;;
-		*) echo "qemu.sh: -F $OPTARG: want HOSTPORT:GUESTPORT" >&2; exit 2 ;;
+		[0-9]*:[0-9]*) forwards+=("tcp:$OPTARG") ;;
+		tcp:[0-9]*:[0-9]* | udp:[0-9]*:[0-9]* | tcp+udp:[0-9]*:[0-9]*) forwards+=("$OPTARG") ;;
+		*) echo "qemu.sh: -F $OPTARG: want [tcp:|udp:|tcp+udp:]HOSTPORT:GUESTPORT" >&2; exit 2 ;;
 		esac ;;
 	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
 	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;; X) debugexit=0 ;;
@@ -116,7 +119,10 @@ fwd=""
 [ -n "$http_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$http_port-:80"
 [ -n "$echo_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$echo_port-:7,hostfwd=udp:127.0.0.1:$echo_port-:7"
 for f in ${forwards[@]+"${forwards[@]}"}; do
-	fwd="$fwd,hostfwd=tcp:127.0.0.1:${f%%:*}-:${f#*:}"
+	proto=${f%%:*} ports=${f#*:}
+	for p in ${proto/+/ }; do
+		fwd="$fwd,hostfwd=$p:127.0.0.1:${ports%%:*}-:${ports#*:}"
+	done
 done
 netdev=(-netdev "user,id=net0$fwd")
 [ -n "$netns" ] && netdev=(-netdev tap,id=net0,ifname=tap0,script=no,downscript=no)

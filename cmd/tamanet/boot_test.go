@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm/vmtest"
 )
 
 // TestBootFigure boots the unikernel and times it with tamabench boot as
@@ -45,7 +46,7 @@ func TestBootFigure(t *testing.T) {
 				"-url", fmt.Sprintf("http://127.0.0.1:%d/", port), "-admin", fmt.Sprintf("http://127.0.0.1:%d", admin)))
 		})
 		t.Run("tap/"+fw, func(t *testing.T) {
-			tamagotest.RequireTap(t)
+			vmtest.RequireTap(t)
 			ns := fmt.Sprintf("tamanet-boottest-%d", os.Getpid())
 			start := time.Now()
 			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-t", ns, "-k", withAdmin("")})

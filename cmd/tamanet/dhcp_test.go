@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
 )
 
 // dhcpStats is system.dhcp of GET /stats (package dhcpclient's Stats).
@@ -194,8 +196,8 @@ const (
 // which then serves. Without any server, the boot stops after dhcpwait=
 // with a message naming ip=dhcp.
 func TestDHCPTap(t *testing.T) {
-	tamagotest.RequireTap(t)
-	bin := tamagotest.Tool(t, "dnsmasq", "dnsmasq-base")
+	vmtest.RequireTap(t)
+	bin := vmtest.Tool(t, "dnsmasq", "dnsmasq-base")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 
 	t.Run("dnsmasq", func(t *testing.T) {
@@ -209,8 +211,8 @@ func TestDHCPTap(t *testing.T) {
 		}
 		write(hosts, "")
 		write(opts, "option:dns-server,10.0.2.3\n")
-		vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-k", "ip=dhcp dhcpwait=120 mac=" + dhcpMAC})
-		c := newConsole(vm.Lines)
+		qv := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-k", "ip=dhcp dhcpwait=120 mac=" + dhcpMAC})
+		c := newConsole(qv.Lines)
 		t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 		awaitTap(t, ns)
 		dm := startDNSMasq(t, bin, ns,
@@ -227,7 +229,7 @@ func TestDHCPTap(t *testing.T) {
 		if !strings.Contains(ready.text, "READY tamanet 10.0.2.30/24,") || !strings.Contains(ready.text, "dhcp lease "+want) {
 			t.Errorf("READY line %q: want the leased address and dhcp lease %s", ready.text, want)
 		}
-		dialer := tamagotest.NewNetnsDialer(ns)
+		dialer := vm.NewNetnsDialer(ns)
 		client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
 		defer client.CloseIdleConnections()
 		get := func(addr, path string) []byte {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm/vmtest"
 )
 
 // TestDHCPLinkFlap boots the unikernel with ip=dhcp on a tap against
@@ -20,8 +21,8 @@ import (
 // changes, and after the second flap dnsmasq refuses the old address and
 // discovery gets the new one.
 func TestDHCPLinkFlap(t *testing.T) {
-	tamagotest.RequireTap(t)
-	bin := tamagotest.Tool(t, "dnsmasq", "dnsmasq-base")
+	vmtest.RequireTap(t)
+	bin := vmtest.Tool(t, "dnsmasq", "dnsmasq-base")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	ns := fmt.Sprintf("tamanet-dhcpflap-%d", os.Getpid())
 	dir := t.TempDir()

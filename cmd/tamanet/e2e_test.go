@@ -31,6 +31,7 @@ import (
 	"tamanet/napi"
 	"tamanet/netif"
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm/vmtest"
 )
 
 // Sizes of the transfers the issue asks for. They are not shrunk for TCG:
@@ -816,7 +817,7 @@ func (g *guest) testEcho(t *testing.T) {
 // types and labels, and a second scrape after more traffic has every
 // counter (and histogram count) at least where the first left it.
 func (g *guest) testMetrics(t *testing.T) {
-	promtool := tamagotest.Tool(t, "promtool", "prometheus")
+	promtool := vmtest.Tool(t, "promtool", "prometheus")
 	first := g.get(t, "/metrics")
 	check := exec.Command(promtool, "check", "metrics")
 	check.Stdin = bytes.NewReader(first)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
 )
 
 // flap6MAC is the guest's station address in TestLinkFlapIPv6.
@@ -31,14 +33,14 @@ const flap6MAC = "02:00:00:00:00:16"
 // monitor. The address must come back, its lifetime not having run out,
 // and be served again.
 func TestLinkFlapIPv6(t *testing.T) {
-	tamagotest.RequireTap(t)
-	radvd := tamagotest.Tool(t, "radvd", "radvd")
+	vmtest.RequireTap(t)
+	radvd := vmtest.Tool(t, "radvd", "radvd")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	ns := fmt.Sprintf("tamanet-flap6-%d", os.Getpid())
 	dir := t.TempDir()
 	qmpPath := filepath.Join(dir, "qmp.sock")
-	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-q", qmpPath, "-k", "mac=" + flap6MAC})
-	c := newConsole(vm.Lines)
+	qv := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-q", qmpPath, "-k", "mac=" + flap6MAC})
+	c := newConsole(qv.Lines)
 	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 	c.await(t, "READY tamanet", 0, readyTimeout)
 	mac, _ := net.ParseMAC(flap6MAC)
@@ -72,7 +74,7 @@ func TestLinkFlapIPv6(t *testing.T) {
 	t.Cleanup(stopRadvd)
 	c.await(t, addrLine, 0, linkTimeout)
 
-	dialer := tamagotest.NewNetnsDialer(ns)
+	dialer := vm.NewNetnsDialer(ns)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
 	url := "http://" + netip.AddrPortFrom(slaac, 80).String() + "/"
 	get := func() error {

@@ -22,6 +22,8 @@ import (
 
 	"tamanet/toolchain/tamagotest"
 	"tamanet/unikernel/admin/admintest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
 )
 
 // Addressing of TestNetworkConfigTap: every boot option of the network at
@@ -54,12 +56,12 @@ func eui64(prefix string, mac net.HardwareAddr) netip.Addr {
 // connections from 10.0.2.2 and the link-local address; port 80 answers
 // 404 under /debug/ over every address.
 func TestNetworkConfigTap(t *testing.T) {
-	tamagotest.RequireTap(t)
-	radvd := tamagotest.Tool(t, "radvd", "radvd")
+	vmtest.RequireTap(t)
+	radvd := vmtest.Tool(t, "radvd", "radvd")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	ns := fmt.Sprintf("tamanet-net-%d", os.Getpid())
-	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", withAdmin(tapBootOpt) + " adminallow=fd00:1::/64"})
-	c := newConsole(vm.Lines)
+	qv := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", withAdmin(tapBootOpt) + " adminallow=fd00:1::/64"})
+	c := newConsole(qv.Lines)
 	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
 	ready := c.await(t, "READY tamanet", 0, readyTimeout)
 	mac, _ := net.ParseMAC(tapMAC)
@@ -93,7 +95,7 @@ func TestNetworkConfigTap(t *testing.T) {
 	line := c.await(t, "tamanet: address "+slaac.String()+"/64 (SLAAC)", 0, linkTimeout)
 	t.Logf("%s (router advertisement from radvd)", line.text)
 
-	dialer := tamagotest.NewNetnsDialer(ns)
+	dialer := vm.NewNetnsDialer(ns)
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext, DisableCompression: true}}
 	defer client.CloseIdleConnections()
 	targets := []struct {
@@ -179,7 +181,7 @@ func TestNetworkConfigTap(t *testing.T) {
 }
 
 // echoTCP sends 64 kB through the TCP echo at addr and checks it comes back.
-func echoTCP(t *testing.T, d *tamagotest.NetnsDialer, addr string) {
+func echoTCP(t *testing.T, d *vm.NetnsDialer, addr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -198,7 +200,7 @@ func echoTCP(t *testing.T, d *tamagotest.NetnsDialer, addr string) {
 }
 
 // echoUDP checks the UDP echo at addr:7, allowing a retry or two.
-func echoUDP(t *testing.T, d *tamagotest.NetnsDialer, addr netip.Addr, zone string) {
+func echoUDP(t *testing.T, d *vm.NetnsDialer, addr netip.Addr, zone string) {
 	t.Helper()
 	network := "udp4"
 	if addr.Is6() {

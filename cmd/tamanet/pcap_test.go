@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"tamanet/toolchain/tamagotest"
+	"tamanet/vm/vmtest"
 )
 
 // pcapPackets is how many packets testPcap captures.
@@ -25,7 +25,7 @@ const pcapPackets = 300
 // asked for, TCP of the download in it, no malformed packet, and nothing of
 // the capture's own connection (whose response names the pcap media type).
 func (g *guest) testPcap(t *testing.T) {
-	tshark := tamagotest.Tool(t, "tshark", "tshark")
+	tshark := vmtest.Tool(t, "tshark", "tshark")
 	ctx, cancel := context.WithTimeout(context.Background(), bulkTimeout)
 	defer cancel()
 	// Its own connection, apart from the download's.

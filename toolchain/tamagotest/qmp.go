@@ -3,7 +3,7 @@ package tamagotest
 import (
 	"context"
 
-	"tamanet/qmp"
+	"tamanet/vm/qmp"
 )
 
 // QMP is the QEMU Machine Protocol client of package qmp.

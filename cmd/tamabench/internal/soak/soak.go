@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"tamanet/qmp"
+	"tamanet/vm/qmp"
 )
 
 // Config is a soak run's target and shape. Zero durations and counts take

@@ -1,10 +1,11 @@
-package tamagotest
+package vmtest
 
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"tamanet/vm"
 )
 
 // Tool returns the path of a host command a test needs (promtool, tshark,
@@ -21,25 +22,22 @@ func Tool(t testing.TB, command, debianPackage string) string {
 	return p
 }
 
-// RequireTap returns the repository root where qemu.sh can make a tap in a
-// network namespace of its own (qemu.sh -T says why it cannot). Elsewhere
-// it skips t, except under CI (CI=true), where a tap-only test that cannot
-// run is a failure: a CI machine is set up to run all of them.
-func RequireTap(t testing.TB) string {
+// RequireTap returns where qemu.sh can make a tap in a network namespace of
+// its own (vm.TapAvailable says why it cannot). Elsewhere it skips t,
+// except under CI (CI=true), where a tap-only test that cannot run is a
+// failure: a CI machine is set up to run all of them.
+func RequireTap(t testing.TB) {
 	t.Helper()
-	root := RepoRoot(t)
-	out, err := exec.Command(filepath.Join(root, "qemu.sh"), "-T").CombinedOutput()
-	requireTap(t, err, string(out))
-	return root
+	requireTap(t, vm.TapAvailable())
 }
 
-func requireTap(t testing.TB, probeErr error, why string) {
+func requireTap(t testing.TB, why error) {
 	t.Helper()
-	if probeErr == nil {
+	if why == nil {
 		return
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("tap mode unavailable under CI: %s", why)
+		t.Fatalf("tap mode unavailable under CI: %v", why)
 	}
-	t.Skipf("tap mode unavailable here: %s", why)
+	t.Skipf("tap mode unavailable here: %v", why)
 }

@@ -1,13 +1,17 @@
 //go:build linux
 
-package tamagotest
+package vm
 
 import (
 	"context"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,4 +77,53 @@ func (n *NetnsDialer) in(f func() error) error {
 	}
 	runtime.UnlockOSThread()
 	return ferr
+}
+
+// nsPrefix starts the name of every namespace the launcher makes up:
+// tamanet-PID-N, PID being the launching process, so a later launch can
+// tell a namespace whose owner died (killed before its cleanup ran).
+const nsPrefix = "tamanet-"
+
+var nsSeq atomic.Int64
+
+func newNetnsName() string {
+	return fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), nsSeq.Add(1))
+}
+
+// sweepNetns removes the namespaces of launches whose process is gone,
+// with whatever still runs in them.
+func sweepNetns() {
+	ents, _ := os.ReadDir("/var/run/netns")
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), nsPrefix)
+		if !ok {
+			continue
+		}
+		pid, _, ok := strings.Cut(rest, "-")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n == os.Getpid() || processExists(n) {
+			continue
+		}
+		removeNetns(e.Name())
+	}
+}
+
+func processExists(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || err == unix.EPERM
+}
+
+// removeNetns kills what runs in namespace ns and deletes it: the backstop
+// for a qemu.sh that could not run its own cleanup.
+func removeNetns(ns string) {
+	if _, err := os.Stat("/var/run/netns/" + ns); err != nil {
+		return
+	}
+	out, _ := exec.Command("ip", "netns", "pids", ns).Output()
+	for _, f := range strings.Fields(string(out)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	exec.Command("ip", "netns", "del", ns).Run()
 }

@@ -1,4 +1,4 @@
-package tamagotest
+package vmtest
 
 import (
 	"errors"
@@ -56,16 +56,16 @@ func TestToolFound(t *testing.T) {
 }
 
 func TestRequireTapFailsUnderCI(t *testing.T) {
-	noTap := errors.New("exit status 1")
+	noTap := errors.New("qemu.sh: tap mode unavailable: not root")
 	t.Setenv("CI", "true")
-	if r := run(t, func(tb testing.TB) { requireTap(tb, noTap, "not root") }); !strings.Contains(r.fatal, "not root") || r.skip != "" {
+	if r := run(t, func(tb testing.TB) { requireTap(tb, noTap) }); !strings.Contains(r.fatal, "not root") || r.skip != "" {
 		t.Errorf("CI=true without tap: fatal %q, skip %q; want a failure", r.fatal, r.skip)
 	}
 	t.Setenv("CI", "")
-	if r := run(t, func(tb testing.TB) { requireTap(tb, noTap, "not root") }); !strings.Contains(r.skip, "not root") || r.fatal != "" {
+	if r := run(t, func(tb testing.TB) { requireTap(tb, noTap) }); !strings.Contains(r.skip, "not root") || r.fatal != "" {
 		t.Errorf("without CI, without tap: fatal %q, skip %q; want a skip", r.fatal, r.skip)
 	}
-	if r := run(t, func(tb testing.TB) { requireTap(tb, nil, "") }); r.fatal != "" || r.skip != "" {
+	if r := run(t, func(tb testing.TB) { requireTap(tb, nil) }); r.fatal != "" || r.skip != "" {
 		t.Errorf("with tap: fatal %q, skip %q", r.fatal, r.skip)
 	}
 }

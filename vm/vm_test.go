@@ -1,0 +1,162 @@
+//go:build linux
+
+package vm_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
+)
+
+// A paused machine (QEMU -S) is a guest that runs until it is stopped,
+// whatever the image does.
+var paused = []string{"-S"}
+
+func image(t *testing.T) string {
+	return tamagotest.BuildImage(t, "./cmd/bootcheck", "")
+}
+
+// TestStopLeavesNothing starts paused guests in both network modes and
+// checks that Stop ends QEMU and removes the namespace.
+func TestStopLeavesNothing(t *testing.T) {
+	img := image(t)
+	for _, n := range []vm.Network{vm.User, vm.Tap} {
+		t.Run(n.String(), func(t *testing.T) {
+			cfg := vm.Config{Image: img, Network: n, QEMUArgs: paused, QMP: true,
+				Ports: []vm.Port{{Guest: 80}, {Guest: 7, UDP: true}}}
+			g := vmtest.Start(t, cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			pid, err := g.PID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := g.QMP(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var status struct {
+				Status string `json:"status"`
+			}
+			if err := q.Execute("query-status", nil, &status); err != nil || status.Status != "prelaunch" {
+				t.Errorf("query-status: %+v, %v; want the paused machine's prelaunch", status, err)
+			}
+			if n == vm.Tap {
+				if err := g.Ready(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if !netnsExists(g.Netns) {
+					t.Fatalf("no namespace %s while the guest runs", g.Netns)
+				}
+			}
+			g.Stop()
+			if processAlive(pid) {
+				t.Errorf("QEMU (pid %d) still runs after Stop", pid)
+			}
+			if n == vm.Tap && netnsExists(g.Netns) {
+				t.Errorf("namespace %s left after Stop", g.Netns)
+			}
+		})
+	}
+}
+
+// TestLauncherKilled kills (SIGKILL, no cleanup of its own) a process that
+// started a tap-mode guest, as go test's timeout does to a test binary,
+// and checks that its QEMU and namespace go away all the same.
+func TestLauncherKilled(t *testing.T) {
+	if os.Getenv("VM_TEST_LAUNCHER") != "" {
+		launcher()
+		return
+	}
+	vmtest.RequireTap(t)
+	img := image(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLauncherKilled$")
+	cmd.Env = append(os.Environ(), "VM_TEST_LAUNCHER="+img)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var pid int
+	var ns string
+	lines := make(chan string)
+	go func() {
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+	}()
+	select {
+	case l := <-lines:
+		if _, err := fmt.Sscanf(l, "launched %d %s", &pid, &ns); err != nil {
+			t.Fatalf("launcher said %q: %v", l, err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the launcher did not start its guest within 2 minutes")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(time.Minute)
+	for processAlive(pid) || netnsExists(ns) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after the launcher died: QEMU alive %v, namespace %s left %v",
+				processAlive(pid), ns, netnsExists(ns))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// launcher is the child of TestLauncherKilled: it starts a paused tap-mode
+// guest, says which, and waits to be killed.
+func launcher() {
+	g, err := vm.Start(vm.Config{Image: os.Getenv("VM_TEST_LAUNCHER"), Network: vm.Tap, QEMUArgs: paused}, nil)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pid, err := g.PID(ctx)
+	if err == nil {
+		err = g.Ready(ctx)
+	}
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println("launched", pid, g.Netns)
+	time.Sleep(time.Hour)
+}
+
+func processAlive(pid int) bool {
+	// A zombie has no /proc/PID/task entries' threads running; its state
+	// is Z, and a dead process has no stat at all.
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z" && syscall.Kill(pid, 0) == nil
+}
+
+func netnsExists(ns string) bool {
+	_, err := os.Stat("/var/run/netns/" + ns)
+	return err == nil
+}

@@ -1,0 +1,78 @@
+//go:build linux
+
+// Package vmtest boots guests for tests through package vm: the guest is
+// stopped when the test ends, its console is logged when the test fails,
+// and every wait has a bound (a failure names what did not come).
+//
+// TAMANET_ACCEL and TAMANET_FIRMWARE override a Config's empty Accel and
+// Firmware, so a whole test run can be repeated on another accelerator or
+// firmware.
+package vmtest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"tamanet/vm"
+)
+
+// Start boots cfg for the rest of t.
+func Start(t testing.TB, cfg vm.Config) *vm.Guest {
+	t.Helper()
+	if cfg.Accel == "" {
+		cfg.Accel = os.Getenv("TAMANET_ACCEL")
+	}
+	if cfg.Firmware == "" {
+		cfg.Firmware = os.Getenv("TAMANET_FIRMWARE")
+	}
+	if cfg.Network == vm.Tap {
+		RequireTap(t)
+	}
+	g, err := vm.Start(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.Stop()
+		if t.Failed() {
+			t.Logf("console of %s:\n%s", cfg.Image, g.Console.Text())
+		}
+	})
+	return g
+}
+
+// Await waits at most timeout for a console line containing s, from
+// console index from on.
+func Await(t testing.TB, g *vm.Guest, s string, from int, timeout time.Duration) vm.Line {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	l, _, err := g.Console.Await(ctx, s, from)
+	if err != nil {
+		t.Fatalf("%v (waited %v)", err, timeout)
+	}
+	return l
+}
+
+// Result is a guest that ran to its end.
+type Result struct {
+	Output   string // the whole console, qemu.sh's lines included
+	ExitCode int    // QEMU's exit status
+	Accel    string // the accelerator qemu.sh chose
+}
+
+// Run boots cfg and waits at most timeout for the guest to end by itself.
+func Run(t testing.TB, cfg vm.Config, timeout time.Duration) Result {
+	t.Helper()
+	g := Start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	code, err := g.Wait(ctx)
+	r := Result{Output: g.Console.Text(), ExitCode: code, Accel: g.Accelerator()}
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.Output)
+	}
+	return r
+}
