@@ -3,6 +3,7 @@
 #   make run     boot the unikernel in QEMU (builds everything it needs)
 #   make test    host, port (GOOS=tamago under Linux) and QEMU tests
 #   make bench   tamanet vs a Linux guest on the same QEMU e1000 (bench/README.md)
+#   make record  file a bench run's summary as a dated note (bench/notes/)
 #   make bench-go  the Go benchmarks of the packages
 #
 # Every Go command runs the pinned release; the GOOS=tamago toolchain is
@@ -29,7 +30,7 @@ IMAGE := $(OUT)/$(notdir $(APP)).elf
 # The tamago go command: TAMAGO from the environment, else our own port.
 TAMAGO_GO = $(or $(TAMAGO),$(shell toolchain/build.sh | tail -n1))
 
-.PHONY: all toolchain image run test tools race bench bench-go soak clean vet
+.PHONY: all toolchain image run test tools race bench bench-go soak record clean vet
 
 all: image
 
@@ -74,11 +75,20 @@ vet:
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 
 # make bench [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
-# [MODE_ROUNDS=2] [DURATION=3s] [WARMUP=1s] [IDLE=10s]: interleaved rounds of the unikernel and the Linux
-# baseline, then the three NAPI modes; the ratio table, JSON and plots go to
-# bench/results/ (see bench/README.md). About 12 minutes under TCG.
+# [MODE_ROUNDS=2] [OFFLOAD_ROUNDS=2] [JUMBO_ROUNDS=2] [TICK_ROUNDS=2]
+# [DURATION=3s] [WARMUP=1s] [IDLE=10s]: interleaved rounds of the unikernel
+# and the Linux baseline, then the unikernel's variants (NAPI modes,
+# offloads, MTU 9000, timer tick); ratio tables, JSON and plots go to
+# bench/results/, the run's summary to its summary/ (see bench/README.md).
 bench: image
 	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) bench/bench.sh $(OUT)/tamanet.elf
+
+# make record RUN=bench/results/TIME NAME=what-it-shows: files the run's
+# summary as bench/notes/DATE-NAME/ with a NOTE.md to finish by hand
+# (bench/notes/README.md).
+record:
+	@test -n "$(RUN)" -a -n "$(NAME)" || { echo "usage: make record RUN=bench/results/TIME NAME=name"; exit 2; }
+	@bench/record.sh $(RUN) $(NAME)
 
 # make race: the data paths' concurrency tests under the race detector
 # (descriptor write-backs read only after their status word, virtqueue
