@@ -335,33 +335,47 @@ func (c *Client) keep(ctx context.Context, l Lease) error {
 			return err
 		}
 		began := time.Now()
-		kept, err := c.extend(ctx, &l, Renewing, netip.AddrPortFrom(l.Server, ServerPort), l.at(l.T2), began)
-		if rejoined = errors.Is(err, errRejoined); rejoined {
-			continue
+		step, err := stepOf(c.extend(ctx, &l, Renewing, netip.AddrPortFrom(l.Server, ServerPort), l.at(l.T2), began))
+		if step == noAnswer {
+			c.c.renewFailures.Add(1)
+			c.logf("dhcp: no answer from %v to renew %v by T2: rebinding", l.Server, l.Addr)
+			step, err = stepOf(c.extend(ctx, &l, Rebinding, limitedBroadcast, l.Expiry(), began))
 		}
-		if err == nil && kept {
-			continue
-		}
-		if err == nil || !errors.Is(err, errNoAnswer) {
+		switch step {
+		case extended:
+		case linkBack:
+			rejoined = true
+		case noAnswer:
+			c.c.expiries.Add(1)
+			c.remove(l)
+			c.logf("dhcp: lease of %v ended without renewal: address removed, discovering again", l.Addr)
+			return nil
+		default:
 			return err
 		}
-		c.c.renewFailures.Add(1)
-		c.logf("dhcp: no answer from %v to renew %v by T2: rebinding", l.Server, l.Addr)
-		kept, err = c.extend(ctx, &l, Rebinding, limitedBroadcast, l.Expiry(), began)
-		if rejoined = errors.Is(err, errRejoined); rejoined {
-			continue
-		}
-		if err == nil && kept {
-			continue
-		}
-		if err == nil || !errors.Is(err, errNoAnswer) {
-			return err
-		}
-		c.c.expiries.Add(1)
-		c.remove(l)
-		c.logf("dhcp: lease of %v ended without renewal: address removed, discovering again", l.Addr)
-		return nil
 	}
+}
+
+// extendStep is what keep does after asking to extend its lease.
+type extendStep int
+
+const (
+	extended extendStep = iota // ACK: back to BOUND
+	linkBack                   // the link flapped meanwhile: verify the lease
+	noAnswer                   // nothing by the deadline: the next state
+	lost                       // NAK (nil error) or a failure: end
+)
+
+func stepOf(kept bool, err error) (extendStep, error) {
+	switch {
+	case errors.Is(err, errRejoined):
+		return linkBack, nil
+	case errors.Is(err, errNoAnswer):
+		return noAnswer, nil
+	case err == nil && kept:
+		return extended, nil
+	}
+	return lost, err
 }
 
 // extend asks to extend lease *l in state (RENEWING: dst is its server;
