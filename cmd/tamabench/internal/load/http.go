@@ -107,34 +107,14 @@ func Download(ctx context.Context, addr string, o Options) result.Test {
 		if err != nil {
 			return 0, err
 		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
-		}
-		var off int64
-		for {
-			n, err := resp.Body.Read(buf)
-			for i, b := range buf[:n] {
-				if want := service.PatternByte(off + int64(i)); b != want {
-					return off, fmt.Errorf("download: byte %d is %#02x, want %#02x", off+int64(i), b, want)
+		return readChecked(c, req, buf, o.BulkBytes, "download", func(off int64, b []byte) error {
+			for i, got := range b {
+				if want := service.PatternByte(off + int64(i)); got != want {
+					return fmt.Errorf("byte %d is %#02x, want %#02x", off+int64(i), got, want)
 				}
 			}
-			off += int64(n)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return off, err
-			}
-		}
-		if off != o.BulkBytes {
-			return off, fmt.Errorf("download: %d bytes, want %d", off, o.BulkBytes)
-		}
-		return off, nil
+			return nil
+		})
 	}
 	return bulk(ctx, TestDownload, o, f)
 }
@@ -159,34 +139,46 @@ func Upload(ctx context.Context, addr string, o Options) result.Test {
 			return 0, err
 		}
 		req.Header.Set("Content-Type", "application/octet-stream")
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("POST %s: %s", url, resp.Status)
-		}
-		var off int
-		for {
-			n, err := resp.Body.Read(buf)
-			if off+n > len(body) || !bytes.Equal(buf[:n], body[off:off+n]) {
-				return int64(off), fmt.Errorf("upload: echo differs within bytes %d-%d", off, off+n)
+		return readChecked(c, req, buf, int64(len(body)), "upload", func(off int64, b []byte) error {
+			if off+int64(len(b)) > int64(len(body)) || !bytes.Equal(b, body[off:off+int64(len(b))]) {
+				return fmt.Errorf("echo differs within bytes %d-%d", off, off+int64(len(b)))
 			}
-			off += n
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return int64(off), err
-			}
-		}
-		if off != len(body) {
-			return int64(off), fmt.Errorf("upload: %d bytes echoed, want %d", off, len(body))
-		}
-		return int64(off), nil
+			return nil
+		})
 	}
 	return bulk(ctx, TestUpload, o, f)
+}
+
+// readChecked sends req and reads the answer, a 200 of want bytes, through
+// buf, handing each chunk to check with its offset. It returns the bytes
+// read; errors name the test.
+func readChecked(c *http.Client, req *http.Request, buf []byte, want int64, test string, check func(off int64, b []byte) error) (int64, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s %s: %s", req.Method, req.URL, resp.Status)
+	}
+	var off int64
+	for {
+		n, err := resp.Body.Read(buf)
+		if cerr := check(off, buf[:n]); cerr != nil {
+			return off, fmt.Errorf("%s: %w", test, cerr)
+		}
+		off += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return off, err
+		}
+	}
+	if off != want {
+		return off, fmt.Errorf("%s: %d bytes, want %d", test, off, want)
+	}
+	return off, nil
 }
 
 // bulk runs f sequentially and reports MB/s; the per-request times are not
