@@ -2,14 +2,13 @@ package admin
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"io"
 
 	"tamanet/lattrace"
 )
@@ -36,9 +35,8 @@ func TestTraceRoutes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var b strings.Builder
-		_, _ = io.Copy(&b, resp.Body)
-		return resp.StatusCode, b.String()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
 	for _, bad := range []string{"0", "-1", "x", "1048577"} {
 		if code, body := post("/debug/trace/start?events=" + bad); code != http.StatusBadRequest {
