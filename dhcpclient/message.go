@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"tamanet/inet"
 )
 
 // UDP ports of DHCP (RFC 2131 section 4.1).
@@ -157,7 +159,7 @@ func parseLease(addr netip.Addr, opts map[optCode][]byte) (Lease, error) {
 		bits = ones
 	}
 	prefix := netip.PrefixFrom(addr, bits)
-	if bits <= 30 && (addr == prefix.Masked().Addr() || addr == broadcast(prefix)) {
+	if bits <= 30 && (addr == prefix.Masked().Addr() || addr == inet.Broadcast(prefix)) {
 		return Lease{}, malformed("offered address %v is not a host of %v", addr, prefix.Masked())
 	}
 	l := Lease{Addr: prefix}
@@ -267,12 +269,4 @@ func classfulBits(addr netip.Addr) int {
 		return 16
 	}
 	return 24
-}
-
-// broadcast is the last address of an IPv4 prefix.
-func broadcast(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().As4()
-	v := binary.BigEndian.Uint32(b[:]) | (uint32(1)<<(32-p.Bits()) - 1)
-	binary.BigEndian.PutUint32(b[:], v)
-	return netip.AddrFrom4(b)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tamanet/e1000/model"
+	"tamanet/inet"
 	"tamanet/napi"
 	"tamanet/txframe"
 )
@@ -186,7 +187,7 @@ func udpFrame(dst [6]byte, payload int) []byte {
 	ip[9] = 17
 	copy(ip[12:], []byte{127, 0, 0, 1})
 	copy(ip[16:], []byte{127, 0, 0, 2})
-	binary.BigEndian.PutUint16(ip[10:], ^foldSum(onesSum(0, ip)))
+	binary.BigEndian.PutUint16(ip[10:], ^inet.Fold(inet.Sum(0, ip)))
 	udp := f[34:]
 	binary.BigEndian.PutUint16(udp[0:], 40000)
 	binary.BigEndian.PutUint16(udp[2:], 7)
@@ -194,8 +195,8 @@ func udpFrame(dst [6]byte, payload int) []byte {
 	for i := range payload {
 		udp[8+i] = byte(i)
 	}
-	s := onesSum(0, ip[12:20]) + 17 + uint32(8+payload)
-	binary.BigEndian.PutUint16(udp[6:], ^foldSum(onesSum(s, udp)))
+	s := inet.Sum(0, ip[12:20]) + 17 + uint32(8+payload)
+	binary.BigEndian.PutUint16(udp[6:], ^inet.Fold(inet.Sum(s, udp)))
 	return f
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"tamanet/devmodel/arena"
 	"tamanet/e1000/model"
 )
 
@@ -125,7 +126,7 @@ type failingDMA struct {
 
 func (f *failingDMA) Alloc(size, align int) ([]byte, uint64, error) {
 	if f.calls++; f.calls == f.n {
-		return nil, 0, model.ErrAllocInjected
+		return nil, 0, arena.ErrInjected
 	}
 	return f.DMA.Alloc(size, align)
 }
@@ -162,7 +163,7 @@ func TestNewErrors(t *testing.T) {
 	for k := 1; k <= 4; k++ {
 		m := newModel(testMAC)
 		_, err := New(m, &failingDMA{DMA: m.DMA(), n: k}, Config{})
-		if !errors.Is(err, model.ErrAllocInjected) {
+		if !errors.Is(err, arena.ErrInjected) {
 			t.Errorf("allocation %d failing: err %v, want the allocator's error", k, err)
 		}
 	}
@@ -172,7 +173,7 @@ func TestNewErrors(t *testing.T) {
 	}
 	m = newModel(testMAC)
 	m.DMA().FailNext(1)
-	if _, err := New(m, m.DMA(), Config{}); !errors.Is(err, model.ErrAllocInjected) {
+	if _, err := New(m, m.DMA(), Config{}); !errors.Is(err, arena.ErrInjected) {
 		t.Errorf("arena FailNext: err %v", err)
 	}
 	cases := []struct {

@@ -3,6 +3,7 @@ package e1000
 import (
 	"encoding/binary"
 
+	"tamanet/inet"
 	"tamanet/txframe"
 )
 
@@ -145,26 +146,6 @@ func planOffload(o *txframe.Offload, n int) (txPlan, bool) {
 func prepareTSO(hdr []byte, c *txContext) {
 	ip := hdr[c.ipcss:]
 	binary.BigEndian.PutUint16(ip[ipv4ChecksumOffset:], 0)
-	s := onesSum(0, ip[ipv4SrcOffset:ipv4SrcOffset+8]) + protoTCP
-	binary.BigEndian.PutUint16(hdr[c.tucso:], foldSum(s))
-}
-
-// onesSum adds b, as big-endian 16-bit words (an odd last byte padded with
-// zero), to the one's complement accumulator s.
-func onesSum(s uint32, b []byte) uint32 {
-	for ; len(b) >= 2; b = b[2:] {
-		s += uint32(binary.BigEndian.Uint16(b))
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	return s
-}
-
-// foldSum folds a one's complement accumulator to 16 bits.
-func foldSum(s uint32) uint16 {
-	for s > 0xFFFF {
-		s = s>>16 + s&0xFFFF
-	}
-	return uint16(s)
+	s := inet.Sum(0, ip[ipv4SrcOffset:ipv4SrcOffset+8]) + protoTCP
+	binary.BigEndian.PutUint16(hdr[c.tucso:], inet.Fold(s))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"tamanet/inet"
 	"tamanet/txframe"
 )
 
@@ -31,7 +32,7 @@ func tcpFrame(n int, seq uint32, flags byte, id uint16) []byte {
 	ip[6] = 0x40 // DF
 	copy(ip[12:], srcIP[:])
 	copy(ip[16:], dstIP[:])
-	binary.BigEndian.PutUint16(ip[10:], ^foldSum(onesSum(0, ip)))
+	binary.BigEndian.PutUint16(ip[10:], ^inet.Fold(inet.Sum(0, ip)))
 	tcp := f[34:]
 	binary.BigEndian.PutUint16(tcp[0:], 80)
 	binary.BigEndian.PutUint16(tcp[2:], 40000)
@@ -43,8 +44,8 @@ func tcpFrame(n int, seq uint32, flags byte, id uint16) []byte {
 	for i := range n {
 		tcp[tcpHdrLen+i] = byte(seq) + byte(i*7)
 	}
-	ps := onesSum(0, ip[12:20]) + 6 + uint32(len(tcp))
-	binary.BigEndian.PutUint16(tcp[16:], foldSum(ps))
+	ps := inet.Sum(0, ip[12:20]) + 6 + uint32(len(tcp))
+	binary.BigEndian.PutUint16(tcp[16:], inet.Fold(ps))
 	return f
 }
 
@@ -76,11 +77,11 @@ func wireSegment(t *testing.T, f []byte) (seq uint32, flags byte, payload []byte
 	if total != len(f)-14 {
 		t.Fatalf("IP total length %d, frame carries %d", total, len(f)-14)
 	}
-	if foldSum(onesSum(0, ip)) != 0xFFFF {
+	if inet.Fold(inet.Sum(0, ip)) != 0xFFFF {
 		t.Fatalf("bad IPv4 header checksum % x", ip)
 	}
 	tcp := f[34:]
-	if foldSum(onesSum(onesSum(0, ip[12:20])+6+uint32(len(tcp)), tcp)) != 0xFFFF {
+	if inet.Fold(inet.Sum(inet.Sum(0, ip[12:20])+6+uint32(len(tcp)), tcp)) != 0xFFFF {
 		t.Fatal("bad TCP checksum")
 	}
 	return binary.BigEndian.Uint32(tcp[4:]), tcp[13], tcp[tcpHdrLen:]

@@ -3,11 +3,6 @@
 package unikernel
 
 import (
-	"encoding/json"
-	"net/http"
-	"runtime"
-	"runtime/metrics"
-
 	"tamanet/board"
 	"tamanet/dhcpclient"
 	"tamanet/e1000"
@@ -16,6 +11,8 @@ import (
 	"tamanet/netif"
 	"tamanet/pci"
 	"tamanet/unikernel/admin"
+	"tamanet/unikernel/entropy"
+	"tamanet/unikernel/runtimestats"
 )
 
 // Stats is a snapshot of every layer's statistics: the "system" member of
@@ -45,7 +42,7 @@ type Stats struct {
 	// Boot is when each boot phase happened.
 	Boot bootStats `json:"boot"`
 	// Entropy is where random numbers come from.
-	Entropy entropyStats `json:"entropy"`
+	Entropy entropy.Stats `json:"entropy"`
 	// ClockSeconds is the board clock, for rates between two snapshots.
 	// It counts from power-on, but at an assumed rate until the board
 	// calibrated the TSC, so it is not an exact uptime.
@@ -70,8 +67,8 @@ type Stats struct {
 	netif.Stats
 	// NDP is the IPv6 neighbour discovery bookkeeping: router
 	// advertisements applied, coalesced and replayed after link flaps.
-	NDP     netif.NDPStats `json:"ndp"`
-	Runtime runtimeStats   `json:"runtime"`
+	NDP     netif.NDPStats     `json:"ndp"`
+	Runtime runtimestats.Stats `json:"runtime"`
 	// Trace is the latency trace's state (GET /debug/trace).
 	Trace lattrace.Stats `json:"trace"`
 	// Admin counts the admin listener's connections; absent without
@@ -101,54 +98,6 @@ func costOf(s e1000.Stats) costStats {
 	return costStats{
 		TxDoorbellsPerMB: perMB(s.TX.TailWrites, s.TX.Bytes),
 		IRQsPerMB:        perMB(s.Device.Interrupts, s.TX.Bytes+s.RX.Bytes),
-	}
-}
-
-// runtimeStats is what the Go runtime says about memory and scheduling.
-type runtimeStats struct {
-	// Mallocs and TotalAllocBytes count every heap allocation since boot
-	// (objects and bytes); their deltas over a transfer divided by its
-	// packets give allocations per packet.
-	Mallocs         uint64 `json:"mallocs"`
-	TotalAllocBytes uint64 `json:"total_alloc_bytes"`
-	HeapAllocBytes  uint64 `json:"heap_alloc_bytes" metric:"gauge"`
-	// HeapLiveBytes is the heap the last garbage collection found live
-	// (runtime/metrics /gc/heap/live:bytes): right after a forced one
-	// (POST /debug/gc) it is the heap in use, which a soak run watches.
-	HeapLiveBytes uint64 `json:"heap_live_bytes" metric:"gauge"`
-	GCCycles      uint64 `json:"gc_cycles"`
-	Goroutines    uint64 `json:"goroutines" metric:"gauge"`
-	// GOGC is the garbage collector's percentage (-1: off, collecting
-	// only near MemoryLimitBytes; boot option gogc=).
-	GOGC             int   `json:"gogc" metric:"gauge"`
-	MemoryLimitBytes int64 `json:"memory_limit_bytes" metric:"gauge"`
-	// SchedLatencies is how long goroutines waited to run, GCPauses how
-	// long the world stopped for the garbage collector (runtime/metrics'
-	// /sched/latencies and /sched/pauses/total/gc), in coarse buckets.
-	SchedLatencies runtimeHistogram `json:"sched_latencies_seconds"`
-	GCPauses       runtimeHistogram `json:"gc_pauses_seconds"`
-}
-
-// readRuntimeStats uses ReadMemStats, whose counts are exact (runtime/metrics
-// leaves out tiny objects): the world stops for a moment, which on one CPU
-// costs the same as any other goroutine running.
-func readRuntimeStats() runtimeStats {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	live := []metrics.Sample{{Name: heapLiveMetric}}
-	metrics.Read(live)
-	sched, gc := readRuntimeHistograms()
-	return runtimeStats{
-		SchedLatencies:   sched,
-		GCPauses:         gc,
-		HeapLiveBytes:    live[0].Value.Uint64(),
-		Mallocs:          m.Mallocs,
-		TotalAllocBytes:  m.TotalAlloc,
-		HeapAllocBytes:   m.HeapAlloc,
-		GCCycles:         uint64(m.NumGC),
-		GOGC:             gcPace.gogc,
-		MemoryLimitBytes: gcPace.memoryLimit,
-		Goroutines:       uint64(runtime.NumGoroutine()),
 	}
 }
 
@@ -184,7 +133,7 @@ func (s *System) Stats() Stats {
 		Offload:      !s.Options.NoOffload,
 		MTU:          d.MTU(),
 		Boot:         s.boot.stats(),
-		Entropy:      s.entropy.stats(),
+		Entropy:      s.entropy.Stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
 		TSCHz:        board.TSCFrequency(),
 		IRQ:          kernel.Stats(),
@@ -194,22 +143,9 @@ func (s *System) Stats() Stats {
 		E1000:        es,
 		Cost:         costOf(es),
 		Stats:        s.Stack.Stats(),
-		Runtime:      readRuntimeStats(),
+		Runtime:      runtimestats.Read(s.gcPace),
 		Trace:        lattrace.ReadStats(),
 		Admin:        s.adminStats(),
 		NDP:          s.Stack.NDPStats(),
 	}
-}
-
-// heapLiveMetric is the runtime/metrics name of the live heap as of the
-// last garbage collection.
-const heapLiveMetric = "/gc/heap/live:bytes"
-
-// forceGC is POST /debug/gc: it runs a garbage collection and answers with
-// the runtime's statistics right after it (as in GET /stats), so the live
-// heap it reports is the heap in use.
-func forceGC(w http.ResponseWriter, _ *http.Request) {
-	runtime.GC()
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(readRuntimeStats())
 }

@@ -17,11 +17,14 @@ import (
 	"tamanet/e1000"
 	"tamanet/expose"
 	"tamanet/kernel"
+	"tamanet/lattrace"
 	"tamanet/napi"
 	"tamanet/netif"
 	"tamanet/pci"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/bootopt"
+	"tamanet/unikernel/entropy"
+	"tamanet/unikernel/gcpolicy"
 )
 
 // watchdogPeriod is how often the driver's housekeeping runs (statistics
@@ -40,7 +43,8 @@ type System struct {
 
 	nic     *nic
 	boot    *bootLog
-	entropy *entropy
+	entropy *entropy.Policy
+	gcPace  gcpolicy.Pace
 	dhcp    *dhcpclient.Client // nil without ip=dhcp
 	admin   *admin.Listener    // nil without admin=
 }
@@ -66,13 +70,13 @@ func Start(name string) (*System, error) {
 		MTU:   opts.MTU,
 		Event: boot.driverEvent,
 	}
-	setGCPace(opts.GOGC)
+	pace := gcpolicy.Set(opts.GOGC)
 	if opts.NoMitigation {
 		cfg.Mitigation = &e1000.Mitigation{}
 	}
 	var reg pci.Registry
-	ent := &entropy{}
-	if err := ent.register(&reg); err != nil {
+	ent := &entropy.Policy{}
+	if err := ent.Register(&reg); err != nil {
 		return nil, err
 	}
 	n, err := bringUpNIC(cfg, boot, &reg)
@@ -99,7 +103,7 @@ func Start(name string) (*System, error) {
 	boot.mark(phaseIRQ)
 	boot.flush()
 	// Before the stack, which draws its TCP secrets from crypto/rand.
-	if err := ent.choose(opts.InsecureRNG); err != nil {
+	if err := ent.Choose(opts.InsecureRNG); err != nil {
 		return nil, err
 	}
 	// The stack attaches to the driver before the interrupt is hooked, so
@@ -120,7 +124,7 @@ func Start(name string) (*System, error) {
 	go n.dev.NAPI().Run(context.Background())
 	go n.watchdog(watchdogPeriod)
 	go n.logLink(boot)
-	sys := &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot, entropy: ent}
+	sys := &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot, entropy: ent, gcPace: pace}
 	if opts.DHCP {
 		if err := sys.startDHCP(); err != nil {
 			return nil, err
@@ -159,7 +163,7 @@ func (s *System) ListenTCP(port uint16) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tracedListener{l}, nil
+	return lattrace.Listener(l), nil
 }
 
 // ListenUDP opens a UDP socket on port.
@@ -194,7 +198,7 @@ func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
 	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s\n",
 		s.Name, s.addrs(), serving, s.dhcpLease(), s.Options.Mode, s.nic.dev.NAPI().Budget(),
-		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), gogcString(), s.nic.irqDesc(), receiving(s.boot))
+		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), s.gcPace, s.nic.irqDesc(), receiving(s.boot))
 }
 
 // addrs lists the NIC's addresses for the console: "10.0.2.15/24,fe80::.../64".

@@ -35,7 +35,7 @@ func (g *guest) testNilDeref(t *testing.T) {
 	}
 	g.console.await(t, "http: panic serving", mark, linkTimeout)
 	g.console.await(t, "runtime error: invalid memory address or nil pointer dereference", mark, linkTimeout)
-	g.console.await(t, "tamanet/unikernel.serveNilDeref", mark, linkTimeout)
+	g.console.await(t, "tamanet/unikernel/testroutes.serveNilDeref", mark, linkTimeout)
 }
 
 // spinTime is how long GET /test/spin computes.

@@ -1,27 +1,10 @@
 package model
 
-import "encoding/binary"
+import (
+	"encoding/binary"
 
-// sum16 adds b to the one's complement accumulator s as big-endian 16-bit
-// words, padding an odd final byte with zero.
-func sum16(s uint32, b []byte) uint32 {
-	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	return s
-}
-
-// fold reduces an accumulator to a 16-bit one's complement sum.
-func fold(s uint32) uint16 {
-	for s > 0xFFFF {
-		s = s>>16 + s&0xFFFF
-	}
-	return uint16(s)
-}
+	"tamanet/inet"
+)
 
 const (
 	etherTypeIPv4 = 0x0800
@@ -63,7 +46,7 @@ func rxChecksum(frame []byte, rxcsum uint32) (status, errs uint8) {
 		}
 		if ipOff {
 			status |= RXD_STAT_IPCS
-			if fold(sum16(0, l3[:ihl])) != 0xFFFF {
+			if inet.Fold(inet.Sum(0, l3[:ihl])) != 0xFFFF {
 				errs |= RXD_ERR_IPE
 			}
 		}
@@ -71,7 +54,7 @@ func rxChecksum(frame []byte, rxcsum uint32) (status, errs uint8) {
 			return status, errs // fragment: no TCP/UDP check
 		}
 		proto, l4 = l3[9], l3[ihl:total]
-		pseudo = sum16(0, l3[12:20])
+		pseudo = inet.Sum(0, l3[12:20])
 	case etherTypeIPv6:
 		if len(l3) < 40 || l3[0]>>4 != 6 {
 			return 0, 0
@@ -81,7 +64,7 @@ func rxChecksum(frame []byte, rxcsum uint32) (status, errs uint8) {
 			return 0, 0
 		}
 		proto, l4 = l3[6], l3[40:40+payload]
-		pseudo = sum16(0, l3[8:40])
+		pseudo = inet.Sum(0, l3[8:40])
 	default:
 		return 0, 0
 	}
@@ -99,7 +82,7 @@ func rxChecksum(frame []byte, rxcsum uint32) (status, errs uint8) {
 	}
 	s := pseudo + uint32(proto) + uint32(len(l4))&0xFFFF + uint32(len(l4))>>16
 	status |= RXD_STAT_TCPCS
-	if fold(sum16(s, l4)) != 0xFFFF {
+	if inet.Fold(inet.Sum(s, l4)) != 0xFFFF {
 		errs |= RXD_ERR_TCPE
 	}
 	return status, errs

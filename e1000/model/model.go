@@ -21,6 +21,8 @@ package model
 import (
 	"sync"
 	"time"
+
+	"tamanet/devmodel/arena"
 )
 
 // Config parametrises a Model.
@@ -29,7 +31,7 @@ type Config struct {
 	// reset.
 	MAC [6]byte
 	// MemSize is the size in bytes of the DMA arena returned by DMA();
-	// zero means DefaultMemSize (8 MiB).
+	// zero means arena.DefaultSize (8 MiB).
 	MemSize int
 	// ManualClock makes time move only through Advance. Otherwise the
 	// model uses the real clock and fires timers with time.AfterFunc.
@@ -46,7 +48,7 @@ type Config struct {
 type Model struct {
 	mu    sync.Mutex
 	cfg   Config
-	arena *Arena
+	arena *arena.Arena
 
 	eeprom [eepromWords]uint16
 	phy    [32]uint16
@@ -104,7 +106,7 @@ type Model struct {
 func New(cfg Config) *Model {
 	m := &Model{
 		cfg:       cfg,
-		arena:     newArena(cfg.MemSize),
+		arena:     arena.New(cfg.MemSize),
 		cable:     true,
 		rxScratch: make([]byte, 0, MaxFrameLPE),
 		regReads:  make([]uint64, BAR0Size/4),
@@ -122,7 +124,7 @@ func New(cfg Config) *Model {
 }
 
 // DMA returns the arena the driver allocates rings and buffers from.
-func (m *Model) DMA() *Arena { return m.arena }
+func (m *Model) DMA() *arena.Arena { return m.arena }
 
 // SetIRQHandler installs h, called once per rising edge of the INTx line:
 // when ICR&IMS goes from zero to nonzero, subject to ITR. It is called with

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"tamanet/inet"
 )
 
 // Reasons Receive and InjectRx refuse a frame. Returned errors wrap one of
@@ -106,7 +108,7 @@ func (m *Model) receive(frame []byte) error {
 	}
 	var pcsum uint16
 	if pcss := int(m.rxcsum & RXCSUM_PCSS_MASK); pcss < len(data) {
-		pcsum = fold(sum16(0, data[pcss:]))
+		pcsum = inet.Fold(inet.Sum(0, data[pcss:]))
 	}
 	dmaErr := false
 	for i := range need {

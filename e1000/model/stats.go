@@ -214,7 +214,7 @@ func (m *Model) Stats() ModelStats {
 	m.mu.Lock()
 	s := m.st
 	m.mu.Unlock()
-	s.ArenaAllocs, s.ArenaFailures = m.arena.counts()
+	s.ArenaAllocs, s.ArenaFailures = m.arena.Counts()
 	return s
 }
 

@@ -52,3 +52,16 @@ func TestStatsStickAtMaximum(t *testing.T) {
 		t.Errorf("GORC = %#x_%08x, want stuck at max", hi, lo)
 	}
 }
+
+// TestStatsCountArena: the model's stats carry its arena's Alloc counts.
+func TestStatsCountArena(t *testing.T) {
+	m := New(Config{MemSize: 4096})
+	if _, _, err := m.DMA().Alloc(16, 1); err != nil {
+		t.Fatal(err)
+	}
+	m.DMA().FailNext(1)
+	m.DMA().Alloc(16, 1)
+	if st := m.Stats(); st.ArenaAllocs != 1 || st.ArenaFailures != 1 {
+		t.Errorf("arena stats %d allocs, %d failures; want 1 and 1", st.ArenaAllocs, st.ArenaFailures)
+	}
+}

@@ -1,6 +1,10 @@
 package model
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"tamanet/inet"
+)
 
 // txFault is why a packet being gathered will not be sent.
 type txFault uint8
@@ -355,7 +359,7 @@ func insertChecksum(b []byte, css, cso, cse int, extra uint32, st *ModelStats) {
 		st.TxChecksumSkips++
 		return
 	}
-	binary.BigEndian.PutUint16(b[cso:], ^fold(sum16(extra, b[css:cse+1])))
+	binary.BigEndian.PutUint16(b[cso:], ^inet.Fold(inet.Sum(extra, b[css:cse+1])))
 	st.TxChecksums++
 }
 

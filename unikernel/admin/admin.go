@@ -6,8 +6,11 @@
 // connections only from the prefixes adminallow= names; without it they do
 // not exist.
 //
-// The package does not import tamago: its access rule, limits and pprof
-// routes run under plain go test.
+// The package holds the listener's access rule and the routes that need
+// nothing of the unikernel's but a clock (pprof, the latency trace, forced
+// collections); the unikernel adds those that read its own state (packet
+// capture, boot phases). It does not import tamago: all of it runs under
+// plain go test.
 package admin
 
 import (

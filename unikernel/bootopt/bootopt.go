@@ -63,6 +63,7 @@ import (
 	"time"
 
 	"tamanet/e1000"
+	"tamanet/inet"
 	"tamanet/napi"
 )
 
@@ -245,18 +246,10 @@ func parsePrefix(s string, v4 bool) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%v is not a unicast host address", a)
 	case a == p.Masked().Addr() && p.Bits() < a.BitLen():
 		return netip.Prefix{}, fmt.Errorf("%v is the network address of %v", a, p.Masked())
-	case v4 && a == broadcast(p):
+	case v4 && a == inet.Broadcast(p):
 		return netip.Prefix{}, fmt.Errorf("%v is the broadcast address of %v", a, p.Masked())
 	}
 	return p, nil
-}
-
-// broadcast is the last address of an IPv4 prefix.
-func broadcast(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().As4()
-	host := uint32(1)<<(32-p.Bits()) - 1
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // parseAddr parses a gateway address of one family (an IPv6 router may be

@@ -62,7 +62,7 @@ const (
 )
 
 // Memory is the device's view of the host's memory: the bytes at a bus
-// address, or false if any of them is not there. The e1000 model's Arena
+// address, or false if any of them is not there. The shared test arena
 // satisfies it.
 type Memory interface {
 	Bytes(addr uint64, n int) ([]byte, bool)

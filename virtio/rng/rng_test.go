@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	e1000model "tamanet/e1000/model"
+	"tamanet/devmodel/arena"
 	"tamanet/virtio"
 	"tamanet/virtio/model"
 )
@@ -15,14 +15,14 @@ import (
 // rig is the driver on a model device with its own DMA arena.
 type rig struct {
 	m     *model.Model
-	arena *e1000model.Arena
+	arena *arena.Arena
 	r     *RNG
 	slept time.Duration
 }
 
 func newRig(t *testing.T, mcfg model.Config, cfg Config) *rig {
 	t.Helper()
-	g := &rig{arena: e1000model.NewArena(64 << 10)}
+	g := &rig{arena: arena.New(64 << 10)}
 	mcfg.Memory = g.arena
 	g.m = model.New(mcfg)
 	if cfg.Sleep == nil {
@@ -165,18 +165,18 @@ func TestAsyncDevice(t *testing.T) {
 // device does not have, is refused with a clear error.
 func TestBadQueues(t *testing.T) {
 	for _, size := range []uint16{6, 0xFFFF} {
-		arena := e1000model.NewArena(64 << 10)
-		m := model.New(model.Config{Memory: arena, QueueSize: size})
-		if _, err := New(m, arena, Config{}); !errors.Is(err, virtio.ErrQueueSize) {
+		mem := arena.New(64 << 10)
+		m := model.New(model.Config{Memory: mem, QueueSize: size})
+		if _, err := New(m, mem, Config{}); !errors.Is(err, virtio.ErrQueueSize) {
 			t.Errorf("queue size %d: %v, want ErrQueueSize", size, err)
 		}
 	}
-	arena := e1000model.NewArena(64 << 10)
-	d, err := virtio.Open(model.New(model.Config{Memory: arena}), 0)
+	mem := arena.New(64 << 10)
+	d, err := virtio.Open(model.New(model.Config{Memory: mem}), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.SetupQueue(1, arena); !errors.Is(err, virtio.ErrNoQueue) {
+	if _, err := d.SetupQueue(1, mem); !errors.Is(err, virtio.ErrNoQueue) {
 		t.Errorf("queue 1: %v, want ErrNoQueue", err)
 	}
 }

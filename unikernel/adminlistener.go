@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"time"
 
+	"tamanet/board"
 	"tamanet/netif/pcaphttp"
 	"tamanet/unikernel/admin"
+	"tamanet/unikernel/runtimestats"
+	"tamanet/unikernel/testroutes"
 )
 
 // startAdmin opens the admin listener of boot option admin=PORT, if given:
@@ -40,19 +43,19 @@ func (s *System) startAdmin() error {
 // debugRoutes are the admin listener's routes, by http.ServeMux pattern:
 // GET /debug/pcap (package pcaphttp), GET /debug/boot (the boot phases,
 // with the uptime read last, for tamabench to place them on its clock), the
-// latency trace's (see traceRoutes), the runtime's profiles under
-// /debug/pprof/ (admin.PprofRoutes), POST /debug/gc (a garbage collection,
-// then the runtime's statistics, for leak hunting).
+// latency trace's on the board's TSC (admin.TraceRoutes), the runtime's
+// profiles under /debug/pprof/ (admin.PprofRoutes), POST /debug/gc (a
+// garbage collection, then the runtime's statistics, for leak hunting).
 func (s *System) debugRoutes() map[string]http.Handler {
 	routes := map[string]http.Handler{
 		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
 		"GET /debug/boot": http.HandlerFunc(s.boot.serveDebugBoot),
-		"POST /debug/gc":  http.HandlerFunc(forceGC),
+		"POST /debug/gc":  admin.ForceGC(func() any { return runtimestats.Read(s.gcPace) }),
 	}
 	// go tool pprof http://HOST:ADMIN/debug/pprof/profile?seconds=N: the
 	// CPU profile is sampled by the runtime's timer tick.
 	maps.Copy(routes, admin.PprofRoutes())
-	maps.Copy(routes, traceRoutes())
+	maps.Copy(routes, admin.TraceRoutes(admin.Clock{TSC: board.TSC, Hz: board.TSCFrequency, SinceReset: board.SinceReset}))
 	return routes
 }
 
@@ -63,7 +66,7 @@ func (s *System) debugRoutes() map[string]http.Handler {
 func (s *System) ServiceRoutes() map[string]http.Handler {
 	routes := map[string]http.Handler{admin.Prefix: admin.NotHere}
 	if s.Options.TestRoutes {
-		maps.Copy(routes, testRoutes())
+		maps.Copy(routes, testroutes.Routes())
 	}
 	return routes
 }

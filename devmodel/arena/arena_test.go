@@ -1,4 +1,4 @@
-package model
+package arena
 
 import (
 	"errors"
@@ -6,10 +6,9 @@ import (
 )
 
 func TestArenaAlloc(t *testing.T) {
-	m := New(Config{MemSize: 64 << 10})
-	a := m.DMA()
+	a := New(64 << 10)
 	b1, addr1, err := a.Alloc(100, 1)
-	if err != nil || addr1 != ArenaBase || len(b1) != 100 || cap(b1) != 100 {
+	if err != nil || addr1 != Base || len(b1) != 100 || cap(b1) != 100 {
 		t.Fatalf("first Alloc: addr %#x len %d cap %d err %v", addr1, len(b1), cap(b1), err)
 	}
 	b2, addr2, err := a.Alloc(256, 128)
@@ -23,7 +22,7 @@ func TestArenaAlloc(t *testing.T) {
 	if _, ok := a.Bytes(addr2+256, 1); ok {
 		t.Fatal("Bytes past the last allocation succeeded")
 	}
-	if _, ok := a.Bytes(ArenaBase-1, 2); ok {
+	if _, ok := a.Bytes(Base-1, 2); ok {
 		t.Fatal("Bytes below the arena succeeded")
 	}
 	if _, ok := a.Bytes(^uint64(0)-1, 4); ok {
@@ -32,22 +31,22 @@ func TestArenaAlloc(t *testing.T) {
 
 	a.FailNext(2)
 	for i := range 2 {
-		if _, _, err := a.Alloc(16, 16); !errors.Is(err, ErrAllocInjected) {
+		if _, _, err := a.Alloc(16, 16); !errors.Is(err, ErrInjected) {
 			t.Fatalf("injected failure %d: err %v", i, err)
 		}
 	}
 	if _, _, err := a.Alloc(16, 16); err != nil {
 		t.Fatalf("Alloc after injected failures: %v", err)
 	}
-	if _, _, err := a.Alloc(64<<10, 1); !errors.Is(err, ErrArenaFull) {
+	if _, _, err := a.Alloc(64<<10, 1); !errors.Is(err, ErrFull) {
 		t.Fatalf("oversized Alloc: err %v", err)
 	}
 	for _, bad := range [][2]int{{0, 1}, {-1, 1}, {16, 3}, {16, -2}} {
-		if _, _, err := a.Alloc(bad[0], bad[1]); !errors.Is(err, ErrAllocArgs) {
+		if _, _, err := a.Alloc(bad[0], bad[1]); !errors.Is(err, ErrArgs) {
 			t.Errorf("Alloc(%d, %d): err %v", bad[0], bad[1], err)
 		}
 	}
-	if st := m.Stats(); st.ArenaAllocs != 3 || st.ArenaFailures != 7 {
-		t.Errorf("arena stats %d allocs, %d failures", st.ArenaAllocs, st.ArenaFailures)
+	if allocs, failures := a.Counts(); allocs != 3 || failures != 7 {
+		t.Errorf("Counts: %d allocs, %d failures; want 3 and 7", allocs, failures)
 	}
 }

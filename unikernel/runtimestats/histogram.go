@@ -1,4 +1,4 @@
-package unikernel
+package runtimestats
 
 import (
 	"math"
@@ -12,7 +12,7 @@ const (
 	metricGCPauses       = "/sched/pauses/total/gc:seconds"
 )
 
-// runtimeBounds are the upper bounds of runtimeHistogram's buckets: the
+// runtimeBounds are the upper bounds of Histogram's buckets: the
 // runtime's own have about 160 between 1 ns and hours, too many to read in
 // a JSON document. GET /metrics has them at full resolution
 // (go_sched_latencies_seconds, go_sched_pauses_total_gc_seconds).
@@ -23,16 +23,16 @@ var runtimeBounds = []time.Duration{
 	100 * time.Millisecond,
 }
 
-// runtimeHistogram is one of the runtime's time histograms in
-// runtimeBounds. The runtime keeps no sum, so Sum is estimated from the
-// middle of each of its own buckets.
-type runtimeHistogram struct {
+// Histogram is one of the runtime's time histograms in runtimeBounds. The
+// runtime keeps no sum, so Sum is estimated from the middle of each of its
+// own buckets.
+type Histogram struct {
 	Counts [14]uint64 // len(runtimeBounds)+1: the last counts longer times
 	Sum    float64
 }
 
 // StatsHistogram implements expose.Histogram, in seconds.
-func (h runtimeHistogram) StatsHistogram() ([]float64, []uint64, float64) {
+func (h Histogram) StatsHistogram() ([]float64, []uint64, float64) {
 	upper := make([]float64, len(runtimeBounds))
 	for i, b := range runtimeBounds {
 		upper[i] = b.Seconds()
@@ -42,8 +42,8 @@ func (h runtimeHistogram) StatsHistogram() ([]float64, []uint64, float64) {
 
 // rebucket folds a runtime histogram (seconds) into runtimeBounds: each of
 // its buckets [lo, hi) counts in the first bound at or above hi.
-func rebucket(src *metrics.Float64Histogram) runtimeHistogram {
-	var h runtimeHistogram
+func rebucket(src *metrics.Float64Histogram) Histogram {
+	var h Histogram
 	j := 0
 	for i, n := range src.Counts {
 		lo, hi := src.Buckets[i], src.Buckets[i+1]
@@ -67,7 +67,7 @@ func rebucket(src *metrics.Float64Histogram) runtimeHistogram {
 
 // readRuntimeHistograms reads the scheduling latency and GC pause
 // histograms from runtime/metrics.
-func readRuntimeHistograms() (sched, gc runtimeHistogram) {
+func readRuntimeHistograms() (sched, gc Histogram) {
 	s := []metrics.Sample{{Name: metricSchedLatencies}, {Name: metricGCPauses}}
 	metrics.Read(s)
 	if s[0].Value.Kind() == metrics.KindFloat64Histogram {

@@ -1,6 +1,4 @@
-//go:build tamago
-
-package unikernel
+package admin
 
 import (
 	"bufio"
@@ -10,10 +8,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"tamanet/board"
 	"tamanet/lattrace"
-	"tamanet/unikernel/admin"
 )
 
 // defaultTraceEvents is the ring's size when /debug/trace/start names none:
@@ -25,30 +22,39 @@ const (
 	maxTraceEvents     = 1 << 20
 )
 
-// The latency trace over HTTP (package lattrace; off until started):
+// Clock is the time source of the trace's events: the board's TSC, its
+// frequency, and the time since reset of a TSC reading.
+type Clock struct {
+	TSC        func() uint64
+	Hz         func() uint64
+	SinceReset func(tsc uint64) time.Duration
+}
+
+// TraceRoutes are the latency trace over HTTP (package lattrace; off until
+// started), by http.ServeMux pattern, with events stamped by c:
 //
 //	POST /debug/trace/start?events=N   start a trace of the last N events
 //	POST /debug/trace/stop             stop recording
 //	GET  /debug/trace                  the events, as JSON
-func traceRoutes() map[string]http.Handler {
+func TraceRoutes(c Clock) map[string]http.Handler {
 	return map[string]http.Handler{
-		"POST /debug/trace/start": http.HandlerFunc(serveTraceStart),
+		"POST /debug/trace/start": http.HandlerFunc(c.serveTraceStart),
 		"POST /debug/trace/stop":  http.HandlerFunc(serveTraceStop),
-		"GET /debug/trace":        http.HandlerFunc(serveTrace),
+		"GET /debug/trace":        http.HandlerFunc(c.serveTrace),
 	}
 }
 
-func serveTraceStart(w http.ResponseWriter, r *http.Request) {
+func (c Clock) serveTraceStart(w http.ResponseWriter, r *http.Request) {
 	n := defaultTraceEvents
 	if v := r.URL.Query().Get("events"); v != "" {
 		var err error
-		if n, err = admin.ParseCount("events", v, maxTraceEvents); err != nil {
+		if n, err = ParseCount("events", v, maxTraceEvents); err != nil {
 			http.Error(w, "trace: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 	}
 	watchGC()
-	lattrace.Start(n, board.TSC)
+	lattrace.Start(n, c.TSC)
 	fmt.Fprintf(w, "trace started: the last %d events\n", lattrace.ReadStats().Size)
 }
 
@@ -67,7 +73,7 @@ var (
 // [ns since the VM started, kind, arg], with the kinds' names and the
 // uptime read last (to place the events on the client's clock, as
 // /debug/boot does for the boot phases).
-func serveTrace(w http.ResponseWriter, _ *http.Request) {
+func (c Clock) serveTrace(w http.ResponseWriter, _ *http.Request) {
 	traceMu.Lock()
 	defer traceMu.Unlock()
 	var lost uint64
@@ -75,7 +81,7 @@ func serveTrace(w http.ResponseWriter, _ *http.Request) {
 	st := lattrace.ReadStats()
 	w.Header().Set("Content-Type", "application/json")
 	bw := bufio.NewWriterSize(w, 64<<10)
-	fmt.Fprintf(bw, `{"on":%t,"recorded":%d,"lost":%d,"tsc_hz":%d,"kinds":{`, st.On, st.Recorded, lost, board.TSCFrequency())
+	fmt.Fprintf(bw, `{"on":%t,"recorded":%d,"lost":%d,"tsc_hz":%d,"kinds":{`, st.On, st.Recorded, lost, c.Hz())
 	for i, k := range lattrace.Kinds() {
 		if i > 0 {
 			bw.WriteByte(',')
@@ -90,7 +96,7 @@ func serveTrace(w http.ResponseWriter, _ *http.Request) {
 			b = append(b, ',')
 		}
 		b = append(b, '[')
-		b = strconv.AppendInt(b, int64(board.SinceReset(e.Time)), 10)
+		b = strconv.AppendInt(b, int64(c.SinceReset(e.Time)), 10)
 		b = append(b, ',')
 		b = strconv.AppendUint(b, uint64(e.Kind), 10)
 		b = append(b, ',')
@@ -98,7 +104,7 @@ func serveTrace(w http.ResponseWriter, _ *http.Request) {
 		b = append(b, ']')
 		bw.Write(b)
 	}
-	fmt.Fprintf(bw, `],"uptime_seconds":%.9f}`+"\n", board.SinceReset(board.TSC()).Seconds())
+	fmt.Fprintf(bw, `],"uptime_seconds":%.9f}`+"\n", c.SinceReset(c.TSC()).Seconds())
 	bw.Flush()
 }
 

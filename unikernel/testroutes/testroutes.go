@@ -1,6 +1,9 @@
-//go:build tamago
-
-package unikernel
+// Package testroutes is what boot option testroutes=on adds to a
+// unikernel's application port, for the QEMU tests of faults and
+// preemption (cmd/tamanet): stand-ins for application handlers, one with a
+// bug, which must cost one request, and one that computes, which must not
+// stall every other connection.
+package testroutes
 
 import (
 	"fmt"
@@ -12,12 +15,8 @@ import (
 // maxSpin bounds GET /test/spin?ms=N.
 const maxSpin = 60 * time.Second
 
-// testRoutes are the routes boot option testroutes=on adds to the
-// application's port, for the QEMU tests of faults and preemption
-// (cmd/tamanet): they stand for application handlers, one with a bug,
-// which must cost one request, and one that computes, which must not stall
-// every other connection.
-func testRoutes() map[string]http.Handler {
+// Routes are the test routes, by http.ServeMux pattern.
+func Routes() map[string]http.Handler {
 	return map[string]http.Handler{
 		"GET /test/nilderef": http.HandlerFunc(serveNilDeref),
 		"GET /test/spin":     http.HandlerFunc(serveSpin),

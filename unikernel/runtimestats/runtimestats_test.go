@@ -1,12 +1,12 @@
-//go:build !tamago
-
-package unikernel
+package runtimestats
 
 import (
 	"math"
 	"runtime"
 	"runtime/metrics"
 	"testing"
+
+	"tamanet/unikernel/gcpolicy"
 )
 
 func TestRebucket(t *testing.T) {
@@ -38,7 +38,7 @@ func TestReadRuntimeHistograms(t *testing.T) {
 		<-done
 	}
 	sched, gc := readRuntimeHistograms()
-	count := func(h runtimeHistogram) (n uint64) {
+	count := func(h Histogram) (n uint64) {
 		for _, c := range h.Counts {
 			n += c
 		}
@@ -46,5 +46,18 @@ func TestReadRuntimeHistograms(t *testing.T) {
 	}
 	if count(sched) == 0 || count(gc) == 0 {
 		t.Errorf("sched %d, gc %d observations; want some of each", count(sched), count(gc))
+	}
+}
+
+// Read counts what the runtime did and carries the pace it is given.
+func TestRead(t *testing.T) {
+	runtime.GC()
+	pace := gcpolicy.Pace{GOGC: 150, MemoryLimit: 1 << 30}
+	s := Read(pace)
+	if s.GCCycles == 0 || s.Mallocs == 0 || s.Goroutines == 0 || s.HeapLiveBytes == 0 {
+		t.Errorf("%+v: want collections, allocations, goroutines and a live heap", s)
+	}
+	if s.GOGC != 150 || s.MemoryLimitBytes != 1<<30 {
+		t.Errorf("pace %d, %d; want 150, %d", s.GOGC, s.MemoryLimitBytes, 1<<30)
 	}
 }

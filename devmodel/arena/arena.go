@@ -1,4 +1,9 @@
-package model
+// Package arena is the DMA memory a driver and a software device model
+// share in host tests: ordinary memory with fake, stable bus addresses.
+// It satisfies the drivers' DMA allocator interfaces (e1000.DMA,
+// virtio.DMA) and the device models' view of memory (Bytes), so every
+// model and every driver test allocates from the same code.
+package arena
 
 import (
 	"errors"
@@ -6,24 +11,24 @@ import (
 	"sync"
 )
 
-// ArenaBase is the bus address of the first byte of every arena. It is
+// Base is the bus address of the first byte of every arena. It is
 // nonzero so that a zero descriptor address is never a valid buffer.
-const ArenaBase = 0x1000_0000
+const Base = 0x1000_0000
 
-// DefaultMemSize is the arena size used when Config.MemSize is zero.
-const DefaultMemSize = 8 << 20
+// DefaultSize is the arena size New uses for a size <= 0.
+const DefaultSize = 8 << 20
 
 // Errors returned by Arena.Alloc.
 var (
-	ErrAllocInjected = errors.New("e1000 model: injected allocation failure")
-	ErrArenaFull     = errors.New("e1000 model: DMA arena exhausted")
-	ErrAllocArgs     = errors.New("e1000 model: invalid allocation size or alignment")
+	ErrInjected = errors.New("DMA arena: injected allocation failure")
+	ErrFull     = errors.New("DMA arena: exhausted")
+	ErrArgs     = errors.New("DMA arena: invalid allocation size or alignment")
 )
 
-// Arena is the DMA memory shared by the driver and the model: a bump
-// allocator over one byte slice with fake, stable bus addresses starting at
-// ArenaBase. The model only touches allocated bytes; any device access
-// outside them is a DMA error that is counted, never a panic.
+// Arena is a bump allocator over one byte slice with fake, stable bus
+// addresses starting at Base. A model only touches allocated bytes (see
+// Bytes); any device access outside them is the model's DMA error to
+// count, never a panic.
 type Arena struct {
 	mu       sync.Mutex
 	mem      []byte
@@ -33,13 +38,10 @@ type Arena struct {
 	failures uint64
 }
 
-// NewArena returns an arena of size bytes (DefaultMemSize if size <= 0),
-// for device models other than this one (the virtio model) to share.
-func NewArena(size int) *Arena { return newArena(size) }
-
-func newArena(size int) *Arena {
+// New returns an arena of size bytes (DefaultSize if size <= 0).
+func New(size int) *Arena {
 	if size <= 0 {
-		size = DefaultMemSize
+		size = DefaultSize
 	}
 	return &Arena{mem: make([]byte, size)}
 }
@@ -53,28 +55,28 @@ func (a *Arena) Alloc(size, align int) (buf []byte, busAddr uint64, err error) {
 	if a.failNext > 0 {
 		a.failNext--
 		a.failures++
-		return nil, 0, ErrAllocInjected
+		return nil, 0, ErrInjected
 	}
 	if align == 0 {
 		align = 1
 	}
 	if size <= 0 || align < 0 || align&(align-1) != 0 {
 		a.failures++
-		return nil, 0, fmt.Errorf("%w: size %d, align %d", ErrAllocArgs, size, align)
+		return nil, 0, fmt.Errorf("%w: size %d, align %d", ErrArgs, size, align)
 	}
-	// ArenaBase is aligned to any power of two up to 256 MiB, so aligning
+	// Base is aligned to any power of two up to 256 MiB, so aligning
 	// the offset aligns the bus address.
 	off := (a.used + align - 1) &^ (align - 1)
 	if off > len(a.mem) || size > len(a.mem)-off {
 		a.failures++
-		return nil, 0, fmt.Errorf("%w: %d bytes requested, %d of %d used", ErrArenaFull, size, a.used, len(a.mem))
+		return nil, 0, fmt.Errorf("%w: %d bytes requested, %d of %d used", ErrFull, size, a.used, len(a.mem))
 	}
 	a.used = off + size
 	a.allocs++
-	return a.mem[off : off+size : off+size], ArenaBase + uint64(off), nil
+	return a.mem[off : off+size : off+size], Base + uint64(off), nil
 }
 
-// FailNext makes the next n calls to Alloc fail with ErrAllocInjected.
+// FailNext makes the next n calls to Alloc fail with ErrInjected.
 func (a *Arena) FailNext(n int) {
 	a.mu.Lock()
 	a.failNext = n
@@ -98,17 +100,19 @@ func (a *Arena) Bytes(addr uint64, n int) ([]byte, bool) {
 	a.mu.Lock()
 	used := a.used
 	a.mu.Unlock()
-	if n < 0 || addr < ArenaBase {
+	if n < 0 || addr < Base {
 		return nil, false
 	}
-	off := addr - ArenaBase
+	off := addr - Base
 	if off > uint64(used) || uint64(n) > uint64(used)-off {
 		return nil, false
 	}
 	return a.mem[off : off+uint64(n) : off+uint64(n)], true
 }
 
-func (a *Arena) counts() (allocs, failures uint64) {
+// Counts returns the successful and the failed Alloc calls so far,
+// injected failures included.
+func (a *Arena) Counts() (allocs, failures uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.allocs, a.failures
