@@ -24,7 +24,7 @@ import (
 var paused = []string{"-S"}
 
 func image(t *testing.T) string {
-	return tamagotest.BuildImage(t, "./cmd/bootcheck", "")
+	return tamagotest.BuildImage(t, "./board/bootcheck", "")
 }
 
 // TestStopLeavesNothing starts paused guests in both network modes and

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"tamanet/cmd/pcicheck/internal/protocol"
 	"tamanet/pci"
+	"tamanet/pci/pcicheck/internal/protocol"
 	"tamanet/pci/pcitest"
 	"tamanet/toolchain/tamagotest"
 )
@@ -51,7 +51,7 @@ var machines = []struct {
 // behind the bridge answers a read of its MSI-X table through the bridge's
 // window.
 func TestPCITable(t *testing.T) {
-	image := tamagotest.BuildImage(t, "./cmd/pcicheck", "-X main.waitForHost=yes")
+	image := tamagotest.BuildImage(t, "./pci/pcicheck", "-X main.waitForHost=yes")
 	for _, m := range machines {
 		for _, fw := range []string{"seabios", "qboot"} {
 			t.Run(m.name+"/"+fw, func(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 // TestKernel builds the image once and runs each check in its own QEMU.
 func TestKernel(t *testing.T) {
-	image := tamagotest.BuildImage(t, "./cmd/kernelcheck", "")
+	image := tamagotest.BuildImage(t, "./kernel/kernelcheck", "")
 	for _, c := range []struct {
 		name string
 		run  func(*testing.T, string)

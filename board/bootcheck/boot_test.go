@@ -15,7 +15,7 @@ import (
 // isa-debug-exit.
 func TestBoot(t *testing.T) {
 	const code = 21
-	image := tamagotest.BuildImage(t, "./cmd/bootcheck", "-X main.exitCode=21")
+	image := tamagotest.BuildImage(t, "./board/bootcheck", "-X main.exitCode=21")
 	r, accel := tamagotest.Boot(t, image, "pc", 2*time.Minute)
 	t.Logf("accelerator %s, %v, output:\n%s", accel, r.Elapsed.Round(time.Millisecond), r.Output)
 	if !strings.Contains(r.Output, "tamanet bootcheck: go1.27.3 tamago/amd64") {
