@@ -5,14 +5,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
 )
 
 // TestKernel builds the image once and runs each check in its own QEMU.
@@ -34,47 +36,36 @@ func TestKernel(t *testing.T) {
 	}
 }
 
-// boot runs one check to the end and returns its console and QEMU status.
-func boot(t *testing.T, image, check string) tamagotest.Result {
-	r, accel := tamagotest.Boot(t, image, "pc", 2*time.Minute, "-append", check)
-	t.Logf("%s under %s in %v:\n%s", check, accel, r.Elapsed.Round(time.Millisecond), r.Output)
+// onPC is check on the pc machine, with QEMU arguments added.
+func onPC(image, check string, qemuArgs ...string) vm.Config {
+	return vm.Config{Image: image, Machine: "pc", Cmdline: check, QEMUArgs: qemuArgs}
+}
+
+// boot runs check on the pc machine to its end.
+func boot(t *testing.T, image, check string) vmtest.Result {
+	t.Helper()
+	r := vmtest.Run(t, onPC(image, check), 2*time.Minute)
+	t.Logf("%s under %s", check, r.Accel)
 	return r
 }
 
 func testIRQ(t *testing.T, image string) {
-	r := boot(t, image, "irq")
-	if !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
-		t.Fatalf("exit %d", r.ExitCode)
-	}
+	boot(t, image, "irq").Expect(t, exitPass, "kernelcheck: PASS")
 }
 
 func testLevelStorm(t *testing.T, image string) {
-	r := boot(t, image, "storm")
-	if !strings.Contains(r.Output, "masked after 1000 unclaimed level interrupts") ||
-		!strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
-		t.Fatalf("exit %d", r.ExitCode)
-	}
+	boot(t, image, "storm").Expect(t, exitPass, "masked after 1000 unclaimed level interrupts", "kernelcheck: PASS")
 }
 
 // testLatched: an interrupt a device raised before its level-triggered
 // line was routed is not lost (QEMU's I/O APIC ignores that edge).
 func testLatched(t *testing.T, image string) {
-	r := boot(t, image, "latched")
-	if !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
-		t.Fatalf("exit %d", r.ExitCode)
-	}
+	boot(t, image, "latched").Expect(t, exitPass, "kernelcheck: PASS")
 }
 
 func testPanic(t *testing.T, image string) {
-	r := boot(t, image, "panic")
-	for _, want := range []string{"panic: assignment to entry in nil map", "goroutine 1 [running]:", "main.main()"} {
-		if !strings.Contains(r.Output, want) {
-			t.Errorf("console lacks %q", want)
-		}
-	}
-	if r.ExitCode != 2<<1|1 { // exit(2) through isa-debug-exit
-		t.Errorf("exit %d, want 5", r.ExitCode)
-	}
+	boot(t, image, "panic").Expect(t, exitFatal,
+		"panic: assignment to entry in nil map", "goroutine 1 [running]:", "main.main()")
 }
 
 func testPowerOff(t *testing.T, image string) {
@@ -88,10 +79,7 @@ func testPowerOff(t *testing.T, image string) {
 // failed only after PowerOff's kind of bounded wait, not at once (QEMU acts
 // on a real one asynchronously, and the guest runs on meanwhile).
 func testSleepIgnored(t *testing.T, image string) {
-	r := boot(t, image, "sleepignored")
-	if !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
-		t.Fatalf("exit %d", r.ExitCode)
-	}
+	boot(t, image, "sleepignored").Expect(t, exitPass, "kernelcheck: PASS")
 }
 
 // testSleep: over five time.Sleep(1s) the guest checks its clock against
@@ -102,11 +90,11 @@ func testSleepIgnored(t *testing.T, image string) {
 // so it is taken between the least delayed of the first two lines and of
 // the last two, but a loaded host delays lines by as much as it likes.
 func testSleep(t *testing.T, image string) {
-	vm := tamagotest.Start(t, image, []string{"-M", "pc"}, "-append", "sleep")
+	g := vmtest.Start(t, onPC(image, "sleep"))
 	var host []time.Time
 	var guest []time.Duration
 	for i := 0; i <= 5; i++ {
-		l := vm.Await(t, fmt.Sprintf("kernelcheck: tick %d ", i), time.Minute)
+		l := vmtest.Await(t, g, fmt.Sprintf("kernelcheck: tick %d ", i), 0, time.Minute)
 		f := strings.Fields(l.Text)
 		ns, err := strconv.ParseInt(f[len(f)-1], 10, 64)
 		if err != nil {
@@ -135,9 +123,9 @@ func testSleep(t *testing.T, image string) {
 	// makes it. The guest compares its clock with the PM timer itself.
 	t.Logf("guest clock over %v of host time (ticks %d to %d): %+.3f%%; lines' delays %v; time.Sleep(1s) overshoot by the guest clock: %v",
 		hostSpan.Round(time.Millisecond), a, b, rateErr, delays, over)
-	pm := vm.Await(t, "kernelcheck: clock against the ACPI PM timer", time.Minute)
+	pm := vmtest.Await(t, g, "kernelcheck: clock against the ACPI PM timer", 0, time.Minute)
 	t.Log(pm.Text)
-	vm.Await(t, "kernelcheck: PASS", time.Minute)
+	vmtest.Await(t, g, "kernelcheck: PASS", 0, time.Minute)
 	// A sleep never returns early, whatever the load.
 	if guest[5]-guest[0] < 5*time.Second {
 		t.Fatalf("five time.Sleep(1s) took %v of guest time", guest[5]-guest[0])
@@ -146,13 +134,23 @@ func testSleep(t *testing.T, image string) {
 
 // testIdle checks that an idle guest halts, and logs QEMU's CPU use.
 func testIdle(t *testing.T, image string) {
-	vm := tamagotest.Start(t, image, []string{"-M", "pc"}, "-append", "idle")
-	vm.Await(t, "kernelcheck: idle start", time.Minute)
+	g := vmtest.Start(t, onPC(image, "idle"))
+	vmtest.Await(t, g, "kernelcheck: idle start", 0, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cpuTime := func() time.Duration {
+		t.Helper()
+		cpu, err := g.CPUTime(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cpu
+	}
 	time.Sleep(500 * time.Millisecond)
-	cpu0, t0 := vm.CPUTime(t), time.Now()
+	cpu0, t0 := cpuTime(), time.Now()
 	time.Sleep(10 * time.Second)
-	cpu1, t1 := vm.CPUTime(t), time.Now()
-	end := vm.Await(t, "kernelcheck: idle end", time.Minute)
+	cpu1, t1 := cpuTime(), time.Now()
+	end := vmtest.Await(t, g, "kernelcheck: idle end", 0, time.Minute)
 	t.Logf("QEMU used %v of CPU in %v of guest idle (%.1f%%); %s",
 		cpu1-cpu0, t1.Sub(t0).Round(time.Millisecond), 100*(cpu1-cpu0).Seconds()/t1.Sub(t0).Seconds(), end.Text)
 	if strings.Contains(end.Text, " 0 halts") {
@@ -164,22 +162,15 @@ func testIdle(t *testing.T, image string) {
 // crypto/rand still gives distinct output, before and after the kernel
 // rewrites the IDT.
 func testNoRDRAND(t *testing.T, image string) {
-	r, _ := tamagotest.Boot(t, image, "pc", time.Minute, "-cpu", "qemu64", "-append", "rand")
-	if !strings.Contains(r.Output, "board: WARNING: the CPU lacks RDRAND") ||
-		!strings.Contains(r.Output, "RDRAND emulated: true") || !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
-		t.Fatalf("exit %d:\n%s", r.ExitCode, r.Output)
-	}
+	r := vmtest.Run(t, onPC(image, "rand", "-cpu", "qemu64"), time.Minute)
+	r.Expect(t, exitPass, "board: WARNING: the CPU lacks RDRAND", "RDRAND emulated: true", "kernelcheck: PASS")
 }
 
 // testEntropy: on a CPU without RDRAND, the virtio-rng driver keys the
 // generator crypto/rand uses.
 func testEntropy(t *testing.T, image string) {
-	r, _ := tamagotest.Boot(t, image, "pc", time.Minute,
-		"-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci", "-append", "entropy")
-	if !strings.Contains(r.Output, "board: WARNING: the CPU lacks RDRAND") ||
-		!strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
-		t.Fatalf("exit %d:\n%s", r.ExitCode, r.Output)
-	}
+	r := vmtest.Run(t, onPC(image, "entropy", "-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci"), time.Minute)
+	r.Expect(t, exitPass, "board: WARNING: the CPU lacks RDRAND", "kernelcheck: PASS")
 	for _, l := range strings.Split(r.Output, "\n") {
 		if strings.HasPrefix(l, "kernelcheck: entropy") {
 			t.Log(l)
@@ -189,43 +180,25 @@ func testEntropy(t *testing.T, image string) {
 
 // testRand: with RDRAND, crypto/rand works and nothing is emulated.
 func testRand(t *testing.T, image string) {
-	r := boot(t, image, "rand")
-	if !strings.Contains(r.Output, "RDRAND emulated: false") || !strings.Contains(r.Output, "kernelcheck: PASS") || r.ExitCode != 1 {
-		t.Fatalf("exit %d", r.ExitCode)
-	}
+	boot(t, image, "rand").Expect(t, exitPass, "RDRAND emulated: false", "kernelcheck: PASS")
 }
 
 // testNoRAM: too little RAM above the runtime's start gets a clear message.
 func testNoRAM(t *testing.T, image string) {
-	r, _ := tamagotest.Boot(t, image, "pc", time.Minute, "-m", "300M", "-append", "poweroff")
-	if !strings.Contains(r.Output, "tamanet: the PVH memory map has less than 64 MiB of RAM") || r.ExitCode != 255 {
-		t.Fatalf("exit %d:\n%s", r.ExitCode, r.Output)
-	}
+	cfg := onPC(image, "poweroff")
+	cfg.Memory = "300M"
+	vmtest.Run(t, cfg, time.Minute).Expect(t, 255, "tamanet: the PVH memory map has less than 64 MiB of RAM")
 }
 
 // exitPass and exitFatal are QEMU's status for board.Exit(0) and for the
-// runtime's exit(2) after a fatal error, through isa-debug-exit.
+// runtime's exit(2) after a panic or a fatal error, through isa-debug-exit.
 const (
 	exitPass  = 0<<1 | 1
 	exitFatal = 2<<1 | 1
 )
 
-// expectConsole boots check and wants every fragment on the console and
-// QEMU's exit status.
-func expectConsole(t *testing.T, image, check string, exit int, wants ...string) {
-	r := boot(t, image, check)
-	for _, want := range wants {
-		if !strings.Contains(r.Output, want) {
-			t.Errorf("console lacks %q", want)
-		}
-	}
-	if r.ExitCode != exit {
-		t.Errorf("exit %d, want %d", r.ExitCode, exit)
-	}
-}
-
 func testFaults(t *testing.T, image string) {
-	expectConsole(t, image, "faults", exitPass,
+	boot(t, image, "faults").Expect(t, exitPass,
 		"nil dereference (#PF) recovered: runtime error: invalid memory address or nil pointer dereference",
 		"division by zero (#DE) recovered: runtime error: integer divide by zero",
 		"non-canonical address (#GP) with SetPanicOnFault recovered: runtime error: invalid memory address or nil pointer dereference",
@@ -235,7 +208,7 @@ func testFaults(t *testing.T, image string) {
 // testGPFault: a general protection fault in ordinary Go code, without
 // debug.SetPanicOnFault, ends the program as it does on Linux.
 func testGPFault(t *testing.T, image string) {
-	expectConsole(t, image, "gpfault", exitFatal,
+	boot(t, image, "gpfault").Expect(t, exitFatal,
 		"unexpected fault address",
 		"fatal error: fault",
 		"main.readNonCanonical(")
@@ -244,7 +217,7 @@ func testGPFault(t *testing.T, image string) {
 // testUDFault: an exception Go code does not cause (invalid opcode) is
 // fatal even in an ordinary goroutine with interrupts on.
 func testUDFault(t *testing.T, image string) {
-	expectConsole(t, image, "udfault", exitFatal,
+	boot(t, image, "udfault").Expect(t, exitFatal,
 		"fatal: invalid opcode (#UD)",
 		"[signal SIGILL: illegal instruction",
 		"main.invalidOpcode()",
@@ -258,11 +231,9 @@ const exitLine = "board: exit status 3 not reported: no isa-debug-exit; "
 // testExitPowersOff: without isa-debug-exit, board.Exit says so and asks
 // for ACPI soft-off, which ends QEMU (status 0) on the pc machine.
 func testExitPowersOff(t *testing.T, image string) {
-	r, _ := tamagotest.BootWith(t, image, []string{"-M", "pc", "-X"}, 2*time.Minute, "-append", "exit")
-	t.Logf("console:\n%s", r.Output)
-	if !strings.Contains(r.Output, exitLine+"ACPI soft-off requested, CPU halted with interrupts off") || r.ExitCode != 0 {
-		t.Fatalf("exit %d", r.ExitCode)
-	}
+	cfg := onPC(image, "exit")
+	cfg.NoDebugExit = true
+	vmtest.Run(t, cfg, 2*time.Minute).Expect(t, 0, exitLine+"ACPI soft-off requested, CPU halted with interrupts off")
 }
 
 // testExitHalts: on a machine with neither isa-debug-exit nor ACPI
@@ -270,42 +241,39 @@ func testExitPowersOff(t *testing.T, image string) {
 // board.Exit halts the CPU with interrupts disabled, so the heartbeat
 // goroutine, and anything else, never runs again.
 func testExitHalts(t *testing.T, image string) {
-	vm, sock := startWithoutExit(t, image, "exit")
-	vm.Await(t, "kernelcheck: exiting with status 3", time.Minute)
-	vm.Await(t, exitLine+"CPU halted with interrupts off", time.Minute)
-	awaitHalted(t, sock)
+	const halted = exitLine + "CPU halted with interrupts off"
+	g := startWithoutExit(t, image, "exit")
+	vmtest.Await(t, g, "kernelcheck: exiting with status 3", 0, time.Minute)
+	vmtest.Await(t, g, halted, 0, time.Minute)
+	awaitHalted(t, g)
 	// Whatever the console printed before the halt has been read or is on
 	// its way; none of it may be a heartbeat after the exit.
-	for {
-		select {
-		case l, ok := <-vm.Lines:
-			if !ok {
-				t.Fatal("QEMU ended")
-			}
-			if strings.Contains(l.Text, "heartbeat") {
-				t.Errorf("after the exit: %s", l.Text)
-			}
-			continue
-		default:
+	if g.Console.Ended() {
+		t.Fatal("QEMU ended")
+	}
+	lines := g.Console.Lines()
+	i := slices.IndexFunc(lines, func(l vm.Line) bool { return strings.Contains(l.Text, halted) })
+	for _, l := range lines[i+1:] {
+		if strings.Contains(l.Text, "heartbeat") {
+			t.Errorf("after the exit: %s", l.Text)
 		}
-		break
 	}
 }
 
 // testFatalHalts: a fatal fault on a machine that cannot report a status
 // still stops it, after the runtime's report.
 func testFatalHalts(t *testing.T, image string) {
-	vm, sock := startWithoutExit(t, image, "udfault")
-	vm.Await(t, "fatal: invalid opcode (#UD)", time.Minute)
-	vm.Await(t, "board: exit status 2 not reported: no isa-debug-exit; CPU halted with interrupts off", time.Minute)
-	awaitHalted(t, sock)
+	g := startWithoutExit(t, image, "udfault")
+	vmtest.Await(t, g, "fatal: invalid opcode (#UD)", 0, time.Minute)
+	vmtest.Await(t, g, "board: exit status 2 not reported: no isa-debug-exit; CPU halted with interrupts off", 0, time.Minute)
+	awaitHalted(t, g)
 }
 
 // startWithoutExit boots check on a microvm without isa-debug-exit (and
-// without a NIC, which needs PCI) and returns the VM and its QMP socket.
-func startWithoutExit(t *testing.T, image, check string) (*tamagotest.VM, string) {
-	sock := filepath.Join(t.TempDir(), "qmp")
-	return tamagotest.Start(t, image, []string{"-M", "microvm", "-X", "-0", "-q", sock}, "-append", check), sock
+// without a NIC, which needs PCI), with a QMP socket.
+func startWithoutExit(t *testing.T, image, check string) *vm.Guest {
+	return vmtest.Start(t, vm.Config{Image: image, Machine: "microvm", Cmdline: check,
+		Network: vm.NoNIC, NoDebugExit: true, QMP: true})
 }
 
 // haltedWithIF matches HMP "info registers": RFLAGS and the halted state.
@@ -314,11 +282,11 @@ var haltedWithIF = regexp.MustCompile(`RFL=([0-9a-f]+) .* HLT=(\d)`)
 // awaitHalted waits, with a bound, until QEMU's register dump shows the
 // CPU halted (HLT=1) with RFLAGS.IF clear: a state only an NMI could
 // leave, so nothing runs any more.
-func awaitHalted(t *testing.T, sock string) {
+func awaitHalted(t *testing.T, g *vm.Guest) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	q, err := tamagotest.DialQMP(ctx, sock)
+	q, err := g.QMP(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +343,7 @@ func testPreempt(t *testing.T, image string) {
 // testIRQFault: a fault in an interrupt handler is not recovered, and the
 // dump names the handler.
 func testIRQFault(t *testing.T, image string) {
-	expectConsole(t, image, "irqfault", exitFatal,
+	boot(t, image, "irqfault").Expect(t, exitFatal,
 		"kernel: interrupt handler faulty-pit (GSI ",
 		"panic: runtime error: invalid memory address or nil pointer dereference",
 		"main.checkIRQFault.func1")
@@ -384,7 +352,7 @@ func testIRQFault(t *testing.T, image string) {
 // testCLIFault: a fault with interrupts disabled cannot become a panic: the
 // runtime prints the exception, the stack and the registers and exits.
 func testCLIFault(t *testing.T, image string) {
-	expectConsole(t, image, "clifault", exitFatal,
+	boot(t, image, "clifault").Expect(t, exitFatal,
 		"fatal: page fault (#PF) with interrupts disabled",
 		"[signal SIGSEGV: segmentation violation code=0x1 addr=0x8 pc=",
 		"main.faultWithInterruptsOff()",
@@ -396,5 +364,5 @@ func testCLIFault(t *testing.T, image string) {
 // known value in every register; none may change. Before Relay was
 // assembly, its ABI wrapper loaded g into R14 and zeroed X15.
 func testRegisters(t *testing.T, image string) {
-	expectConsole(t, image, "registers", exitPass, "kernelcheck: registers unchanged", "kernelcheck: PASS")
+	boot(t, image, "registers").Expect(t, exitPass, "kernelcheck: registers unchanged", "kernelcheck: PASS")
 }
