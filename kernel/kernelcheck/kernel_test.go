@@ -24,16 +24,71 @@ func TestKernel(t *testing.T) {
 		name string
 		run  func(*testing.T, string)
 	}{
-		{"IRQ", testIRQ}, {"LevelStorm", testLevelStorm}, {"Latched", testLatched}, {"Panic", testPanic},
-		{"PowerOff", testPowerOff}, {"SleepIgnored", testSleepIgnored}, {"Sleep", testSleep}, {"Idle", testIdle},
-		{"Rand", testRand}, {"NoRDRAND", testNoRDRAND}, {"Entropy", testEntropy}, {"NoRAM", testNoRAM},
-		{"Faults", testFaults}, {"Preempt", testPreempt}, {"IRQFault", testIRQFault},
-		{"CLIFault", testCLIFault}, {"Registers", testRegisters},
-		{"GPFault", testGPFault}, {"UDFault", testUDFault},
+		{"IRQ", expect("irq", exitPass, "kernelcheck: PASS")},
+		{"LevelStorm", expect("storm", exitPass, "masked after 1000 unclaimed level interrupts", "kernelcheck: PASS")},
+		// An interrupt a device raised before its level-triggered line was
+		// routed is not lost (QEMU's I/O APIC ignores that edge).
+		{"Latched", expect("latched", exitPass, "kernelcheck: PASS")},
+		{"Panic", expect("panic", exitFatal, "panic: assignment to entry in nil map", "goroutine 1 [running]:", "main.main()")},
+		{"PowerOff", testPowerOff},
+		// A sleep request the machine ignores is reported as failed only
+		// after PowerOff's kind of bounded wait, not at once (QEMU acts on
+		// a real one asynchronously, and the guest runs on meanwhile).
+		{"SleepIgnored", expect("sleepignored", exitPass, "kernelcheck: PASS")},
+		{"Sleep", testSleep}, {"Idle", testIdle},
+		// With RDRAND, crypto/rand works and nothing is emulated.
+		{"Rand", expect("rand", exitPass, "RDRAND emulated: false", "kernelcheck: PASS")},
+		{"NoRDRAND", testNoRDRAND}, {"Entropy", testEntropy}, {"NoRAM", testNoRAM},
+		{"Faults", expect("faults", exitPass,
+			"nil dereference (#PF) recovered: runtime error: invalid memory address or nil pointer dereference",
+			"division by zero (#DE) recovered: runtime error: integer divide by zero",
+			"non-canonical address (#GP) with SetPanicOnFault recovered: runtime error: invalid memory address or nil pointer dereference",
+			"kernelcheck: PASS")},
+		{"Preempt", testPreempt},
+		// A fault in an interrupt handler is not recovered, and the dump
+		// names the handler.
+		{"IRQFault", expect("irqfault", exitFatal,
+			"kernel: interrupt handler faulty-pit (GSI ",
+			"panic: runtime error: invalid memory address or nil pointer dereference",
+			"main.checkIRQFault.func1")},
+		// A fault with interrupts disabled cannot become a panic: the
+		// runtime prints the exception, the stack and the registers and
+		// exits.
+		{"CLIFault", expect("clifault", exitFatal,
+			"fatal: page fault (#PF) with interrupts disabled",
+			"[signal SIGSEGV: segmentation violation code=0x1 addr=0x8 pc=",
+			"main.faultWithInterruptsOff()",
+			"rip    0x", "rflags 0x")},
+		// Device interrupts (the amd64 package's entry, which calls
+		// os/signal.Relay) and the runtime's tick land in assembly that
+		// keeps a known value in every register; none may change. Before
+		// Relay was assembly, its ABI wrapper loaded g into R14 and zeroed
+		// X15.
+		{"Registers", expect("registers", exitPass, "kernelcheck: registers unchanged", "kernelcheck: PASS")},
+		// A general protection fault in ordinary Go code, without
+		// debug.SetPanicOnFault, ends the program as it does on Linux.
+		{"GPFault", expect("gpfault", exitFatal, "unexpected fault address", "fatal error: fault", "main.readNonCanonical(")},
+		// An exception Go code does not cause (invalid opcode) is fatal
+		// even in an ordinary goroutine with interrupts on.
+		{"UDFault", expect("udfault", exitFatal,
+			"fatal: invalid opcode (#UD)", "[signal SIGILL: illegal instruction", "main.invalidOpcode()", "rip    0x")},
 		{"ExitPowersOff", testExitPowersOff}, {"ExitHalts", testExitHalts}, {"FatalHalts", testFatalHalts},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, image) })
 	}
+}
+
+// exitPass and exitFatal are QEMU's status for board.Exit(0) and for the
+// runtime's exit(2) after a panic or a fatal error, through isa-debug-exit.
+const (
+	exitPass  = 0<<1 | 1
+	exitFatal = 2<<1 | 1
+)
+
+// expect is a check that runs to its end on the pc machine and must leave
+// QEMU with status exit and every one of wants on the console.
+func expect(check string, exit int, wants ...string) func(*testing.T, string) {
+	return func(t *testing.T, image string) { boot(t, image, check).Expect(t, exit, wants...) }
 }
 
 // onPC is check on the pc machine, with QEMU arguments added.
@@ -49,37 +104,11 @@ func boot(t *testing.T, image, check string) vmtest.Result {
 	return r
 }
 
-func testIRQ(t *testing.T, image string) {
-	boot(t, image, "irq").Expect(t, exitPass, "kernelcheck: PASS")
-}
-
-func testLevelStorm(t *testing.T, image string) {
-	boot(t, image, "storm").Expect(t, exitPass, "masked after 1000 unclaimed level interrupts", "kernelcheck: PASS")
-}
-
-// testLatched: an interrupt a device raised before its level-triggered
-// line was routed is not lost (QEMU's I/O APIC ignores that edge).
-func testLatched(t *testing.T, image string) {
-	boot(t, image, "latched").Expect(t, exitPass, "kernelcheck: PASS")
-}
-
-func testPanic(t *testing.T, image string) {
-	boot(t, image, "panic").Expect(t, exitFatal,
-		"panic: assignment to entry in nil map", "goroutine 1 [running]:", "main.main()")
-}
-
 func testPowerOff(t *testing.T, image string) {
 	r := boot(t, image, "poweroff")
 	if r.ExitCode != 0 || strings.Contains(r.Output, "FAIL") {
 		t.Fatalf("exit %d", r.ExitCode)
 	}
-}
-
-// testSleepIgnored: a sleep request the machine ignores is reported as
-// failed only after PowerOff's kind of bounded wait, not at once (QEMU acts
-// on a real one asynchronously, and the guest runs on meanwhile).
-func testSleepIgnored(t *testing.T, image string) {
-	boot(t, image, "sleepignored").Expect(t, exitPass, "kernelcheck: PASS")
 }
 
 // testSleep: over five time.Sleep(1s) the guest checks its clock against
@@ -178,50 +207,11 @@ func testEntropy(t *testing.T, image string) {
 	}
 }
 
-// testRand: with RDRAND, crypto/rand works and nothing is emulated.
-func testRand(t *testing.T, image string) {
-	boot(t, image, "rand").Expect(t, exitPass, "RDRAND emulated: false", "kernelcheck: PASS")
-}
-
 // testNoRAM: too little RAM above the runtime's start gets a clear message.
 func testNoRAM(t *testing.T, image string) {
 	cfg := onPC(image, "poweroff")
 	cfg.Memory = "300M"
 	vmtest.Run(t, cfg, time.Minute).Expect(t, 255, "tamanet: the PVH memory map has less than 64 MiB of RAM")
-}
-
-// exitPass and exitFatal are QEMU's status for board.Exit(0) and for the
-// runtime's exit(2) after a panic or a fatal error, through isa-debug-exit.
-const (
-	exitPass  = 0<<1 | 1
-	exitFatal = 2<<1 | 1
-)
-
-func testFaults(t *testing.T, image string) {
-	boot(t, image, "faults").Expect(t, exitPass,
-		"nil dereference (#PF) recovered: runtime error: invalid memory address or nil pointer dereference",
-		"division by zero (#DE) recovered: runtime error: integer divide by zero",
-		"non-canonical address (#GP) with SetPanicOnFault recovered: runtime error: invalid memory address or nil pointer dereference",
-		"kernelcheck: PASS")
-}
-
-// testGPFault: a general protection fault in ordinary Go code, without
-// debug.SetPanicOnFault, ends the program as it does on Linux.
-func testGPFault(t *testing.T, image string) {
-	boot(t, image, "gpfault").Expect(t, exitFatal,
-		"unexpected fault address",
-		"fatal error: fault",
-		"main.readNonCanonical(")
-}
-
-// testUDFault: an exception Go code does not cause (invalid opcode) is
-// fatal even in an ordinary goroutine with interrupts on.
-func testUDFault(t *testing.T, image string) {
-	boot(t, image, "udfault").Expect(t, exitFatal,
-		"fatal: invalid opcode (#UD)",
-		"[signal SIGILL: illegal instruction",
-		"main.invalidOpcode()",
-		"rip    0x")
 }
 
 // exitLine is what board.Exit(3) prints on a machine without
@@ -338,31 +328,4 @@ func testPreempt(t *testing.T, image string) {
 	if ticks < 2 || async == 0 {
 		t.Errorf("want ticks while the spinner ran and asynchronous preemptions")
 	}
-}
-
-// testIRQFault: a fault in an interrupt handler is not recovered, and the
-// dump names the handler.
-func testIRQFault(t *testing.T, image string) {
-	boot(t, image, "irqfault").Expect(t, exitFatal,
-		"kernel: interrupt handler faulty-pit (GSI ",
-		"panic: runtime error: invalid memory address or nil pointer dereference",
-		"main.checkIRQFault.func1")
-}
-
-// testCLIFault: a fault with interrupts disabled cannot become a panic: the
-// runtime prints the exception, the stack and the registers and exits.
-func testCLIFault(t *testing.T, image string) {
-	boot(t, image, "clifault").Expect(t, exitFatal,
-		"fatal: page fault (#PF) with interrupts disabled",
-		"[signal SIGSEGV: segmentation violation code=0x1 addr=0x8 pc=",
-		"main.faultWithInterruptsOff()",
-		"rip    0x", "rflags 0x")
-}
-
-// testRegisters: device interrupts (the amd64 package's entry, which calls
-// os/signal.Relay) and the runtime's tick land in assembly that keeps a
-// known value in every register; none may change. Before Relay was
-// assembly, its ABI wrapper loaded g into R14 and zeroed X15.
-func testRegisters(t *testing.T, image string) {
-	boot(t, image, "registers").Expect(t, exitPass, "kernelcheck: registers unchanged", "kernelcheck: PASS")
 }
