@@ -55,7 +55,7 @@ const nmiVector = 2
 // triple fault, which resets the machine: under QEMU's -no-reboot, an exit
 // with status 0 and no message.
 //
-// cmd/kernelcheck provokes one fault of each kind in QEMU: faults (#PF,
+// kernelcheck (kernel/kernelcheck) provokes one fault of each kind in QEMU: faults (#PF,
 // #DE, and #GP with SetPanicOnFault, recovered), gpfault (#GP without it),
 // udfault (#UD), clifault (interrupts off) and irqfault (interrupt
 // handler).

@@ -24,7 +24,7 @@ import (
 var paused = []string{"-S"}
 
 func image(t *testing.T) string {
-	return tamagotest.BuildImage(t, "./cmd/bootcheck", "")
+	return tamagotest.BuildImage(t, "./board/bootcheck", "")
 }
 
 // TestStopLeavesNothing starts paused guests in both network modes and
@@ -82,7 +82,9 @@ func TestLauncherKilled(t *testing.T) {
 	vmtest.RequireTap(t)
 	img := image(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLauncherKilled$")
-	cmd.Env = append(os.Environ(), "VM_TEST_LAUNCHER="+img)
+	// The launcher dies before it can remove its guest's directory (pid
+	// file): make it under this test's, which the test removes.
+	cmd.Env = append(os.Environ(), "VM_TEST_LAUNCHER="+img, "TMPDIR="+t.TempDir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package vmtest
 
 import (
@@ -8,14 +10,19 @@ import (
 	"testing"
 )
 
-// recorder is a testing.TB that records how a helper ended the test
-// instead of ending it.
+// recorder is a testing.TB that records how a helper failed or ended the
+// test instead of failing or ending it.
 type recorder struct {
 	testing.TB
 	fatal, skip string
+	errors      []string
 }
 
 func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
 
 func (r *recorder) Fatalf(format string, args ...any) {
 	r.fatal = fmt.Sprintf(format, args...)

@@ -12,6 +12,7 @@ package vmtest
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,9 +71,22 @@ func Run(t testing.TB, cfg vm.Config, timeout time.Duration) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	code, err := g.Wait(ctx)
-	r := Result{Output: g.Console.Text(), ExitCode: code, Accel: g.Accelerator()}
 	if err != nil {
-		t.Fatalf("%v\n%s", err, r.Output)
+		t.Fatal(err) // Start's cleanup logs the console
 	}
-	return r
+	return Result{Output: g.Console.Text(), ExitCode: code, Accel: g.Accelerator()}
+}
+
+// Expect fails t unless the guest ended with QEMU exit status exit and
+// its console holds every one of wants; it names each that is missing.
+func (r Result) Expect(t testing.TB, exit int, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(r.Output, w) {
+			t.Errorf("console lacks %q", w)
+		}
+	}
+	if r.ExitCode != exit {
+		t.Errorf("QEMU exit status %d, want %d", r.ExitCode, exit)
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
 )
 
 // TestBoot builds the image with a chosen exit code, boots it in QEMU and
@@ -15,9 +17,9 @@ import (
 // isa-debug-exit.
 func TestBoot(t *testing.T) {
 	const code = 21
-	image := tamagotest.BuildImage(t, "./cmd/bootcheck", "-X main.exitCode=21")
-	r, accel := tamagotest.Boot(t, image, "pc", 2*time.Minute)
-	t.Logf("accelerator %s, %v, output:\n%s", accel, r.Elapsed.Round(time.Millisecond), r.Output)
+	image := tamagotest.BuildImage(t, "./board/bootcheck", "-X main.exitCode=21")
+	r := vmtest.Run(t, vm.Config{Image: image, Machine: "pc"}, 2*time.Minute)
+	t.Logf("accelerator %s, output:\n%s", r.Accel, r.Output)
 	if !strings.Contains(r.Output, "tamanet bootcheck: go1.27.3 tamago/amd64") {
 		t.Errorf("console line missing")
 	}

@@ -5,18 +5,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"tamanet/cmd/pcicheck/internal/protocol"
 	"tamanet/pci"
+	"tamanet/pci/pcicheck/internal/protocol"
 	"tamanet/pci/pcitest"
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/qmp"
+	"tamanet/vm/vmtest"
 )
 
 // extraDevices is what the test adds to qemu.sh's machine, which already
@@ -51,7 +52,7 @@ var machines = []struct {
 // behind the bridge answers a read of its MSI-X table through the bridge's
 // window.
 func TestPCITable(t *testing.T) {
-	image := tamagotest.BuildImage(t, "./cmd/pcicheck", "-X main.waitForHost=yes")
+	image := tamagotest.BuildImage(t, "./pci/pcicheck", "-X main.waitForHost=yes")
 	for _, m := range machines {
 		for _, fw := range []string{"seabios", "qboot"} {
 			t.Run(m.name+"/"+fw, func(t *testing.T) {
@@ -97,45 +98,28 @@ func checkDecodes(t *testing.T, guest []pci.Entry, console string) {
 // and QEMU's view of the same run, from query-pci and from HMP's "info
 // pci", and the console.
 func boot(t *testing.T, image, machine, firmware string) (guest, qemu []pci.Entry, info []pcitest.InfoPCI, console string) {
-	// A short directory: socket paths are limited to about 100 bytes.
-	dir, err := os.MkdirTemp("", "pcicheck")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "qmp")
-
-	ctx, cancel := context.WithCancel(context.Background())
+	g := vmtest.Start(t, vm.Config{Image: image, Machine: machine, Firmware: firmware, QMP: true, QEMUArgs: extraDevices})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	type view struct {
-		qemu []pci.Entry
-		info []pcitest.InfoPCI
-		err  error
+	qemu, info, merr := readMonitor(ctx, g)
+	code, err := g.Wait(ctx)
+	if err != nil {
+		t.Fatalf("%v (monitor: %v)", err, merr)
 	}
-	done := make(chan view, 1)
-	go func() {
-		var v view
-		v.qemu, v.info, v.err = readMonitor(ctx, sock)
-		done <- v
-	}()
-
-	extra := append([]string{"-qmp", "unix:" + sock + ",server=on,wait=off"}, extraDevices...)
-	r, accel := tamagotest.BootWith(t, image, []string{"-M", machine, "-f", firmware}, 3*time.Minute, extra...)
-	cancel()
-	v := <-done
-	t.Logf("%s, accelerator %s, %v, output:\n%s", machine, accel, r.Elapsed.Round(time.Millisecond), r.Output)
+	console = g.Console.Text()
+	t.Logf("%s, accelerator %s", machine, g.Accelerator())
 	// isa-debug-exit: pcicheck's status 0 is QEMU's (0<<1)|1.
-	if r.ExitCode != 1 {
-		t.Errorf("QEMU exit status %d, want 1 (pcicheck status 0)", r.ExitCode)
+	if code != 1 {
+		t.Errorf("QEMU exit status %d, want 1 (pcicheck status 0)", code)
 	}
-	if v.err != nil {
-		t.Fatalf("monitor: %v", v.err)
+	if merr != nil {
+		t.Fatalf("monitor: %v", merr)
 	}
-	guest, err = guestTable(r.Output)
+	guest, err = guestTable(console)
 	if err != nil {
 		t.Fatalf("console: %v", err)
 	}
-	return guest, v.qemu, v.info, r.Output
+	return guest, qemu, info, console
 }
 
 // readMonitor waits on the QMP socket until the guest has written
@@ -143,8 +127,8 @@ func boot(t *testing.T, image, machine, firmware string) (guest, qemu []pci.Entr
 // queries QEMU's view of the PCI hierarchy, then lets the guest exit by
 // writing protocol.Go there. On failure it ends QEMU, rather than leaving
 // the guest to wait out its timeout.
-func readMonitor(ctx context.Context, sock string) (qemu []pci.Entry, info []pcitest.InfoPCI, err error) {
-	q, err := tamagotest.DialQMP(ctx, sock)
+func readMonitor(ctx context.Context, g *vm.Guest) (qemu []pci.Entry, info []pcitest.InfoPCI, err error) {
+	q, err := g.QMP(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,7 +164,7 @@ func readMonitor(ctx context.Context, sock string) (qemu []pci.Entry, info []pci
 // waitReady polls CONFIG_ADDRESS through the monitor until it holds
 // protocol.Ready. Reading the latch has no side effect, so polling while
 // the guest enumerates is harmless.
-func waitReady(ctx context.Context, q *tamagotest.QMP) error {
+func waitReady(ctx context.Context, q *qmp.Client) error {
 	for {
 		out, err := q.HMP(fmt.Sprintf("i /w %#x", pci.CONFIG_ADDRESS))
 		if err != nil {

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"tamanet/board"
-	"tamanet/cmd/pcicheck/internal/protocol"
 	"tamanet/pci"
+	"tamanet/pci/pcicheck/internal/protocol"
 )
 
 // waitForHost is set at link time; any value but "" turns the handshake

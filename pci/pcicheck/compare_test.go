@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"tamanet/cmd/pcicheck/internal/protocol"
 	"tamanet/pci"
+	"tamanet/pci/pcicheck/internal/protocol"
 )
 
 // guestTable returns the entries the image printed on the console between
