@@ -24,10 +24,11 @@ import (
 // merged unless it arrives marked valid, and a damaged one passes when its
 // damage cancels the extra 14 bytes (TestGROBypassUnverified), to be merged
 // as good. So netif verifies TCP segments itself, from the received frame
-// (rxHeaders.tcpChecksumsValid), marks good ones pkt.RXChecksumValidated as it does
-// frames the device verified, and trims them to their IP length: the engine
-// also takes the packet's length for the datagram's, so an Ethernet-padded
-// short segment would add its padding to the stream (TestGROTrimsPadding).
+// (rxHeaders.tcpChecksumsValid), marks good ones pkt.RXChecksumValidated as
+// it does frames the device verified, and trims them to their IP length: the
+// engine also takes the packet's length for the datagram's, so an
+// Ethernet-padded short segment would add its padding to the stream
+// (TestGROTrimsPadding).
 //
 // A verdict covers checksums only: the device verifies UDP and IPv4 with
 // options too, and the engine trusts a verified packet's headers (it checks
