@@ -171,10 +171,10 @@ type Stack struct {
 
 // NewStack builds a gVisor stack (IPv4, IPv6, ARP, TCP, UDP, ICMPv4/v6) with
 // NIC 1 on a netif.Link over d, with [sniffer over] the live capture point
-// (CapturePoint) as its Tap. The NIC gets cfg's
-// IPv4 address (none with NoAddr4), an EUI-64 IPv6 link-local address and
-// routes for both subnets plus the IPv4 default gateway. It is enabled while the driver
-// reports carrier and disabled while it does not.
+// (CapturePoint) as its Tap. The NIC gets cfg's IPv4 address (none with
+// NoAddr4), an EUI-64 IPv6 link-local address and routes for both subnets
+// plus the IPv4 default gateway. It is enabled while the driver reports
+// carrier and disabled while it does not.
 func NewStack(d netif.Driver, cfg Config) (*Stack, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
