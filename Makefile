@@ -95,7 +95,7 @@ record:
 # indices, carrier updates against resets); make test runs it first.
 race:
 	go test -race -count=1 ./e1000/... ./napi/... ./virtio/...
-	go test -race -count=1 -run 'TestCarrier|TestAttach' ./netif/
+	go test -race -count=1 -run 'TestCarrier|TestAttach' ./netif/ ./netstack/
 
 # make soak [SOAK=10m] [NET=user|tap|auto] [ACCEL=tcg]: the unikernel under
 # mixed load with a link flap every 30 s; fails if the heap or the goroutines

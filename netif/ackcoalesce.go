@@ -30,7 +30,7 @@ import (
 // as [A100, A300]. Linux's GRO likewise never merges a segment without
 // payload. ACKs with SACK blocks or any option but timestamps, any flag
 // besides ACK (ECE, PSH, FIN, ...), payload, and anything not verified and
-// checked (checkSegment) stay too. Congestion control loses nothing: the
+// checked (parseRxHeaders) stay too. Congestion control loses nothing: the
 // dropped ACK was neither a duplicate nor followed by one, and gVisor's TCP
 // grows the window by the bytes an ACK covers, not by the number of ACKs.
 // FreeBSD's LRO compresses pure ACKs the same way.

@@ -1,6 +1,11 @@
-// Package netif connects a network driver that moves whole Ethernet frames to
-// the gVisor netstack, and sets up the stack (addresses, routes, ARP) for the
-// application.
+// Package netif is the gVisor link endpoint over a network driver that moves
+// whole Ethernet frames: transmit with the device's offloads (TSO, checksum
+// insertion) or software segmentation where it has none, and the receive
+// path (the checks of what a device's checksum verdict does not vouch for,
+// GRO, pure-ACK coalescing), with the counters of both. NewLink stacks it
+// with Ethernet framing, GRO and a transmit queue into what a gVisor NIC
+// is created on; the stack's configuration on top (addresses, routes,
+// neighbour discovery) is package tamanet/netstack's.
 package netif
 
 import "tamanet/txframe"

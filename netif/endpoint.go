@@ -29,7 +29,7 @@ var (
 // Endpoint is a gVisor link endpoint that moves whole Ethernet frames (header
 // included, no FCS) between the stack and a Driver. It does no framing of its
 // own: wrap it with ethernet.New, and optionally sniffer and qdisc/fifo, as
-// NewStack does.
+// NewLink does.
 //
 // Transmit hands the driver each packet as the list of gVisor's buffer views
 // it is made of, which the driver copies into its DMA buffers: one copy.
@@ -66,6 +66,9 @@ type Endpoint struct {
 	// verifyTCP is set while GRO runs above: received TCP segments are
 	// verified here so that it can merge them (see groEndpoint).
 	verifyTCP atomic.Bool
+	// rxSeg is the verified frame being delivered and its headers, for
+	// GRO above (segmentOf); only the receive upcall's goroutine uses it.
+	rxSeg receivedSegment
 
 	mu         sync.RWMutex
 	dispatcher stack.NetworkDispatcher
@@ -264,19 +267,27 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 		e.c.rxDetached.Add(1)
 		return
 	}
-	verified := e.offload && (csumOK || e.verifyTCP.Load() && tcpChecksumsValid(frame))
+	var hdrs rxHeaders
+	if e.offload {
+		hdrs = parseRxHeaders(frame)
+	}
+	verified := e.offload && (csumOK || e.verifyTCP.Load() && hdrs.tcpChecksumsValid(frame))
 	if verified {
 		// A verified packet may go through GRO, which takes the packet's
 		// length for the IP datagram's: drop the link layer's padding.
-		frame = frame[:ipFrameLen(frame)]
+		frame = frame[:hdrs.ipEnd]
 	}
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
 		Payload: buffer.MakeWithData(frame),
 	})
 	pkt.RXChecksumValidated = verified
+	if verified {
+		e.rxSeg = receivedSegment{pkt, hdrs}
+	}
 	// The protocol comes from the Ethernet header, which ethernet.Endpoint
 	// parses before handing the packet to the NIC.
 	d.DeliverNetworkPacket(0, pkt)
+	e.rxSeg = receivedSegment{}
 	lattrace.Record(lattrace.KindDeliver, uint32(len(frame)))
 	pkt.DecRef()
 }

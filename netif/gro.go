@@ -4,8 +4,6 @@ import (
 	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/checksum"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/nested"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/stack/gro"
@@ -26,15 +24,16 @@ import (
 // merged unless it arrives marked valid, and a damaged one passes when its
 // damage cancels the extra 14 bytes (TestGROBypassUnverified), to be merged
 // as good. So netif verifies TCP segments itself, from the received frame
-// (tcpChecksumsValid), marks good ones pkt.RXChecksumValidated as it does
-// frames the device verified, and trims them to their IP length: the engine
-// also takes the packet's length for the datagram's, so an Ethernet-padded
-// short segment would add its padding to the stream (TestGROTrimsPadding).
+// (rxHeaders.tcpChecksumsValid), marks good ones pkt.RXChecksumValidated as
+// it does frames the device verified, and trims them to their IP length: the
+// engine also takes the packet's length for the datagram's, so an
+// Ethernet-padded short segment would add its padding to the stream
+// (TestGROTrimsPadding).
 //
 // A verdict covers checksums only: the device verifies UDP and IPv4 with
 // options too, and the engine trusts a verified packet's headers (it checks
 // neither the IP version nor the lengths). So a verified packet enters the
-// engine only if netif has checked its headers (checkSegment) and it
+// engine only if netif has checked its headers (parseRxHeaders) and it
 // carries payload. Everything else (UDP, ICMP, fragments, IPv4 options,
 // IPv6 extension headers, lengths that do not add up, bad checksums,
 // segments without payload) goes up unchanged after what the engine holds,
@@ -58,13 +57,17 @@ type groEndpoint struct {
 	acks     ackHolder
 	// verified is the checksum state of the packet being delivered.
 	verified atomic.Bool
-	c        *counters
+	// ep is the endpoint below, which parsed the headers of the packet
+	// it is delivering (segmentOf); c is its counters.
+	ep *Endpoint
+	c  *counters
 }
 
-// newGROEndpoint wraps child. With enabled false packets pass straight
-// through, keeping the per-packet checksum state.
-func newGROEndpoint(child stack.LinkEndpoint, enabled bool, c *counters) *groEndpoint {
-	g := &groEndpoint{c: c, coalesce: enabled}
+// newGROEndpoint wraps child, the layers above ep that deliver what ep
+// receives. With enabled false packets pass straight through, keeping the
+// per-packet checksum state.
+func newGROEndpoint(child stack.LinkEndpoint, ep *Endpoint, enabled bool) *groEndpoint {
+	g := &groEndpoint{ep: ep, c: &ep.c, coalesce: enabled}
 	g.Endpoint.Init(child, g)
 	g.engine.Init(enabled)
 	g.engine.Dispatcher = (*groDeliverer)(g)
@@ -83,10 +86,7 @@ func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pk
 		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 		return
 	}
-	var seg checkedSegment
-	if pkt.RXChecksumValidated {
-		seg = checkSegment(pkt)
-	}
+	seg := g.ep.segmentOf(pkt)
 	if g.holdACK(pkt, &seg) {
 		return
 	}
@@ -148,64 +148,4 @@ func (d *groDeliverer) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, p
 // DeliverLinkPacket implements stack.NetworkDispatcher.
 func (d *groDeliverer) DeliverLinkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	(*groEndpoint)(d).Endpoint.DeliverLinkPacket(proto, pkt)
-}
-
-// tcpChecksumsValid reports whether frame carries an unfragmented TCP segment
-// over IPv4 without options or IPv6 without extension headers (what the GRO
-// engine merges) whose IP header and TCP checksums verify. Anything else is
-// left to the stack.
-func tcpChecksumsValid(frame []byte) bool {
-	if len(frame) < header.EthernetMinimumSize {
-		return false
-	}
-	l3 := frame[header.EthernetMinimumSize:]
-	switch header.Ethernet(frame).Type() {
-	case header.IPv4ProtocolNumber:
-		ip := header.IPv4(l3)
-		if !ip.IsValid(len(l3)) || ip.HeaderLength() != header.IPv4MinimumSize ||
-			ip.TransportProtocol() != header.TCPProtocolNumber ||
-			ip.FragmentOffset() != 0 || ip.Flags()&header.IPv4FlagMoreFragments != 0 || !ip.IsChecksumValid() {
-			return false
-		}
-		return tcpSegmentValid(l3[header.IPv4MinimumSize:ip.TotalLength()], ip.SourceAddress(), ip.DestinationAddress())
-	case header.IPv6ProtocolNumber:
-		ip := header.IPv6(l3)
-		if !ip.IsValid(len(l3)) || ip.TransportProtocol() != header.TCPProtocolNumber {
-			return false
-		}
-		return tcpSegmentValid(l3[header.IPv6MinimumSize:header.IPv6MinimumSize+int(ip.PayloadLength())], ip.SourceAddress(), ip.DestinationAddress())
-	}
-	return false
-}
-
-// ipFrameLen is the length of frame up to the end of the IPv4 or IPv6 packet
-// it carries, leaving out the padding of a short Ethernet frame, or all of
-// it when it carries neither or the IP header is not valid (version,
-// header length, or an IP length the frame does not hold): such a frame
-// goes up as it came, for the stack to judge.
-func ipFrameLen(frame []byte) int {
-	if len(frame) < header.EthernetMinimumSize {
-		return len(frame)
-	}
-	l3 := frame[header.EthernetMinimumSize:]
-	switch header.Ethernet(frame).Type() {
-	case header.IPv4ProtocolNumber:
-		if ip := header.IPv4(l3); ip.IsValid(len(l3)) {
-			return header.EthernetMinimumSize + int(ip.TotalLength())
-		}
-	case header.IPv6ProtocolNumber:
-		if ip := header.IPv6(l3); ip.IsValid(len(l3)) {
-			return header.EthernetMinimumSize + header.IPv6MinimumSize + int(ip.PayloadLength())
-		}
-	}
-	return len(frame)
-}
-
-// tcpSegmentValid checks a TCP segment's checksum with its pseudo-header.
-func tcpSegmentValid(seg []byte, src, dst tcpip.Address) bool {
-	if len(seg) < header.TCPMinimumSize {
-		return false
-	}
-	ps := header.PseudoHeaderChecksum(header.TCPProtocolNumber, src, dst, uint16(len(seg)))
-	return checksum.Checksum(seg, ps) == 0xFFFF
 }

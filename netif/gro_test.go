@@ -36,7 +36,7 @@ func newGROTestbed() (*sinkDriver, *Endpoint, *groEndpoint, *capsRecorder) {
 	d := &sinkDriver{}
 	ep := NewEndpoint(d)
 	ep.verifyTCP.Store(true)
-	g := newGROEndpoint(ethernet.New(ep), true, &ep.c)
+	g := newGROEndpoint(ethernet.New(ep), ep, true)
 	rec := &capsRecorder{g: g}
 	g.Attach(rec)
 	return d, ep, g, rec
@@ -157,7 +157,7 @@ func TestTCPChecksumsValid(t *testing.T) {
 		{"truncated", good[:40], false},
 		{"runt", good[:10], false},
 	} {
-		if got := tcpChecksumsValid(c.frame); got != c.want {
+		if got := parseRxHeaders(c.frame).tcpChecksumsValid(c.frame); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -186,7 +186,7 @@ func TestGROBypassUnverified(t *testing.T) {
 	neg := ^checksum.Checksum(bad[52:66], 0)
 	w := binary.BigEndian.Uint16(bad[100:])
 	binary.BigEndian.PutUint16(bad[100:], checksum.Checksum([]byte{byte(neg >> 8), byte(neg), byte(w >> 8), byte(w)}, 0))
-	if tcpChecksumsValid(bad) {
+	if parseRxHeaders(bad).tcpChecksumsValid(bad) {
 		t.Fatal("the damaged segment verifies: the test is wrong")
 	}
 	for _, f := range [][]byte{seg(0), seg(1000), seg(2000), bad} {

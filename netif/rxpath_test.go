@@ -256,7 +256,7 @@ func FuzzReceivePath(f *testing.F) {
 // its bytes with gVisor's header accessors, apart from the code under test.
 type rxSpec struct {
 	runt     bool
-	verified bool   // by the device or by netif (tcpChecksumsValid)
+	verified bool   // by the device or by netif (rxHeaders.tcpChecksumsValid)
 	up       []byte // what the stack gets when the frame comes up alone
 	// seg: up is a verified TCP segment over IPv4 without options or
 	// IPv6 without extension headers, lengths agreeing, which GRO may
@@ -277,7 +277,7 @@ func specOf(x rxInput) rxSpec {
 	if len(f) < header.EthernetMinimumSize {
 		return rxSpec{runt: true}
 	}
-	s := rxSpec{verified: x.csumOK || tcpChecksumsValid(f), up: f[header.EthernetMinimumSize:]}
+	s := rxSpec{verified: x.csumOK || parseRxHeaders(f).tcpChecksumsValid(f), up: f[header.EthernetMinimumSize:]}
 	if !s.verified {
 		return s
 	}

@@ -1,10 +1,6 @@
 package netif
 
-import (
-	"sync/atomic"
-
-	"gvisor.dev/gvisor/pkg/tcpip"
-)
+import "sync/atomic"
 
 // counters are the endpoint's own statistics, updated without locks.
 type counters struct {
@@ -14,7 +10,6 @@ type counters struct {
 	txTSO, txCsumOffload, txSoftGSO, txSoftSegments atomic.Uint64
 	txDropTooBig, txDropLinkDown, txDropClosed      atomic.Uint64
 	linkUp, linkDown                                atomic.Uint64
-	captures, capturePackets, captureDropped        atomic.Uint64
 }
 
 // Counters is a snapshot of an Endpoint's statistics. Frame sizes include
@@ -73,13 +68,6 @@ type Counters struct {
 	LinkDown uint64 `json:"link_down"`
 	// Carrier is the current carrier state.
 	Carrier bool `json:"carrier"`
-
-	// Captures counts live captures started (Stack.Capture); CapturePackets
-	// the packets they wrote; CaptureDropped the packets they missed
-	// because the writer fell behind (the network lost none of them).
-	Captures       uint64 `json:"captures"`
-	CapturePackets uint64 `json:"capture_packets"`
-	CaptureDropped uint64 `json:"capture_dropped"`
 }
 
 // TxDrops is the number of frames netif dropped on transmit, all reasons.
@@ -113,43 +101,5 @@ func (e *Endpoint) Counters() Counters {
 		LinkUp:          e.c.linkUp.Load(),
 		LinkDown:        e.c.linkDown.Load(),
 		Carrier:         e.carrier.Load(),
-		Captures:        e.c.captures.Load(),
-		CapturePackets:  e.c.capturePackets.Load(),
-		CaptureDropped:  e.c.captureDropped.Load(),
 	}
-}
-
-// Stats is netif's counters and the stack's.
-type Stats struct {
-	// Netif is the link endpoint's own counters.
-	Netif Counters `json:"netif"`
-	// Stack is gVisor's statistics. Its *tcpip.StatCounter fields are
-	// live: they are read when the snapshot is rendered (tamanet/expose
-	// reads them through their Value method). TCP.CurrentEstablished and
-	// TCP.CurrentConnected go down as well as up, which gVisor's type does
-	// not say, so they are left out here and shown in TCPConnections.
-	Stack tcpip.Stats `json:"stack"`
-	// TCPConnections are the stack's TCP connection gauges.
-	TCPConnections TCPConnections `json:"tcp_connections"`
-}
-
-// TCPConnections counts the stack's TCP connections now.
-type TCPConnections struct {
-	// Established counts connections in ESTABLISHED.
-	Established uint64 `json:"established" metric:"gauge"`
-	// Connected counts connections past the handshake and not yet closed
-	// (ESTABLISHED through the closing states).
-	Connected uint64 `json:"connected" metric:"gauge"`
-}
-
-// Stats returns netif's counters and the stack's statistics.
-func (st *Stack) Stats() Stats {
-	s := Stats{Netif: st.ep.Counters(), Stack: st.s.Stats()}
-	tcp := &s.Stack.TCP
-	s.TCPConnections = TCPConnections{
-		Established: tcp.CurrentEstablished.Value(),
-		Connected:   tcp.CurrentConnected.Value(),
-	}
-	tcp.CurrentEstablished, tcp.CurrentConnected = nil, nil // a copy: the stack keeps its own
-	return s
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tamanet/board"
-	"tamanet/netif/pcaphttp"
+	"tamanet/netif/capture"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/runtimestats"
 	"tamanet/unikernel/testroutes"
@@ -41,14 +41,14 @@ func (s *System) startAdmin() error {
 }
 
 // debugRoutes are the admin listener's routes, by http.ServeMux pattern:
-// GET /debug/pcap (package pcaphttp), GET /debug/boot (the boot phases,
+// GET /debug/pcap (capture.Handler), GET /debug/boot (the boot phases,
 // with the uptime read last, for tamabench to place them on its clock), the
 // latency trace's on the board's TSC (admin.TraceRoutes), the runtime's
 // profiles under /debug/pprof/ (admin.PprofRoutes), POST /debug/gc (a
 // garbage collection, then the runtime's statistics, for leak hunting).
 func (s *System) debugRoutes() map[string]http.Handler {
 	routes := map[string]http.Handler{
-		"GET /debug/pcap": pcaphttp.Handler(s.Stack),
+		"GET /debug/pcap": capture.Handler(s.Stack.CapturePoint()),
 		"GET /debug/boot": http.HandlerFunc(s.boot.serveDebugBoot),
 		"POST /debug/gc":  admin.ForceGC(func() any { return runtimestats.Read(s.gcPace) }),
 	}

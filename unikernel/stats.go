@@ -8,7 +8,7 @@ import (
 	"tamanet/e1000"
 	"tamanet/kernel"
 	"tamanet/lattrace"
-	"tamanet/netif"
+	"tamanet/netstack"
 	"tamanet/pci"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/entropy"
@@ -62,12 +62,12 @@ type Stats struct {
 	// Cost is what moving data has cost at the device interface, per
 	// megabyte, since boot.
 	Cost costStats `json:"cost"`
-	// Netif is the link endpoint's and the gVisor stack's statistics
-	// (netif, stack, tcp_connections).
-	netif.Stats
+	// Stats is the link's (link endpoint and capture) and the gVisor
+	// stack's statistics (netif, stack, tcp_connections).
+	netstack.Stats
 	// NDP is the IPv6 neighbour discovery bookkeeping: router
 	// advertisements applied, coalesced and replayed after link flaps.
-	NDP     netif.NDPStats     `json:"ndp"`
+	NDP     netstack.NDPStats  `json:"ndp"`
 	Runtime runtimestats.Stats `json:"runtime"`
 	// Trace is the latency trace's state (GET /debug/trace).
 	Trace lattrace.Stats `json:"trace"`

@@ -19,7 +19,7 @@ import (
 	"tamanet/kernel"
 	"tamanet/lattrace"
 	"tamanet/napi"
-	"tamanet/netif"
+	"tamanet/netstack"
 	"tamanet/pci"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/bootopt"
@@ -39,7 +39,7 @@ type System struct {
 	// Options are the boot options it was started with.
 	Options bootopt.Options
 	// Stack is the gVisor network stack on the e1000.
-	Stack *netif.Stack
+	Stack *netstack.Stack
 
 	nic     *nic
 	boot    *bootLog
@@ -108,7 +108,7 @@ func Start(name string) (*System, error) {
 	}
 	// The stack attaches to the driver before the interrupt is hooked, so
 	// the link change latched by reset reaches it.
-	st, err := netif.NewStack(n.watchLink(), netif.Config{
+	st, err := netstack.NewStack(n.watchLink(), netstack.Config{
 		NoOffload: opts.NoOffload,
 		Addr:      opts.Addr, Gateway: opts.Gateway, NoAddr4: opts.DHCP,
 		Addr6: opts.Addr6, Gateway6: opts.Gateway6,

@@ -14,13 +14,13 @@
 package admin
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
-	"strconv"
 	"sync/atomic"
+
+	"tamanet/httpparam"
 )
 
 // Prefix is the path every debug route lives under.
@@ -117,23 +117,13 @@ func PprofRoutes() map[string]http.Handler {
 func boundSeconds(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if v := r.URL.Query().Get("seconds"); v != "" {
-			if _, err := ParseCount("seconds", v, MaxProfileSeconds); err != nil {
+			if _, err := httpparam.Count("seconds", v, MaxProfileSeconds); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// ParseCount parses a request parameter that must be a whole number in
-// [1, max], naming the parameter and the bound in its error.
-func ParseCount(name, v string, max int) (int, error) {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, fmt.Errorf("%s=%q: want a whole number in [1, %d]", name, v, max)
-	}
-	return n, nil
 }
 
 // Mux serves routes (by http.ServeMux pattern) and nothing else.

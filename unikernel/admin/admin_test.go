@@ -117,14 +117,3 @@ func TestNotHere(t *testing.T) {
 		}
 	}
 }
-
-func TestParseCount(t *testing.T) {
-	if n, err := ParseCount("events", "1048576", 1<<20); n != 1<<20 || err != nil {
-		t.Errorf("ParseCount at the bound: %d, %v", n, err)
-	}
-	for _, v := range []string{"1048577", "0", "", "9223372036854775808"} {
-		if _, err := ParseCount("events", v, 1<<20); err == nil || !strings.Contains(err.Error(), "events=") {
-			t.Errorf("ParseCount(%q): %v, want an error naming the parameter", v, err)
-		}
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tamanet/httpparam"
 	"tamanet/lattrace"
 )
 
@@ -48,7 +49,7 @@ func (c Clock) serveTraceStart(w http.ResponseWriter, r *http.Request) {
 	n := defaultTraceEvents
 	if v := r.URL.Query().Get("events"); v != "" {
 		var err error
-		if n, err = ParseCount("events", v, maxTraceEvents); err != nil {
+		if n, err = httpparam.Count("events", v, maxTraceEvents); err != nil {
 			http.Error(w, "trace: "+err.Error(), http.StatusBadRequest)
 			return
 		}

@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"bytes"
@@ -128,7 +128,7 @@ func TestE1000SoftGSO(t *testing.T) {
 // noTSO hides the device's TSO.
 type noTSO struct{ noRxCsum }
 
-// TxCapabilities implements Driver.
+// TxCapabilities implements netif.Driver.
 func (n noTSO) TxCapabilities() txframe.Capabilities {
 	c := n.Device.TxCapabilities()
 	c.Features &^= txframe.TSOv4 | txframe.TSOv6

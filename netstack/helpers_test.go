@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"bytes"
@@ -20,6 +20,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"tamanet/netif"
 )
 
 // Addresses of the two test stacks; B is A's gateway and vice versa.
@@ -36,11 +38,11 @@ type pair struct {
 
 // newStacks builds stack A on da and stack B on db and closes both when the
 // test ends.
-func newStacks(t testing.TB, da, db Driver) *pair { return newStacksWith(t, da, db, Config{}) }
+func newStacks(t testing.TB, da, db netif.Driver) *pair { return newStacksWith(t, da, db, Config{}) }
 
 // newStacksWith is newStacks with cfg's options on both stacks; the
 // addresses are the pair's.
-func newStacksWith(t testing.TB, da, db Driver, cfg Config) *pair {
+func newStacksWith(t testing.TB, da, db netif.Driver, cfg Config) *pair {
 	t.Helper()
 	ca, cb := cfg, cfg
 	ca.Addr, ca.Gateway = addrA, addrB.Addr()
@@ -62,7 +64,7 @@ func newStacksWith(t testing.TB, da, db Driver, cfg Config) *pair {
 }
 
 // newStack is NewStack, closed when the test ends.
-func newStack(t testing.TB, d Driver, cfg Config) *Stack {
+func newStack(t testing.TB, d netif.Driver, cfg Config) *Stack {
 	t.Helper()
 	st, err := NewStack(d, cfg)
 	if err != nil {

@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ const dhcpClientPort = 68
 // would on Linux.
 func (st *Stack) SetIPv4(addr netip.Prefix, gw netip.Addr) error {
 	if !addr.IsValid() || !addr.Addr().Is4() || gw.IsValid() && !gw.Is4() {
-		return fmt.Errorf("netif: IPv4 address %v gateway %v: not IPv4", addr, gw)
+		return fmt.Errorf("netstack: IPv4 address %v gateway %v: not IPv4", addr, gw)
 	}
 	st.v4.Lock()
 	defer st.v4.Unlock()
@@ -39,7 +39,7 @@ func (st *Stack) SetIPv4(addr netip.Prefix, gw netip.Addr) error {
 		}
 		pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: withPrefix(addr)}
 		if err := st.s.AddProtocolAddress(NICID, pa, stack.AddressProperties{}); err != nil {
-			return fmt.Errorf("netif: add address %v: %s", addr, err)
+			return fmt.Errorf("netstack: add address %v: %s", addr, err)
 		}
 	}
 	if st.addr.IsValid() && st.addr != addr {
@@ -105,12 +105,12 @@ func (st *Stack) ListenDHCPClient() (net.PacketConn, error) {
 	var wq waiter.Queue
 	ep, err := st.s.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
 	if err != nil {
-		return nil, fmt.Errorf("netif: dhcp client socket: %s", err)
+		return nil, fmt.Errorf("netstack: dhcp client socket: %s", err)
 	}
 	ep.SocketOptions().SetBroadcast(true)
 	if err := ep.Bind(tcpip.FullAddress{NIC: NICID, Port: dhcpClientPort}); err != nil {
 		ep.Close()
-		return nil, fmt.Errorf("netif: dhcp client socket: bind :%d: %s", dhcpClientPort, err)
+		return nil, fmt.Errorf("netstack: dhcp client socket: bind :%d: %s", dhcpClientPort, err)
 	}
 	return gonet.NewUDPConn(&wq, ep), nil
 }

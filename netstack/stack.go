@@ -1,4 +1,11 @@
-package netif
+// Package netstack is the gVisor network stack the application uses, on one
+// NIC over a netif link: its configuration (IPv4 addresses and routes,
+// static or from a DHCP client, whose socket it opens; IPv6 link-local,
+// static and SLAAC addresses, the routes neighbour discovery learns, the
+// router advertisements kept over a link flap, and the multicast groups
+// the driver's filter must pass), the NIC following the carrier, the live
+// capture point, and the application's TCP and UDP sockets.
+package netstack
 
 import (
 	"fmt"
@@ -9,8 +16,6 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
-	"gvisor.dev/gvisor/pkg/tcpip/link/qdisc/fifo"
 	"gvisor.dev/gvisor/pkg/tcpip/link/sniffer"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -19,9 +24,12 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+
+	"tamanet/netif"
+	"tamanet/netif/capture"
 )
 
-// NICID is the gVisor NIC the driver is attached as.
+// NICID is the gVisor NIC the link is attached as.
 const NICID tcpip.NICID = 1
 
 // Defaults for zero Config fields.
@@ -96,7 +104,7 @@ type Config struct {
 // withDefaults fills zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
 	if c.NoAddr4 && (c.Addr.IsValid() || c.Gateway.IsValid()) {
-		return c, fmt.Errorf("netif: NoAddr4 with an IPv4 address or gateway")
+		return c, fmt.Errorf("netstack: NoAddr4 with an IPv4 address or gateway")
 	}
 	if !c.Addr.IsValid() && !c.NoAddr4 {
 		c.Addr = DefaultAddr
@@ -113,37 +121,36 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.NoAddr4:
 	case !c.Addr.Addr().Is4():
-		return c, fmt.Errorf("netif: address %v is not IPv4", c.Addr)
+		return c, fmt.Errorf("netstack: address %v is not IPv4", c.Addr)
 	case !c.Gateway.Is4():
-		return c, fmt.Errorf("netif: gateway %v is not IPv4", c.Gateway)
+		return c, fmt.Errorf("netstack: gateway %v is not IPv4", c.Gateway)
 	case !c.Addr.Masked().Contains(c.Gateway):
-		return c, fmt.Errorf("netif: gateway %v is outside %v", c.Gateway, c.Addr)
+		return c, fmt.Errorf("netstack: gateway %v is outside %v", c.Gateway, c.Addr)
 	}
 	switch {
 	case c.TxQueueLen < 0:
-		return c, fmt.Errorf("netif: negative TxQueueLen %d", c.TxQueueLen)
+		return c, fmt.Errorf("netstack: negative TxQueueLen %d", c.TxQueueLen)
 	case c.Addr6.IsValid() && (!c.Addr6.Addr().Is6() || c.Addr6.Addr().Is4In6()):
-		return c, fmt.Errorf("netif: address %v is not IPv6", c.Addr6)
+		return c, fmt.Errorf("netstack: address %v is not IPv6", c.Addr6)
 	case c.Gateway6.IsValid() && (!c.Gateway6.Is6() || c.Gateway6.Is4In6()):
-		return c, fmt.Errorf("netif: gateway %v is not IPv6", c.Gateway6)
+		return c, fmt.Errorf("netstack: gateway %v is not IPv6", c.Gateway6)
 	}
 	return c, nil
 }
 
-// Stack is a gVisor network stack with one NIC on a Driver.
+// Stack is a gVisor network stack with one NIC on a netif.Driver.
 type Stack struct {
 	s         *stack.Stack
-	ep        *Endpoint
+	link      *netif.Link
+	ep        *netif.Endpoint
 	linkLocal tcpip.Address
-	capture   *captureEndpoint
+	capture   *capture.Point
 	ndp       *ndpDispatcher
 	onAddress func(netip.Prefix)
 	groups    *groupFilter
 	// ras keeps the routers' advertisements, to give back to gVisor when
-	// the link returns (nil with NoSLAAC); deliver hands a packet to the
-	// NIC as if received, past GRO.
-	ras     *raCache
-	deliver func(tcpip.NetworkProtocolNumber, *stack.PacketBuffer)
+	// the link returns (nil with NoSLAAC).
+	ras *raCache
 
 	// linkMu guards linkSubs, the OnLinkChange callbacks, and downsSeen,
 	// the endpoint's LinkDown count at linkWatch's last look.
@@ -163,12 +170,12 @@ type Stack struct {
 }
 
 // NewStack builds a gVisor stack (IPv4, IPv6, ARP, TCP, UDP, ICMPv4/v6) with
-// NIC 1 on d: gVisor's fifo qdisc over GRO over [sniffer over] the live
-// capture point (Capture) over ethernet over an Endpoint. The NIC gets cfg's
-// IPv4 address (none with NoAddr4), an EUI-64 IPv6 link-local address and
-// routes for both subnets plus the IPv4 default gateway. It is enabled while the driver
-// reports carrier and disabled while it does not.
-func NewStack(d Driver, cfg Config) (*Stack, error) {
+// NIC 1 on a netif.Link over d, with [sniffer over] the live capture point
+// (CapturePoint) as its Tap. The NIC gets cfg's IPv4 address (none with
+// NoAddr4), an EUI-64 IPv6 link-local address and routes for both subnets
+// plus the IPv4 default gateway. It is enabled while the driver reports
+// carrier and disabled while it does not.
+func NewStack(d netif.Driver, cfg Config) (*Stack, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -193,7 +200,6 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 	})
 	st := &Stack{
 		s:         s,
-		ep:        newEndpoint(d, !cfg.NoOffload),
 		linkEvent: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		ndp:       ndp,
@@ -202,7 +208,7 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 	}
 	ndp.st = st
 	go ndp.run(st.done)
-	if err := st.setup(cfg); err != nil {
+	if err := st.setup(d, cfg); err != nil {
 		s.Destroy()
 		return nil, err
 	}
@@ -218,8 +224,9 @@ func NewStack(d Driver, cfg Config) (*Stack, error) {
 	return st, nil
 }
 
-// setup tunes TCP, creates the NIC and configures addresses and routes.
-func (st *Stack) setup(cfg Config) error {
+// setup tunes TCP, creates the NIC on d and configures addresses and
+// routes.
+func (st *Stack) setup(d netif.Driver, cfg Config) error {
 	s := st.s
 	sack := tcpip.TCPSACKEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
@@ -232,42 +239,43 @@ func (st *Stack) setup(cfg Config) error {
 	recovery := tcpip.TCPRecovery(0)
 	for _, opt := range []tcpip.SettableTransportProtocolOption{&sack, &moderate, &rcv, &snd, &recovery} {
 		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
-			return fmt.Errorf("netif: tcp option %T: %s", opt, err)
+			return fmt.Errorf("netstack: tcp option %T: %s", opt, err)
 		}
 	}
 
-	st.capture = newCaptureEndpoint(ethernet.New(st.ep))
-	var link stack.LinkEndpoint = st.capture
-	if cfg.Pcap != nil {
+	// The capture point and the sniffer sit below GRO, so a capture
+	// shows packets as they arrived.
+	tap := func(eth stack.LinkEndpoint) (stack.LinkEndpoint, error) {
+		st.capture = capture.NewPoint(eth)
+		if cfg.Pcap == nil {
+			return st.capture, nil
+		}
 		// NewWithWriter promises pcap only, but the sniffer also logs
 		// every packet as text while the package-wide LogPackets is set.
 		sniffer.LogPackets.Store(0)
-		sn, err := sniffer.NewWithWriter(link, cfg.Pcap, cfg.SnapLen)
+		sn, err := sniffer.NewWithWriter(st.capture, cfg.Pcap, cfg.SnapLen)
 		if err != nil {
-			return fmt.Errorf("netif: pcap header: %w", err)
+			return nil, fmt.Errorf("netstack: pcap header: %w", err)
 		}
-		link = sn
+		return sn, nil
 	}
-	// GRO above the sniffer, so a capture shows packets as they arrived.
-	// It needs the end of each receive batch to flush.
-	batcher, batches := st.ep.d.(RxBatcher)
-	useGRO := batches && !cfg.NoOffload
-	g := newGROEndpoint(link, useGRO, &st.ep.c)
-	if useGRO {
-		st.ep.verifyTCP.Store(true)
-		batcher.OnRxBatchEnd(g.Flush)
+	// The carrier callback is set before the NIC attaches the link so no
+	// change is missed; linkWatch applies it to the NIC outside the
+	// driver's context.
+	link, err := netif.NewLink(d, netif.LinkOptions{
+		NoOffload:  cfg.NoOffload,
+		TxQueueLen: cfg.TxQueueLen,
+		Tap:        tap,
+		OnCarrier:  st.kickLinkWatch,
+	})
+	if err != nil {
+		return err
 	}
-	link = g
-	// The NIC's own dispatcher, which GRO's nested endpoint forwards to.
-	st.deliver = g.Endpoint.DeliverNetworkPacket
-	// One dispatcher keeps frames in order on the driver's single ring.
-	q := &txQueue{QueueingDiscipline: fifo.New(link, 1, cfg.TxQueueLen), ep: st.ep}
-	// The carrier callback is set before Attach so no change is missed;
-	// linkWatch applies it to the NIC outside the driver's context.
-	st.ep.onLink = st.kickLinkWatch
-	if err := s.CreateNICWithOptions(NICID, link, stack.NICOptions{Name: "eth0", QDisc: q}); err != nil {
+	st.link, st.ep = link, link.Endpoint()
+	q := link.QueueingDiscipline()
+	if err := s.CreateNICWithOptions(NICID, link.LinkEndpoint(), stack.NICOptions{Name: "eth0", QDisc: q}); err != nil {
 		q.Close()
-		return fmt.Errorf("netif: create NIC: %s", err)
+		return fmt.Errorf("netstack: create NIC: %s", err)
 	}
 
 	st.linkLocal = header.LinkLocalAddr(st.ep.LinkAddress())
@@ -284,7 +292,7 @@ func (st *Stack) setup(cfg Config) error {
 	}
 	for _, pa := range addrs {
 		if err := s.AddProtocolAddress(NICID, pa, stack.AddressProperties{}); err != nil {
-			return fmt.Errorf("netif: add address %s: %s", pa.AddressWithPrefix, err)
+			return fmt.Errorf("netstack: add address %s: %s", pa.AddressWithPrefix, err)
 		}
 	}
 	if err := st.groups.joinAllNodes(); err != nil {
@@ -344,89 +352,6 @@ var (
 	unspecified4     = netip.AddrFrom4([4]byte{})
 )
 
-// txQueue is gVisor's fifo qdisc whose Close first releases a WritePackets
-// waiting on a full ring; otherwise removing the NIC would wait forever on
-// a device that never drains.
-type txQueue struct {
-	stack.QueueingDiscipline
-	ep *Endpoint
-}
-
-// Close implements stack.QueueingDiscipline.
-func (q *txQueue) Close() {
-	q.ep.stopTX()
-	q.QueueingDiscipline.Close()
-}
-
-// kickLinkWatch asks linkWatch to look at the carrier again.
-func (st *Stack) kickLinkWatch() {
-	select {
-	case st.linkEvent <- struct{}{}:
-	default:
-	}
-}
-
-// linkWatch enables the NIC when carrier comes up and disables it when
-// carrier goes, like Linux's linkwatch: while disabled, gVisor refuses to
-// send (TCP keeps its data and retransmits later), counts received packets
-// as DisabledRx, and flushes the neighbour cache so ARP runs again. It runs
-// on its own goroutine so the driver's upcall never waits on stack locks.
-func (st *Stack) linkWatch() {
-	for {
-		select {
-		case <-st.linkEvent:
-			st.applyLink()
-		case <-st.done:
-			return
-		}
-	}
-}
-
-// applyLink makes the NIC's enabled state follow the carrier and tells
-// the OnLinkChange callbacks. Disabling the NIC makes gVisor forget what
-// router advertisements taught it (SLAAC addresses, routers, prefixes), so
-// enabling it again gives it back the advertisements kept (raCache): the
-// addresses come back, through DAD, without waiting for a router to speak.
-func (st *Stack) applyLink() {
-	st.linkMu.Lock()
-	// Losses counted before the carrier is read: a loss and return
-	// quicker than this goroutine are still seen as a loss, and one
-	// between the two reads as carrier down.
-	downs := st.ep.c.linkDown.Load()
-	lost := downs != st.downsSeen
-	st.downsSeen = downs
-	subs := st.linkSubs
-	st.linkMu.Unlock()
-	up := st.ep.LinkUp()
-	changed := up != st.s.CheckNIC(NICID)
-	// Both fail only for an unknown NIC, that is while the stack closes.
-	switch {
-	case changed && up:
-		if st.s.EnableNIC(NICID) == nil && st.ras != nil {
-			st.ndp.c.replays.Add(uint64(st.ras.replay(st.deliver)))
-		}
-	case changed:
-		_ = st.s.DisableNIC(NICID)
-	}
-	for _, f := range subs {
-		if lost || changed && !up {
-			f(false)
-		}
-		if up && (lost || changed) {
-			f(true)
-		}
-	}
-}
-
-// OnLinkChange registers f, called on the stack's link goroutine for each
-// carrier change it applies: false when carrier goes, true when it comes
-// back. A loss and return too quick to tell apart are reported as both.
-func (st *Stack) OnLinkChange(f func(up bool)) {
-	st.linkMu.Lock()
-	defer st.linkMu.Unlock()
-	st.linkSubs = append(st.linkSubs, f)
-}
-
 // Close tears the stack down: it aborts every endpoint, removes the NIC and
 // waits for gVisor's goroutines. The driver keeps running; frames it still
 // delivers are counted as RxDetached.
@@ -441,7 +366,11 @@ func (st *Stack) Close() {
 func (st *Stack) Netstack() *stack.Stack { return st.s }
 
 // Endpoint is the link endpoint on the driver.
-func (st *Stack) Endpoint() *Endpoint { return st.ep }
+func (st *Stack) Endpoint() *netif.Endpoint { return st.ep }
+
+// CapturePoint is where live captures of the NIC's packets are taken
+// (capture.Handler serves them).
+func (st *Stack) CapturePoint() *capture.Point { return st.capture }
 
 // Addr is the IPv4 address and prefix of the NIC; invalid if it has none.
 func (st *Stack) Addr() netip.Prefix {

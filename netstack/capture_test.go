@@ -1,16 +1,20 @@
-package netif
+package netstack
 
 import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"tamanet/netif/capture"
 )
 
 // pcapRecord is one packet of a pcap stream, as the test reads it back.
@@ -62,8 +66,8 @@ func TestCapturePacketLimitAndSnapLen(t *testing.T) {
 	pinger(p, 0, stop)
 	var out bytes.Buffer
 	flushes := 0
-	res, err := p.a.Capture(context.Background(), &out, func() { flushes++ },
-		CaptureOptions{Packets: 20, Duration: time.Minute, SnapLen: 100})
+	res, err := p.a.CapturePoint().Run(context.Background(), &out, func() { flushes++ },
+		capture.Options{Packets: 20, Duration: time.Minute, SnapLen: 100})
 	if err != nil || res.Packets != 20 || res.Stopped != "packets" {
 		t.Fatalf("result %+v, %v", res, err)
 	}
@@ -83,7 +87,7 @@ func TestCapturePacketLimitAndSnapLen(t *testing.T) {
 	if big == 0 {
 		t.Error("no 1000-byte ping in the capture")
 	}
-	if c := p.a.Endpoint().Counters(); c.Captures != 1 || c.CapturePackets != 20 {
+	if c := p.a.Stats().Netif; c.Captures != 1 || c.CapturePackets != 20 {
 		t.Errorf("counters %+v", c)
 	}
 }
@@ -92,8 +96,8 @@ func TestCaptureDurationAndCancel(t *testing.T) {
 	p, _, _ := newFakePair(t)
 	var out bytes.Buffer
 	start := time.Now()
-	res, err := p.a.Capture(context.Background(), &out, nil,
-		CaptureOptions{Packets: MaxCapturePackets, Duration: 200 * time.Millisecond, SnapLen: MaxSnapLen})
+	res, err := p.a.CapturePoint().Run(context.Background(), &out, nil,
+		capture.Options{Packets: capture.MaxPackets, Duration: 200 * time.Millisecond, SnapLen: capture.MaxSnapLen})
 	if err != nil || res.Stopped != "duration" || time.Since(start) < 200*time.Millisecond {
 		t.Fatalf("result %+v, %v after %v", res, err, time.Since(start))
 	}
@@ -104,37 +108,9 @@ func TestCaptureDurationAndCancel(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		cancel()
 	}()
-	res, err = p.a.Capture(ctx, io.Discard, nil, CaptureOptions{Packets: 10, Duration: time.Minute, SnapLen: 64})
+	res, err = p.a.CapturePoint().Run(ctx, io.Discard, nil, capture.Options{Packets: 10, Duration: time.Minute, SnapLen: 64})
 	if err != nil || res.Stopped != "cancelled" {
 		t.Fatalf("cancelled capture: %+v, %v", res, err)
-	}
-}
-
-func TestCaptureOneAtATimeAndBadOptions(t *testing.T) {
-	p, _, _ := newFakePair(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.a.Capture(ctx, io.Discard, nil, CaptureOptions{Packets: 10, Duration: time.Minute, SnapLen: 64})
-	}()
-	eventually(t, "the first capture to start", func() bool { return p.a.capture.active.Load() != nil })
-	if _, err := p.a.Capture(context.Background(), io.Discard, nil, CaptureOptions{Packets: 1, Duration: time.Second, SnapLen: 64}); !errors.Is(err, ErrCaptureBusy) {
-		t.Errorf("second capture: %v, want ErrCaptureBusy", err)
-	}
-	cancel()
-	<-done
-	for _, o := range []CaptureOptions{
-		{Packets: 0, Duration: time.Second, SnapLen: 64},
-		{Packets: MaxCapturePackets + 1, Duration: time.Second, SnapLen: 64},
-		{Packets: 1, Duration: 0, SnapLen: 64},
-		{Packets: 1, Duration: MaxCaptureDuration + 1, SnapLen: 64},
-		{Packets: 1, Duration: time.Second, SnapLen: 0},
-		{Packets: 1, Duration: time.Second, SnapLen: MaxSnapLen + 1},
-	} {
-		if _, err := p.a.Capture(context.Background(), io.Discard, nil, o); err == nil || !strings.Contains(err.Error(), "out of range") {
-			t.Errorf("options %+v: %v", o, err)
-		}
 	}
 }
 
@@ -174,7 +150,7 @@ func TestCaptureExcludesItsConnection(t *testing.T) {
 		}
 	}()
 	var out bytes.Buffer
-	res, err := p.a.Capture(context.Background(), &out, nil, CaptureOptions{
+	res, err := p.a.CapturePoint().Run(context.Background(), &out, nil, capture.Options{
 		Packets: 20, Duration: time.Minute, SnapLen: 128, ExcludeLocal: local, ExcludeRemote: remote})
 	_, _, recs := readPcap(t, out.Bytes())
 	if err != nil || res.Packets != 20 || res.Excluded == 0 {
@@ -187,6 +163,24 @@ func TestCaptureExcludesItsConnection(t *testing.T) {
 			t.Fatalf("record %d is of the excluded connection: %v -> %v", i, src, dst)
 		}
 	}
+}
+
+// tcpEnds returns the source and destination of the TCP segment in an
+// IP packet, decoded by gopacket.
+func tcpEnds(b []byte) (src, dst netip.AddrPort, ok bool) {
+	first := layers.LayerTypeIPv4
+	if b[0]>>4 == 6 {
+		first = layers.LayerTypeIPv6
+	}
+	pkt := gopacket.NewPacket(b, first, gopacket.Default)
+	tcp, isTCP := pkt.TransportLayer().(*layers.TCP)
+	if !isTCP || pkt.NetworkLayer() == nil {
+		return src, dst, false
+	}
+	flow := pkt.NetworkLayer().NetworkFlow()
+	s, _ := netip.AddrFromSlice(flow.Src().Raw())
+	d, _ := netip.AddrFromSlice(flow.Dst().Raw())
+	return netip.AddrPortFrom(s, uint16(tcp.SrcPort)), netip.AddrPortFrom(d, uint16(tcp.DstPort)), true
 }
 
 // uncut pads a truncated record to its original length, so its IP header

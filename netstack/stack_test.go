@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"bytes"

@@ -1,4 +1,10 @@
-package netif
+// Package capture is the live packet capture of a network stack: a link
+// endpoint (Point) that shows the packets passing through it, both ways, to
+// the one capture running, which writes them as a pcap stream (gVisor's
+// sniffer formats it; link type RAW, IP packets), and that capture's HTTP
+// route (Handler, GET /debug/pcap). The data path never waits for a
+// capture: a packet it cannot queue is left out of the file and counted.
+package capture
 
 import (
 	"context"
@@ -17,26 +23,26 @@ import (
 
 // Capture limits: a capture stops at whichever comes first.
 const (
-	// MaxCapturePackets bounds CaptureOptions.Packets.
-	MaxCapturePackets = 1_000_000
-	// MaxCaptureDuration bounds CaptureOptions.Duration.
-	MaxCaptureDuration = 10 * time.Minute
-	// MaxSnapLen bounds CaptureOptions.SnapLen: a whole jumbo frame.
+	// MaxPackets bounds Options.Packets.
+	MaxPackets = 1_000_000
+	// MaxDuration bounds Options.Duration.
+	MaxDuration = 10 * time.Minute
+	// MaxSnapLen bounds Options.SnapLen: a whole jumbo frame.
 	MaxSnapLen = 65535
-	// captureQueue is how many packets may wait for the writer; beyond
-	// it packets are dropped from the capture (never from the network)
-	// and counted in Counters.CaptureDropped.
-	captureQueue = 4096
+	// queueLen is how many packets may wait for the writer; beyond it
+	// packets are dropped from the capture (never from the network) and
+	// counted in Stats.CaptureDropped.
+	queueLen = 4096
 )
 
-// ErrCaptureBusy is returned by Capture while another capture runs.
-var ErrCaptureBusy = errors.New("netif: a capture is already running")
+// ErrBusy is returned by Point.Run while another capture runs.
+var ErrBusy = errors.New("capture: a capture is already running")
 
-// CaptureOptions bound a live capture.
-type CaptureOptions struct {
-	// Packets is how many packets to write (1..MaxCapturePackets).
+// Options bound a live capture.
+type Options struct {
+	// Packets is how many packets to write (1..MaxPackets).
 	Packets int
-	// Duration is the longest the capture runs (up to MaxCaptureDuration).
+	// Duration is the longest the capture runs (up to MaxDuration).
 	Duration time.Duration
 	// SnapLen caps the bytes kept per packet (1..MaxSnapLen).
 	SnapLen uint32
@@ -46,20 +52,20 @@ type CaptureOptions struct {
 	ExcludeLocal, ExcludeRemote netip.AddrPort
 }
 
-func (o CaptureOptions) check() error {
+func (o Options) check() error {
 	switch {
-	case o.Packets < 1 || o.Packets > MaxCapturePackets:
-		return errors.New("netif: capture packets out of range")
-	case o.Duration <= 0 || o.Duration > MaxCaptureDuration:
-		return errors.New("netif: capture duration out of range")
+	case o.Packets < 1 || o.Packets > MaxPackets:
+		return errors.New("capture: packets out of range")
+	case o.Duration <= 0 || o.Duration > MaxDuration:
+		return errors.New("capture: duration out of range")
 	case o.SnapLen < 1 || o.SnapLen > MaxSnapLen:
-		return errors.New("netif: capture snaplen out of range")
+		return errors.New("capture: snaplen out of range")
 	}
 	return nil
 }
 
-// CaptureResult says how a capture went.
-type CaptureResult struct {
+// Result says how a capture went.
+type Result struct {
 	// Packets is the number written; Dropped those lost because the
 	// writer fell behind; Excluded those of the excluded connection;
 	// NonIP those left out because the pcap link type (RAW) has only IP
@@ -70,34 +76,70 @@ type CaptureResult struct {
 	Stopped string
 }
 
-// Capture writes a pcap stream (gVisor's sniffer writes the header and
-// every record, link type RAW: IP packets) of what the NIC sends and
-// receives to w, until opts.Packets packets are written, opts.Duration has
-// passed or ctx is done, and reports what it did. flush, if not nil, is
-// called whenever the queue of captured packets runs empty and at the end,
-// so a client sees them live.
+// Stats are a Point's counters.
+type Stats struct {
+	// Captures counts captures started (Point.Run); CapturePackets the
+	// packets they wrote; CaptureDropped the packets they missed
+	// because the writer fell behind (the network lost none of them).
+	Captures       uint64 `json:"captures"`
+	CapturePackets uint64 `json:"capture_packets"`
+	CaptureDropped uint64 `json:"capture_dropped"`
+}
+
+// Point is a link endpoint that shows every packet passing through it,
+// both ways, to the running capture, if there is one; with none it costs
+// an atomic load per packet batch. A stack puts it where a capture should
+// see packets: netstack puts it right above Ethernet framing, so packets
+// appear as they arrived, before GRO merges them.
+type Point struct {
+	nested.Endpoint
+	active atomic.Pointer[capture]
+
+	captures, packets, dropped atomic.Uint64
+}
+
+var _ stack.LinkEndpoint = (*Point)(nil)
+
+// NewPoint returns a capture point over lower.
+func NewPoint(lower stack.LinkEndpoint) *Point {
+	p := &Point{}
+	p.Endpoint.Init(lower, p)
+	return p
+}
+
+// Stats returns a snapshot of the point's counters.
+func (p *Point) Stats() Stats {
+	return Stats{Captures: p.captures.Load(), CapturePackets: p.packets.Load(), CaptureDropped: p.dropped.Load()}
+}
+
+// Run writes a pcap stream (gVisor's sniffer writes the header and every
+// record, link type RAW: IP packets) of what passes through the point to
+// w, until opts.Packets packets are written, opts.Duration has passed or
+// ctx is done, and reports what it did. flush, if not nil, is called
+// whenever the queue of captured packets runs empty and at the end, so a
+// client sees them live.
 // One capture runs at a time. The data path never waits for w: packets it
 // cannot queue are left out of the capture and counted. Capturing turns off
 // the sniffer package's text logging of every packet (sniffer.LogPackets),
 // which is global.
-func (st *Stack) Capture(ctx context.Context, w io.Writer, flush func(), opts CaptureOptions) (res CaptureResult, err error) {
+func (p *Point) Run(ctx context.Context, w io.Writer, flush func(), opts Options) (res Result, err error) {
 	if err := opts.check(); err != nil {
-		return CaptureResult{}, err
+		return Result{}, err
 	}
 	sniffer.LogPackets.Store(0)
-	c := &capture{queue: make(chan []byte, captureQueue), opts: opts}
+	c := &capture{queue: make(chan []byte, queueLen), opts: opts}
 	// The sniffer only formats here: it writes the file header now and
 	// each packet record in DumpPacket, and never uses its lower endpoint.
 	sn, err := sniffer.NewWithWriter(nil, c, opts.SnapLen)
 	if err != nil {
-		return CaptureResult{}, err
+		return Result{}, err
 	}
 	c.sniffer = sn
-	if !st.capture.active.CompareAndSwap(nil, c) {
-		return CaptureResult{}, ErrCaptureBusy
+	if !p.active.CompareAndSwap(nil, c) {
+		return Result{}, ErrBusy
 	}
-	st.ep.c.captures.Add(1)
-	defer st.capture.active.Store(nil)
+	p.captures.Add(1)
+	defer p.active.Store(nil)
 
 	timer := time.NewTimer(opts.Duration)
 	defer timer.Stop()
@@ -107,8 +149,8 @@ func (st *Stack) Capture(ctx context.Context, w io.Writer, flush func(), opts Ca
 			flush()
 		}
 		res.Dropped, res.Excluded, res.NonIP = c.dropped.Load(), c.excluded.Load(), c.nonIP.Load()
-		st.ep.c.capturePackets.Add(res.Packets)
-		st.ep.c.captureDropped.Add(res.Dropped)
+		p.packets.Add(res.Packets)
+		p.dropped.Add(res.Dropped)
 	}()
 	for {
 		select {
@@ -144,7 +186,7 @@ func (st *Stack) Capture(ctx context.Context, w io.Writer, flush func(), opts Ca
 type capture struct {
 	sniffer                  *sniffer.Endpoint
 	queue                    chan []byte
-	opts                     CaptureOptions
+	opts                     Options
 	dropped, excluded, nonIP atomic.Uint64
 }
 
@@ -221,36 +263,20 @@ func tcpEnds(b []byte) (src, dst netip.AddrPort, ok bool) {
 	return netip.AddrPortFrom(saddr, tcp.SourcePort()), netip.AddrPortFrom(daddr, tcp.DestinationPort()), true
 }
 
-// captureEndpoint sits between the qdisc and Ethernet framing and shows
-// every packet, both ways, to the running capture, if there is one; with
-// none it costs an atomic load per packet batch.
-type captureEndpoint struct {
-	nested.Endpoint
-	active atomic.Pointer[capture]
-}
-
-var _ stack.LinkEndpoint = (*captureEndpoint)(nil)
-
-func newCaptureEndpoint(lower stack.LinkEndpoint) *captureEndpoint {
-	e := &captureEndpoint{}
-	e.Endpoint.Init(lower, e)
-	return e
-}
-
 // DeliverNetworkPacket implements stack.NetworkDispatcher.
-func (e *captureEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
-	if c := e.active.Load(); c != nil {
+func (p *Point) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
+	if c := p.active.Load(); c != nil {
 		c.dump(sniffer.DirectionRecv, proto, pkt)
 	}
-	e.Endpoint.DeliverNetworkPacket(proto, pkt)
+	p.Endpoint.DeliverNetworkPacket(proto, pkt)
 }
 
 // WritePackets implements stack.LinkEndpoint.
-func (e *captureEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
-	if c := e.active.Load(); c != nil {
+func (p *Point) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	if c := p.active.Load(); c != nil {
 		for _, pkt := range pkts.AsSlice() {
 			c.dump(sniffer.DirectionSend, pkt.NetworkProtocolNumber, pkt)
 		}
 	}
-	return e.Endpoint.WritePackets(pkts)
+	return p.Endpoint.WritePackets(pkts)
 }

@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"fmt"
@@ -6,23 +6,25 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"tamanet/netif"
 )
 
 // groupFilter keeps the driver's multicast filter, if it has one
-// (MulticastFilter), open to the IPv6 groups neighbour discovery needs:
+// (netif.MulticastFilter), open to the IPv6 groups neighbour discovery needs:
 // all-nodes, and the solicited-node group of every unicast address, joined
 // with the first address in it and left with the last (an EUI-64 SLAAC
 // address shares the link-local address's group; other identifiers need a
 // group of their own).
 type groupFilter struct {
-	mf MulticastFilter // nil: the driver passes every multicast frame
+	mf netif.MulticastFilter // nil: the driver passes every multicast frame
 
 	mu    sync.Mutex
 	users map[[6]byte]int // addresses per group, by Ethernet address
 }
 
-func newGroupFilter(d Driver) *groupFilter {
-	mf, _ := d.(MulticastFilter)
+func newGroupFilter(d netif.Driver) *groupFilter {
+	mf, _ := d.(netif.MulticastFilter)
 	return &groupFilter{mf: mf, users: map[[6]byte]int{}}
 }
 
@@ -47,7 +49,7 @@ func (g *groupFilter) leaveSolicitedNode(addr tcpip.Address) error {
 	defer g.mu.Unlock()
 	switch n := g.users[mac]; {
 	case n == 0:
-		return fmt.Errorf("netif: multicast filter for %s: not joined", group)
+		return fmt.Errorf("netstack: multicast filter for %s: not joined", group)
 	case n > 1:
 		g.users[mac] = n - 1
 		return nil
@@ -57,7 +59,7 @@ func (g *groupFilter) leaveSolicitedNode(addr tcpip.Address) error {
 		return nil
 	}
 	if err := g.mf.RemoveMulticast(mac); err != nil {
-		return fmt.Errorf("netif: multicast filter for %s: %w", group, err)
+		return fmt.Errorf("netstack: multicast filter for %s: %w", group, err)
 	}
 	return nil
 }
@@ -69,7 +71,7 @@ func (g *groupFilter) join(group tcpip.Address) error {
 	defer g.mu.Unlock()
 	if g.users[mac] == 0 && g.mf != nil {
 		if err := g.mf.AddMulticast(mac); err != nil {
-			return fmt.Errorf("netif: multicast filter for %s: %w", group, err)
+			return fmt.Errorf("netstack: multicast filter for %s: %w", group, err)
 		}
 	}
 	g.users[mac]++

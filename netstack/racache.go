@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"bytes"
@@ -46,7 +46,7 @@ func newRACache(s *stack.Stack, done <-chan struct{}) (*raCache, error) {
 	var wq waiter.Queue
 	ep, err := raw.NewEndpoint(s, ipv6.ProtocolNumber, header.ICMPv6ProtocolNumber, &wq)
 	if err != nil {
-		return nil, fmt.Errorf("netif: raw ICMPv6 socket for router advertisements: %s", err)
+		return nil, fmt.Errorf("netstack: raw ICMPv6 socket for router advertisements: %s", err)
 	}
 	// The hop limit and destination prove an advertisement on-link and
 	// let its checksum be checked: raw sockets see packets before gVisor

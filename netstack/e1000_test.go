@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"tamanet/e1000"
 	"tamanet/e1000/model"
+	"tamanet/netif"
 )
 
 // e1000NIC is one real e1000 driver on one software 82540EM, run the way
@@ -101,7 +102,7 @@ func newE1000Pair(t testing.TB) (*pair, *e1000NIC, *e1000NIC) {
 // every checksum the other model produced.
 func newE1000PairWith(t testing.TB, cfg Config, deviceCsum bool) (*pair, *e1000NIC, *e1000NIC) {
 	na, nb := newE1000Wire(t)
-	var da, db Driver = na.d, nb.d
+	var da, db netif.Driver = na.d, nb.d
 	if !deviceCsum {
 		da, db = noRxCsum{na.d}, noRxCsum{nb.d}
 	}
@@ -111,15 +112,15 @@ func newE1000PairWith(t testing.TB, cfg Config, deviceCsum bool) (*pair, *e1000N
 // noRxCsum is the e1000 with its receive checksum verdicts withheld.
 type noRxCsum struct{ *e1000.Device }
 
-// Attach implements Driver.
+// Attach implements netif.Driver.
 func (n noRxCsum) Attach(rx func([]byte, bool), link func(bool), txReady func()) {
 	n.Device.Attach(func(f []byte, _ bool) { rx(f, false) }, link, txReady)
 }
 
 // The e1000 driver must satisfy what netif asks of a driver.
 var (
-	_ Driver          = (*e1000.Device)(nil)
-	_ MulticastFilter = (*e1000.Device)(nil)
+	_ netif.Driver          = (*e1000.Device)(nil)
+	_ netif.MulticastFilter = (*e1000.Device)(nil)
 )
 
 func TestE1000PingAndHTTP(t *testing.T) {

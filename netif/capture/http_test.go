@@ -1,4 +1,4 @@
-package pcaphttp
+package capture
 
 import (
 	"context"
@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"tamanet/netif"
 )
 
 func TestOptions(t *testing.T) {
@@ -36,7 +34,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%s: error %v does not name the parameter", q, err)
 		}
 	}
-	if netif.MaxCaptureDuration/time.Second != 600 {
+	if MaxDuration/time.Second != 600 {
 		t.Errorf("the seconds bound in the tests above assumes a 10-minute maximum")
 	}
 }

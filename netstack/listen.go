@@ -1,4 +1,4 @@
-package netif
+package netstack
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 func (st *Stack) ListenTCP(port uint16) (net.Listener, error) {
 	l, err := gonet.ListenTCP(st.s, tcpip.FullAddress{Port: port}, ipv6.ProtocolNumber)
 	if err != nil {
-		return nil, fmt.Errorf("netif: listen tcp :%d: %w", port, err)
+		return nil, fmt.Errorf("netstack: listen tcp :%d: %w", port, err)
 	}
 	return l, nil
 }
@@ -28,7 +28,7 @@ func (st *Stack) ListenTCP(port uint16) (net.Listener, error) {
 func (st *Stack) ListenUDP(port uint16) (net.PacketConn, error) {
 	c, err := gonet.DialUDP(st.s, &tcpip.FullAddress{Port: port}, nil, ipv6.ProtocolNumber)
 	if err != nil {
-		return nil, fmt.Errorf("netif: listen udp :%d: %w", port, err)
+		return nil, fmt.Errorf("netstack: listen udp :%d: %w", port, err)
 	}
 	return c, nil
 }
@@ -47,11 +47,11 @@ func (st *Stack) DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, er
 		full.NIC = NICID
 		proto = ipv6.ProtocolNumber
 	default:
-		return nil, fmt.Errorf("netif: dial tcp: invalid address %v", addr)
+		return nil, fmt.Errorf("netstack: dial tcp: invalid address %v", addr)
 	}
 	c, err := gonet.DialContextTCP(ctx, st.s, full, proto)
 	if err != nil {
-		return nil, fmt.Errorf("netif: dial tcp %v: %w", addr, err)
+		return nil, fmt.Errorf("netstack: dial tcp %v: %w", addr, err)
 	}
 	return c, nil
 }

@@ -1,0 +1,17 @@
+package httpparam
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCount(t *testing.T) {
+	if n, err := Count("events", "1048576", 1<<20); n != 1<<20 || err != nil {
+		t.Errorf("Count at the bound: %d, %v", n, err)
+	}
+	for _, v := range []string{"1048577", "0", "", "9223372036854775808", "1e3", "-1"} {
+		if _, err := Count("events", v, 1<<20); err == nil || !strings.Contains(err.Error(), "events=") {
+			t.Errorf("Count(%q): %v, want an error naming the parameter", v, err)
+		}
+	}
+}
