@@ -147,6 +147,11 @@ fi
 # removed however QEMU ends, and whatever signal ends this script.
 qpid=""
 cleanup() {
+	# Whoever read the console may be gone (a killed launcher): a job
+	# report from bash into that pipe would kill this shell by SIGPIPE
+	# before the namespace is removed.
+	trap '' PIPE
+	exec >/dev/null 2>&1
 	if [ -n "$qpid" ]; then
 		kill "$qpid" 2>/dev/null || true
 		wait "$qpid" 2>/dev/null || true
