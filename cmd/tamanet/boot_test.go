@@ -3,9 +3,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
 	"tamanet/vm/vmtest"
 )
 
@@ -28,37 +30,33 @@ import (
 // seconds to serve its first request.
 func TestBootFigure(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	tb := buildTamabench(t)
+	for _, fw := range []string{"seabios", "qboot"} {
+		for _, network := range []vm.Network{vm.User, vm.Tap} {
+			t.Run(network.String()+"/"+fw, func(t *testing.T) {
+				g := vmtest.Start(t, vm.Config{Image: image, Firmware: fw, Network: network,
+					Ports: servicePorts(true), Cmdline: withAdmin("")})
+				args := []string{"boot", "-json", "-start", strconv.FormatInt(g.Start.UnixNano(), 10),
+					"-url", g.URL(httpPort, "/"), "-admin", g.URL(adminPort, "")}
+				if network == vm.Tap {
+					args = append(args, "-tap")
+				}
+				checkBootFigure(t, g.Command(tb, args...))
+			})
+		}
+	}
+}
+
+// buildTamabench builds the host's benchmark tool.
+func buildTamabench(t *testing.T) string {
+	t.Helper()
 	tb := filepath.Join(t.TempDir(), "tamabench")
 	build := exec.Command(tamagotest.Go(t), "build", "-o", tb, "./cmd/tamabench")
 	build.Dir = tamagotest.RepoRoot(t)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/tamabench: %v\n%s", err, out)
 	}
-	for _, fw := range []string{"seabios", "qboot"} {
-		t.Run("user/"+fw, func(t *testing.T) {
-			port, admin := freePort(t), freePort(t)
-			start := time.Now()
-			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-p", strconv.Itoa(port), "-e", strconv.Itoa(freePort(t)),
-				"-F", fmt.Sprintf("%d:%d", admin, adminPort), "-k", withAdmin("")})
-			c := newConsole(vm.Lines)
-			t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
-			checkBootFigure(t, exec.Command(tb, "boot", "-json", "-start", strconv.FormatInt(start.UnixNano(), 10),
-				"-url", fmt.Sprintf("http://127.0.0.1:%d/", port), "-admin", fmt.Sprintf("http://127.0.0.1:%d", admin)))
-		})
-		t.Run("tap/"+fw, func(t *testing.T) {
-			vmtest.RequireTap(t)
-			ns := fmt.Sprintf("tamanet-boottest-%d", os.Getpid())
-			start := time.Now()
-			vm := tamagotest.Start(t, image, []string{"-M", "pc", "-f", fw, "-t", ns, "-k", withAdmin("")})
-			c := newConsole(vm.Lines)
-			t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
-			// qemu.sh says so once the namespace and its tap are set up,
-			// before it starts QEMU.
-			c.await(t, "qemu.sh: network tap", 0, readyTimeout)
-			checkBootFigure(t, exec.Command("ip", "netns", "exec", ns, tb, "boot", "-json", "-tap",
-				"-start", strconv.FormatInt(start.UnixNano(), 10), "-url", "http://10.0.2.15/", "-admin", fmt.Sprintf("http://10.0.2.15:%d", adminPort)))
-		})
-	}
+	return tb
 }
 
 // checkBootFigure runs a tamabench boot command and checks its figure
@@ -117,26 +115,21 @@ func checkBootFigure(t *testing.T, cmd *exec.Cmd) {
 // and the events in the order a request meets them.
 func TestTraceTail(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
-	tb := filepath.Join(t.TempDir(), "tamabench")
-	build := exec.Command(tamagotest.Go(t), "build", "-o", tb, "./cmd/tamabench")
-	build.Dir = tamagotest.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/tamabench: %v\n%s", err, out)
-	}
-	port, echo, admin := freePort(t), freePort(t), freePort(t)
-	pidFile := filepath.Join(t.TempDir(), "qemu.pid")
-	vm := tamagotest.Start(t, image, []string{"-M", "pc", "-p", strconv.Itoa(port), "-e", strconv.Itoa(echo),
-		"-F", fmt.Sprintf("%d:%d", admin, adminPort), "-k", withAdmin("")}, "-pidfile", pidFile)
-	c := newConsole(vm.Lines)
-	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
-	c.await(t, "READY tamanet", 0, readyTimeout)
-	pid, err := os.ReadFile(pidFile)
+	tb := buildTamabench(t)
+	g, _ := bootReady(t, vm.Config{Image: image, Ports: servicePorts(true), Cmdline: withAdmin("")})
+	ctx, cancel := context.WithTimeout(context.Background(), linkTimeout)
+	defer cancel()
+	pid, err := g.PID(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hostPort := func(guestPort int) string {
+		_, p, _ := net.SplitHostPort(g.Addr(guestPort))
+		return p
+	}
 	cmd := exec.Command(tb, "run", "-json", "-trace", "-q", "-tests", "udpecho,keepalive", "-max-ops", "2000", "-duration", "0", "-warmup", "0",
-		"-http-port", strconv.Itoa(port), "-udp-port", strconv.Itoa(echo), "-tcp-port", strconv.Itoa(echo), "-admin-port", strconv.Itoa(admin),
-		"-idle-pid", strings.TrimSpace(string(pid)), "-boot-start", strconv.FormatInt(time.Now().UnixNano(), 10))
+		"-http-port", hostPort(httpPort), "-udp-port", hostPort(echoPort), "-tcp-port", hostPort(echoPort), "-admin-port", hostPort(adminPort),
+		"-idle-pid", strconv.Itoa(pid), "-boot-start", strconv.FormatInt(time.Now().UnixNano(), 10))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -190,7 +183,9 @@ func TestTraceTail(t *testing.T) {
 	if traced != 2 {
 		t.Errorf("%d traced tests, want 2", traced)
 	}
-	if st := vm.Cmd.ProcessState; st != nil {
-		t.Errorf("QEMU ended during the run: %v", st)
+	select {
+	case <-g.Done():
+		t.Error("QEMU ended during the run")
+	default:
 	}
 }

@@ -49,12 +49,12 @@ type dhcpStats struct {
 // the OFFER in, and the guest serves on the address (the requests here
 // arrive through the 127.0.0.1 forward).
 func (g *guest) testDHCPUser(t *testing.T) {
-	ready := g.console.await(t, "READY tamanet", 0, time.Second)
+	ready := vmtest.Await(t, g.vm, "READY tamanet", 0, time.Second)
 	want := "10.0.2.15/24 from 10.0.2.2 for 24h0m0s (gateway 10.0.2.2, dns 10.0.2.3)"
-	if !strings.Contains(ready.text, "READY tamanet 10.0.2.15/24,") || !strings.Contains(ready.text, "dhcp lease "+want) {
-		t.Errorf("READY line %q: want the leased address and dhcp lease %s", ready.text, want)
+	if !strings.Contains(ready.Text, "READY tamanet 10.0.2.15/24,") || !strings.Contains(ready.Text, "dhcp lease "+want) {
+		t.Errorf("READY line %q: want the leased address and dhcp lease %s", ready.Text, want)
 	}
-	g.console.await(t, "tamanet: dhcp: lease "+want, 0, time.Second)
+	vmtest.Await(t, g.vm, "tamanet: dhcp: lease "+want, 0, time.Second)
 	g.testRoot(t)
 	s := g.stats(t).System
 	d := s.DHCP
@@ -74,7 +74,7 @@ func (g *guest) testDHCPUser(t *testing.T) {
 		t.Errorf("boot: stack up %.3f s, lease %.3f s, READY %.3f s, receive enabled %.3f s: want stack < lease < READY, lease >= receive + 1 s",
 			stack, lease, ready2, rx)
 	}
-	g.console.await(t, "ms  DHCP lease", 0, time.Second)
+	vmtest.Await(t, g.vm, "ms  DHCP lease", 0, time.Second)
 }
 
 // dnsmasq is Debian's DNS/DHCP server running in a test's network
@@ -87,12 +87,13 @@ type dnsmasq struct {
 }
 
 // startDNSMasq runs dnsmasq as a DHCP server only (no DNS: --port=0) on
-// tap0 in ns with the given options; it stops when the test ends.
-func startDNSMasq(t *testing.T, bin, ns string, args ...string) *dnsmasq {
+// tap0 in g's namespace with the given options; it stops when the test
+// ends.
+func startDNSMasq(t *testing.T, g *vm.Guest, bin string, args ...string) *dnsmasq {
 	t.Helper()
-	base := []string{"netns", "exec", ns, bin, "--no-daemon", "--conf-file=/dev/null", "--port=0",
+	base := []string{"--no-daemon", "--conf-file=/dev/null", "--port=0",
 		"--user=root", "--interface=tap0", "--bind-interfaces", "--no-ping", "--log-dhcp", "--log-facility=-"}
-	d := &dnsmasq{cmd: exec.Command("ip", append(base, args...)...), more: make(chan struct{})}
+	d := &dnsmasq{cmd: g.Command(bin, append(base, args...)...), more: make(chan struct{})}
 	out, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -162,22 +163,6 @@ func (d *dnsmasq) reload(t *testing.T, file string) {
 	d.await(t, "read "+file, mark, linkTimeout)
 }
 
-// awaitTap waits until qemu.sh has set up the namespace's tap.
-func awaitTap(t *testing.T, ns string) {
-	t.Helper()
-	deadline := time.Now().Add(linkTimeout)
-	for {
-		out, _ := exec.Command("ip", "netns", "exec", ns, "ip", "-4", "-o", "addr", "show", "dev", "tap0").Output()
-		if strings.Contains(string(out), "10.0.2.2/24") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no tap0 with 10.0.2.2/24 in %s within %v", ns, linkTimeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // DHCP over the tap: dnsmasq's shortest lease (2 minutes), with T1 and T2
 // it lets us set to 10 and 30 seconds so renewals come within the test.
 const (
@@ -201,7 +186,6 @@ func TestDHCPTap(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 
 	t.Run("dnsmasq", func(t *testing.T) {
-		ns := fmt.Sprintf("tamanet-dhcp-%d", os.Getpid())
 		dir := t.TempDir()
 		hosts, opts := filepath.Join(dir, "hosts"), filepath.Join(dir, "opts")
 		write := func(path, content string) {
@@ -211,11 +195,8 @@ func TestDHCPTap(t *testing.T) {
 		}
 		write(hosts, "")
 		write(opts, "option:dns-server,10.0.2.3\n")
-		qv := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-k", "ip=dhcp dhcpwait=120 mac=" + dhcpMAC})
-		c := newConsole(qv.Lines)
-		t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
-		awaitTap(t, ns)
-		dm := startDNSMasq(t, bin, ns,
+		g := vmtest.Start(t, vm.Config{Image: image, Network: vm.Tap, Cmdline: "ip=dhcp dhcpwait=120 mac=" + dhcpMAC})
+		dm := startDNSMasq(t, g, bin,
 			"--dhcp-range=10.0.2.100,10.0.2.150,"+dhcpLease, "--dhcp-ignore=tag:!known",
 			"--dhcp-hostsfile="+hosts, "--dhcp-optsfile="+opts, "--dhcp-option=option:router,10.0.2.2",
 			fmt.Sprintf("--dhcp-option=option:T1,%d", int(dhcpT1/time.Second)), "--dhcp-option=option:T2,30",
@@ -224,13 +205,12 @@ func TestDHCPTap(t *testing.T) {
 		write(hosts, dhcpMAC+",10.0.2.30,"+dhcpLease+"\n")
 		dm.reload(t, hosts)
 
-		ready := c.await(t, "READY tamanet", 0, readyTimeout)
+		ready := awaitReady(t, g)
 		want := "10.0.2.30/24 from 10.0.2.2 for 2m0s (gateway 10.0.2.2, dns 10.0.2.3)"
-		if !strings.Contains(ready.text, "READY tamanet 10.0.2.30/24,") || !strings.Contains(ready.text, "dhcp lease "+want) {
-			t.Errorf("READY line %q: want the leased address and dhcp lease %s", ready.text, want)
+		if !strings.Contains(ready.Text, "READY tamanet 10.0.2.30/24,") || !strings.Contains(ready.Text, "dhcp lease "+want) {
+			t.Errorf("READY line %q: want the leased address and dhcp lease %s", ready.Text, want)
 		}
-		dialer := vm.NewNetnsDialer(ns)
-		client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
+		client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: g.DialContext}}
 		defer client.CloseIdleConnections()
 		get := func(addr, path string) []byte {
 			t.Helper()
@@ -265,7 +245,7 @@ func TestDHCPTap(t *testing.T) {
 		t.Log("renewal with a changed name server")
 		write(opts, "option:dns-server,10.0.2.4\n")
 		dm.reload(t, opts)
-		c.await(t, "tamanet: dhcp: renewed 10.0.2.30/24 from 10.0.2.2 for 2m0s (gateway 10.0.2.2, dns 10.0.2.4)", 0, 3*dhcpT1+linkTimeout)
+		vmtest.Await(t, g, "tamanet: dhcp: renewed 10.0.2.30/24 from 10.0.2.2 for 2m0s (gateway 10.0.2.2, dns 10.0.2.4)", 0, 3*dhcpT1+linkTimeout)
 		if s := stats("10.0.2.30").System; s.DNS != "10.0.2.4" || s.DHCP.Renewals < 1 {
 			t.Errorf("after the renewal: dns %q, system.dhcp %+v", s.DNS, *s.DHCP)
 		}
@@ -273,9 +253,9 @@ func TestDHCPTap(t *testing.T) {
 		t.Log("the address moves: the renewal is refused, discovery gets the new one")
 		write(hosts, dhcpMAC+",10.0.2.31,"+dhcpLease+"\n")
 		dm.reload(t, hosts)
-		mark := c.mark()
-		c.await(t, "tamanet: dhcp: 10.0.2.2 refused 10.0.2.30/24", mark, 3*dhcpT1+linkTimeout)
-		c.await(t, "tamanet: dhcp: lease 10.0.2.31/24 from 10.0.2.2", mark, linkTimeout)
+		mark := g.Console.Mark()
+		vmtest.Await(t, g, "tamanet: dhcp: 10.0.2.2 refused 10.0.2.30/24", mark, 3*dhcpT1+linkTimeout)
+		vmtest.Await(t, g, "tamanet: dhcp: lease 10.0.2.31/24 from 10.0.2.2", mark, linkTimeout)
 		if got := string(get("10.0.2.31", "/")); got != "hello from tamanet\n" {
 			t.Errorf("GET / on the new address = %q", got)
 		}
@@ -289,8 +269,7 @@ func TestDHCPTap(t *testing.T) {
 	})
 
 	t.Run("noserver", func(t *testing.T) {
-		ns := fmt.Sprintf("tamanet-nodhcp-%d", os.Getpid())
-		r, _ := tamagotest.BootWith(t, image, []string{"-M", "pc", "-t", ns, "-k", "ip=dhcp dhcpwait=3"}, readyTimeout)
+		r := vmtest.Run(t, vm.Config{Image: image, Network: vm.Tap, Cmdline: "ip=dhcp dhcpwait=3"}, readyTimeout)
 		if !strings.Contains(r.Output, "tamanet: boot option ip=dhcp: no lease from any server after 3s (") {
 			t.Errorf("no error naming ip=dhcp; console:\n%s", r.Output)
 		}

@@ -14,11 +14,8 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +28,7 @@ import (
 	"tamanet/napi"
 	"tamanet/netif"
 	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
 	"tamanet/vm/vmtest"
 )
 
@@ -45,13 +43,6 @@ const (
 	modeBytes = 8 << 20
 	// flapBytes is the download kept open across the link flap.
 	flapBytes = 8 << 20
-)
-
-// Timeouts are generous: everything here runs under TCG on a shared host.
-const (
-	readyTimeout = 3 * time.Minute
-	bulkTimeout  = 10 * time.Minute
-	linkTimeout  = 30 * time.Second
 )
 
 // TestE2E boots the unikernel in each NAPI mode and talks to it from the
@@ -176,7 +167,7 @@ func TestEntropyPolicy(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	noRDRAND := []string{"-cpu", "qemu64,+pdpe1gb"}
 	t.Run("refused", func(t *testing.T) {
-		r, _ := tamagotest.Boot(t, image, "pc", readyTimeout, noRDRAND...)
+		r := vmtest.Run(t, vm.Config{Image: image, QEMUArgs: noRDRAND}, readyTimeout)
 		for _, want := range []string{"tamanet: no entropy source", "+rdrand", "-device virtio-rng-pci", "rng=insecure"} {
 			if !strings.Contains(r.Output, want) {
 				t.Errorf("console lacks %q", want)
@@ -201,7 +192,7 @@ func TestEntropyPolicy(t *testing.T) {
 		if e := g.stats(t).System.Entropy; e.Source != "rdrand-emulated" {
 			t.Errorf("entropy source %q, want rdrand-emulated", e.Source)
 		}
-		g.console.await(t, "tamanet: WARNING: rng=insecure", 0, time.Second)
+		vmtest.Await(t, g.vm, "tamanet: WARNING: rng=insecure", 0, time.Second)
 	})
 }
 
@@ -215,8 +206,8 @@ func TestBadBootOption(t *testing.T) {
 		{"mtu=16275", "tamanet: boot option mtu=16275: beyond the 82540EM's largest MTU, 16274"},
 		{"mtu=67", "tamanet: boot option mtu=67: below IPv4's minimum MTU, 68"},
 	} {
-		r, accel := tamagotest.Boot(t, image, "pc", readyTimeout, "-append", c.option)
-		t.Logf("%s: accelerator %s, %v", c.option, accel, r.Elapsed.Round(time.Millisecond))
+		r := vmtest.Run(t, vm.Config{Image: image, Cmdline: c.option}, readyTimeout)
+		t.Logf("%s: accelerator %s, %v", c.option, r.Accel, r.Elapsed.Round(time.Millisecond))
 		if !strings.Contains(r.Output, c.message) {
 			t.Errorf("%s: no error naming the option; console:\n%s", c.option, r.Output)
 		}
@@ -224,158 +215,6 @@ func TestBadBootOption(t *testing.T) {
 			t.Errorf("%s: QEMU exit status %d, want %d", c.option, r.ExitCode, want)
 		}
 	}
-}
-
-// guest is a running unikernel and the host's ways of reaching it.
-type guest struct {
-	vm      *tamagotest.VM
-	base    string // http://127.0.0.1:PORT
-	admin   string // http://127.0.0.1:PORT of the admin listener, "" without withAdmin
-	echo    string // 127.0.0.1:PORT, TCP and UDP
-	qmpPath string
-	console *console
-	client  *http.Client
-}
-
-// adminPort is the guest port of the admin listener the tests open with
-// withAdmin.
-const adminPort = 8081
-
-// withAdmin adds the admin listener to a kernel command line; bootGuest
-// then forwards a host port to it (g.admin). Its peers are the default,
-// 10.0.2.2: the host as user networking shows it.
-func withAdmin(cmdline string) string {
-	return strings.TrimSpace(cmdline + " admin=" + strconv.Itoa(adminPort))
-}
-
-// bootGuest starts the image with the given kernel command line (and
-// extra QEMU arguments) and waits for its READY line.
-func bootGuest(t *testing.T, image, cmdline string, qemuExtra ...string) *guest {
-	t.Helper()
-	httpPort, echoPort := freePort(t), freePort(t)
-	g := &guest{
-		base:    fmt.Sprintf("http://127.0.0.1:%d", httpPort),
-		echo:    fmt.Sprintf("127.0.0.1:%d", echoPort),
-		qmpPath: filepath.Join(t.TempDir(), "qmp.sock"),
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}},
-	}
-	args := []string{"-M", "pc", "-p", strconv.Itoa(httpPort), "-e", strconv.Itoa(echoPort), "-q", g.qmpPath}
-	if strings.Contains(cmdline, "admin="+strconv.Itoa(adminPort)) {
-		hostPort := freePort(t)
-		g.admin = fmt.Sprintf("http://127.0.0.1:%d", hostPort)
-		args = append(args, "-F", fmt.Sprintf("%d:%d", hostPort, adminPort))
-	}
-	if cmdline != "" {
-		args = append(args, "-k", cmdline)
-	}
-	start := time.Now()
-	g.vm = tamagotest.Start(t, image, args, qemuExtra...)
-	g.console = newConsole(g.vm.Lines)
-	t.Cleanup(func() {
-		g.client.CloseIdleConnections()
-		t.Logf("console:\n%s", g.console.text())
-	})
-	ready := g.console.await(t, "READY tamanet", 0, readyTimeout)
-	t.Logf("boot to ready %v (host clock, QEMU start to READY line): %s",
-		ready.at.Sub(start).Round(time.Millisecond), ready.text)
-	return g
-}
-
-// freePort returns a port that is free on 127.0.0.1 for both TCP and UDP
-// (the echo forward uses the same number for both).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free for both TCP and UDP on 127.0.0.1")
-	return 0
-}
-
-// console collects QEMU's console lines as they arrive.
-type console struct {
-	mu    sync.Mutex
-	lines []consoleLine
-	more  chan struct{} // closed and replaced on every new line
-	ended bool
-}
-
-type consoleLine struct {
-	text string
-	at   time.Time
-}
-
-func newConsole(src <-chan tamagotest.Line) *console {
-	c := &console{more: make(chan struct{})}
-	go func() {
-		for l := range src {
-			c.mu.Lock()
-			c.lines = append(c.lines, consoleLine{l.Text, l.At})
-			close(c.more)
-			c.more = make(chan struct{})
-			c.mu.Unlock()
-		}
-		c.mu.Lock()
-		c.ended = true
-		close(c.more)
-		c.mu.Unlock()
-	}()
-	return c
-}
-
-// await returns the first line, from index from on, that contains s.
-func (c *console) await(t *testing.T, s string, from int, timeout time.Duration) consoleLine {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		c.mu.Lock()
-		for i := from; i < len(c.lines); i++ {
-			if strings.Contains(c.lines[i].text, s) {
-				l := c.lines[i]
-				c.mu.Unlock()
-				return l
-			}
-		}
-		from = len(c.lines)
-		more, ended := c.more, c.ended
-		c.mu.Unlock()
-		if ended {
-			t.Fatalf("QEMU ended before printing %q", s)
-		}
-		select {
-		case <-more:
-		case <-deadline:
-			t.Fatalf("no %q on the console within %v", s, timeout)
-		}
-	}
-}
-
-// mark is the index the next line will have.
-func (c *console) mark() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.lines)
-}
-
-func (c *console) text() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var b strings.Builder
-	for _, l := range c.lines {
-		b.WriteString(l.text)
-		b.WriteByte('\n')
-	}
-	return b.String()
 }
 
 // statsDoc is the part of GET /stats the test reads, under the snake_case
@@ -559,9 +398,9 @@ func (g *guest) testBoot(t *testing.T) {
 			t.Errorf("/stats boot.%s = %d (present %v), want after the phase before (%d ns)", p.key, ns, ok, last)
 		}
 		last = max(last, ns)
-		line := g.console.await(t, fmt.Sprintf("ms  %s", p.console), 0, linkTimeout)
-		if !strings.HasPrefix(line.text, "boot: ") {
-			t.Errorf("console line %q: want a boot: line", line.text)
+		line := vmtest.Await(t, g.vm, fmt.Sprintf("ms  %s", p.console), 0, linkTimeout)
+		if !strings.HasPrefix(line.Text, "boot: ") {
+			t.Errorf("console line %q: want a boot: line", line.Text)
 		}
 	}
 	rctl, _ := boot("rx_enabled_seconds")
@@ -576,9 +415,9 @@ func (g *guest) testBoot(t *testing.T) {
 	if n := s.System.E1000.Device.RCTLWrites; n != 1 {
 		t.Errorf("%d RCTL writes, want 1 (each one stops QEMU's e1000 receiving for a second)", n)
 	}
-	ready := g.console.await(t, "READY tamanet", 0, linkTimeout)
-	if !strings.Contains(ready.text, "no frame received yet") && !strings.Contains(ready.text, "receiving since") {
-		t.Errorf("READY line does not say whether the NIC receives: %q", ready.text)
+	ready := vmtest.Await(t, g.vm, "READY tamanet", 0, linkTimeout)
+	if !strings.Contains(ready.Text, "no frame received yet") && !strings.Contains(ready.Text, "receiving since") {
+		t.Errorf("READY line does not say whether the NIC receives: %q", ready.Text)
 	}
 	t.Logf("boot phases (ms since the VM started): rx enabled %.1f, ready %.1f, first frame %.1f",
 		float64(rctl)/1e6, 1e3*s.System.Boot["ready_seconds"], float64(first)/1e6)
@@ -966,7 +805,7 @@ func (g *guest) testBadRequest(t *testing.T) {
 func (g *guest) testLinkFlap(t *testing.T) {
 	monCtx, monCancel := context.WithTimeout(context.Background(), bulkTimeout)
 	defer monCancel()
-	mon, err := tamagotest.DialQMP(monCtx, g.qmpPath)
+	mon, err := g.vm.QMP(monCtx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -985,12 +824,12 @@ func (g *guest) testLinkFlap(t *testing.T) {
 		t.Fatalf("first MiB: %v", err)
 	}
 
-	mark := g.console.mark()
+	mark := g.vm.Console.Mark()
 	if err := mon.SetLink("net0", false); err != nil {
 		t.Fatal(err)
 	}
-	down := g.console.await(t, "tamanet: link down", mark, linkTimeout)
-	t.Logf("%s", down.text)
+	down := vmtest.Await(t, g.vm, "tamanet: link down", mark, linkTimeout)
+	t.Logf("%s", down.Text)
 	// While the link is down nothing reaches the guest.
 	short := &http.Client{Timeout: 3 * time.Second}
 	if r, err := short.Get(g.base + "/"); err == nil {
@@ -998,13 +837,13 @@ func (g *guest) testLinkFlap(t *testing.T) {
 		t.Errorf("GET / answered (status %d) while the link was down", r.StatusCode)
 	}
 
-	mark = g.console.mark()
+	mark = g.vm.Console.Mark()
 	upAt := time.Now()
 	if err := mon.SetLink("net0", true); err != nil {
 		t.Fatal(err)
 	}
-	up := g.console.await(t, "tamanet: link up", mark, linkTimeout)
-	t.Logf("%s (%v after set_link on)", up.text, up.at.Sub(upAt).Round(time.Millisecond))
+	up := vmtest.Await(t, g.vm, "tamanet: link up", mark, linkTimeout)
+	t.Logf("%s (%v after set_link on)", up.Text, up.At.Sub(upAt).Round(time.Millisecond))
 
 	rest, err := io.Copy(h, resp.Body)
 	if err != nil || rest != flapBytes-1<<20 {
@@ -1013,7 +852,7 @@ func (g *guest) testLinkFlap(t *testing.T) {
 	if !bytes.Equal(h.Sum(nil), want) {
 		t.Fatal("download across the flap: SHA-256 mismatch")
 	}
-	t.Logf("download resumed and completed %v after link up", time.Since(up.at).Round(time.Millisecond))
+	t.Logf("download resumed and completed %v after link up", time.Since(up.At).Round(time.Millisecond))
 	g.testRoot(t)
 
 	after := g.stats(t)

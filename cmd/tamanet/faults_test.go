@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tamanet/vm/vmtest"
 )
 
 // testNilDeref: a handler that dereferences nil costs its own request only.
@@ -19,7 +21,7 @@ import (
 // the panic.
 func (g *guest) testNilDeref(t *testing.T) {
 	before := g.stats(t).Service.HTTPPanics
-	mark := g.console.mark()
+	mark := g.vm.Console.Mark()
 	// A connection of its own: a client retries an idempotent request
 	// once when a reused connection closes without a response.
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -33,9 +35,9 @@ func (g *guest) testNilDeref(t *testing.T) {
 	if n := g.stats(t).Service.HTTPPanics - before; n != 1 {
 		t.Errorf("/stats counts %d handler panics, want 1", n)
 	}
-	g.console.await(t, "http: panic serving", mark, linkTimeout)
-	g.console.await(t, "runtime error: invalid memory address or nil pointer dereference", mark, linkTimeout)
-	g.console.await(t, "tamanet/unikernel/testroutes.serveNilDeref", mark, linkTimeout)
+	vmtest.Await(t, g.vm, "http: panic serving", mark, linkTimeout)
+	vmtest.Await(t, g.vm, "runtime error: invalid memory address or nil pointer dereference", mark, linkTimeout)
+	vmtest.Await(t, g.vm, "tamanet/unikernel/testroutes.serveNilDeref", mark, linkTimeout)
 }
 
 // spinTime is how long GET /test/spin computes.
@@ -55,7 +57,7 @@ func (g *guest) testSpin(t *testing.T) {
 	g.testRoot(t) // the keep-alive connection
 	base := g.keepAliveLatency(t, 50, nil)
 	before := g.stats(t).System.Tick
-	mark := g.console.mark()
+	mark := g.vm.Console.Mark()
 	spun := make(chan string, 1)
 	go func() {
 		resp, err := http.Get(g.base + "/test/spin?ms=" + strconv.FormatInt(spinTime.Milliseconds(), 10))
@@ -68,7 +70,7 @@ func (g *guest) testSpin(t *testing.T) {
 		spun <- string(b)
 	}()
 	// Measure from the moment the handler computes.
-	g.console.await(t, "tamanet: /test/spin computing", mark, linkTimeout)
+	vmtest.Await(t, g.vm, "tamanet: /test/spin computing", mark, linkTimeout)
 	var result string
 	during := g.keepAliveLatency(t, 0, func() bool {
 		select {

@@ -3,16 +3,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,46 +32,22 @@ func TestLinkFlapIPv6(t *testing.T) {
 	vmtest.RequireTap(t)
 	radvd := vmtest.Tool(t, "radvd", "radvd")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
-	ns := fmt.Sprintf("tamanet-flap6-%d", os.Getpid())
-	dir := t.TempDir()
-	qmpPath := filepath.Join(dir, "qmp.sock")
-	qv := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-q", qmpPath, "-k", "mac=" + flap6MAC})
-	c := newConsole(qv.Lines)
-	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
-	c.await(t, "READY tamanet", 0, readyTimeout)
+	g, _ := bootReady(t, vm.Config{Image: image, Network: vm.Tap, TapIPv6: true, QMP: true, Cmdline: "mac=" + flap6MAC})
 	mac, _ := net.ParseMAC(flap6MAC)
 	slaac := eui64("fd00:1::", mac)
 	addrLine := "tamanet: address " + slaac.String() + "/64 (SLAAC)"
 
-	conf := filepath.Join(dir, "radvd.conf")
-	os.WriteFile(conf, []byte(`interface tap0 {
+	stopRadvd := startRadvd(t, g, radvd, `interface tap0 {
 	AdvSendAdvert on;
 	MinRtrAdvInterval 3;
 	MaxRtrAdvInterval 4;
 	AdvDefaultLifetime 1800;
 	prefix fd00:1::/64 { AdvOnLink on; AdvAutonomous on; AdvValidLifetime 86400; AdvPreferredLifetime 14400; };
 };
-`), 0o644)
-	rd := exec.Command("ip", "netns", "exec", ns, radvd, "-n", "-C", conf, "-p", filepath.Join(dir, "radvd.pid"), "-m", "stderr")
-	var rdLog bytes.Buffer
-	rd.Stdout, rd.Stderr = &rdLog, &rdLog
-	if err := rd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stopRadvd := func() {
-		if !stopped {
-			stopped = true
-			rd.Process.Kill() // SIGKILL: no final advertisement
-			rd.Wait()
-			t.Logf("radvd:\n%s", rdLog.String())
-		}
-	}
-	t.Cleanup(stopRadvd)
-	c.await(t, addrLine, 0, linkTimeout)
+`)
+	vmtest.Await(t, g, addrLine, 0, linkTimeout)
 
-	dialer := vm.NewNetnsDialer(ns)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: g.DialContext, DisableKeepAlives: true}}
 	url := "http://" + netip.AddrPortFrom(slaac, 80).String() + "/"
 	get := func() error {
 		resp, err := client.Get(url)
@@ -97,21 +69,21 @@ func TestLinkFlapIPv6(t *testing.T) {
 
 	monCtx, monCancel := context.WithTimeout(context.Background(), bulkTimeout)
 	defer monCancel()
-	mon, err := tamagotest.DialQMP(monCtx, qmpPath)
+	mon, err := g.QMP(monCtx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mark := c.mark()
+	mark := g.Console.Mark()
 	if err := mon.SetLink("net0", false); err != nil {
 		t.Fatal(err)
 	}
-	c.await(t, "tamanet: link down", mark, linkTimeout)
-	mark = c.mark()
+	vmtest.Await(t, g, "tamanet: link down", mark, linkTimeout)
+	mark = g.Console.Mark()
 	if err := mon.SetLink("net0", true); err != nil {
 		t.Fatal(err)
 	}
-	c.await(t, "tamanet: link up", mark, linkTimeout)
-	c.await(t, addrLine, mark, linkTimeout)
+	vmtest.Await(t, g, "tamanet: link up", mark, linkTimeout)
+	vmtest.Await(t, g, addrLine, mark, linkTimeout)
 	if err := retryFor(linkTimeout, get); err != nil {
 		t.Fatalf("GET %s after the flap, the router silent: %v", url, err)
 	}

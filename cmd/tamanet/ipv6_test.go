@@ -13,10 +13,10 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +44,32 @@ func eui64(prefix string, mac net.HardwareAddr) netip.Addr {
 	return netip.AddrFrom16(p)
 }
 
+// startRadvd runs radvd with configuration conf on the tap of g's
+// namespace. The stop it returns, which also runs when the test ends,
+// kills it with SIGKILL, so that it sends no final advertisement, and logs
+// its output.
+func startRadvd(t *testing.T, g *vm.Guest, radvd, conf string) (stop func()) {
+	t.Helper()
+	dir := t.TempDir()
+	confPath := filepath.Join(dir, "radvd.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rd := g.Command(radvd, "-n", "-C", confPath, "-p", filepath.Join(dir, "radvd.pid"), "-m", "stderr")
+	var out bytes.Buffer
+	rd.Stdout, rd.Stderr = &out, &out
+	if err := rd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop = sync.OnceFunc(func() {
+		rd.Process.Kill()
+		rd.Wait()
+		t.Logf("radvd:\n%s", out.String())
+	})
+	t.Cleanup(stop)
+	return stop
+}
+
 // TestNetworkConfigTap boots the unikernel on a tap in a namespace of its
 // own with ip=, gw=, dns=, mac= and ip6=, runs radvd there, and talks to it
 // over every address it should have: the static IPv4 one, the link-local
@@ -59,43 +85,26 @@ func TestNetworkConfigTap(t *testing.T) {
 	vmtest.RequireTap(t)
 	radvd := vmtest.Tool(t, "radvd", "radvd")
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
-	ns := fmt.Sprintf("tamanet-net-%d", os.Getpid())
-	qv := tamagotest.Start(t, image, []string{"-M", "pc", "-t", ns, "-6", "-k", withAdmin(tapBootOpt) + " adminallow=fd00:1::/64"})
-	c := newConsole(qv.Lines)
-	t.Cleanup(func() { t.Logf("console:\n%s", c.text()) })
-	ready := c.await(t, "READY tamanet", 0, readyTimeout)
+	g, ready := bootReady(t, vm.Config{Image: image, Network: vm.Tap, TapIPv6: true, Cmdline: withAdmin(tapBootOpt) + " adminallow=fd00:1::/64"})
 	mac, _ := net.ParseMAC(tapMAC)
 	ll, slaac, static6 := eui64("fe80::", mac), eui64("fd00:1::", mac), netip.MustParseAddr("fd00:1::15")
 	for _, want := range []string{"10.0.2.20/24", ll.String() + "/64", static6.String() + "/64"} {
-		if !strings.Contains(ready.text, want) {
-			t.Errorf("READY line lacks %s: %s", want, ready.text)
+		if !strings.Contains(ready.Text, want) {
+			t.Errorf("READY line lacks %s: %s", want, ready.Text)
 		}
 	}
 
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "radvd.conf")
-	os.WriteFile(conf, []byte(`interface tap0 {
+	startRadvd(t, g, radvd, `interface tap0 {
 	AdvSendAdvert on;
 	MinRtrAdvInterval 3;
 	MaxRtrAdvInterval 4;
 	prefix fd00:1::/64 { AdvOnLink on; AdvAutonomous on; };
 };
-`), 0o644)
-	rd := exec.Command("ip", "netns", "exec", ns, radvd, "-n", "-C", conf, "-p", filepath.Join(dir, "radvd.pid"), "-m", "stderr")
-	var rdLog bytes.Buffer
-	rd.Stdout, rd.Stderr = &rdLog, &rdLog
-	if err := rd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		rd.Process.Kill()
-		rd.Wait()
-		t.Logf("radvd:\n%s", rdLog.String())
-	})
-	line := c.await(t, "tamanet: address "+slaac.String()+"/64 (SLAAC)", 0, linkTimeout)
-	t.Logf("%s (router advertisement from radvd)", line.text)
+`)
+	line := vmtest.Await(t, g, "tamanet: address "+slaac.String()+"/64 (SLAAC)", 0, linkTimeout)
+	t.Logf("%s (router advertisement from radvd)", line.Text)
 
-	dialer := vm.NewNetnsDialer(ns)
+	dialer := vm.NewNetnsDialer(g.Netns)
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext, DisableCompression: true}}
 	defer client.CloseIdleConnections()
 	targets := []struct {

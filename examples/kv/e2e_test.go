@@ -3,16 +3,16 @@
 package main
 
 import (
-	"fmt"
-	"net"
+	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"tamanet/toolchain/tamagotest"
 	"tamanet/unikernel/admin/admintest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
 )
 
 const bootTimeout = 3 * time.Minute
@@ -28,44 +28,24 @@ func TestKVUnikernel(t *testing.T) {
 	t.Run("q35-admin", func(t *testing.T) { testKV(t, image, "q35", true) })
 }
 
-// freePort returns a TCP port free on 127.0.0.1.
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func testKV(t *testing.T, image, machine string, withAdmin bool) {
-	port := freePort(t)
-	args := []string{"-M", machine, "-p", strconv.Itoa(port)}
-	admin := ""
+	cfg := vm.Config{Image: image, Machine: machine, Ports: []vm.Port{{Guest: 80}}}
 	if withAdmin {
-		p := freePort(t)
-		admin = fmt.Sprintf("http://127.0.0.1:%d", p)
-		args = append(args, "-F", fmt.Sprintf("%d:8081", p), "-k", "admin=8081")
+		cfg.Ports = append(cfg.Ports, vm.Port{Guest: 8081})
+		cfg.Cmdline = "admin=8081"
 	}
-	vm := tamagotest.Start(t, image, args)
-	ready := vm.Await(t, "READY kv", bootTimeout)
+	g := vmtest.Start(t, cfg)
+	ready := vmtest.Await(t, g, "READY kv", 0, bootTimeout)
 	t.Logf("%s", ready.Text)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base := g.URL(80, "")
 	// READY means listening, not yet reachable: QEMU's e1000 holds frames
 	// back for a second after receive is enabled, and slirp may reset a
 	// connection it could not complete meanwhile. Wait, bounded, for the
 	// first answer.
-	deadline := time.Now().Add(bootTimeout)
-	for {
-		resp, err := http.Get(base + "/stats")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no answer within %v of READY: %v", bootTimeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	if _, err := g.AwaitHTTP(ctx, base+"/stats"); err != nil {
+		t.Fatalf("no answer within %v of READY: %v", bootTimeout, err)
 	}
 	check(t, base, []exchange{
 		{"PUT", "/kv/unikernel", "tamanet", 204, ""},
@@ -78,8 +58,8 @@ func testKV(t *testing.T, image, machine string, withAdmin bool) {
 	// The debug routes: never on the application's port, on the admin
 	// listener where the boot options open one.
 	admintest.ExpectNotServed(t, http.DefaultClient, base)
-	if admin != "" {
-		admintest.ExpectServed(t, http.DefaultClient, admin)
+	if withAdmin {
+		admintest.ExpectServed(t, http.DefaultClient, g.URL(8081, ""))
 	}
 }
 
@@ -89,19 +69,19 @@ func testKV(t *testing.T, image, machine string, withAdmin bool) {
 func TestKVBadStart(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./examples/kv", "")
 	for _, c := range []struct {
-		name     string
-		qemuArgs []string
-		extra    []string
-		want     string
+		name string
+		cfg  vm.Config
+		want string
 	}{
-		{"badoption", []string{"-M", "pc"}, []string{"-append", "budget=0"}, "kv: boot option budget=0: want a packet count in [1, 4096]"},
-		{"nonic", []string{"-M", "pc", "-0"}, nil, "kv: no e1000 (8086:100e) bound"},
-		{"badip6", []string{"-M", "pc"}, []string{"-append", "ip6=fd00::/64"}, "kv: boot option ip6=fd00::/64: fd00:: is the network address of fd00::/64"},
-		{"badgw", []string{"-M", "pc"}, []string{"-append", "ip=192.168.1.5/24 gw=10.0.2.2"}, "kv: boot option gw=10.0.2.2: outside 192.168.1.5/24 (ip=)"},
+		{"badoption", vm.Config{Cmdline: "budget=0"}, "kv: boot option budget=0: want a packet count in [1, 4096]"},
+		{"nonic", vm.Config{Network: vm.NoNIC}, "kv: no e1000 (8086:100e) bound"},
+		{"badip6", vm.Config{Cmdline: "ip6=fd00::/64"}, "kv: boot option ip6=fd00::/64: fd00:: is the network address of fd00::/64"},
+		{"badgw", vm.Config{Cmdline: "ip=192.168.1.5/24 gw=10.0.2.2"}, "kv: boot option gw=10.0.2.2: outside 192.168.1.5/24 (ip=)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r, accel := tamagotest.BootWith(t, image, c.qemuArgs, bootTimeout, c.extra...)
-			t.Logf("accelerator %s, %v", accel, r.Elapsed.Round(time.Millisecond))
+			c.cfg.Image = image
+			r := vmtest.Run(t, c.cfg, bootTimeout)
+			t.Logf("accelerator %s, %v", r.Accel, r.Elapsed.Round(time.Millisecond))
 			if !strings.Contains(r.Output, c.want) {
 				t.Errorf("console lacks %q:\n%s", c.want, r.Output)
 			}

@@ -19,7 +19,13 @@ import (
 	"tamanet/vm"
 )
 
-// Start boots cfg for the rest of t.
+// tapTimeout bounds how long qemu.sh takes to set up a tap guest's
+// namespace, which comes before QEMU starts.
+const tapTimeout = time.Minute
+
+// Start boots cfg for the rest of t. A tap guest's namespace and tap are
+// set up when it returns (Guest.Ready), so the test can start servers
+// there (dnsmasq, radvd) before the guest looks for them.
 func Start(t testing.TB, cfg vm.Config) *vm.Guest {
 	t.Helper()
 	if cfg.Accel == "" {
@@ -41,6 +47,13 @@ func Start(t testing.TB, cfg vm.Config) *vm.Guest {
 			t.Logf("console of %s:\n%s", cfg.Image, g.Console.Text())
 		}
 	})
+	if cfg.Network == vm.Tap {
+		ctx, cancel := context.WithTimeout(context.Background(), tapTimeout)
+		defer cancel()
+		if err := g.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return g
 }
 
@@ -59,9 +72,10 @@ func Await(t testing.TB, g *vm.Guest, s string, from int, timeout time.Duration)
 
 // Result is a guest that ran to its end.
 type Result struct {
-	Output   string // the whole console, qemu.sh's lines included
-	ExitCode int    // QEMU's exit status
-	Accel    string // the accelerator qemu.sh chose
+	Output   string        // the whole console, qemu.sh's lines included
+	ExitCode int           // QEMU's exit status
+	Accel    string        // the accelerator qemu.sh chose
+	Elapsed  time.Duration // from qemu.sh's start to the guest's end
 }
 
 // Run boots cfg and waits at most timeout for the guest to end by itself.
@@ -74,7 +88,7 @@ func Run(t testing.TB, cfg vm.Config, timeout time.Duration) Result {
 	if err != nil {
 		t.Fatal(err) // Start's cleanup logs the console
 	}
-	return Result{Output: g.Console.Text(), ExitCode: code, Accel: g.Accelerator()}
+	return Result{Output: g.Console.Text(), ExitCode: code, Accel: g.Accelerator(), Elapsed: time.Since(g.Start)}
 }
 
 // Expect fails t unless the guest ended with QEMU exit status exit and
