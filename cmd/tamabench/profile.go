@@ -113,10 +113,8 @@ func profileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // guest's CPU profile into pprofPath (if prof) and returns each QEMU
 // thread's share of a core over the same window, as threads.txt holds it.
 func sampleWindow(ctx context.Context, g *vm.Guest, prof bool, pprofPath string) (string, error) {
-	select {
-	case <-time.After(profileDelay):
-	case <-ctx.Done():
-		return "", context.Cause(ctx)
+	if err := sleep(ctx, profileDelay); err != nil {
+		return "", err
 	}
 	t0, err := g.Threads(ctx)
 	if err != nil {
@@ -128,18 +126,24 @@ func sampleWindow(ctx context.Context, g *vm.Guest, prof bool, pprofPath string)
 		if err := fetch(ctx, g, url, pprofPath, 60*time.Second); err != nil {
 			return "", fmt.Errorf("profile: guest CPU profile: %w", err)
 		}
-	} else {
-		select {
-		case <-time.After(profileWindow):
-		case <-ctx.Done():
-			return "", context.Cause(ctx)
-		}
+	} else if err := sleep(ctx, profileWindow); err != nil {
+		return "", err
 	}
 	t1, err := g.Threads(ctx)
 	if err != nil {
 		return "", err
 	}
 	return threadShares(t0, t1, time.Since(start)), nil
+}
+
+// sleep waits d, or fails when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 // threadShares is a line per thread present at both samples: its id, name
