@@ -84,3 +84,13 @@ func TestGuestCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestRunFlagsDropTraceForLinux(t *testing.T) {
+	c := &interleave{runArgs: []string{"-duration", "1s", "-trace", "-q", "--trace=true"}}
+	if got := strings.Join(c.runFlags("linux"), " "); got != "-duration 1s -q" {
+		t.Errorf("linux: %q", got)
+	}
+	if got := strings.Join(c.runFlags("tamanet"), " "); got != "-duration 1s -trace -q --trace=true" {
+		t.Errorf("tamanet: %q", got)
+	}
+}

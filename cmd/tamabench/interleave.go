@@ -280,7 +280,7 @@ func (c *interleave) measure(ctx context.Context, target string, round int, stdo
 		run = append(run, "-idle-pid", strconv.Itoa(pid), "-idle-time", c.idle.String())
 	}
 	run = append(run, "-note", c.bootNote, "-out", c.out)
-	run = append(run, c.runArgs...)
+	run = append(run, c.runFlags(target)...)
 	table, err := os.Create(filepath.Join(c.out, fmt.Sprintf("%s-r%d.txt", target, round)))
 	if err != nil {
 		return err
@@ -299,6 +299,24 @@ func (c *interleave) measure(ctx context.Context, target string, round int, stdo
 		}
 	}
 	return nil
+}
+
+// runFlags are the run flags given after -- for target. The Linux baseline
+// has no latency trace (no admin listener): -trace is dropped for it, so
+// it runs untraced beside a traced unikernel.
+func (c *interleave) runFlags(target string) []string {
+	if target != linuxTarget {
+		return c.runArgs
+	}
+	var flags []string
+	for _, f := range c.runArgs {
+		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if name == "trace" && strings.HasPrefix(f, "-") {
+			continue
+		}
+		flags = append(flags, f)
+	}
+	return flags
 }
 
 // addr is host:port at which the client reaches guest port p: the guest
