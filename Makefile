@@ -18,6 +18,8 @@ OUT := out
 TEXT_ADDR := 0x10010000
 TAMAGO_LDFLAGS := -T $(TEXT_ADDR) -R 0x1000
 MACHINE ?= pc
+# ACCEL=auto|tcg|kvm for run, bench and soak alike; qemu.sh's header (-a)
+# says how auto decides and why.
 ACCEL ?= auto
 # FIRMWARE=qboot (the default) boots through QEMU's qboot.rom, much faster
 # than SeaBIOS (FIRMWARE=seabios); the unikernel assigns the PCI BARs itself.
@@ -76,12 +78,12 @@ vet:
 
 # make bench [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
 # [MODE_ROUNDS=2] [OFFLOAD_ROUNDS=2] [JUMBO_ROUNDS=2] [TICK_ROUNDS=2]
-# [DURATION=3s] [WARMUP=1s] [IDLE=10s]: interleaved rounds of the unikernel
+# [DURATION=3s] [WARMUP=1s] [IDLE=10s] [ACCEL=auto]: interleaved rounds of the unikernel
 # and the Linux baseline, then the unikernel's variants (NAPI modes,
 # offloads, MTU 9000, timer tick); ratio tables, JSON and plots go to
 # bench/results/, the run's summary to its summary/ (see bench/README.md).
 bench: image
-	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) bench/bench.sh $(OUT)/tamanet.elf
+	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) ACCEL=$(ACCEL) bench/bench.sh $(OUT)/tamanet.elf
 
 # make record RUN=bench/results/TIME NAME=what-it-shows: files the run's
 # summary as bench/notes/DATE-NAME/ with a NOTE.md to finish by hand
@@ -97,12 +99,13 @@ race:
 	go test -race -count=1 ./e1000/... ./napi/... ./virtio/...
 	go test -race -count=1 -run 'TestCarrier|TestAttach' ./netif/ ./netstack/
 
-# make soak [SOAK=10m] [NET=user|tap|auto] [ACCEL=tcg]: the unikernel under
+# make soak [SOAK=10m] [NET=user|tap|auto] [ACCEL=auto]: the unikernel under
 # mixed load with a link flap every 30 s; fails if the heap or the goroutines
 # grow, a checked byte is wrong or a request fails outside a flap
-# (bench/soak.sh; report and plots under bench/results/soak-*).
+# (bench/soak.sh, which runs tamabench soak -image; report and plots under
+# bench/results/soak-*).
 soak: image
-	@SOAK=$(or $(SOAK),10m) NET=$(or $(NET),user) ACCEL=$(if $(filter auto,$(ACCEL)),tcg,$(ACCEL)) bench/soak.sh $(OUT)/tamanet.elf
+	@SOAK=$(or $(SOAK),10m) NET=$(or $(NET),user) ACCEL=$(ACCEL) bench/soak.sh $(OUT)/tamanet.elf
 
 bench-go:
 	@tamago="$(TAMAGO_GO)"; TAMAGO="$$tamago" go test -run '^$$' -bench . -benchmem ./...

@@ -2,9 +2,17 @@
 # Boots a tamanet image (or any PVH kernel) in QEMU with an e1000.
 #
 #   ./qemu.sh [options] IMAGE [-- extra qemu args]
-#     -a tcg|kvm|auto   accelerator (default auto: KVM only if a probe boot of
-#                       a 64-bit image works on it, which it does not on every
-#                       host that has /dev/kvm)
+#     -a tcg|kvm|auto   accelerator (default auto). This is the one statement
+#                       of the rule, for make run, make bench, make soak,
+#                       bench/*.sh, tamabench and the tests alike: auto means
+#                       KVM only if a probe boot of the image works on it
+#                       (scripts/probe-kvm.sh), else TCG, because /dev/kvm
+#                       existing is not enough (some hosts hang 64-bit guests
+#                       under KVM). Benchmarks decide auto once per run
+#                       (tamabench accel, vm.ResolveAccel: the same probe)
+#                       and boot every guest of the run, unikernel and Linux
+#                       alike, on that accelerator, which their results
+#                       record: TCG and KVM figures do not compare.
 #     -m SIZE           guest RAM (default 1G)
 #     -p PORT           host port forwarded from 127.0.0.1 to guest port 80
 #     -e PORT           host port forwarded from 127.0.0.1 to guest port 7 (TCP and UDP)

@@ -21,6 +21,9 @@
 #    tests and idle CPU, so a cost of the tick shows. 0 rounds skips a part.
 # Network: NET=auto (default: tap where the machine allows it, else user),
 # user or tap. FIRMWARE=qboot (default) or seabios, for both guests.
+# ACCEL=auto (default), tcg or kvm: auto is decided once, before the first
+# boot, as qemu.sh's -a decides it (its header says the rule and why), and
+# every guest of the run uses the answer; settings.txt records it.
 # DURATION (3s) and WARMUP (1s) per test, IDLE (10s) per boot.
 # Results: bench/results/<UTC time>/ (a directory per part with every
 # round's JSON, console logs and plots) and bench/results/<UTC time>.json
@@ -39,10 +42,11 @@ image=$1
 rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto} ipv6=${IPV6:-0}
 offload_rounds=${OFFLOAD_ROUNDS:-2} jumbo_rounds=${JUMBO_ROUNDS:-2} tick_rounds=${TICK_ROUNDS:-2}
 duration=${DURATION:-3s} warmup=${WARMUP:-1s} idle=${IDLE:-10s}
-accel=${ACCEL:-tcg}
+accel_knob=${ACCEL:-auto}
 firmware=${FIRMWARE:-qboot}
 
 "$repo/scripts/ensure-qemu.sh" >/dev/null
+accel=$("$here/tamabench.sh" accel -a "$accel_knob" "$image")
 case $net in
 auto) if "$repo/qemu.sh" -T 2>/dev/null; then net=tap; else
 	echo "bench: tap mode unavailable ($("$repo/qemu.sh" -T 2>&1 || true)); using user networking" >&2
@@ -60,11 +64,11 @@ out=$repo/bench/results/$ts
 mkdir -p "$out"
 t0=$(date +%s)
 [ "$net" = tap ] || jumbo_rounds=0
-settings="accel $accel, firmware $firmware, network $net, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, $tick_rounds per tick setting, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
+settings="accel $accel (ACCEL=$accel_knob), firmware $firmware, network $net, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, $tick_rounds per tick setting, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
 echo "bench: $settings" | tee "$out/settings.txt" >&2
 summary_begin "$out" ROUNDS="$rounds" MODE_ROUNDS="$mode_rounds" OFFLOAD_ROUNDS="$offload_rounds" \
 	JUMBO_ROUNDS="${JUMBO_ROUNDS:-2}" TICK_ROUNDS="$tick_rounds" NET="${NET:-auto}" IPV6="$ipv6" \
-	FIRMWARE="$firmware" ACCEL="$accel" DURATION="$duration" WARMUP="$warmup" IDLE="$idle" -- "$0" "$@"
+	FIRMWARE="$firmware" ACCEL="$accel_knob" DURATION="$duration" WARMUP="$warmup" IDLE="$idle" -- "$0" "$@"
 
 # costs DIR: the per-MB costs each round's guest reported in /stats after
 # its download (interleave -S), a line per round.
@@ -79,11 +83,11 @@ costs() {
 }
 
 echo "bench: tamanet vs Linux" >&2
-"$here/interleave.sh" -u "$image" -r "$rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" -o "$out/vs-linux" -- \
+"$here/tamabench.sh" interleave -u "$image" -r "$rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" -o "$out/vs-linux" -- \
 	-duration "$duration" -warmup "$warmup" -q -trace >"$out/vs-linux.log"
 if [ "$mode_rounds" -gt 0 ]; then
 	echo "bench: NAPI modes" >&2
-	"$here/interleave.sh" -u "$image" -n napi,interrupt,busypoll -r "$mode_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" \
+	"$here/tamabench.sh" interleave -u "$image" -n napi,interrupt,busypoll -r "$mode_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" \
 		-o "$out/napi-modes" -- -duration "$duration" -warmup "$warmup" -q \
 		-tests keepalive,udpecho,rps,download,upload -concurrency 1,16 >"$out/napi-modes.log"
 else
@@ -93,22 +97,22 @@ else
 fi
 if [ "$offload_rounds" -gt 0 ]; then
 	echo "bench: offloads on and off" >&2
-	"$here/interleave.sh" -u "$image" -n offload=on,offload=off -r "$offload_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I 0s \
+	"$here/tamabench.sh" interleave -u "$image" -n offload=on,offload=off -r "$offload_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I 0s \
 		-o "$out/offload" -- -duration "$duration" -warmup "$warmup" -q \
 		-tests keepalive,udpecho,rps,download,upload -concurrency 1,16 >"$out/offload.log"
-	"$here/interleave.sh" -u "$image" -n offload=on,offload=off -r "$offload_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I 0s \
+	"$here/tamabench.sh" interleave -u "$image" -n offload=on,offload=off -r "$offload_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I 0s \
 		-S -o "$out/offload-download" -- -duration "$duration" -warmup "$warmup" -q -tests download >"$out/offload-download.log"
 	costs "$out/offload-download" >"$out/offload-download/costs.txt"
 fi
 if [ "$jumbo_rounds" -gt 0 ]; then
 	echo "bench: tamanet vs Linux at MTU 9000" >&2
-	"$here/interleave.sh" -u "$image" -r "$jumbo_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I 0s -U 9000 \
+	"$here/tamabench.sh" interleave -u "$image" -r "$jumbo_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I 0s -U 9000 \
 		-o "$out/mtu9000" -- -duration "$duration" -warmup "$warmup" -q \
 		-tests keepalive,tcpecho,download,upload >"$out/mtu9000.log"
 fi
 if [ "$tick_rounds" -gt 0 ]; then
 	echo "bench: timer tick on and off" >&2
-	"$here/interleave.sh" -u "$image" -n tick=on,tick=off -r "$tick_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" \
+	"$here/tamabench.sh" interleave -u "$image" -n tick=on,tick=off -r "$tick_rounds" -a "$accel" -f "$firmware" -N "${net%% *}" "${v6[@]}" -I "$idle" \
 		-o "$out/tick" -- -duration "$duration" -warmup "$warmup" -q \
 		-tests keepalive,newconn,tcpecho,udpecho,rps -concurrency 1,4,16 >"$out/tick.log"
 fi

@@ -162,3 +162,22 @@ func netnsExists(ns string) bool {
 	_, err := os.Stat("/var/run/netns/" + ns)
 	return err == nil
 }
+
+// TestResolveAccelAgrees checks that ResolveAccel answers what qemu.sh's
+// -a auto picks for the same image.
+func TestResolveAccelAgrees(t *testing.T) {
+	img := image(t)
+	want, err := vm.ResolveAccel(img, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := vmtest.Start(t, vm.Config{Image: img, Accel: "auto", Network: vm.NoNIC, QEMUArgs: paused})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, _, err := g.Console.Await(ctx, "qemu.sh: accelerator ", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Accelerator(); got != want {
+		t.Errorf("qemu.sh -a auto chose %q, ResolveAccel %q", got, want)
+	}
+}

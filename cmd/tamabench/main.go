@@ -1,11 +1,19 @@
+//go:build linux
+
 // Command tamabench measures an HTTP + echo target (the tamanet unikernel or
 // the Linux baseline guest, both serving cmd/internal/service behind QEMU's
-// user-net port forwards) and compares results.
+// user-net port forwards or on a tap) and compares results. Its interleave,
+// profile and soak -image commands boot the guests themselves (package vm,
+// through qemu.sh) and measure them with this same binary's run and soak,
+// run as children where the guest is reachable.
 //
-//	tamabench run     [flags]          measure one target, one round
-//	tamabench boot    [flags]          poll until the first 200, report the time since a start instant
-//	tamabench compare [flags] FILE...  medians across rounds and ratios against a base target
-//	tamabench soak    [flags]          long mixed load with link flaps; fails on leaks, wrong bytes or failed requests
+//	tamabench run        [flags]             measure one target, one round
+//	tamabench boot       [flags]             poll until the first 200, report the time since a start instant
+//	tamabench compare    [flags] FILE...     medians across rounds and ratios against a base target
+//	tamabench soak       [flags]             long mixed load with link flaps; fails on leaks, wrong bytes or failed requests
+//	tamabench interleave [flags] [-- run flags]  rounds of guests booted in turn, each measured by run, then compare
+//	tamabench profile    [flags] IMAGE TEST  one run test over tap with the guest's CPU profile and QEMU's per-thread CPU
+//	tamabench accel      IMAGE               the accelerator qemu.sh -a auto picks for IMAGE
 //
 // "tamabench -h" or "tamabench CMD -h" lists the flags. Targets must be
 // loopback addresses.
@@ -19,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 )
 
 func main() {
@@ -44,9 +53,11 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
+const commands = "run, boot, compare, soak, interleave, profile, accel"
+
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("missing command: run, boot, compare or soak")
+		return usagef("missing command: %s", commands)
 	}
 	switch args[0] {
 	case "run":
@@ -57,11 +68,17 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return compareCmd(args[1:], stdout, stderr)
 	case "soak":
 		return soakCmd(ctx, args[1:], stdout, stderr)
+	case "interleave":
+		return interleaveCmd(ctx, args[1:], stdout, stderr)
+	case "profile":
+		return profileCmd(ctx, args[1:], stdout, stderr)
+	case "accel":
+		return accelCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, "usage: tamabench run|boot|compare|soak [flags]; tamabench CMD -h for flags")
+		fmt.Fprintln(stdout, "usage: tamabench "+strings.ReplaceAll(commands, ", ", "|")+" [flags]; tamabench CMD -h for flags")
 		return nil
 	}
-	return usagef("unknown command %q: want run, boot, compare or soak", args[0])
+	return usagef("unknown command %q: want %s", args[0], commands)
 }
 
 // parseFlags parses args into fs, writing usage to stderr, and turns flag

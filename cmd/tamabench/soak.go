@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -20,7 +22,8 @@ import (
 var errSoakFailed = errors.New("soak failed")
 
 // soakCmd runs the soak: mixed load, link flaps through QEMU's monitor,
-// /stats samples, and writes soak.json and the plots to -out.
+// /stats samples, and writes soak.json and the plots to -out. With -image
+// it boots the guest itself (guestSoak) and runs itself against it.
 func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tamabench soak", flag.ContinueOnError)
 	c := soak.Defaults
@@ -39,14 +42,20 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&c.Idle, "idle", c.Idle, "idle TCP echo connections held open")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "per-request timeout (bulk: ten times it)")
 	bulk := fs.String("bulk-size", "1M", "bytes per download and upload (K, M, G suffixes)")
-	out := fs.String("out", "", "directory for soak.json and the plots (required)")
+	out := fs.String("out", "", "directory for soak.json and the plots (required without -image; with it, default bench/results/soak-<UTC time>)")
+	image := fs.String("image", "", "boot this unikernel image (QMP socket, admin=8081), wait for READY and soak it; the target flags (-host, ports, -qmp, -tap) are then decided here")
+	network := fs.String("net", "user", "with -image: user, tap or auto (tap where allowed)")
+	accel := fs.String("accel", "auto", "with -image: tcg, kvm or auto (qemu.sh's -a says how auto decides)")
 	note := fs.String("note", "", "free text recorded with the settings (e.g. qemu tcg, net user)")
 	tap := fs.Bool("tap", false, "also allow a private target address on the subnet of a local tap (run inside qemu.sh's namespace)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if *image != "" {
+		return soakImage(ctx, fs, guestSoak{image: *image, network: *network, accel: *accel, out: *out, note: *note, duration: c.Duration}, stdout, stderr)
+	}
 	if fs.NArg() > 0 || *out == "" {
-		return usagef("soak: want -out DIR and no arguments")
+		return usagef("soak: want -out DIR (or -image IMAGE) and no arguments")
 	}
 	var err error
 	if c.BulkBytes, err = parseSize(*bulk); err != nil {
@@ -79,6 +88,35 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errSoakFailed
 	}
 	return nil
+}
+
+// soakImage checks a soak -image command line and runs it, passing the
+// soak flags given on to the child; the target's are the guest's.
+func soakImage(ctx context.Context, fs *flag.FlagSet, s guestSoak, stdout, stderr io.Writer) error {
+	if fs.NArg() > 0 {
+		return usagef("soak: unexpected argument %q", fs.Arg(0))
+	}
+	own := map[string]bool{"image": true, "net": true, "accel": true, "out": true, "note": true}
+	target := map[string]bool{"host": true, "http-port": true, "tcp-port": true, "udp-port": true, "admin-port": true, "qmp": true, "tap": true}
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case target[f.Name]:
+			bad = usagef("soak: -%s and -image: with -image the guest is the target", f.Name)
+		case !own[f.Name]:
+			s.args = append(s.args, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	if bad != nil {
+		return bad
+	}
+	if s.out == "" {
+		var err error
+		if s.out, err = resultsDir("soak-" + utcStamp()); err != nil {
+			return err
+		}
+	}
+	return s.run(ctx, stdout, stderr)
 }
 
 // writeSoak writes soak.json and the heap and goroutine plots.

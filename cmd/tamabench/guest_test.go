@@ -1,0 +1,96 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"tamanet/vm"
+)
+
+func TestVariant(t *testing.T) {
+	for _, c := range []struct{ in, target, opts string }{
+		{"busypoll", "tamanet-busypoll", "napi=busypoll"},
+		{"offload=off", "tamanet-offload-off", "offload=off"},
+		{"offload=off+tick=off", "tamanet-offload-off-tick-off", "offload=off tick=off"},
+	} {
+		if target, opts := variant(c.in); target != c.target || opts != c.opts {
+			t.Errorf("variant(%q) = %q, %q; want %q, %q", c.in, target, opts, c.target, c.opts)
+		}
+	}
+}
+
+func TestForwardsFromEnvironment(t *testing.T) {
+	t.Setenv("TB_HTTP_PORT", "18080")
+	t.Setenv("TB_ECHO_PORT", "")
+	t.Setenv("TB_ADMIN_PORT", "18081")
+	ports, err := forwards(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []vm.Port{{Guest: 80, Host: 18080}, {Guest: 7, UDP: true}, {Guest: 8081, Host: 18081}}
+	if len(ports) != len(want) {
+		t.Fatalf("forwards: %+v, want %+v", ports, want)
+	}
+	for i := range want {
+		if ports[i] != want[i] {
+			t.Errorf("forward %d: %+v, want %+v", i, ports[i], want[i])
+		}
+	}
+	if ports, _ := forwards(false); len(ports) != 2 {
+		t.Errorf("forwards without admin: %+v", ports)
+	}
+	t.Setenv("TB_ECHO_PORT", "echo")
+	if _, err := forwards(false); err == nil {
+		t.Error("TB_ECHO_PORT=echo: no error")
+	}
+}
+
+func TestThreadShares(t *testing.T) {
+	t0 := []vm.Thread{{TID: 1, Name: "qemu-system-x86", CPU: time.Second}, {TID: 2, Name: "CPU 0/TCG", CPU: 2 * time.Second}, {TID: 3, Name: "gone", CPU: 0}}
+	t1 := []vm.Thread{{TID: 1, Name: "qemu-system-x86", CPU: 2 * time.Second}, {TID: 2, Name: "CPU 0/TCG", CPU: 11 * time.Second}, {TID: 4, Name: "new", CPU: time.Second}}
+	got := threadShares(t0, t1, 10*time.Second)
+	want := "2        CPU_0/TCG            90.0% of a core\n" +
+		"1        qemu-system-x86      10.0% of a core\n"
+	if got != want {
+		t.Errorf("threadShares:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestGuestCommandUsage checks the command lines the guest-booting
+// commands refuse before they boot anything.
+func TestGuestCommandUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"interleave", "-n", "napi"},
+		{"interleave", "-u", "/nonexistent/tamanet.elf"},
+		{"interleave", "-N", "wifi"},
+		{"profile", "image-only"},
+		{"profile", "-s", "10", "guest_test.go", "keepalive"},
+		{"profile", "guest_test.go", "nosuchtest"},
+		{"soak", "-image", "guest_test.go", "-host", "127.0.0.1"},
+		{"soak", "-image", "guest_test.go", "-qmp", "/tmp/qmp.sock"},
+		{"soak", "-image", "guest_test.go", "extra"},
+		{"accel"},
+		{"accel", "-a", "hvf", "guest_test.go"},
+	} {
+		var out, errb bytes.Buffer
+		err := dispatch(context.Background(), args, &out, &errb)
+		if _, ok := err.(usageError); !ok {
+			t.Errorf("%s: got %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+}
+
+func TestRunFlagsDropTraceForLinux(t *testing.T) {
+	c := &interleave{runArgs: []string{"-duration", "1s", "-trace", "-q", "--trace=true"}}
+	if got := strings.Join(c.runFlags("linux"), " "); got != "-duration 1s -q" {
+		t.Errorf("linux: %q", got)
+	}
+	if got := strings.Join(c.runFlags("tamanet"), " "); got != "-duration 1s -trace -q --trace=true" {
+		t.Errorf("tamanet: %q", got)
+	}
+}
