@@ -1,6 +1,7 @@
-// Package tamagotest builds GOOS=tamago programs with tamanet's toolchain
-// and runs them, as Linux processes (tamago's user/linux overlay) or as
-// images booted in QEMU, for host-side tests.
+// Package tamagotest finds tamanet's GOOS=tamago toolchain (building it
+// once if need be) and builds programs with it for host-side tests: Linux
+// processes (tamago's user/linux overlay, run with Run) and images that
+// package vm boots in QEMU (BuildImage).
 package tamagotest
 
 import (
