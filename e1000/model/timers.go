@@ -152,19 +152,13 @@ func (m *Model) rxPacketDone() {
 		m.rxTimerExpired()
 		return
 	}
-	now := m.now()
-	m.armAt(&m.rdtrT, now+delayUnits(m.rdtr))
-	if m.radv != 0 && !m.radvT.armed {
-		m.armAt(&m.radvT, now+delayUnits(m.radv))
-	}
+	m.armDelays(&m.rdtrT, m.rdtr, &m.radvT, m.radv)
 }
 
 // rxTimerExpired raises RXT0. Either timer's expiry halts the other, so one
 // burst yields one interrupt (13.4.30, 3.2.7.1.2).
 func (m *Model) rxTimerExpired() {
-	m.disarm(&m.rdtrT)
-	m.disarm(&m.radvT)
-	m.setCause(ICR_RXT0)
+	m.expireDelays(&m.rdtrT, &m.radvT, ICR_RXT0)
 }
 
 // txDescDone runs the transmit delay timers after a descriptor with RS set
@@ -177,15 +171,27 @@ func (m *Model) txDescDone(ide bool) {
 		m.txTimerExpired()
 		return
 	}
-	now := m.now()
-	m.armAt(&m.tidvT, now+delayUnits(m.tidv))
-	if m.tadv != 0 && !m.tadvT.armed {
-		m.armAt(&m.tadvT, now+delayUnits(m.tadv))
-	}
+	m.armDelays(&m.tidvT, m.tidv, &m.tadvT, m.tadv)
 }
 
 func (m *Model) txTimerExpired() {
-	m.disarm(&m.tidvT)
-	m.disarm(&m.tadvT)
-	m.setCause(ICR_TXDW)
+	m.expireDelays(&m.tidvT, &m.tadvT, ICR_TXDW)
+}
+
+// armDelays restarts a direction's per-packet delay timer and starts its
+// absolute timer unless that already runs (0 disables it): the absolute
+// timer bounds how long a steady stream can keep pushing the other back.
+func (m *Model) armDelays(pkt *deadline, pktDelay uint32, abs *deadline, absDelay uint32) {
+	now := m.now()
+	m.armAt(pkt, now+delayUnits(pktDelay))
+	if absDelay != 0 && !abs.armed {
+		m.armAt(abs, now+delayUnits(absDelay))
+	}
+}
+
+// expireDelays halts both of a direction's timers and raises its cause.
+func (m *Model) expireDelays(pkt, abs *deadline, cause uint32) {
+	m.disarm(pkt)
+	m.disarm(abs)
+	m.setCause(cause)
 }
