@@ -3,8 +3,10 @@ package service
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 )
 
 // PatternPeriod is the period of the /bytes pattern: byte k of a response
@@ -71,14 +73,26 @@ func (s *Service) serveBytes(w http.ResponseWriter, r *http.Request) {
 		if int64(len(chunk)) > n {
 			chunk = chunk[:n]
 		}
-		// Count before writing: once the peer has the bytes, the
-		// counter must already show them.
-		s.c.bytesSent.Add(uint64(len(chunk)))
-		m, err := w.Write(chunk)
-		if err != nil {
-			s.c.bytesSent.Add(-uint64(len(chunk) - m))
+		if !writeCounted(w, chunk, &s.c.bytesSent, nil) {
 			return // client went away; nothing more to tell it
 		}
-		n -= int64(m)
+		n -= int64(len(chunk))
 	}
+}
+
+// writeCounted writes b to w and counts its bytes in sent, before the
+// write: once the peer has them, the counter must already show them. On a
+// failed write it takes back what was not written, counts the failure in
+// failed (if not nil) and reports false.
+func writeCounted(w io.Writer, b []byte, sent, failed *atomic.Uint64) bool {
+	sent.Add(uint64(len(b)))
+	m, err := w.Write(b)
+	if err != nil {
+		sent.Add(-uint64(len(b) - m))
+		if failed != nil {
+			failed.Add(1)
+		}
+		return false
+	}
+	return true
 }

@@ -58,11 +58,7 @@ func (s *Service) serveEcho(w http.ResponseWriter, r *http.Request) {
 		}
 		if n > 0 {
 			started = true
-			// Counted before the write, as in serveBytes.
-			s.c.echoBytes.Add(uint64(n))
-			if m, werr := w.Write(buf[:n]); werr != nil {
-				s.c.echoBytes.Add(-uint64(n - m))
-				s.c.echoAbort.Add(1)
+			if !writeCounted(w, buf[:n], &s.c.echoBytes, &s.c.echoAbort) {
 				return
 			}
 		}

@@ -41,14 +41,9 @@ func (s *Service) echoTCP(c net.Conn) {
 		n, rerr := c.Read(buf)
 		if n > 0 {
 			lattrace.Record(lattrace.KindHandlerStart, lattrace.HandlerTCPEcho)
-			// Counted before the write, so a peer that has its bytes
-			// back also sees them in the counters.
-			s.c.tcpBytes.Add(uint64(n))
-			m, werr := c.Write(buf[:n])
+			ok := writeCounted(c, buf[:n], &s.c.tcpBytes, &s.c.tcpErrors)
 			lattrace.Record(lattrace.KindHandlerEnd, lattrace.HandlerTCPEcho)
-			if werr != nil {
-				s.c.tcpBytes.Add(-uint64(n - m))
-				s.c.tcpErrors.Add(1)
+			if !ok {
 				return
 			}
 		}
