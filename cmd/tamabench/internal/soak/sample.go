@@ -53,7 +53,7 @@ var errorPaths = []string{
 	"system.e1000.rx.drop_frame_error",
 	"system.e1000.tx.drop_no_carrier",
 	"system.e1000.hw.missed_packets",
-	"system.netif.netif.tx_drop_link_down",
+	"system.netif.tx_drop_link_down",
 }
 
 // sample takes one Sample and appends it to the report.
@@ -78,9 +78,12 @@ func (r *run) sample(ctx context.Context, c *http.Client) (Sample, error) {
 		p.set(&s, v)
 	}
 	for _, p := range errorPaths {
-		if v, ok := lookup(doc, p); ok {
-			s.Errors[p] = v
+		v, ok := lookup(doc, p)
+		if !ok {
+			// A renamed counter must not drop out of the watch unseen.
+			return s, fmt.Errorf("GET /stats has no %s", p)
 		}
+		s.Errors[p] = v
 	}
 	r.mu.Lock()
 	r.rep.Samples = append(r.rep.Samples, s)

@@ -28,7 +28,14 @@ func startTarget(t *testing.T, heap *atomic.Uint64) Config {
 			return map[string]any{
 				"runtime":         map[string]any{"heap_alloc_bytes": heap.Load(), "goroutines": runtime.NumGoroutine()},
 				"tcp_connections": map[string]any{"established": svc.Snapshot().TCPEchoOpen, "connected": 0},
-				"e1000":           map[string]any{"rings": map[string]any{"rx_ready": 0, "tx_in_flight": 0}},
+				"e1000": map[string]any{
+					"rings":  map[string]any{"rx_ready": 0, "tx_in_flight": 0},
+					"device": map[string]any{"resets": 0, "tx_timeouts": 0},
+					"rx":     map[string]any{"drop_frame_error": 0},
+					"tx":     map[string]any{"drop_no_carrier": 0},
+					"hw":     map[string]any{"missed_packets": 0},
+				},
+				"netif": map[string]any{"tx_drop_link_down": 0},
 			}
 		},
 	})
