@@ -5,6 +5,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +96,37 @@ func TestRunFlagsDropTraceForLinux(t *testing.T) {
 	}
 	if got := strings.Join(c.runFlags("tamanet"), " "); got != "-duration 1s -trace -q --trace=true" {
 		t.Errorf("tamanet: %q", got)
+	}
+}
+
+// TestBeforeTargets checks -B: an earlier image against -u, the earlier
+// one the base, no Linux, each target booting its own image.
+func TestBeforeTargets(t *testing.T) {
+	dir := t.TempDir()
+	old, cur := filepath.Join(dir, "old.elf"), filepath.Join(dir, "new.elf")
+	for _, f := range []string{old, cur} {
+		if err := os.WriteFile(f, []byte("image"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &interleave{uni: cur, before: old, net: "user", accel: "tcg", rounds: 1, out: dir, cmdline: map[string]string{}}
+	if err := c.plan(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{beforeTarget, "tamanet"}; !slices.Equal(c.targets, want) || c.base != beforeTarget {
+		t.Fatalf("targets %v base %s; want %v base %s", c.targets, c.base, want, beforeTarget)
+	}
+	for target, image := range map[string]string{beforeTarget: old, "tamanet": cur} {
+		cfg, err := c.config(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Image != image {
+			t.Errorf("%s boots %s, want %s", target, cfg.Image, image)
+		}
+	}
+	c = &interleave{uni: cur, before: old, modes: "napi,busypoll", net: "user", rounds: 1, out: dir, cmdline: map[string]string{}}
+	if err := c.plan(io.Discard); err == nil {
+		t.Error("-n with -B accepted")
 	}
 }

@@ -25,16 +25,18 @@ const (
 	guestIPv6   = "fd00:1::15"
 	linuxCmd    = "console=ttyS0 quiet panic=-1"
 	linuxTarget = "linux"
+	// beforeTarget is the earlier build of -B.
+	beforeTarget = "tamanet-before"
 )
 
 // interleave is the parsed command line of "interleave".
 type interleave struct {
-	uni, modes, out, accel, firmware, net string
-	rounds                                int
-	idle                                  time.Duration
-	ipv6, saveStats                       bool
-	mtu                                   int
-	runArgs                               []string // tamabench run flags after --
+	uni, before, modes, out, accel, firmware, net string
+	rounds                                        int
+	idle                                          time.Duration
+	ipv6, saveStats                               bool
+	mtu                                           int
+	runArgs                                       []string // tamabench run flags after --
 
 	network  vm.Network
 	targets  []string
@@ -50,6 +52,7 @@ func interleaveCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("tamabench interleave", flag.ContinueOnError)
 	c := &interleave{cmdline: map[string]string{"tamanet": ""}}
 	fs.StringVar(&c.uni, "u", "", "unikernel image (none: the Linux baseline alone, no ratio table)")
+	fs.StringVar(&c.before, "B", "", "an earlier build of the unikernel to compare -u with, same boot options (targets tamanet-before, the base, and tamanet); Linux is not booted")
 	fs.StringVar(&c.modes, "n", "", "variants of the unikernel instead of Linux, compared with the first: napi= modes (napi,interrupt,busypoll) or boot options joined by + (offload=on,offload=off)")
 	fs.IntVar(&c.rounds, "r", 3, "rounds; the order of the targets rotates every round")
 	fs.StringVar(&c.out, "o", "", "output directory (default bench/results/<UTC time>)")
@@ -96,8 +99,16 @@ func (c *interleave) plan(stderr io.Writer) error {
 			return usagef("interleave: no unikernel image at %s", c.uni)
 		}
 	}
-	if c.modes != "" && c.uni == "" {
-		return usagef("interleave: -n needs -u")
+	if (c.modes != "" || c.before != "") && c.uni == "" {
+		return usagef("interleave: -n and -B need -u")
+	}
+	if c.modes != "" && c.before != "" {
+		return usagef("interleave: -n or -B, not both")
+	}
+	if c.before != "" {
+		if _, err := os.Stat(c.before); err != nil {
+			return usagef("interleave: no earlier image at %s", c.before)
+		}
 	}
 	if c.rounds < 1 || c.mtu < 0 || c.idle < 0 {
 		return usagef("interleave: want -r >= 1, -U >= 0, -I >= 0")
@@ -136,6 +147,9 @@ func (c *interleave) plan(stderr io.Writer) error {
 			c.targets = append(c.targets, t)
 		}
 		c.base = c.targets[0]
+	} else if c.before != "" {
+		c.targets = []string{beforeTarget, "tamanet"}
+		c.base = beforeTarget
 	} else {
 		if c.linux, err = buildLinux(stderr); err != nil {
 			return err
@@ -220,6 +234,9 @@ func (c *interleave) config(target string) (vm.Config, error) {
 		}
 	} else {
 		cfg.Image = c.uni
+		if target == beforeTarget {
+			cfg.Image = c.before
+		}
 		if k := c.cmdline[target]; k != "" {
 			opts = append(opts, k)
 		}
