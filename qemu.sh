@@ -155,10 +155,11 @@ fi
 # removed however QEMU ends, and whatever signal ends this script.
 qpid=""
 cleanup() {
-	# Whoever read the console may be gone (a killed launcher): a job
-	# report from bash into that pipe would kill this shell by SIGPIPE
-	# before the namespace is removed.
-	trap '' PIPE
+	# Nothing may cut the cleanup short: not a second signal (a launcher
+	# killed with its threads sends its parent-death signal once per
+	# thread that dies), not a job report from bash into a console pipe
+	# whose reader is gone (SIGPIPE).
+	trap '' TERM INT HUP PIPE
 	exec >/dev/null 2>&1
 	if [ -n "$qpid" ]; then
 		kill "$qpid" 2>/dev/null || true
@@ -166,10 +167,12 @@ cleanup() {
 	fi
 	ip netns del "$netns" 2>/dev/null || true
 }
+# The first signal ends the script; later ones are ignored at once, so
+# they cannot end the cleanup it runs on the way out (see cleanup).
 trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-trap 'exit 129' HUP
+for s in TERM:143 INT:130 HUP:129; do
+	trap "trap '' TERM INT HUP; exit ${s#*:}" "${s%:*}"
+done
 ip netns add "$netns"
 # IPv6 stays off the tap unless asked for, so the host side sends nothing
 # (router solicitations, MLD, DAD) the guest would have to handle.
