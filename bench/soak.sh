@@ -10,8 +10,8 @@
 # GETs, downloads and uploads checked by SHA-256, TCP and UDP echo, 500 idle
 # connections, a set_link flap every 30 s, and a /stats sample (after a
 # forced GC) every 10 s. Results go to bench/results/soak-<UTC time>/:
-# soak.json, soak.txt, soak-heap.png, soak-goroutines.png, console.log,
-# machine.txt and summary/ (bench/README.md: make soak). The exit status is
+# soak.json, soak.txt, soak-heap.png, soak-goroutines.png, console.log
+# and summary/ (bench/README.md: make soak). The exit status is
 # tamabench's: 0 if the run passed every check, 1 if it failed one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -267,11 +267,14 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 		e.c.rxDetached.Add(1)
 		return
 	}
+	// Only a frame that may count as verified needs its headers: the
+	// others go up as they came.
 	var hdrs rxHeaders
-	if e.offload {
+	verified := false
+	if e.offload && (csumOK || e.verifyTCP.Load()) {
 		hdrs = parseRxHeaders(frame)
+		verified = csumOK || hdrs.tcpChecksumsValid(frame)
 	}
-	verified := e.offload && (csumOK || e.verifyTCP.Load() && hdrs.tcpChecksumsValid(frame))
 	if verified {
 		// A verified packet may go through GRO, which takes the packet's
 		// length for the IP datagram's: drop the link layer's padding.

@@ -33,16 +33,6 @@ func (n Network) String() string {
 	return "network(" + strconv.Itoa(int(n)) + ")"
 }
 
-// ParseNetwork reads "user", "tap" or "none".
-func ParseNetwork(s string) (Network, error) {
-	for _, n := range []Network{User, Tap, NoNIC} {
-		if s == n.String() {
-			return n, nil
-		}
-	}
-	return 0, fmt.Errorf("network %q: want user, tap or none", s)
-}
-
 // Port is a guest port the host reaches. In user networking it is forwarded
 // from 127.0.0.1:Host (0: a free port, chosen at Start); in tap mode the
 // guest's own port is reached directly and Host is unused.

@@ -83,7 +83,7 @@ func Start(cfg Config, console io.Writer) (*Guest, error) {
 	if cfg.Network == User {
 		for _, p := range cfg.Ports {
 			if p.Host == 0 {
-				if p.Host, err = FreePort(p.UDP); err != nil {
+				if p.Host, err = freePort(p.UDP); err != nil {
 					return nil, err
 				}
 			}
@@ -172,9 +172,9 @@ var tapOnce = sync.OnceValue(func() error {
 // TapAvailable says why tap mode cannot work here (qemu.sh -T), or nil.
 func TapAvailable() error { return tapOnce() }
 
-// FreePort returns a port free on 127.0.0.1 for TCP (and for UDP as well
+// freePort returns a port free on 127.0.0.1 for TCP (and for UDP as well
 // if udp, for a forward of both on one number).
-func FreePort(udp bool) (int, error) {
+func freePort(udp bool) (int, error) {
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
