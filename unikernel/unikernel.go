@@ -166,18 +166,20 @@ func exit(name string, err error) {
 	board.Exit(1)
 }
 
-// ListenTCP listens for TCP connections on port.
+// ListenTCP is net.Listen("tcp", ":port"): every address, IPv4 and IPv6.
 // Its connections' reads that return data are latency trace events.
 func (s *System) ListenTCP(port uint16) (net.Listener, error) {
-	l, err := s.Stack.ListenTCP(port)
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
 	if err != nil {
 		return nil, err
 	}
 	return lattrace.Listener(l), nil
 }
 
-// ListenUDP opens a UDP socket on port.
-func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }
+// ListenUDP is net.ListenPacket("udp", ":port").
+func (s *System) ListenUDP(port uint16) (net.PacketConn, error) {
+	return net.ListenPacket("udp", fmt.Sprintf(":%d", port))
+}
 
 // Handler serves app on every path the system does not take: GET /stats
 // (JSON of every layer), GET /metrics (Prometheus) and ServiceRoutes.
