@@ -9,6 +9,9 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
 
 // LoopbackNICID is the loopback interface ("lo"): 127.0.0.1/8 and ::1, so
@@ -39,4 +42,25 @@ func addLoopback(s *stack.Stack) ([]tcpip.Route, error) {
 		routes = append(routes, tcpip.Route{Destination: a.Subnet(), NIC: LoopbackNICID})
 	}
 	return routes, nil
+}
+
+// NewLoopback is a gVisor stack with the loopback NIC only, TCP tuned as
+// NewStack's: sockets for a program or a test suite that needs no network
+// (package net's own tests under the port run on one).
+func NewLoopback() (*stack.Stack, error) {
+	s := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
+	})
+	if err := tuneTCP(s); err != nil {
+		s.Destroy()
+		return nil, err
+	}
+	routes, err := addLoopback(s)
+	if err != nil {
+		s.Destroy()
+		return nil, err
+	}
+	s.SetRouteTable(routes)
+	return s, nil
 }

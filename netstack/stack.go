@@ -224,10 +224,8 @@ func NewStack(d netif.Driver, cfg Config) (*Stack, error) {
 	return st, nil
 }
 
-// setup tunes TCP, creates the NIC on d and configures addresses and
-// routes.
-func (st *Stack) setup(d netif.Driver, cfg Config) error {
-	s := st.s
+// tuneTCP sets the TCP options every stack here runs with.
+func tuneTCP(s *stack.Stack) error {
 	sack := tcpip.TCPSACKEnabled(true)
 	moderate := tcpip.TCPModerateReceiveBufferOption(true)
 	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: tcpBufMin, Default: tcpRcvBufDefault, Max: tcpBufMax}
@@ -241,6 +239,16 @@ func (st *Stack) setup(d netif.Driver, cfg Config) error {
 		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
 			return fmt.Errorf("netstack: tcp option %T: %s", opt, err)
 		}
+	}
+	return nil
+}
+
+// setup tunes TCP, creates the NIC on d and configures addresses and
+// routes.
+func (st *Stack) setup(d netif.Driver, cfg Config) error {
+	s := st.s
+	if err := tuneTCP(s); err != nil {
+		return err
 	}
 
 	// The capture point and the sniffer sit below GRO, so a capture

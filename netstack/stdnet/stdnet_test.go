@@ -11,51 +11,19 @@ import (
 	"testing"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
-	"gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"tamanet/netstack"
 )
 
-// newLoopback is a gVisor stack with one loopback NIC holding 127.0.0.1
-// and ::1.
+// newLoopback is a loopback-only gVisor stack (127.0.0.1/8 and ::1), the
+// one package net's own suite runs on under the port.
 func newLoopback(t *testing.T) *Stack {
 	t.Helper()
-	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
-	})
-	t.Cleanup(func() { s.Close(); s.Wait() })
-	const nic = 1
-	if err := s.CreateNIC(nic, loopback.New()); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []tcpip.Address{tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), tcpip.AddrFrom16(netip.IPv6Loopback().As16())} {
-		proto := ipv4.ProtocolNumber
-		if a.Len() == 16 {
-			proto = ipv6.ProtocolNumber
-		}
-		if err := s.AddProtocolAddress(nic, tcpip.ProtocolAddress{Protocol: proto, AddressWithPrefix: a.WithPrefix()}, stack.AddressProperties{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.SetRouteTable([]tcpip.Route{
-		{Destination: subnet(t, "127.0.0.0/8"), NIC: nic},
-		{Destination: subnet(t, "::1/128"), NIC: nic},
-	})
-	return New(s, nic)
-}
-
-func subnet(t *testing.T, p string) tcpip.Subnet {
-	pre := netip.MustParsePrefix(p)
-	sub, err := tcpip.NewSubnet(tcpip.AddrFromSlice(pre.Addr().AsSlice()), tcpip.MaskFromBytes(net.CIDRMask(pre.Bits(), pre.Addr().BitLen())))
+	s, err := netstack.NewLoopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sub
+	t.Cleanup(func() { s.Close(); s.Wait() })
+	return New(s, netstack.LoopbackNICID)
 }
 
 var bg = context.Background()
