@@ -2,6 +2,7 @@ package stdnet
 
 import (
 	"net/netip"
+	"syscall"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -43,22 +44,27 @@ func familyOf(network string, addrs ...netip.AddrPort) family {
 
 // full is a as gVisor addresses it on a socket of family f: IPv4 peers of
 // an IPv6 socket as IPv4-mapped addresses, link-local IPv6 through nic.
-// The unspecified address is the empty one (bind to every address).
-func (f family) full(a netip.AddrPort, nic tcpip.NICID) tcpip.FullAddress {
+// The unspecified address, 0.0.0.0 in either form or ::, is the empty one
+// (bind to every address), as Go's net takes it on Linux. An IPv6 address
+// on an IPv4 socket is EAFNOSUPPORT, as Linux's bind and connect say.
+func (f family) full(a netip.AddrPort, nic tcpip.NICID) (tcpip.FullAddress, error) {
 	fa := tcpip.FullAddress{Port: a.Port()}
 	ip := a.Addr()
-	if !ip.IsValid() || ip.IsUnspecified() {
-		return fa
+	if f.proto == ipv4.ProtocolNumber && ip.IsValid() && !ip.Unmap().Is4() {
+		return fa, syscall.EAFNOSUPPORT
+	}
+	if !ip.IsValid() || ip.Unmap().IsUnspecified() {
+		return fa, nil
 	}
 	if f.proto == ipv4.ProtocolNumber {
 		fa.Addr = tcpip.AddrFrom4(ip.Unmap().As4())
-		return fa
+		return fa, nil
 	}
 	fa.Addr = tcpip.AddrFrom16(ip.As16())
 	if ip.Is6() && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
 		fa.NIC = nic
 	}
-	return fa
+	return fa, nil
 }
 
 // addrPort is gVisor's address as net/netip's; an IPv4-mapped address

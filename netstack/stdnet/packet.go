@@ -41,7 +41,10 @@ func (c *PacketConn) Read(b []byte) (int, error) {
 
 // WriteTo sends b as one datagram to addr.
 func (c *PacketConn) WriteTo(b []byte, addr netip.AddrPort) (int, error) {
-	to := c.fam.full(addr, c.nic)
+	to, err := c.fam.full(addr, c.nic)
+	if err != nil {
+		return 0, err
+	}
 	return c.send(b, &to)
 }
 

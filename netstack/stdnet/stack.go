@@ -62,10 +62,28 @@ func (st *Stack) open(sock *socket, proto tcpip.TransportProtocolNumber, network
 // bind binds sock to laddr if it names an address or a port; otherwise
 // connecting or listening picks them.
 func (s *socket) bind(laddr netip.AddrPort) error {
-	if laddr.Port() == 0 && (!laddr.Addr().IsValid() || laddr.Addr().IsUnspecified()) {
-		return nil
+	fa, err := s.fam.full(laddr, s.nic)
+	if err != nil || (fa.Port == 0 && fa.Addr.Len() == 0) {
+		return err
 	}
-	return errno(s.ep.Bind(s.fam.full(laddr, s.nic)))
+	return errno(s.ep.Bind(fa))
+}
+
+// connect connects sock to raddr; started is a TCP handshake under way,
+// whose end the socket's writable event tells.
+func (s *socket) connect(raddr netip.AddrPort) (started bool, err error) {
+	fa, err := s.fam.full(raddr, s.nic)
+	if err != nil {
+		return false, err
+	}
+	switch err := s.ep.Connect(fa).(type) {
+	case nil:
+		return false, nil
+	case *tcpip.ErrConnectStarted:
+		return true, nil
+	default:
+		return false, errno(err)
+	}
 }
 
 // DialTCP connects to raddr from laddr (any address and port when zero),
@@ -80,11 +98,11 @@ func (st *Stack) DialTCP(ctx context.Context, network string, laddr, raddr netip
 		c.Close()
 		return nil, err
 	}
-	err := c.ep.Connect(c.fam.full(raddr, st.nic))
-	if _, started := err.(*tcpip.ErrConnectStarted); started {
+	started, err := c.connect(raddr)
+	if started {
 		select {
 		case <-c.writable:
-			err = c.ep.LastError()
+			err = errno(c.ep.LastError())
 		case <-ctx.Done():
 			c.Close()
 			return nil, ctx.Err()
@@ -92,7 +110,7 @@ func (st *Stack) DialTCP(ctx context.Context, network string, laddr, raddr netip
 	}
 	if err != nil {
 		c.Close()
-		return nil, errno(err)
+		return nil, err
 	}
 	return c, nil
 }
@@ -132,9 +150,9 @@ func (st *Stack) ListenUDP(network string, laddr, raddr netip.AddrPort) (*Packet
 		return nil, err
 	}
 	if raddr.IsValid() {
-		if err := c.ep.Connect(c.fam.full(raddr, st.nic)); err != nil {
+		if _, err := c.connect(raddr); err != nil {
 			c.Close()
-			return nil, errno(err)
+			return nil, err
 		}
 	}
 	return c, nil

@@ -253,3 +253,55 @@ func TestOptions(t *testing.T) {
 		t.Error("SetKeepAlive(true) did not turn keep-alive on")
 	}
 }
+
+// TestUnspecifiedInEitherForm: 0.0.0.0 as an IPv4-mapped address (how
+// net.ParseIP spells it) means every address, as on Linux; binding to it
+// literally failed with EADDRNOTAVAIL (found by net's TestDialerLocalAddr).
+func TestUnspecifiedInEitherForm(t *testing.T) {
+	st := newLoopback(t)
+	l := listen(t, st, "tcp", "[::]:0")
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	mapped := netip.AddrPortFrom(netip.AddrFrom16(netip.IPv4Unspecified().As16()), 0)
+	for _, tc := range []struct{ network, raddr string }{{"tcp4", "127.0.0.1"}, {"tcp", "127.0.0.1"}, {"tcp6", "::1"}} {
+		raddr := netip.AddrPortFrom(netip.MustParseAddr(tc.raddr), l.LocalAddr().Port())
+		c, err := st.DialTCP(bg, tc.network, mapped, raddr)
+		if err != nil {
+			t.Errorf("%s from %v to %v: %v", tc.network, mapped, raddr, err)
+			continue
+		}
+		c.Close()
+	}
+}
+
+// TestIPv6AddressOnIPv4Socket is EAFNOSUPPORT, as Linux's bind and
+// connect return; it used to panic in netip's As4 (found by net's
+// TestDialAddrError).
+func TestIPv6AddressOnIPv4Socket(t *testing.T) {
+	st := newLoopback(t)
+	any6, lo6 := netip.MustParseAddrPort("[::]:0"), netip.MustParseAddrPort("[::1]:80")
+	if _, err := st.DialTCP(bg, "tcp4", netip.AddrPort{}, lo6); !errors.Is(err, syscall.EAFNOSUPPORT) {
+		t.Errorf("tcp4 dial to %v: %v, want EAFNOSUPPORT", lo6, err)
+	}
+	if _, err := st.DialTCP(bg, "tcp4", any6, netip.MustParseAddrPort("127.0.0.1:80")); !errors.Is(err, syscall.EAFNOSUPPORT) {
+		t.Errorf("tcp4 dial from %v: %v, want EAFNOSUPPORT", any6, err)
+	}
+	if _, err := st.ListenUDP("udp4", any6, netip.AddrPort{}); !errors.Is(err, syscall.EAFNOSUPPORT) {
+		t.Errorf("udp4 bound to %v: %v, want EAFNOSUPPORT", any6, err)
+	}
+	c, err := st.ListenUDP("udp4", netip.MustParseAddrPort("127.0.0.1:0"), netip.AddrPort{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.WriteTo([]byte("x"), lo6); !errors.Is(err, syscall.EAFNOSUPPORT) {
+		t.Errorf("udp4 send to %v: %v, want EAFNOSUPPORT", lo6, err)
+	}
+}

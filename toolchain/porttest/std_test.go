@@ -39,13 +39,38 @@ const (
 // those. skip lists tests left out, each with its reason. minPass is the
 // fewest passed tests (subtests count) the run may report, pinned at about
 // 90% of a real run's count (the comment has it), so that a flood of skips
-// fails the suite instead of passing it.
+// fails the suite instead of passing it. imports are packages the overlay
+// file also imports, for what their init sets up (a network stack); a
+// package run more than once names each run with variant.
 type stdCase struct {
 	pkg     string
+	variant string
+	imports []string
 	tags    string
 	minPass int
 	fail    map[string]string
 	skip    map[string]string
+}
+
+// name is c's subtest name: its package, and its variant if any.
+func (c stdCase) name() string {
+	if c.variant == "" {
+		return c.pkg
+	}
+	return c.pkg + "@" + c.variant
+}
+
+// overlay is the test file the overlay adds to c's package: it imports
+// tamago's user/linux, which runs the binary as a Linux process, and
+// c.imports.
+func (c stdCase) overlay() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package %s_test\n\nimport (\n", path.Base(c.pkg))
+	for _, imp := range append([]string{"github.com/usbarmory/tamago/user/linux"}, c.imports...) {
+		fmt.Fprintf(&b, "\t_ %q\n", imp)
+	}
+	b.WriteString(")\n")
+	return b.String()
 }
 
 var stdCases = []stdCase{
@@ -99,16 +124,15 @@ func TestStd(t *testing.T) {
 	dir := t.TempDir()
 	var summary []string
 	for _, c := range stdCases {
-		t.Run(c.pkg, func(t *testing.T) {
-			name := path.Base(c.pkg)
-			src := filepath.Join(dir, name+"_userlinux_test.go")
-			code := fmt.Sprintf("package %s_test\n\nimport _ \"github.com/usbarmory/tamago/user/linux\"\n", name)
-			if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Run(c.name(), func(t *testing.T) {
+			file := strings.ReplaceAll(c.name(), "/", "_")
+			src := filepath.Join(dir, file+"_userlinux_test.go")
+			if err := os.WriteFile(src, []byte(c.overlay()), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			target := filepath.Join(root, "src", filepath.FromSlash(c.pkg), "zz_tamanet_userlinux_test.go")
 			overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {target: src}})
-			ovFile := filepath.Join(dir, strings.ReplaceAll(c.pkg, "/", "_")+".json")
+			ovFile := filepath.Join(dir, file+".json")
 			if err := os.WriteFile(ovFile, overlay, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +157,7 @@ func TestStd(t *testing.T) {
 			if problems := c.problems(run); len(problems) > 0 {
 				t.Fatalf("%s\n%s", strings.Join(problems, "\n"), run.output)
 			}
-			line := fmt.Sprintf("%-16s %s; %d passed, %d skipped", c.pkg, verdict(c), run.count("pass"), run.count("skip"))
+			line := fmt.Sprintf("%-16s %s; %d passed, %d skipped", c.name(), verdict(c), run.count("pass"), run.count("skip"))
 			if te := run.testenvSkips(); len(te) > 0 {
 				line += fmt.Sprintf(", %d of them by internal/testenv:\n    %s", len(te), strings.Join(te, "\n    "))
 			}

@@ -16,7 +16,7 @@ import (
 func TestStdCasesPinned(t *testing.T) {
 	for _, c := range stdCases {
 		if c.minPass <= 0 {
-			t.Errorf("%s pins no minimum pass count", c.pkg)
+			t.Errorf("%s pins no minimum pass count", c.name())
 		}
 	}
 }
