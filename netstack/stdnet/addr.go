@@ -25,16 +25,18 @@ func familyOf(network string, addrs ...netip.AddrPort) family {
 		return family{proto: ipv6.ProtocolNumber, v6only: true}
 	}
 	// No version named: IPv4 if every address given is IPv4 (a dial to
-	// an IPv4 peer), else a dual-stack IPv6 socket.
+	// an IPv4 peer), else a dual-stack IPv6 socket. 0.0.0.0 names no
+	// version: Go's net passes it, in either form, for every address of
+	// a dual-stack socket, as it binds one on Linux to ::.
 	v4 := false
 	for _, a := range addrs {
-		if !a.IsValid() || a.Addr().IsUnspecified() {
-			continue
-		}
-		if !a.Addr().Unmap().Is4() {
+		switch ip := a.Addr().Unmap(); {
+		case !ip.IsValid() || ip == netip.IPv4Unspecified():
+		case ip.Is4():
+			v4 = true
+		default:
 			return family{proto: ipv6.ProtocolNumber}
 		}
-		v4 = true
 	}
 	if v4 {
 		return family{proto: ipv4.ProtocolNumber}

@@ -255,11 +255,16 @@ func TestOptions(t *testing.T) {
 }
 
 // TestUnspecifiedInEitherForm: 0.0.0.0 as an IPv4-mapped address (how
-// net.ParseIP spells it) means every address, as on Linux; binding to it
-// literally failed with EADDRNOTAVAIL (found by net's TestDialerLocalAddr).
+// net.ParseIP spells it, and what net.Listen("tcp", "[::]:0") passes)
+// means every address, as on Linux; binding to it literally failed with
+// EADDRNOTAVAIL, and listening on it made an IPv4-only socket (found by
+// net's TestDialerLocalAddr and TestListenIPv6WildcardAddr).
 func TestUnspecifiedInEitherForm(t *testing.T) {
 	st := newLoopback(t)
-	l := listen(t, st, "tcp", "[::]:0")
+	l := listen(t, st, "tcp", "[::ffff:0.0.0.0]:0")
+	if a := l.LocalAddr().Addr(); a != netip.IPv6Unspecified() {
+		t.Errorf("listening on [::ffff:0.0.0.0]:0 bound to %v, want [::]", l.LocalAddr())
+	}
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -270,11 +275,19 @@ func TestUnspecifiedInEitherForm(t *testing.T) {
 		}
 	}()
 	mapped := netip.AddrPortFrom(netip.AddrFrom16(netip.IPv4Unspecified().As16()), 0)
-	for _, tc := range []struct{ network, raddr string }{{"tcp4", "127.0.0.1"}, {"tcp", "127.0.0.1"}, {"tcp6", "::1"}} {
+	any6 := netip.MustParseAddrPort("[::]:0")
+	for _, tc := range []struct {
+		network string
+		laddr   netip.AddrPort
+		raddr   string
+	}{
+		{"tcp4", mapped, "127.0.0.1"}, {"tcp", mapped, "127.0.0.1"}, {"tcp6", mapped, "::1"},
+		{"tcp", any6, "127.0.0.1"}, // dual-stack socket, IPv4 peer
+	} {
 		raddr := netip.AddrPortFrom(netip.MustParseAddr(tc.raddr), l.LocalAddr().Port())
-		c, err := st.DialTCP(bg, tc.network, mapped, raddr)
+		c, err := st.DialTCP(bg, tc.network, tc.laddr, raddr)
 		if err != nil {
-			t.Errorf("%s from %v to %v: %v", tc.network, mapped, raddr, err)
+			t.Errorf("%s from %v to %v: %v", tc.network, tc.laddr, raddr, err)
 			continue
 		}
 		c.Close()
