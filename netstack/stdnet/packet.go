@@ -2,6 +2,7 @@ package stdnet
 
 import (
 	"bytes"
+	"io"
 	"net/netip"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -15,22 +16,27 @@ type PacketConn struct {
 }
 
 // ReadFrom reads one datagram, waiting for one if none has arrived; a
-// datagram longer than b is cut to it, the rest lost (as on Linux).
+// datagram longer than b is cut to it, the rest lost (as on Linux, also
+// for an empty b, where gVisor's Read would fail with ErrBadBuffer).
 func (c *PacketConn) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	var dst io.Writer = &c.in
+	if len(b) == 0 {
+		dst = io.Discard
+	}
 	var res tcpip.ReadResult
 	err := c.retry(c.readable, &c.readDL, func() tcpip.Error {
 		c.in = b
 		var err tcpip.Error
-		res, err = c.ep.Read(&c.in, tcpip.ReadOptions{NeedRemoteAddr: true})
+		res, err = c.ep.Read(dst, tcpip.ReadOptions{NeedRemoteAddr: true})
 		return err
 	})
 	c.in = nil
 	if err != nil {
 		return 0, netip.AddrPort{}, err
 	}
-	return res.Count, addrPort(res.RemoteAddr), nil
+	return min(res.Count, len(b)), addrPort(res.RemoteAddr), nil
 }
 
 // Read reads one datagram from the connected peer.

@@ -318,3 +318,29 @@ func TestIPv6AddressOnIPv4Socket(t *testing.T) {
 		t.Errorf("udp4 send to %v: %v, want EAFNOSUPPORT", lo6, err)
 	}
 }
+
+// TestUDPReadIntoEmptyBuffer consumes the datagram and reports 0 bytes,
+// as Linux's recvfrom does; it failed with gVisor's "bad buffer" (found by
+// net's TestUDPZeroByteBuffer).
+func TestUDPReadIntoEmptyBuffer(t *testing.T) {
+	st := newLoopback(t)
+	c, err := st.ListenUDP("udp4", netip.MustParseAddrPort("127.0.0.1:0"), netip.AddrPort{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, msg := range []string{"first", "second"} {
+		if _, err := c.WriteTo([]byte(msg), c.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	n, from, err := c.ReadFrom(nil)
+	if n != 0 || err != nil || from != c.LocalAddr() {
+		t.Fatalf("read into no room: %d bytes from %v, %v; want 0 from %v", n, from, err, c.LocalAddr())
+	}
+	buf := make([]byte, 16)
+	if n, _, err := c.ReadFrom(buf); string(buf[:n]) != "second" || err != nil {
+		t.Fatalf("next datagram %q, %v; want the second (the first consumed)", buf[:n], err)
+	}
+}
