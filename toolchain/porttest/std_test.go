@@ -32,7 +32,38 @@ const (
 	noThreads          = "needs GOMAXPROCS readers running at once: each holds the runtime's rwmutex read lock, which keeps its M (not preemptible) while spinning until the test sets a flag; with the port's one M the first reader spins forever (the test skips itself on wasm: no threads)"
 	noSyscallHandoff   = "needs the scheduler to run other goroutines while one is in a system call: Linux's sysmon hands the P to another thread, the port has one M, and its tick cannot preempt a goroutine in syscall state, so the eight goroutines that spend nearly all their time in fakeSyscall hold the CPU until a tick happens to land between two calls: minutes instead of the test's 5 s bound (the test skips itself on wasm, which has no preemption)"
 	noTiBHeapAddrs     = "its 64-bit cases grow page allocators 4 TiB up (BaseChunkIdx+0x100000 chunks); tamago amd64 heap addresses have 40 bits (goos.HeapAddrBits), so the summary slices overflow and the runtime throws \"slice bounds out of range\", killing the binary"
+
+	// package net: its sockets are the fake network's (js/wasm's, in
+	// process) or, with loopnet imported, stdnet's on a gVisor stack.
+	noSocketControl = "Dialer.Control and ListenConfig.Control get the socket's file descriptor; neither a fake nor a stack socket has one, so the port fails the call with ENOTSUP (the test skips itself on js and wasip1)"
+	noSocketFile    = "File dups the socket's file descriptor, which neither a fake nor a stack socket has (\"dup: not implemented\" or ENOTSUP; the test skips itself on js and wasip1, where condFatalf only logs)"
+	noRawConn       = "SyscallConn's Control, Read and Write run on the socket's file descriptor, which neither a fake nor a stack socket has (\"not supported\"; the test skips itself on js and wasip1)"
+	noPipe          = "needs os.Pipe, which the port, like js and wasip1 (where the test skips itself), does not have"
+	noUnixFile      = "expects a Unix socket's file on disk after Listen; the fake network's Unix sockets live in memory (the test skips itself on js and wasip1)"
+	noRawSocket     = "makes an unnamed unixgram socket with syscall.Socket, which the port has not (the test skips itself on js and wasip1)"
+	fakeAllocs      = "counts the allocations of UDP reads and writes; the fake network allocates for each datagram (the test skips itself on js and wasip1)"
+	fakeWildcard    = "the fake network reports a listener on [::] as 0.0.0.0 (the test skips itself on js and wasip1); on the gVisor stack it passes"
+	gvisorAllocs    = "counts the allocations of reads and writes, none on Linux; gVisor allocates for every packet (PacketBufferList entries of its loopback link, packet buffers, routes: 2 per 128-byte TCP write and read, about 10 per UDP datagram)"
+	noRawIP         = "opens raw IP sockets (ip4:icmp, ip:tcp); net.Stack carries TCP and UDP only, so with a stack installed the port answers EPROTONOSUPPORT, which the test does not count as unsupported (on Linux it needs root, else skips on EPERM)"
 )
+
+// netFails are the tests of package net that fail on either network.
+var netFails = map[string]string{
+	"TestDialerControl": noSocketControl, "TestDialerControlContext": noSocketControl, "TestDialContext": noSocketControl,
+	"TestFileConn": noSocketFile, "TestFileListener": noSocketFile, "TestFilePacketConn": noSocketFile,
+	"TestTCPListenerSpecificMethods": noSocketFile, "TestUDPConnSpecificMethods": noSocketFile,
+	"TestUnixListenerSpecificMethods": noSocketFile, "TestUnixConnSpecificMethods": noSocketFile,
+	"TestRawConnReadWrite": noRawConn, "TestRawConnControl": noRawConn,
+	"TestSendfilePipe": noPipe, "TestCopyPipeIntoTCP": noPipe,
+	"TestUnixUnlink": noUnixFile, "TestReadUnixgramWithUnnamedSocket": noRawSocket,
+}
+
+// with is m plus more.
+func with(m map[string]string, more map[string]string) map[string]string {
+	out := maps.Clone(m)
+	maps.Copy(out, more)
+	return out
+}
 
 // stdCase is one standard library package run under the port. fail lists the
 // tests known to fail, each with its reason; the run must fail exactly
@@ -104,6 +135,13 @@ var stdCases = []stdCase{
 		skip: map[string]string{"TestPageAllocGrow": noTiBHeapAddrs, "TestPageAllocAlloc": noTiBHeapAddrs, "TestPageAllocAllocToCache": noTiBHeapAddrs,
 			"TestLockOSThreadNesting": noLockedM, "TestPreemptionAfterSyscall": noSyscallHandoff,
 			"TestProfBufWakeup": noWaitingStatus, "TestParallelRWMutexReaders": noThreads}},
+	{pkg: "net", minPass: 280, fail: with(netFails, map[string]string{ // 311 passed
+		"TestAllocs": fakeAllocs, "TestListenIPv6WildcardAddr": fakeWildcard})},
+	{pkg: "net", variant: "gvisor", imports: []string{"tamanet/netstack/stdnet/loopnet"}, minPass: 276, // 307 passed
+		fail: with(netFails, map[string]string{
+			"TestListenConfigControl": noSocketControl,
+			"TestAllocs":              gvisorAllocs, "TestTCPReadWriteAllocs": gvisorAllocs,
+			"TestIPConnLocalName": noRawIP, "TestIPConnRemoteName": noRawIP, "TestIPConnSpecificMethods": noRawIP})},
 	{pkg: "net/http", minPass: 1387}, // 1542 passed
 	{pkg: "crypto/tls", minPass: 662, fail: map[string]string{ // 736 passed
 		"TestClientHandshakeContextCancellation": noDoubleCloseError,
