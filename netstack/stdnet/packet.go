@@ -13,6 +13,7 @@ type PacketConn struct {
 	socket
 	in  tcpip.SliceWriter // under readMu
 	out bytes.Reader      // under writeMu
+	to  tcpip.FullAddress // WriteTo's destination, reused (under writeMu)
 }
 
 // ReadFrom reads one datagram, waiting for one if none has arrived; a
@@ -51,17 +52,22 @@ func (c *PacketConn) WriteTo(b []byte, addr netip.AddrPort) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return c.send(b, &to)
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.to = to
+	return c.send(b, &c.to)
 }
 
 // Write sends b as one datagram to the connected peer.
 func (c *PacketConn) Write(b []byte) (int, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	return c.send(b, nil)
 }
 
+// send writes b to to (the connected peer if nil); the caller holds
+// writeMu.
 func (c *PacketConn) send(b []byte, to *tcpip.FullAddress) (int, error) {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
 	defer c.out.Reset(nil)
 	var n int64
 	err := c.retry(c.writable, &c.writeDL, func() tcpip.Error {

@@ -43,7 +43,7 @@ const (
 	noRawSocket     = "makes an unnamed unixgram socket with syscall.Socket, which the port has not (the test skips itself on js and wasip1)"
 	fakeAllocs      = "counts the allocations of UDP reads and writes; the fake network allocates for each datagram (the test skips itself on js and wasip1)"
 	fakeWildcard    = "the fake network reports a listener on [::] as 0.0.0.0 (the test skips itself on js and wasip1); on the gVisor stack it passes"
-	gvisorAllocs    = "counts the allocations of reads and writes, none on Linux; gVisor allocates for every packet (PacketBufferList entries of its loopback link, packet buffers, routes: 2 per 128-byte TCP write and read, about 10 per UDP datagram)"
+	gvisorAllocs    = "counts the allocations of reads and writes, none on Linux; gVisor allocates for every packet (PacketBufferList entries of its loopback link, packet buffers, routes: 2 per 128-byte TCP write and read, 9 per UDP datagram)"
 	noRawIP         = "opens raw IP sockets (ip4:icmp, ip:tcp); net.Stack carries TCP and UDP only, so with a stack installed the port answers EPROTONOSUPPORT, which the test does not count as unsupported (on Linux it needs root, else skips on EPERM)"
 )
 
