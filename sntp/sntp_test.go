@@ -100,7 +100,9 @@ func TestQueryGood(t *testing.T) {
 	if d := (got.Offset - offset).Abs(); d > got.Delay/2+2*time.Nanosecond || got.Delay < 0 || discarded != 0 || got.Stratum != 2 {
 		t.Errorf("sample %+v (discarded %d): offset %v off, beyond half the delay", got, discarded, d)
 	}
+	s.mu.Lock()
 	req := s.requests[0]
+	s.mu.Unlock()
 	if len(req) != packetLen || req[0] != version<<3|modeClient || binary.BigEndian.Uint64(req[offTransmit:]) == 0 {
 		t.Errorf("request %x: want 48 bytes, version 4, mode 3, a transmit timestamp", req)
 	}
