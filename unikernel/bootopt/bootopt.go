@@ -22,6 +22,10 @@
 //	                               with ip=dhcp, the lease's)
 //	dns=ADDR                       name server, reported in /stats (IPv4 or IPv6;
 //	                               instead of the lease's with ip=dhcp)
+//	ntp=ADDR[:PORT]                SNTP server (port 123 by default; [ADDR]:PORT
+//	                               for IPv6): the wall clock, set from the CMOS
+//	                               RTC at boot, is stepped to its time once the
+//	                               network is up and every 1024 s after
 //	mac=XX:XX:XX:XX:XX:XX          station address instead of the EEPROM's
 //	ip6=ADDR/PREFIX                static IPv6 address, besides the link-local
 //	                               one and those SLAAC configures
@@ -99,6 +103,8 @@ type Options struct {
 	DHCPWait time.Duration
 	// DNS is the name server (dns=); invalid if none was given.
 	DNS netip.Addr
+	// NTP is the SNTP server (ntp=); invalid if none was given.
+	NTP netip.AddrPort
 	// MAC is the station address (mac=); all zero keeps the device's.
 	MAC [6]byte
 	// Addr6 and Gateway6 are the static IPv6 configuration (ip6=, gw6=).
@@ -168,6 +174,8 @@ func Parse(cmdline string) (Options, error) {
 			if o.DNS, err = netip.ParseAddr(val); err != nil {
 				err = fmt.Errorf("want an address")
 			}
+		case "ntp":
+			o.NTP, err = parseNTP(val)
 		case "mac":
 			o.MAC, err = parseMAC(val)
 		case "ip6":
@@ -189,7 +197,7 @@ func Parse(cmdline string) (Options, error) {
 		case "adminallow":
 			o.AdminAllow, err = parsePrefixes(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, mac, ip6, gw6, gogc, testroutes, admin, adminallow)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, ntp, mac, ip6, gw6, gogc, testroutes, admin, adminallow)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", word, err)

@@ -52,6 +52,11 @@ func TestParse(t *testing.T) {
 			AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24"), netip.MustParsePrefix("fd00:1::2/128")}}},
 		{"admin=1 adminallow=10.0.2.99/24", Options{Admin: 1, AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24")}}},
 		{"testroutes=off", Options{}},
+		{"ntp=10.0.2.2", Options{NTP: netip.MustParseAddrPort("10.0.2.2:123")}},
+		{"ntp=10.0.2.2:1123", Options{NTP: netip.MustParseAddrPort("10.0.2.2:1123")}},
+		{"ntp=fd00:1::2", Options{NTP: netip.MustParseAddrPort("[fd00:1::2]:123")}},
+		{"ntp=[fd00:1::2]:4123", Options{NTP: netip.MustParseAddrPort("[fd00:1::2]:4123")}},
+		{"ntp=[::ffff:10.0.2.2]:123", Options{NTP: netip.MustParseAddrPort("10.0.2.2:123")}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -122,6 +127,13 @@ func TestParseErrors(t *testing.T) {
 		{"admin=8081 adminallow=host", `"host": want ADDR/PREFIX or ADDR`},
 		{"admin=8081 adminallow=10.0.2.2/32,", `"": want ADDR/PREFIX`},
 		{"admin=8081 adminallow=fe80::1%eth0/128", "no zone"},
+		{"ntp=pool.ntp.org", "ntp=pool.ntp.org: want ADDR or ADDR:PORT ([ADDR]:PORT for IPv6), an address and not a name"},
+		{"ntp=10.0.2.2:0", "port 0"},
+		{"ntp=10.0.2.2:65536", "want ADDR or ADDR:PORT"},
+		{"ntp=224.0.1.1", "not a unicast address"},
+		{"ntp=0.0.0.0", "not a unicast address"},
+		{"ntp=127.0.0.1", "not a unicast address"},
+		{"ntp=fe80::1%eth0", "no zone"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
