@@ -9,19 +9,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tamanet/sntp/sntptest"
 )
 
 // fakeServer is an SNTP server on 127.0.0.1 whose clock is the host's
-// plus offset; answer shapes each reply from the request (and may send
-// several, or none).
-type fakeServer struct {
-	pc     net.PacketConn
-	offset time.Duration
-	answer func(req []byte, good []byte) [][]byte
-
-	mu       sync.Mutex
-	requests [][]byte
-}
+// plus offset; answer shapes each reply (nil: the correct one).
+type fakeServer struct{ *sntptest.Server }
 
 func startServer(t *testing.T, offset time.Duration, answer func(req, good []byte) [][]byte) *fakeServer {
 	t.Helper()
@@ -29,48 +23,15 @@ func startServer(t *testing.T, offset time.Duration, answer func(req, good []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &fakeServer{pc: pc, offset: offset, answer: answer}
 	t.Cleanup(func() { pc.Close() })
-	go s.serve()
-	return s
-}
-
-func (s *fakeServer) serve() {
-	buf := make([]byte, 512)
-	for {
-		n, from, err := s.pc.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		req := append([]byte(nil), buf[:n]...)
-		s.mu.Lock()
-		s.requests = append(s.requests, req)
-		s.mu.Unlock()
-		for _, r := range s.answer(req, s.good(req)) {
-			s.pc.WriteTo(r, from)
-		}
-	}
-}
-
-// good is a correct stratum-2 reply to req, timestamped by the server's
-// clock.
-func (s *fakeServer) good(req []byte) []byte {
-	b := make([]byte, packetLen)
-	b[0] = 0<<6 | version<<3 | modeServer
-	b[offStratum] = 2
-	copy(b[offRefID:], "GPS\x00")
-	copy(b[offOrigin:offOrigin+8], req[offTransmit:])
-	ts := uint64(timestampOf(time.Now().Add(s.offset)))
-	binary.BigEndian.PutUint64(b[offReceive:], ts)
-	binary.BigEndian.PutUint64(b[offTransmit:], ts)
-	return b
+	return &fakeServer{sntptest.Serve(pc, func() time.Time { return time.Now().Add(offset) }, answer)}
 }
 
 func one(b []byte) [][]byte { return [][]byte{b} }
 
 func (s *fakeServer) dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
-	return d.DialContext(ctx, "udp", s.pc.LocalAddr().String())
+	return d.DialContext(ctx, "udp", s.Addr().String())
 }
 
 func query(t *testing.T, s *fakeServer, timeout time.Duration) (Sample, int, error) {
@@ -90,7 +51,7 @@ func query(t *testing.T, s *fakeServer, timeout time.Duration) (Sample, int, err
 // request's departure and the reply's arrival.
 func TestQueryGood(t *testing.T) {
 	const offset = time.Hour + 1234*time.Millisecond
-	s := startServer(t, offset, func(_, good []byte) [][]byte { return one(good) })
+	s := startServer(t, offset, nil)
 	got, discarded, err := query(t, s, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -100,9 +61,7 @@ func TestQueryGood(t *testing.T) {
 	if d := (got.Offset - offset).Abs(); d > got.Delay/2+2*time.Nanosecond || got.Delay < 0 || discarded != 0 || got.Stratum != 2 {
 		t.Errorf("sample %+v (discarded %d): offset %v off, beyond half the delay", got, discarded, d)
 	}
-	s.mu.Lock()
-	req := s.requests[0]
-	s.mu.Unlock()
+	req := s.Requests()[0]
 	if len(req) != packetLen || req[0] != version<<3|modeClient || binary.BigEndian.Uint64(req[offTransmit:]) == 0 {
 		t.Errorf("request %x: want 48 bytes, version 4, mode 3, a transmit timestamp", req)
 	}

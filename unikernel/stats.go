@@ -10,6 +10,7 @@ import (
 	"tamanet/lattrace"
 	"tamanet/netstack"
 	"tamanet/pci"
+	"tamanet/sntp"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/runtimestats"
@@ -48,6 +49,12 @@ type Stats struct {
 	// calibrated the TSC, so it is not an exact uptime.
 	ClockSeconds float64 `json:"clock_seconds" metric:"counter"`
 	TSCHz        uint64  `json:"tsc_hz" metric:"gauge"`
+	// WallClock is time.Now and where it was set from (the CMOS RTC at
+	// boot, SNTP with ntp=).
+	WallClock wallClockStats `json:"wall_clock"`
+	// NTP is the SNTP client's server, last offset and round trip, and
+	// counters; absent without boot option ntp=.
+	NTP *sntp.Stats `json:"ntp"`
 	// IRQ is the kernel's interrupt accounting, per line.
 	IRQ kernel.IRQStats `json:"irq"`
 	// Halts counts idle-loop halts.
@@ -136,6 +143,8 @@ func (s *System) Stats() Stats {
 		Entropy:      s.entropy.Stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
 		TSCHz:        board.TSCFrequency(),
+		WallClock:    s.wallClockStats(),
+		NTP:          s.ntpStats(),
 		IRQ:          kernel.Stats(),
 		Halts:        kernel.Halts(),
 		Tick:         tickStats(kernel.TickStats()),

@@ -21,6 +21,7 @@ import (
 	"tamanet/napi"
 	"tamanet/netstack"
 	"tamanet/pci"
+	"tamanet/sntp"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/bootopt"
 	"tamanet/unikernel/entropy"
@@ -46,6 +47,7 @@ type System struct {
 	entropy *entropy.Policy
 	gcPace  gcpolicy.Pace
 	dhcp    *dhcpclient.Client // nil without ip=dhcp
+	ntp     *sntp.Client       // nil without ntp=
 	admin   *admin.Listener    // nil without admin=
 }
 
@@ -96,6 +98,7 @@ func Start(name string) (*System, error) {
 	if err := kernel.Init(); err != nil {
 		return nil, err
 	}
+	printWallClock()
 	if opts.NoTick {
 		kernel.StopTick()
 		fmt.Println("tamanet: timer tick off (tick=off): no preemption, no CPU profiles")
@@ -130,6 +133,7 @@ func Start(name string) (*System, error) {
 			return nil, err
 		}
 	}
+	sys.startNTP()
 	if err := sys.startAdmin(); err != nil {
 		return nil, err
 	}
@@ -193,12 +197,13 @@ func (s *System) HTTPServer(app http.Handler) *http.Server {
 // the name and every address (IPv4, IPv6 link-local and static; SLAAC
 // addresses come later, each on a line of its own), what the application
 // serves (e.g. "http :80"), the DHCP lease (ip=dhcp), the NAPI mode and
-// interrupt routing, and whether the NIC has received anything yet.
+// interrupt routing, whether the NIC has received anything yet, and the
+// wall clock (RFC 3339, UTC).
 func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
-	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s\n",
+	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s; clock %s\n",
 		s.Name, s.addrs(), serving, s.dhcpLease(), s.Options.Mode, s.nic.dev.NAPI().Budget(),
-		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), s.gcPace, s.nic.irqDesc(), receiving(s.boot))
+		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), s.gcPace, s.nic.irqDesc(), receiving(s.boot), wallClock())
 }
 
 // addrs lists the NIC's addresses for the console: "10.0.2.15/24,fe80::.../64".

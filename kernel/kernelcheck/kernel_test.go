@@ -35,7 +35,7 @@ func TestKernel(t *testing.T) {
 		// after PowerOff's kind of bounded wait, not at once (QEMU acts on
 		// a real one asynchronously, and the guest runs on meanwhile).
 		{"SleepIgnored", expect("sleepignored", exitPass, "kernelcheck: PASS")},
-		{"Sleep", testSleep}, {"Idle", testIdle},
+		{"Sleep", testSleep}, {"Idle", testIdle}, {"WallClock", testWallClock},
 		// With RDRAND, crypto/rand works and nothing is emulated.
 		{"Rand", expect("rand", exitPass, "RDRAND emulated: false", "kernelcheck: PASS")},
 		{"NoRDRAND", testNoRDRAND}, {"Entropy", testEntropy}, {"NoRAM", testNoRAM},
@@ -159,6 +159,35 @@ func testSleep(t *testing.T, image string) {
 	if guest[5]-guest[0] < 5*time.Second {
 		t.Fatalf("five time.Sleep(1s) took %v of guest time", guest[5]-guest[0])
 	}
+}
+
+// maxWallClockError bounds the guest's wall clock against the host's at
+// boot: the CMOS RTC counts whole seconds (the kernel takes the middle of
+// the one it reads, half a second off at most), QEMU starts it at the
+// host's time and runs it on the host's clock.
+const maxWallClockError = 2 * time.Second
+
+// testWallClock: the guest's time.Now, set from the CMOS RTC at boot, is
+// within maxWallClockError of the host's clock when the guest prints it.
+// The host does not know that moment exactly, only that it lies between
+// QEMU's start and the line's arrival, however loaded the host is: the
+// guest's time must lie in that window, widened by the bound.
+func testWallClock(t *testing.T, image string) {
+	g := vmtest.Start(t, onPC(image, "wallclock"))
+	l := vmtest.Await(t, g, "kernelcheck: wall clock ", 0, time.Minute)
+	f := strings.Fields(l.Text)
+	guest, err := time.Parse(time.RFC3339Nano, f[3])
+	if err != nil {
+		t.Fatalf("bad wall clock line %q: %v", l.Text, err)
+	}
+	lo, hi := g.Start.Add(-maxWallClockError), l.At.Add(maxWallClockError)
+	t.Logf("%s: guest clock %v after QEMU's start, %v before the line arrived (host clock)",
+		l.Text, guest.Sub(g.Start).Round(time.Millisecond), l.At.Sub(guest).Round(time.Millisecond))
+	if guest.Before(lo) || guest.After(hi) {
+		t.Errorf("guest wall clock %v outside [%v, %v]: QEMU's start and the line's arrival on the host's clock, widened by %v",
+			guest.Format(time.RFC3339Nano), g.Start.Format(time.RFC3339Nano), l.At.Format(time.RFC3339Nano), maxWallClockError)
+	}
+	vmtest.Await(t, g, "kernelcheck: PASS", 0, time.Minute)
 }
 
 // testIdle checks that an idle guest halts, and logs QEMU's CPU use.

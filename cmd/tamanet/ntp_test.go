@@ -1,0 +1,110 @@
+//go:build !tamago
+
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"tamanet/sntp/sntptest"
+	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
+)
+
+// ntpOffset is how far the test's SNTP server runs ahead of the host.
+const ntpOffset = time.Hour
+
+// rtcError bounds the guest's wall clock against the host's before SNTP:
+// the CMOS RTC's whole second, read at its middle, and the TSC's
+// calibration error over the boot.
+const rtcError = time.Second
+
+// clockDrift bounds how far the guest's clock may run from the host's
+// between its sync and the test's look at it (the TSC calibration is
+// checked to 1%, against seconds here).
+const clockDrift = 500 * time.Millisecond
+
+// TestNTPTap boots the unikernel with ntp=10.0.2.2 on a tap in a namespace
+// of its own, where an SNTP server answers with the host's clock plus an
+// hour: the guest steps its wall clock by that offset (as it measured it,
+// within the RTC's error of the hour), /stats shows the server, the
+// offset, the round trip and no error, and the guest's wall clock then
+// reads the server's time. Comparisons are between real clocks, widened
+// by the round trip the guest measured, never on how long anything took.
+func TestNTPTap(t *testing.T) {
+	vmtest.RequireTap(t)
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	g := vmtest.Start(t, vm.Config{Image: image, Network: vm.Tap, Cmdline: "ntp=10.0.2.2"})
+	// The namespace is up; the guest asks once its stack is.
+	dialer := vm.NewNetnsDialer(g.Netns)
+	pc, err := dialer.ListenPacket("udp4", "10.0.2.2:123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	srv := sntptest.Serve(pc, func() time.Time { return time.Now().Add(ntpOffset) }, nil)
+	awaitReady(t, g)
+	line := vmtest.Await(t, g, "sntp 10.0.2.2:123: clock stepped by", 0, readyTimeout)
+	t.Logf("%s (%d requests)", line.Text, len(srv.Requests()))
+
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
+	defer client.CloseIdleConnections()
+	before := time.Now()
+	resp, err := client.Get(g.URL(httpPort, "/stats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		System struct {
+			WallClock struct {
+				Now        string  `json:"now"`
+				NowSeconds float64 `json:"now_seconds"`
+				Source     string  `json:"source"`
+				RTC        string  `json:"rtc"`
+			} `json:"wall_clock"`
+			NTP *struct {
+				Server        string  `json:"server"`
+				OffsetSeconds float64 `json:"offset_seconds"`
+				DelaySeconds  float64 `json:"delay_seconds"`
+				Stratum       int     `json:"stratum"`
+				LastSync      string  `json:"last_sync"`
+				LastError     string  `json:"last_error"`
+				Queries       uint64  `json:"queries"`
+				Syncs         uint64  `json:"syncs"`
+				Failures      uint64  `json:"failures"`
+			} `json:"ntp"`
+		} `json:"system"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&s)
+	resp.Body.Close()
+	after := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, n := s.System.WallClock, s.System.NTP
+	if n == nil {
+		t.Fatal("/stats has no system.ntp")
+	}
+	t.Logf("system.wall_clock %+v, system.ntp %+v", w, *n)
+	if n.Server != "10.0.2.2:123" || n.Syncs < 1 || n.Queries != n.Syncs+n.Failures || n.LastError != "" ||
+		n.Stratum != 2 || n.LastSync == "" || w.Source != "ntp" || w.RTC == "" {
+		t.Errorf("system.ntp %+v, wall clock source %q: want server 10.0.2.2:123 synced at stratum 2, no error", *n, w.Source)
+	}
+	// The guest steps to the server's time within half the round trip.
+	halfRTT := time.Duration(n.DelaySeconds * float64(time.Second) / 2)
+	offset := time.Duration(n.OffsetSeconds * float64(time.Second))
+	if d := (offset - ntpOffset).Abs(); d > rtcError+halfRTT {
+		t.Errorf("offset %v, want %v within %v (RTC) + %v (half the round trip)", offset, ntpOffset, rtcError, halfRTT)
+	}
+	guest := time.Unix(0, int64(math.Round(w.NowSeconds*1e9)))
+	slack := halfRTT + clockDrift
+	lo, hi := before.Add(ntpOffset-slack), after.Add(ntpOffset+slack)
+	if guest.Before(lo) || guest.After(hi) {
+		t.Errorf("guest wall clock %s after the sync, want between %s and %s (host clock around GET /stats, plus %v, widened by %v)",
+			w.Now, lo.UTC().Format(time.RFC3339Nano), hi.UTC().Format(time.RFC3339Nano), ntpOffset, slack)
+	}
+}
