@@ -130,60 +130,61 @@ func (r Registers) Time() (time.Time, error) {
 	if r.StatusD&StatusDVRT == 0 {
 		return time.Time{}, ErrBatteryDead
 	}
-	binary := r.StatusB&StatusBBinary != 0
-	field := func(name string, v uint8, lo, hi int) (int, error) {
-		n, ok := int(v), true
-		if !binary {
-			n, ok = fromBCD(v)
-		}
-		if !ok || n < lo || n > hi {
-			mode := "BCD"
-			if binary {
-				mode = "binary"
-			}
-			return 0, fmt.Errorf("rtc: %s register %#02x is not a %s in [%d, %d] (%s, status B %#02x)", name, v, name, lo, hi, mode, r.StatusB)
-		}
-		return n, nil
-	}
-	sec, err := field("seconds", r.Seconds, 0, 59)
-	if err != nil {
-		return time.Time{}, err
-	}
-	min, err := field("minutes", r.Minutes, 0, 59)
-	if err != nil {
-		return time.Time{}, err
-	}
+	d := decoder{statusB: r.StatusB}
+	sec := d.field("seconds", r.Seconds, 0, 59)
+	min := d.field("minutes", r.Minutes, 0, 59)
 	var hour int
 	if r.StatusB&StatusB24Hour != 0 {
-		hour, err = field("hours", r.Hours, 0, 23)
+		hour = d.field("hours", r.Hours, 0, 23)
 	} else {
 		// 12-hour mode: 12 AM is midnight, 12 PM noon.
-		hour, err = field("hours", r.Hours&^PMBit, 1, 12)
-		hour %= 12
+		hour = d.field("hours", r.Hours&^PMBit, 1, 12) % 12
 		if r.Hours&PMBit != 0 {
 			hour += 12
 		}
 	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	month, err := field("month", r.Month, 1, 12)
-	if err != nil {
-		return time.Time{}, err
-	}
-	yy, err := field("year", r.Year, 0, 99)
-	if err != nil {
-		return time.Time{}, err
+	month := d.field("month", r.Month, 1, 12)
+	yy := d.field("year", r.Year, 0, 99)
+	if d.err != nil {
+		return time.Time{}, d.err
 	}
 	year := 2000 + yy
-	if c, err := field("century", r.Century, 19, 29); err == nil {
+	if c := (&decoder{statusB: r.StatusB}).field("century", r.Century, 19, 29); c != 0 {
 		year = c*100 + yy
 	}
-	day, err := field("day", r.Day, 1, daysIn(time.Month(month), year))
-	if err != nil {
-		return time.Time{}, err
+	day := d.field("day", r.Day, 1, daysIn(time.Month(month), year))
+	if d.err != nil {
+		return time.Time{}, d.err
 	}
 	return time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC), nil
+}
+
+// decoder decodes register values in the data mode of status register B,
+// keeping the first error.
+type decoder struct {
+	statusB uint8
+	err     error
+}
+
+// field decodes register name's value v, which must lie in [lo, hi]; it
+// returns 0 for a value that does not (and records the error).
+func (d *decoder) field(name string, v uint8, lo, hi int) int {
+	binary := d.statusB&StatusBBinary != 0
+	n, ok := int(v), true
+	if !binary {
+		n, ok = fromBCD(v)
+	}
+	if ok && n >= lo && n <= hi {
+		return n
+	}
+	if d.err == nil {
+		mode := "BCD"
+		if binary {
+			mode = "binary"
+		}
+		d.err = fmt.Errorf("rtc: %s register %#02x is not a %s in [%d, %d] (%s, status B %#02x)", name, v, name, lo, hi, mode, d.statusB)
+	}
+	return 0
 }
 
 // fromBCD decodes two BCD digits.
