@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +184,42 @@ func TestClient(t *testing.T) {
 	if !st.Refused || st.Failures != 1 || st.Queries != st.Syncs+st.Failures || len(steps) != 1 ||
 		!strings.Contains(st.LastError, `sntp fake: kiss-of-death "RSTR"`) {
 		t.Errorf("after RSTR: steps %v, stats %+v", steps, st)
+	}
+}
+
+// A sample with a slow round trip (the first exchange's address
+// resolution, QEMU's receive hold) is applied, and followed by another
+// query after Retry rather than Poll.
+func TestClientRequeriesAfterSlowSample(t *testing.T) {
+	var mu sync.Mutex
+	first := true
+	s := startServer(t, 0, func(_, good []byte) [][]byte {
+		mu.Lock()
+		defer mu.Unlock()
+		if first {
+			first = false
+			time.Sleep(50 * time.Millisecond)
+		}
+		return one(good)
+	})
+	var steps atomic.Int32
+	stepped := make(chan struct{})
+	c := New(Config{Server: "fake", Dial: s.dial, Step: func(time.Duration) {
+		if steps.Add(1) == 2 {
+			close(stepped)
+		}
+	}, Poll: time.Hour, Retry: 10 * time.Millisecond, GoodDelay: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	select {
+	case <-stepped:
+	case <-time.After(time.Minute):
+		t.Fatalf("one query in a minute after a slow sample, want a second after Retry: %+v", c.Stats())
+	}
+	cancel()
+	<-done
+	if st := c.Stats(); st.Syncs < 2 || st.Queries != st.Syncs+st.Failures {
+		t.Errorf("stats %+v", st)
 	}
 }

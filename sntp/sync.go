@@ -17,6 +17,9 @@ const (
 	// MinRetry is RFC 4330 section 10's floor: a client never polls more
 	// often than every 15 s.
 	MinRetry = 16 * time.Second
+	// DefaultGoodDelay is the longest round trip of a sample that is
+	// trusted until the next Poll.
+	DefaultGoodDelay = 100 * time.Millisecond
 )
 
 // Config is a synchronizing client's server, socket and clock.
@@ -32,6 +35,14 @@ type Config struct {
 	// failure (MinRetry if 0 or less), doubled after each further one up
 	// to Poll.
 	Timeout, Poll, Retry time.Duration
+	// GoodDelay is the longest round trip of a sample after which the
+	// next query waits the whole Poll (DefaultGoodDelay if 0). A slower
+	// sample is applied (it is off by half its round trip at most) but
+	// followed by a query as after a failure: the first exchange
+	// often waits for address resolution on the way out, or on the way
+	// back behind QEMU's e1000 receive hold, and its offset takes half
+	// that wait.
+	GoodDelay time.Duration
 	// Now is the local clock (time.Now if nil).
 	Now func() time.Time
 	// Log prints a line (nothing if nil).
@@ -39,8 +50,9 @@ type Config struct {
 }
 
 // Client synchronizes the local clock with one server: a query at once,
-// then one per Poll, with backoff after failures; it stops for good on a
-// kiss-of-death that refuses it (DENY, RSTR).
+// then one per Poll, sooner (with backoff) after a failure or a slow
+// round trip; it stops for good on a kiss-of-death that refuses it (DENY,
+// RSTR).
 type Client struct {
 	cfg Config
 
@@ -85,6 +97,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.Retry <= 0 {
 		cfg.Retry = MinRetry
+	}
+	if cfg.GoodDelay == 0 {
+		cfg.GoodDelay = DefaultGoodDelay
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -152,10 +167,17 @@ func (c *Client) Run(ctx context.Context) {
 			}
 			wait, retry = retry, min(2*retry, c.cfg.Poll)
 			failed = true
-		case failed || !synced:
-			c.cfg.Log(fmt.Sprintf("sntp %s: clock stepped by %v (round trip %v, stratum %d)",
-				c.cfg.Server, s.Offset, s.Delay, s.Stratum))
-			failed, synced, retry = false, true, c.cfg.Retry
+		default:
+			if failed || !synced {
+				c.cfg.Log(fmt.Sprintf("sntp %s: clock stepped by %v (round trip %v, stratum %d)",
+					c.cfg.Server, s.Offset, s.Delay, s.Stratum))
+			}
+			failed, synced = false, true
+			if s.Delay > c.cfg.GoodDelay {
+				wait, retry = retry, min(2*retry, c.cfg.Poll)
+			} else {
+				retry = c.cfg.Retry
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -162,9 +162,10 @@ func testSleep(t *testing.T, image string) {
 }
 
 // maxWallClockError bounds the guest's wall clock against the host's at
-// boot: the CMOS RTC counts whole seconds (the kernel takes the middle of
-// the one it reads, half a second off at most), QEMU starts it at the
-// host's time and runs it on the host's clock.
+// boot: QEMU starts the CMOS RTC at the host's time less its fraction of
+// a second (mc146818rtc.c keeps whole seconds) and runs it on the host's
+// clock; the RTC counts whole seconds and the kernel takes the middle of
+// the one it reads. So the guest starts 1.5 s behind to 0.5 s ahead.
 const maxWallClockError = 2 * time.Second
 
 // testWallClock: the guest's time.Now, set from the CMOS RTC at boot, is

@@ -25,7 +25,8 @@
 //	ntp=ADDR[:PORT]                SNTP server (port 123 by default; [ADDR]:PORT
 //	                               for IPv6): the wall clock, set from the CMOS
 //	                               RTC at boot, is stepped to its time once the
-//	                               network is up and every 1024 s after
+//	                               network is up and every 1024 s after (sooner
+//	                               after a failure or a slow round trip)
 //	mac=XX:XX:XX:XX:XX:XX          station address instead of the EEPROM's
 //	ip6=ADDR/PREFIX                static IPv6 address, besides the link-local
 //	                               one and those SLAAC configures
