@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"tamanet/sntp"
 	"tamanet/sntp/sntptest"
 	"tamanet/toolchain/tamagotest"
 	"tamanet/vm"
@@ -32,13 +33,39 @@ const rtcError = 2 * time.Second
 // checked to 1%, against seconds here).
 const clockDrift = 500 * time.Millisecond
 
+// ntpDoc is what GET /stats says of the wall clock and the SNTP client.
+type ntpDoc struct {
+	System struct {
+		WallClock struct {
+			Now        string  `json:"now"`
+			NowSeconds float64 `json:"now_seconds"`
+			Source     string  `json:"source"`
+			RTC        string  `json:"rtc"`
+		} `json:"wall_clock"`
+		NTP *struct {
+			Server        string  `json:"server"`
+			OffsetSeconds float64 `json:"offset_seconds"`
+			DelaySeconds  float64 `json:"delay_seconds"`
+			Stratum       int     `json:"stratum"`
+			LastSync      string  `json:"last_sync"`
+			LastError     string  `json:"last_error"`
+			Queries       uint64  `json:"queries"`
+			Syncs         uint64  `json:"syncs"`
+			Failures      uint64  `json:"failures"`
+		} `json:"ntp"`
+	} `json:"system"`
+}
+
 // TestNTPTap boots the unikernel with ntp=10.0.2.2 on a tap in a namespace
 // of its own, where an SNTP server answers with the host's clock plus an
 // hour: the guest steps its wall clock by that offset (as it measured it,
-// within the RTC's error of the hour), /stats shows the server, the
-// offset, the round trip and no error, and the guest's wall clock then
-// reads the server's time. Comparisons are between real clocks, widened
-// by the round trip the guest measured, never on how long anything took.
+// within the RTC's error of the hour), /stats and /metrics show the
+// server, the offset, the round trip and no error, and the guest's wall
+// clock then reads the server's time. The first exchange waits for ARP
+// behind QEMU's e1000 receive hold, so its round trip is long and the
+// client asks again 16 s later: the clock must read the server's time
+// after that sync too. Comparisons are between real clocks, widened by
+// the round trip the guest measured, never on how long anything took.
 func TestNTPTap(t *testing.T) {
 	vmtest.RequireTap(t)
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
@@ -63,59 +90,69 @@ func TestNTPTap(t *testing.T) {
 
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
 	defer client.CloseIdleConnections()
-	before := time.Now()
-	resp, err := client.Get(g.URL(httpPort, "/stats"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s struct {
-		System struct {
-			WallClock struct {
-				Now        string  `json:"now"`
-				NowSeconds float64 `json:"now_seconds"`
-				Source     string  `json:"source"`
-				RTC        string  `json:"rtc"`
-			} `json:"wall_clock"`
-			NTP *struct {
-				Server        string  `json:"server"`
-				OffsetSeconds float64 `json:"offset_seconds"`
-				DelaySeconds  float64 `json:"delay_seconds"`
-				Stratum       int     `json:"stratum"`
-				LastSync      string  `json:"last_sync"`
-				LastError     string  `json:"last_error"`
-				Queries       uint64  `json:"queries"`
-				Syncs         uint64  `json:"syncs"`
-				Failures      uint64  `json:"failures"`
-			} `json:"ntp"`
-		} `json:"system"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&s)
-	resp.Body.Close()
-	after := time.Now()
-	if err != nil {
-		t.Fatal(err)
-	}
+	statsURL := g.URL(httpPort, "/stats")
+	s, before, after := getNTPDoc(t, client, statsURL)
 	checkNTPMetrics(t, client, g.URL(httpPort, "/metrics"))
 	w, n := s.System.WallClock, s.System.NTP
-	if n == nil {
-		t.Fatal("/stats has no system.ntp")
-	}
-	t.Logf("system.wall_clock %+v, system.ntp %+v", w, *n)
 	if n.Server != "10.0.2.2:123" || n.Syncs < 1 || n.Queries != n.Syncs+n.Failures || n.LastError != "" ||
 		n.Stratum != 2 || n.LastSync == "" || w.Source != "ntp" || w.RTC == "" {
 		t.Errorf("system.ntp %+v, wall clock source %q: want server 10.0.2.2:123 synced at stratum 2, no error", *n, w.Source)
 	}
-	// The guest steps to the server's time within half the round trip.
 	halfRTT := time.Duration(n.DelaySeconds * float64(time.Second) / 2)
 	offset := time.Duration(n.OffsetSeconds * float64(time.Second))
 	if d := (offset - ntpOffset).Abs(); d > rtcError+halfRTT {
 		t.Errorf("offset %v, want %v within %v (RTC) + %v (half the round trip)", offset, ntpOffset, rtcError, halfRTT)
 	}
-	guest := time.Unix(0, int64(math.Round(w.NowSeconds*1e9)))
-	if lag := guest.Sub(after.Add(ntpOffset)); lag > 0 {
-		t.Logf("guest clock %v ahead of the server's at the end of GET /stats", lag.Round(time.Millisecond))
+	checkSynced(t, s, before, after)
+
+	if n.DelaySeconds <= sntp.DefaultGoodDelay.Seconds() || n.Syncs > 1 {
+		return
 	}
-	slack := halfRTT + clockDrift
+	// The slow first sample brings a second query after sntp.MinRetry.
+	deadline := time.Now().Add(readyTimeout)
+	for n.Syncs < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no second sync within %v of the first, whose round trip was %.3f s: %+v", readyTimeout, n.DelaySeconds, *n)
+		}
+		time.Sleep(time.Second)
+		s, before, after = getNTPDoc(t, client, statsURL)
+		n = s.System.NTP
+	}
+	t.Logf("second sync: offset %.3f s (the first sync's error), round trip %.3f s", n.OffsetSeconds, n.DelaySeconds)
+	checkSynced(t, s, before, after)
+}
+
+// getNTPDoc GETs /stats, with the host's clock just before and after.
+func getNTPDoc(t *testing.T, client *http.Client, url string) (s ntpDoc, before, after time.Time) {
+	t.Helper()
+	before = time.Now()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&s)
+	resp.Body.Close()
+	after = time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.System.NTP == nil {
+		t.Fatal("/stats has no system.ntp")
+	}
+	t.Logf("system.wall_clock %+v, system.ntp %+v", s.System.WallClock, *s.System.NTP)
+	return s, before, after
+}
+
+// checkSynced checks that the guest's wall clock in s, read between the
+// host's before and after, is the server's time: the host's plus
+// ntpOffset, within half the last sync's round trip and the drift since.
+func checkSynced(t *testing.T, s ntpDoc, before, after time.Time) {
+	t.Helper()
+	w, n := s.System.WallClock, s.System.NTP
+	guest := time.Unix(0, int64(math.Round(w.NowSeconds*1e9)))
+	t.Logf("guest clock %v from the server's at the middle of GET /stats",
+		guest.Sub(before.Add(after.Sub(before)/2).Add(ntpOffset)).Round(time.Millisecond))
+	slack := time.Duration(n.DelaySeconds*float64(time.Second)/2) + clockDrift
 	lo, hi := before.Add(ntpOffset-slack), after.Add(ntpOffset+slack)
 	if guest.Before(lo) || guest.After(hi) {
 		t.Errorf("guest wall clock %s after the sync, want between %s and %s (host clock around GET /stats, plus %v, widened by %v)",
