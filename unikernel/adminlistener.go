@@ -5,6 +5,7 @@ package unikernel
 import (
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"time"
 
@@ -22,7 +23,7 @@ func (s *System) startAdmin() error {
 	if s.Options.Admin == 0 {
 		return nil
 	}
-	l, err := s.Stack.ListenTCP(s.Options.Admin)
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", s.Options.Admin))
 	if err != nil {
 		return fmt.Errorf("boot option admin=%d: %w", s.Options.Admin, err)
 	}

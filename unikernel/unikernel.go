@@ -20,6 +20,7 @@ import (
 	"tamanet/lattrace"
 	"tamanet/napi"
 	"tamanet/netstack"
+	"tamanet/netstack/stdnet"
 	"tamanet/pci"
 	"tamanet/sntp"
 	"tamanet/unikernel/admin"
@@ -41,6 +42,9 @@ type System struct {
 	Options bootopt.Options
 	// Stack is the gVisor network stack on the e1000.
 	Stack *netstack.Stack
+	// Sockets are package net's TCP and UDP sockets on Stack
+	// (net.Listen, net.Dial and everything built on them).
+	Sockets *stdnet.Stack
 
 	nic     *nic
 	boot    *bootLog
@@ -127,7 +131,13 @@ func Start(name string) (*System, error) {
 	go n.dev.NAPI().Run(context.Background())
 	go n.watchdog(watchdogPeriod)
 	go n.logLink(boot)
-	sys := &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot, entropy: ent, gcPace: pace}
+	// os.Hostname reads it, as on Linux.
+	if err := writeEtc("hostname", name+"\n"); err != nil {
+		return nil, err
+	}
+	sockets := stdnet.New(st.Netstack(), netstack.NICID)
+	stdnet.Install(sockets)
+	sys := &System{Name: name, Options: opts, Stack: st, Sockets: sockets, nic: n, boot: boot, entropy: ent, gcPace: pace}
 	if opts.DHCP {
 		if err := sys.startDHCP(); err != nil {
 			return nil, err
@@ -160,18 +170,20 @@ func exit(name string, err error) {
 	board.Exit(1)
 }
 
-// ListenTCP listens for TCP connections on port.
+// ListenTCP is net.Listen("tcp", ":port"): every address, IPv4 and IPv6.
 // Its connections' reads that return data are latency trace events.
 func (s *System) ListenTCP(port uint16) (net.Listener, error) {
-	l, err := s.Stack.ListenTCP(port)
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
 	if err != nil {
 		return nil, err
 	}
 	return lattrace.Listener(l), nil
 }
 
-// ListenUDP opens a UDP socket on port.
-func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }
+// ListenUDP is net.ListenPacket("udp", ":port").
+func (s *System) ListenUDP(port uint16) (net.PacketConn, error) {
+	return net.ListenPacket("udp", fmt.Sprintf(":%d", port))
+}
 
 // Handler serves app on every path the system does not take: GET /stats
 // (JSON of every layer), GET /metrics (Prometheus) and ServiceRoutes.
@@ -228,4 +240,13 @@ func receiving(boot *bootLog) string {
 		return fmt.Sprintf("no frame received yet (QEMU's e1000 holds them back until %.1f ms)", ms(at+rxHold))
 	}
 	return "receive not enabled"
+}
+
+// writeEtc writes /etc/NAME in the in-memory file system, where the
+// standard library looks for the system's configuration.
+func writeEtc(name, content string) error {
+	if err := os.MkdirAll("/etc", 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile("/etc/"+name, []byte(content), 0o644)
 }
