@@ -39,8 +39,17 @@ func (st *Stack) ListenUDP(port uint16) (net.PacketConn, error) {
 // DialTCP connects to addr, IPv4 or IPv6 (link-local addresses are reached
 // through the stack's NIC).
 func (st *Stack) DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
-	full, proto, ok := fullAddress(addr)
-	if !ok {
+	ip := addr.Addr().Unmap()
+	full := tcpip.FullAddress{Port: addr.Port()}
+	proto := ipv4.ProtocolNumber
+	switch {
+	case ip.Is4():
+		full.Addr = tcpip.AddrFrom4(ip.As4())
+	case ip.Is6():
+		full.Addr = tcpip.AddrFrom16(ip.As16())
+		full.NIC = NICID
+		proto = ipv6.ProtocolNumber
+	default:
 		return nil, fmt.Errorf("netstack: dial tcp: invalid address %v", addr)
 	}
 	c, err := gonet.DialContextTCP(ctx, st.s, full, proto)
@@ -48,35 +57,4 @@ func (st *Stack) DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, er
 		return nil, fmt.Errorf("netstack: dial tcp %v: %w", addr, err)
 	}
 	return c, nil
-}
-
-// DialUDP opens a UDP socket on an ephemeral port connected to addr, IPv4
-// or IPv6: it sends to addr and receives only from it.
-func (st *Stack) DialUDP(addr netip.AddrPort) (net.Conn, error) {
-	full, proto, ok := fullAddress(addr)
-	if !ok {
-		return nil, fmt.Errorf("netstack: dial udp: invalid address %v", addr)
-	}
-	c, err := gonet.DialUDP(st.s, nil, &full, proto)
-	if err != nil {
-		return nil, fmt.Errorf("netstack: dial udp %v: %w", addr, err)
-	}
-	return c, nil
-}
-
-// fullAddress is addr as gVisor names it, with its network protocol
-// (link-local IPv6 addresses are reached through the stack's NIC).
-func fullAddress(addr netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber, bool) {
-	ip := addr.Addr().Unmap()
-	full := tcpip.FullAddress{Port: addr.Port()}
-	switch {
-	case ip.Is4():
-		full.Addr = tcpip.AddrFrom4(ip.As4())
-		return full, ipv4.ProtocolNumber, true
-	case ip.Is6():
-		full.Addr = tcpip.AddrFrom16(ip.As16())
-		full.NIC = NICID
-		return full, ipv6.ProtocolNumber, true
-	}
-	return full, 0, false
 }

@@ -39,8 +39,11 @@ func (s *System) startNTP() {
 	}
 	s.ntp = sntp.New(sntp.Config{
 		Server: server.String(),
-		// The UDP socket is gVisor's own (gonet), opened by netstack.
-		Dial: func(context.Context) (net.Conn, error) { return s.Stack.DialUDP(server) },
+		// Package net's UDP socket, on the gVisor stack (stdnet).
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "udp", server.String())
+		},
 		Step: func(offset time.Duration) { kernel.SetWallClock(time.Now().Add(offset)) },
 		Log:  func(line string) { fmt.Printf("%s: %s; wall clock %s\n", s.Name, line, wallClock()) },
 	})
