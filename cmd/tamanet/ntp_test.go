@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -88,11 +87,11 @@ func TestNTPTap(t *testing.T) {
 	line := vmtest.Await(t, g, "sntp 10.0.2.2:123: clock stepped by", 0, readyTimeout)
 	t.Logf("%s (%d requests)", line.Text, len(srv.Requests()))
 
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
-	defer client.CloseIdleConnections()
-	statsURL := g.URL(httpPort, "/stats")
-	s, before, after := getNTPDoc(t, client, statsURL)
-	checkNTPMetrics(t, client, g.URL(httpPort, "/metrics"))
+	tg := &guest{vm: g, base: g.URL(httpPort, ""),
+		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}}
+	defer tg.client.CloseIdleConnections()
+	s, before, after := getNTPDoc(t, tg)
+	checkNTPMetrics(t, tg)
 	w, n := s.System.WallClock, s.System.NTP
 	if n.Server != "10.0.2.2:123" || n.Syncs < 1 || n.Queries != n.Syncs+n.Failures || n.LastError != "" ||
 		n.Stratum != 2 || n.LastSync == "" || w.Source != "ntp" || w.RTC == "" {
@@ -115,7 +114,7 @@ func TestNTPTap(t *testing.T) {
 			t.Fatalf("no second sync within %v of the first, whose round trip was %.3f s: %+v", readyTimeout, n.DelaySeconds, *n)
 		}
 		time.Sleep(time.Second)
-		s, before, after = getNTPDoc(t, client, statsURL)
+		s, before, after = getNTPDoc(t, tg)
 		n = s.System.NTP
 	}
 	t.Logf("second sync: offset %.3f s (the first sync's error), round trip %.3f s", n.OffsetSeconds, n.DelaySeconds)
@@ -123,17 +122,12 @@ func TestNTPTap(t *testing.T) {
 }
 
 // getNTPDoc GETs /stats, with the host's clock just before and after.
-func getNTPDoc(t *testing.T, client *http.Client, url string) (s ntpDoc, before, after time.Time) {
+func getNTPDoc(t *testing.T, g *guest) (s ntpDoc, before, after time.Time) {
 	t.Helper()
 	before = time.Now()
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = json.NewDecoder(resp.Body).Decode(&s)
-	resp.Body.Close()
+	body := g.get(t, "/stats")
 	after = time.Now()
-	if err != nil {
+	if err := json.Unmarshal(body, &s); err != nil {
 		t.Fatal(err)
 	}
 	if s.System.NTP == nil {
@@ -162,18 +156,9 @@ func checkSynced(t *testing.T, s ntpDoc, before, after time.Time) {
 
 // The SNTP client's counters and gauges are in /metrics too (expose), the
 // wall clock's source as an info gauge.
-func checkNTPMetrics(t *testing.T, client *http.Client, url string) {
+func checkNTPMetrics(t *testing.T, g *guest) {
 	t.Helper()
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := parseMetrics(t, body)
+	m := parseMetrics(t, g.get(t, "/metrics"))
 	for _, name := range []string{"tamanet_ntp_syncs_total", "tamanet_ntp_offset_seconds", "tamanet_ntp_delay_seconds",
 		"tamanet_wall_clock_now_seconds", "tamanet_wall_clock_source_info"} {
 		if m[name] == nil {
