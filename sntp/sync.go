@@ -75,8 +75,9 @@ type Stats struct {
 	LastSync string `json:"last_sync"`
 	// LastError is why the latest query failed, "" if it succeeded.
 	LastError string `json:"last_error"`
-	// Queries counts requests sent; Syncs the queries that stepped the
-	// clock; Failures those that did not (no reply, a bad one, a
+	// Queries counts the queries made (a request sent, or a socket that
+	// could not be opened); Syncs those that stepped the clock; Failures
+	// those that did not (no socket, no reply, a bad one, a
 	// kiss-of-death); Discarded the replies that were not for the
 	// request they came in on (stale, forged, short).
 	Queries   uint64 `json:"queries"`
@@ -156,28 +157,27 @@ func (c *Client) Run(ctx context.Context) {
 	failed, synced := false, false
 	for {
 		s, err := c.Sync(ctx)
-		wait := c.cfg.Poll
+		var kiss *KissError
 		switch {
+		case errors.As(err, &kiss) && kiss.Refused():
+			c.cfg.Log(err.Error())
+			c.cfg.Log(fmt.Sprintf("sntp %s: refused (%s): no more queries", c.cfg.Server, kiss.Code))
+			return
 		case err != nil:
 			c.cfg.Log(err.Error())
-			var kiss *KissError
-			if errors.As(err, &kiss) && kiss.Refused() {
-				c.cfg.Log(fmt.Sprintf("sntp %s: refused (%s): no more queries", c.cfg.Server, kiss.Code))
-				return
-			}
-			wait, retry = retry, min(2*retry, c.cfg.Poll)
 			failed = true
-		default:
-			if failed || !synced {
-				c.cfg.Log(fmt.Sprintf("sntp %s: clock stepped by %v (round trip %v, stratum %d)",
-					c.cfg.Server, s.Offset, s.Delay, s.Stratum))
-			}
+		case failed || !synced:
+			c.cfg.Log(fmt.Sprintf("sntp %s: clock stepped by %v (round trip %v, stratum %d)",
+				c.cfg.Server, s.Offset, s.Delay, s.Stratum))
 			failed, synced = false, true
-			if s.Delay > c.cfg.GoodDelay {
-				wait, retry = retry, min(2*retry, c.cfg.Poll)
-			} else {
-				retry = c.cfg.Retry
-			}
+		}
+		// A failure or a slow sample brings the next query sooner,
+		// backing off to Poll.
+		wait := c.cfg.Poll
+		if err != nil || s.Delay > c.cfg.GoodDelay {
+			wait, retry = retry, min(2*retry, c.cfg.Poll)
+		} else {
+			retry = c.cfg.Retry
 		}
 		select {
 		case <-ctx.Done():
