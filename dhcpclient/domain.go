@@ -3,16 +3,15 @@ package dhcpclient
 import (
 	"fmt"
 	"strings"
+
+	"tamanet/inet"
 )
 
-// Limits on the names the Domain Name (15) and Domain Search (119) options
-// carry: a name's presentation form (RFC 1035 section 2.3.4: 255 bytes on
-// the wire, 253 characters written out), and how many search domains a
-// lease may bring.
+// Limits on the names the Domain Search (119) option carries: a name's
+// wire form (RFC 1035 section 2.3.4), and how many search domains a lease
+// may bring.
 const (
 	maxNameWire    = 255
-	maxNameText    = 253
-	maxLabelLen    = 63
 	MaxSearchNames = 32
 )
 
@@ -21,7 +20,7 @@ const (
 // and the root's final dot are dropped.
 func parseDomainName(b []byte) (string, error) {
 	name := strings.TrimSuffix(strings.TrimRight(string(b), "\x00"), ".")
-	if err := checkName(name); err != nil {
+	if err := inet.CheckDomainName(name); err != nil {
 		return "", fmt.Errorf("domain name option %q: %w", b, err)
 	}
 	return name, nil
@@ -48,7 +47,7 @@ func parseSearchList(b []byte) ([]string, error) {
 		if name == "" {
 			return nil, fmt.Errorf("domain search option, name %d at byte %d: the root, not a domain", len(names)+1, off)
 		}
-		if err := checkName(name); err != nil {
+		if err := inet.CheckDomainName(name); err != nil {
 			return nil, fmt.Errorf("domain search option, name %d %q: %w", len(names)+1, name, err)
 		}
 		names = append(names, name)
@@ -102,33 +101,4 @@ func readName(b []byte, off int) (name string, next int, err error) {
 			return "", 0, fmt.Errorf("label type %#x at byte %d (only lengths and pointers exist)", n&0xC0, pos)
 		}
 	}
-}
-
-// checkName accepts a domain name that resolv.conf and Go's resolver can
-// take as it is: labels of 1 to 63 letters, digits, hyphens and
-// underscores (RFC 1123 host names, plus the underscore of service names),
-// 253 characters at most. Anything else (a space, '#', a control byte)
-// would end or corrupt the line it is written on.
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("empty")
-	case len(name) > maxNameText:
-		return fmt.Errorf("%d characters, longer than %d", len(name), maxNameText)
-	}
-	for _, label := range strings.Split(name, ".") {
-		if label == "" {
-			return fmt.Errorf("an empty label")
-		}
-		if len(label) > maxLabelLen {
-			return fmt.Errorf("label of %d characters, longer than %d", len(label), maxLabelLen)
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return fmt.Errorf("byte %q in label %q (letters, digits, '-' and '_' only)", c, label)
-			}
-		}
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"tamanet/inet"
 )
 
 // wireName is name in DNS wire form, uncompressed.
@@ -102,7 +104,7 @@ func FuzzParseSearchList(f *testing.F) {
 			t.Fatalf("%d names", len(names))
 		}
 		for _, n := range names {
-			if checkName(n) != nil {
+			if inet.CheckDomainName(n) != nil {
 				t.Fatalf("accepted %q", n)
 			}
 		}
