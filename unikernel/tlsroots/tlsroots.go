@@ -79,10 +79,10 @@ func checkCA(c *x509.Certificate) error {
 type Stats struct {
 	// Bundle counts Mozilla's roots, Options the ca= CAs, Files the CAs
 	// read from CertDir's files; Total is their sum.
-	Bundle  int `json:"bundle"`
-	Options int `json:"options"`
-	Files   int `json:"files"`
-	Total   int `json:"total"`
+	Bundle  int `json:"bundle" metric:"gauge"`
+	Options int `json:"options" metric:"gauge"`
+	Files   int `json:"files" metric:"gauge"`
+	Total   int `json:"total" metric:"gauge"`
 	// FileErrors counts the files under CertDir that could not be read
 	// and the PEM blocks in them that are not CA certificates (skipped,
 	// the rest kept); LastFileError says why for the latest.
