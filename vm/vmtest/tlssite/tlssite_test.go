@@ -1,0 +1,106 @@
+//go:build linux
+
+package tlssite_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"tamanet/toolchain/tamagotest"
+	"tamanet/vm"
+	"tamanet/vm/vmtest"
+	"tamanet/vm/vmtest/tlssite"
+)
+
+// readyTimeout bounds the boot and the lease on a loaded machine under TCG.
+const readyTimeout = 3 * time.Minute
+
+// TestSite boots the unikernel against the site and checks both ends: from
+// the host side in the namespace, the name resolves through dnsmasq and
+// the body comes over verified TLS; in the guest, the lease brought the
+// domain and search list, /etc/resolv.conf names dnsmasq and the search
+// list, /etc/hosts the guest's own name, and the test CA is among the TLS
+// roots.
+func TestSite(t *testing.T) {
+	vmtest.RequireTap(t)
+	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
+	site := tlssite.New(t, tlssite.Config{})
+	g := vmtest.Start(t, vm.Config{Image: image, Network: vm.Tap, Cmdline: site.Cmdline()})
+	site.Serve(t, g)
+	vmtest.Await(t, g, "READY tamanet", 0, readyTimeout)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := site.Resolver(g)
+	if addrs, err := r.LookupHost(ctx, site.Name); err != nil || !slices.Equal(addrs, []string{tlssite.HostAddr.String()}) {
+		t.Errorf("LookupHost(%s) = %v, %v", site.Name, addrs, err)
+	}
+	if _, srvs, err := r.LookupSRV(ctx, "https", "tcp", site.Domain); err != nil || len(srvs) != 1 || srvs[0].Target != site.Name+"." || srvs[0].Port != 443 {
+		t.Errorf("LookupSRV: %v, %v", srvs, err)
+	}
+	resp, err := site.Client(g).Get(site.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	sum := sha256.Sum256(body)
+	if err != nil || resp.StatusCode != http.StatusOK || hex.EncodeToString(sum[:]) != site.SHA256 || site.Requests.Load() != 1 {
+		t.Errorf("GET %s: %s, %d bytes, %v; %d requests served", site.URL, resp.Status, len(body), err, site.Requests.Load())
+	}
+
+	var stats struct {
+		System struct {
+			DHCP struct {
+				Domain string   `json:"domain"`
+				Search []string `json:"search"`
+			} `json:"dhcp"`
+			Resolver struct {
+				ResolvConf string `json:"resolv_conf"`
+				Hosts      string `json:"hosts"`
+			} `json:"resolver"`
+			TLSRoots struct {
+				Bundle, Options, Total int
+			} `json:"tls_roots"`
+		} `json:"system"`
+	}
+	getJSON(t, g, "/stats", &stats)
+	s := stats.System
+	if s.DHCP.Domain != site.Domain || !slices.Equal(s.DHCP.Search, site.Search) {
+		t.Errorf("lease domain %q search %v, want %q %v", s.DHCP.Domain, s.DHCP.Search, site.Domain, site.Search)
+	}
+	for _, want := range []string{"nameserver " + tlssite.HostAddr.String() + "\n", "search " + strings.Join(site.Search, " ") + "\n"} {
+		if !strings.Contains(s.Resolver.ResolvConf, want) {
+			t.Errorf("resolv.conf lacks %q:\n%s", want, s.Resolver.ResolvConf)
+		}
+	}
+	if want := vm.GuestIP + "\ttamanet." + site.Domain + " tamanet\n"; !strings.Contains(s.Resolver.Hosts, want) {
+		t.Errorf("hosts lacks %q:\n%s", want, s.Resolver.Hosts)
+	}
+	if s.TLSRoots.Options != 1 || s.TLSRoots.Bundle < 100 || s.TLSRoots.Total != s.TLSRoots.Bundle+1 {
+		t.Errorf("tls_roots %+v", s.TLSRoots)
+	}
+	vmtest.Await(t, g, "tamanet: /etc/resolv.conf: nameserver 10.0.2.2; search "+strings.Join(site.Search, " "), 0, time.Second)
+	vmtest.Await(t, g, "tamanet: TLS roots: ", 0, time.Second)
+}
+
+func getJSON(t *testing.T, g *vm.Guest, path string, v any) {
+	t.Helper()
+	c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: g.DialContext}}
+	resp, err := c.Get(g.URL(80, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
