@@ -5,20 +5,25 @@ package unikernel
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"tamanet/dhcpclient"
+	"tamanet/netstack"
 	"tamanet/unikernel/resolvconf"
 )
 
 // nameFiles keeps the files Go's resolver reads (/etc/resolv.conf,
 // /etc/hosts, /etc/hostname in the in-memory file system) in line with
-// the system: the name server of dns= or of the DHCP lease (all of its
-// servers, in order), the lease's search domains (option 119, else its
-// domain name, option 15), and the system's own name for its addresses.
-// It rewrites them when the lease changes and when SLAAC adds an address.
+// the system: the name server of dns=, else those of the DHCP lease (all
+// of its servers, in order) and then of IPv6 router advertisements
+// (RDNSS, RFC 8106; link-local ones are left out, as Go's resolver would
+// need a zone for them); the lease's search domains (option 119, else its
+// domain name, option 15) and then the advertisements' (DNSSL); and the
+// system's own name for its addresses. It rewrites them when the lease
+// or the advertisements change and when SLAAC adds an address.
 type nameFiles struct {
 	w   resolvconf.Writer
 	log func(string)
@@ -27,6 +32,7 @@ type nameFiles struct {
 	hostname string
 	dns      netip.Addr // dns=, which replaces the lease's servers
 	lease    dhcpclient.Lease
+	dns6     netstack.DNS6
 	addrs    func() []netip.Prefix // nil until the stack is up
 
 	updates, errors atomic.Uint64
@@ -63,6 +69,14 @@ func (n *nameFiles) setLease(l dhcpclient.Lease) {
 	n.update()
 }
 
+// setDNS6 records what router advertisements announce (RDNSS, DNSSL).
+func (n *nameFiles) setDNS6(d netstack.DNS6) {
+	n.mu.Lock()
+	n.dns6 = d
+	n.mu.Unlock()
+	n.update()
+}
+
 // config is the resolver configuration the record makes.
 func (n *nameFiles) config() (resolvconf.Config, bool) {
 	n.mu.Lock()
@@ -70,12 +84,19 @@ func (n *nameFiles) config() (resolvconf.Config, bool) {
 	if n.addrs == nil {
 		return resolvconf.Config{}, false
 	}
-	c := resolvconf.Config{Hostname: n.hostname, Domain: n.lease.Domain, Servers: n.lease.DNS, Search: n.lease.Search}
+	c := resolvconf.Config{Hostname: n.hostname, Domain: n.lease.Domain, Search: slices.Clone(n.lease.Search)}
 	if n.dns.IsValid() {
 		c.Servers = []netip.Addr{n.dns}
+	} else {
+		c.Servers = append(slices.Clone(n.lease.DNS), n.dns6.Servers...)
 	}
 	if len(c.Search) == 0 && c.Domain != "" {
 		c.Search = []string{c.Domain}
+	}
+	for _, d := range n.dns6.Search {
+		if !slices.Contains(c.Search, d) {
+			c.Search = append(c.Search, d)
+		}
 	}
 	for _, p := range n.addrs() {
 		c.Addrs = append(c.Addrs, p.Addr())

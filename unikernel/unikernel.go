@@ -122,6 +122,7 @@ func Start(name string) (*System, error) {
 			fmt.Printf("tamanet: address %v (SLAAC)\n", p)
 			names.update() // its own name in /etc/hosts
 		},
+		OnDNS6: names.setDNS6,
 	})
 	if err != nil {
 		return nil, err

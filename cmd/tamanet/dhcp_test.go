@@ -160,6 +160,8 @@ func TestDHCPTap(t *testing.T) {
 			t.Errorf("system.dhcp %+v, dns %q: want a lease got by a retransmitted DISCOVER", *d, s.DNS)
 		}
 
+		vmtest.Await(t, g, "tamanet: /etc/resolv.conf: nameserver 10.0.2.3", 0, time.Second)
+
 		t.Log("renewal with a changed name server")
 		write(opts, "option:dns-server,10.0.2.4\n")
 		dm.Reload(t, opts, linkTimeout)
@@ -167,6 +169,8 @@ func TestDHCPTap(t *testing.T) {
 		if s := stats("10.0.2.30").System; s.DNS != "10.0.2.4" || s.DHCP.Renewals < 1 {
 			t.Errorf("after the renewal: dns %q, system.dhcp %+v", s.DNS, *s.DHCP)
 		}
+		// Go's resolver reads the new server from the rewritten file.
+		vmtest.Await(t, g, "tamanet: /etc/resolv.conf: nameserver 10.0.2.4", 0, linkTimeout)
 
 		t.Log("the address moves: the renewal is refused, discovery gets the new one")
 		write(hosts, dhcpMAC+",10.0.2.31,"+dhcpLease+"\n")
