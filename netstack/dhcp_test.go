@@ -229,7 +229,7 @@ func TestSetIPv4(t *testing.T) {
 	}
 	var routes []string
 	for _, r := range a.Netstack().GetRouteTable() {
-		if r.Destination.ID().Len() == 4 {
+		if r.Destination.ID().Len() == 4 && r.NIC == NICID {
 			routes = append(routes, r.String())
 		}
 	}

@@ -88,9 +88,9 @@ func (st *Stack) removeAddr4(p netip.Prefix) {
 	_ = st.s.RemoveAddress(NICID, tcpip.AddrFrom4(p.Addr().As4()))
 }
 
-// removeRoutes4 removes every IPv4 route.
+// removeRoutes4 removes every IPv4 route of the NIC (loopback's stay).
 func (st *Stack) removeRoutes4() {
-	st.s.RemoveRoutes(func(r tcpip.Route) bool { return r.Destination.ID().Len() == header.IPv4AddressSize })
+	st.s.RemoveRoutes(func(r tcpip.Route) bool { return r.NIC == NICID && r.Destination.ID().Len() == header.IPv4AddressSize })
 }
 
 func withPrefix(p netip.Prefix) tcpip.AddressWithPrefix {

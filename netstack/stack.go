@@ -312,7 +312,11 @@ func (st *Stack) setup(d netif.Driver, cfg Config) error {
 			return err
 		}
 	}
-	s.SetRouteTable(routes)
+	lo, err := addLoopback(s)
+	if err != nil {
+		return err
+	}
+	s.SetRouteTable(append(routes, lo...))
 	if cfg.NoAddr4 {
 		st.ClearIPv4()
 	} else if err := st.SetIPv4(cfg.Addr, cfg.Gateway); err != nil {

@@ -15,8 +15,8 @@ import (
 	"tamanet/unikernel/resolvconf"
 )
 
-// nameFiles keeps the files Go's resolver reads (/etc/resolv.conf,
-// /etc/hosts, /etc/hostname in the in-memory file system) in line with
+// nameFiles keeps the files Go's resolver reads (/etc/resolv.conf and
+// /etc/hosts in the in-memory file system) in line with
 // the system: the name server of dns=, else those of the DHCP lease (all
 // of its servers, in order) and then of IPv6 router advertisements
 // (RDNSS, RFC 8106; link-local ones are left out, as Go's resolver would

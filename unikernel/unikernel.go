@@ -20,6 +20,7 @@ import (
 	"tamanet/lattrace"
 	"tamanet/napi"
 	"tamanet/netstack"
+	"tamanet/netstack/stdnet"
 	"tamanet/pci"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/bootopt"
@@ -41,6 +42,9 @@ type System struct {
 	Options bootopt.Options
 	// Stack is the gVisor network stack on the e1000.
 	Stack *netstack.Stack
+	// Sockets are package net's TCP and UDP sockets on Stack
+	// (net.Listen, net.Dial and everything built on them).
+	Sockets *stdnet.Stack
 
 	nic     *nic
 	boot    *bootLog
@@ -134,7 +138,13 @@ func Start(name string) (*System, error) {
 	go n.dev.NAPI().Run(context.Background())
 	go n.watchdog(watchdogPeriod)
 	go n.logLink(boot)
-	sys := &System{Name: name, Options: opts, Stack: st, nic: n, boot: boot, entropy: ent, gcPace: pace, names: names}
+	// os.Hostname reads it, as on Linux.
+	if err := writeEtc("hostname", name+"\n"); err != nil {
+		return nil, err
+	}
+	sockets := stdnet.New(st.Netstack(), netstack.NICID)
+	stdnet.Install(sockets)
+	sys := &System{Name: name, Options: opts, Stack: st, Sockets: sockets, nic: n, boot: boot, entropy: ent, gcPace: pace, names: names}
 	if err := sys.installTLSRoots(); err != nil {
 		return nil, err
 	}
@@ -238,4 +248,13 @@ func receiving(boot *bootLog) string {
 		return fmt.Sprintf("no frame received yet (QEMU's e1000 holds them back until %.1f ms)", ms(at+rxHold))
 	}
 	return "receive not enabled"
+}
+
+// writeEtc writes /etc/NAME in the in-memory file system, where the
+// standard library looks for the system's configuration.
+func writeEtc(name, content string) error {
+	if err := os.MkdirAll("/etc", 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile("/etc/"+name, []byte(content), 0o644)
 }

@@ -1,7 +1,7 @@
 // Package resolvconf writes the files Go's own DNS resolver reads, the way
 // a Linux system has them: /etc/resolv.conf (name servers, search domains;
 // resolv.conf(5)) and /etc/hosts (localhost and the unikernel's own name;
-// hosts(5)), plus /etc/hostname. The unikernel keeps them in its in-memory
+// hosts(5)). The unikernel keeps them in its in-memory
 // file system and rewrites them when its configuration changes (a new
 // DHCP lease, a SLAAC address); Go's resolver notices by the files'
 // modification times (net/dnsconfig_unix.go and net/hosts.go look again at
@@ -25,7 +25,6 @@ import (
 const (
 	ResolvConfPath = "etc/resolv.conf"
 	HostsPath      = "etc/hosts"
-	HostnamePath   = "etc/hostname"
 )
 
 // MaxUsedServers is how many name servers Go's resolver (like glibc's,
@@ -171,14 +170,10 @@ func (w *Writer) Update(c Config) (changed []string, err error) {
 		path string
 		data []byte
 	}{
-		{HostnamePath, []byte(c.Hostname + "\n")},
 		{HostsPath, c.Hosts()},
 		{ResolvConfPath, c.ResolvConf()},
 	}
 	for _, f := range files {
-		if c.Hostname == "" && f.path == HostnamePath {
-			continue
-		}
 		if prev, ok := w.written[f.path]; ok && bytes.Equal(prev, f.data) {
 			continue
 		}

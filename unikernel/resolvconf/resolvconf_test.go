@@ -83,7 +83,7 @@ func TestWriter(t *testing.T) {
 	w := &Writer{Root: root}
 	c := Config{Hostname: "kv", Addrs: addrs("10.0.2.15"), Servers: addrs("10.0.2.3")}
 	changed, err := w.Update(c)
-	if err != nil || !slices.Equal(changed, []string{HostnamePath, HostsPath, ResolvConfPath}) {
+	if err != nil || !slices.Equal(changed, []string{HostsPath, ResolvConfPath}) {
 		t.Fatalf("first update: %v, %v", changed, err)
 	}
 	read := func(p string) string {
@@ -93,7 +93,7 @@ func TestWriter(t *testing.T) {
 		}
 		return string(b)
 	}
-	if read(HostnamePath) != "kv\n" || read(ResolvConfPath) != string(c.ResolvConf()) || read(HostsPath) != string(c.Hosts()) {
+	if read(ResolvConfPath) != string(c.ResolvConf()) || read(HostsPath) != string(c.Hosts()) {
 		t.Fatal("files differ from the config")
 	}
 	if changed, err := w.Update(c); err != nil || changed != nil {
