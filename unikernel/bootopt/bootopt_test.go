@@ -146,7 +146,7 @@ func TestParseModeRoundTrip(t *testing.T) {
 // TestParseCA: ca= carries CAs; a bad one is named without the whole
 // option quoted back.
 func TestParseCA(t *testing.T) {
-	ca, err := tlsrootstest.NewCA("boot CA")
+	ca, err := tlsrootstest.NewCA("boot CA", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tamanet/unikernel/tlsroots"
 	"tamanet/unikernel/tlsroots/tlsrootstest"
@@ -15,7 +16,7 @@ import (
 
 func newCA(t *testing.T, name string) *tlsrootstest.CA {
 	t.Helper()
-	ca, err := tlsrootstest.NewCA(name)
+	ca, err := tlsrootstest.NewCA(name, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

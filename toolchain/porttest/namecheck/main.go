@@ -113,7 +113,7 @@ func rewritten() error {
 }
 
 func roots() error {
-	ca, err := tlsrootstest.NewCA("namecheck CA")
+	ca, err := tlsrootstest.NewCA("namecheck CA", time.Time{})
 	if err != nil {
 		return err
 	}

@@ -24,23 +24,29 @@ import (
 type CA struct {
 	Cert *x509.Certificate
 	key  *ecdsa.PrivateKey
+	// from is when it and the certificates it issues become valid.
+	from time.Time
 }
 
-// validity is how long the certificates are good for, from a day before
-// they are made (a guest clock a little behind still accepts them).
+// validity is how long the certificates are good for after they are made.
 const validity = 30 * 24 * time.Hour
 
-// NewCA makes a CA named name.
-func NewCA(name string) (*CA, error) {
+// NewCA makes a CA named name, valid (as are the certificates it issues)
+// from validFrom, or, if that is zero, from a day before now (a clock a
+// little behind still accepts them).
+func NewCA(name string, validFrom time.Time) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
+	if validFrom.IsZero() {
+		validFrom = now.Add(-24 * time.Hour)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"tamanet tests"}},
-		NotBefore:             now.Add(-24 * time.Hour),
+		NotBefore:             validFrom,
 		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
@@ -55,7 +61,7 @@ func NewCA(name string) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CA{Cert: cert, key: key}, nil
+	return &CA{Cert: cert, key: key, from: validFrom}, nil
 }
 
 // BootOption is the CA as the value of the ca= boot option: its DER in
@@ -86,7 +92,7 @@ func (ca *CA) Issue(names []string, addrs ...netip.Addr) (tls.Certificate, error
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: firstOr(names, "server")},
 		DNSNames:     names,
-		NotBefore:    now.Add(-24 * time.Hour),
+		NotBefore:    ca.from,
 		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

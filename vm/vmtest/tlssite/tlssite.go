@@ -57,6 +57,10 @@ type Config struct {
 	// Body is what GET /body answers; default DefaultBodySize random
 	// bytes.
 	Body []byte
+	// ValidFrom is when the CA and the server certificate become valid;
+	// zero is a day before now. A guest whose clock does not keep real
+	// time needs the Unix epoch.
+	ValidFrom time.Time
 }
 
 // Site is a named HTTPS server for a tap guest.
@@ -105,7 +109,7 @@ func New(t testing.TB, cfg Config) *Site {
 	s.SHA256 = hex.EncodeToString(sum[:])
 	s.URL = "https://" + s.Name + "/body"
 	var err error
-	if s.CA, err = tlsrootstest.NewCA("tamanet test CA"); err != nil {
+	if s.CA, err = tlsrootstest.NewCA("tamanet test CA", cfg.ValidFrom); err != nil {
 		t.Fatal(err)
 	}
 	if s.cert, err = s.CA.Issue([]string{s.Name}, HostAddr); err != nil {

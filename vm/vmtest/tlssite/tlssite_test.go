@@ -105,3 +105,55 @@ func getJSON(t *testing.T, g *vm.Guest, path string, v any) {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 }
+
+// TestGuestFetch boots examples/stdhttp (a plain standard-library program)
+// against the site: in the guest, Go's unpatched resolver finds the site
+// by its short name through the lease's search list, and http.Get
+// verifies the site's certificate with the test CA from ca= and fetches
+// the body intact. Booted with no name server at all, a lookup fails
+// with an error instead of hanging.
+func TestGuestFetch(t *testing.T) {
+	vmtest.RequireTap(t)
+	image := tamagotest.BuildImage(t, "./examples/stdhttp", "")
+	t.Run("site", func(t *testing.T) {
+		// Valid since the epoch: this checks names and roots, whatever
+		// the guest's clock says (the wall clock has tests of its own).
+		site := tlssite.New(t, tlssite.Config{ValidFrom: time.Unix(0, 0)})
+		g := vmtest.Start(t, vm.Config{Image: image, Network: vm.Tap, Cmdline: site.Cmdline()})
+		site.Serve(t, g)
+		vmtest.Await(t, g, "READY stdhttp", 0, readyTimeout)
+		var lookup struct {
+			Addrs []string `json:"addrs"`
+			Error string   `json:"error"`
+		}
+		short, _, _ := strings.Cut(site.Name, ".")
+		getJSON(t, g, "/lookup?host="+short, &lookup)
+		if !slices.Equal(lookup.Addrs, []string{tlssite.HostAddr.String()}) {
+			t.Errorf("lookup %s in the guest: %+v", short, lookup)
+		}
+		var fetch struct {
+			Status int    `json:"status"`
+			SHA256 string `json:"sha256"`
+			Error  string `json:"error"`
+		}
+		getJSON(t, g, "/fetch?url="+site.URL, &fetch)
+		if fetch.Status != http.StatusOK || fetch.SHA256 != site.SHA256 {
+			t.Errorf("fetch %s in the guest: %+v, want sha256 %s", site.URL, fetch, site.SHA256)
+		}
+	})
+	t.Run("noserver", func(t *testing.T) {
+		g := vmtest.Start(t, vm.Config{Image: image, Network: vm.Tap})
+		vmtest.Await(t, g, "READY stdhttp", 0, readyTimeout)
+		vmtest.Await(t, g, "/etc/resolv.conf: options timeout:1 attempts:1", 0, time.Second)
+		var lookup struct {
+			Addrs []string `json:"addrs"`
+			Error string   `json:"error"`
+		}
+		start := time.Now()
+		getJSON(t, g, "/lookup?host="+tlssite.DefaultName, &lookup)
+		t.Logf("lookup with no name server: %q after %v", lookup.Error, time.Since(start).Round(time.Millisecond))
+		if lookup.Error == "" {
+			t.Errorf("lookup %s with no name server: %+v", tlssite.DefaultName, lookup)
+		}
+	})
+}
