@@ -26,7 +26,7 @@ func (s *System) installTLSRoots() error {
 		return nil
 	}
 	s.tlsRoots = st
-	line := fmt.Sprintf("%s: TLS roots: %d (Mozilla %d, ca= %d, %s %d)", s.Name, st.Total, st.Bundle, st.Options, tlsroots.CertDir, st.Files)
+	line := fmt.Sprintf("%s: TLS roots: %d (Mozilla %d, ca= %d, %s %d)", s.Name, st.Trusted, st.Bundle, st.Options, tlsroots.CertDir, st.Files)
 	if st.FileErrors > 0 {
 		line += fmt.Sprintf("; %d bad PEM blocks skipped, the last: %s", st.FileErrors, st.LastFileError)
 	}

@@ -78,11 +78,11 @@ func checkCA(c *x509.Certificate) error {
 // Stats counts the roots installed.
 type Stats struct {
 	// Bundle counts Mozilla's roots, Options the ca= CAs, Files the CAs
-	// read from CertDir's files; Total is their sum.
+	// read from CertDir's files; Trusted is their sum.
 	Bundle  int `json:"bundle" metric:"gauge"`
 	Options int `json:"options" metric:"gauge"`
 	Files   int `json:"files" metric:"gauge"`
-	Total   int `json:"total" metric:"gauge"`
+	Trusted int `json:"trusted" metric:"gauge"`
 	// FileErrors counts the files under CertDir that could not be read
 	// and the PEM blocks in them that are not CA certificates (skipped,
 	// the rest kept); LastFileError says why for the latest.
@@ -129,7 +129,7 @@ func Pool(extra []*x509.Certificate, dir string) (*x509.CertPool, Stats, error) 
 			st.Files++
 		}
 	}
-	st.Total = st.Bundle + st.Options + st.Files
+	st.Trusted = st.Bundle + st.Options + st.Files
 	return p, st, nil
 }
 

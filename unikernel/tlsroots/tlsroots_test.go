@@ -68,7 +68,7 @@ func TestPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Bundle < 100 || st.Options != 1 || st.Files != 1 || st.FileErrors != 1 || st.Total != st.Bundle+2 ||
+	if st.Bundle < 100 || st.Options != 1 || st.Files != 1 || st.FileErrors != 1 || st.Trusted != st.Bundle+2 ||
 		!strings.Contains(st.LastFileError, "PEM block 2") {
 		t.Errorf("stats %+v", st)
 	}

@@ -68,7 +68,7 @@ func TestSite(t *testing.T) {
 				Hosts      string `json:"hosts"`
 			} `json:"resolver"`
 			TLSRoots struct {
-				Bundle, Options, Total int
+				Bundle, Options, Trusted int
 			} `json:"tls_roots"`
 		} `json:"system"`
 	}
@@ -85,7 +85,7 @@ func TestSite(t *testing.T) {
 	if want := vm.GuestIP + "\ttamanet." + site.Domain + " tamanet\n"; !strings.Contains(s.Resolver.Hosts, want) {
 		t.Errorf("hosts lacks %q:\n%s", want, s.Resolver.Hosts)
 	}
-	if s.TLSRoots.Options != 1 || s.TLSRoots.Bundle < 100 || s.TLSRoots.Total != s.TLSRoots.Bundle+1 {
+	if s.TLSRoots.Options != 1 || s.TLSRoots.Bundle < 100 || s.TLSRoots.Trusted != s.TLSRoots.Bundle+1 {
 		t.Errorf("tls_roots %+v", s.TLSRoots)
 	}
 	for _, want := range []string{"tamanet: /etc/resolv.conf: nameserver 10.0.2.2; search " + strings.Join(site.Search, " "), "tamanet: TLS roots: "} {
