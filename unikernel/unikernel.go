@@ -181,31 +181,45 @@ func exit(name string, err error) {
 	board.Exit(1)
 }
 
-// ListenTCP listens for TCP connections on port.
+// ListenTCP is net.Listen("tcp", ":port"): every address, IPv4 and IPv6.
 // Its connections' reads that return data are latency trace events.
 func (s *System) ListenTCP(port uint16) (net.Listener, error) {
-	l, err := s.Stack.ListenTCP(port)
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
 	if err != nil {
 		return nil, err
 	}
 	return lattrace.Listener(l), nil
 }
 
-// ListenUDP opens a UDP socket on port.
-func (s *System) ListenUDP(port uint16) (net.PacketConn, error) { return s.Stack.ListenUDP(port) }
+// ListenUDP is net.ListenPacket("udp", ":port").
+func (s *System) ListenUDP(port uint16) (net.PacketConn, error) {
+	return net.ListenPacket("udp", fmt.Sprintf(":%d", port))
+}
 
 // Handler serves app on every path the system does not take: GET /stats
 // (JSON of every layer), GET /metrics (Prometheus) and ServiceRoutes.
 func (s *System) Handler(app http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	stats := func() any { return s.Stats() }
-	mux.Handle("GET /stats", expose.JSONHandler(stats))
-	mux.Handle("GET /metrics", expose.MetricsHandler(expose.Source{Namespace: "tamanet", Path: "", Snapshot: stats}))
+	for pattern, h := range s.statsRoutes() {
+		mux.Handle(pattern, h)
+	}
 	for pattern, h := range s.ServiceRoutes() {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle("/", app)
 	return mux
+}
+
+// statsRoutes are GET /stats (JSON of every layer) and GET /metrics
+// (Prometheus), on the application's port (Handler) and the admin
+// listener, which is where a program that serves its own handler (package
+// auto) has them.
+func (s *System) statsRoutes() map[string]http.Handler {
+	stats := func() any { return s.Stats() }
+	return map[string]http.Handler{
+		"GET /stats":   expose.JSONHandler(stats),
+		"GET /metrics": expose.MetricsHandler(expose.Source{Namespace: "tamanet", Path: "", Snapshot: stats}),
+	}
 }
 
 // HTTPServer returns an http.Server for Handler(app) with timeouts that

@@ -3,10 +3,8 @@
 package unikernel
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -29,14 +27,8 @@ func (s *System) WarmUpHTTP(port uint16) {
 	st, boot := s.Stack, s.boot
 	addr := netip.AddrPortFrom(st.Addr().Addr(), port)
 	c := &http.Client{
-		Transport: &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return st.DialTCP(ctx, addr)
-			},
-			DisableKeepAlives: true,
-		},
-		Timeout: warmUpTimeout,
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		Timeout:   warmUpTimeout,
 	}
 	resp, err := c.Get("http://" + addr.String() + "/")
 	if err == nil {

@@ -1,5 +1,8 @@
 package netstack
 
+// The tests' sockets, over gVisor's gonet adapter (programs use package
+// net, which stdnet puts on the stack).
+
 import (
 	"context"
 	"fmt"
