@@ -14,6 +14,7 @@ import (
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/runtimestats"
+	"tamanet/unikernel/tlsroots"
 )
 
 // Stats is a snapshot of every layer's statistics: the "system" member of
@@ -29,9 +30,14 @@ type Stats struct {
 	DNS string `json:"dns"`
 	// DHCP is the DHCP client's state, lease and counters; absent
 	// without ip=dhcp.
-	DHCP       *dhcpclient.Stats `json:"dhcp"`
-	NAPIMode   string            `json:"napi_mode" metric:"info=mode"`
-	NAPIBudget int               `json:"napi_budget" metric:"gauge"`
+	DHCP *dhcpclient.Stats `json:"dhcp"`
+	// Resolver is what /etc/resolv.conf and /etc/hosts say, and their
+	// rewrites.
+	Resolver resolverStats `json:"resolver"`
+	// TLSRoots counts the roots crypto/x509 verifies with.
+	TLSRoots   tlsroots.Stats `json:"tls_roots"`
+	NAPIMode   string         `json:"napi_mode" metric:"info=mode"`
+	NAPIBudget int            `json:"napi_budget" metric:"gauge"`
 	// Mitigation reports whether the NIC's interrupt moderation timers
 	// are on (boot option mitigation=).
 	Mitigation bool `json:"mitigation"`
@@ -134,6 +140,8 @@ func (s *System) Stats() Stats {
 		Addresses:    addrs,
 		DNS:          dns,
 		DHCP:         s.dhcpStats(),
+		Resolver:     s.names.stats(),
+		TLSRoots:     s.tlsRoots,
 		NAPIMode:     s.Options.Mode.String(),
 		NAPIBudget:   d.NAPI().Budget(),
 		Mitigation:   !s.Options.NoMitigation,

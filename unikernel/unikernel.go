@@ -27,6 +27,7 @@ import (
 	"tamanet/unikernel/bootopt"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/gcpolicy"
+	"tamanet/unikernel/tlsroots"
 )
 
 // watchdogPeriod is how often the driver's housekeeping runs (statistics
@@ -53,6 +54,10 @@ type System struct {
 	dhcp    *dhcpclient.Client // nil without ip=dhcp
 	ntp     *sntp.Client       // nil without ntp=
 	admin   *admin.Listener    // nil without admin=
+	names   *nameFiles
+	// tlsRoots counts the roots crypto/x509 verifies with (zero if the
+	// program installed its own).
+	tlsRoots tlsroots.Stats
 }
 
 // Start parses the boot options and brings the system up. It returns an
@@ -113,13 +118,18 @@ func Start(name string) (*System, error) {
 	if err := ent.Choose(opts.InsecureRNG); err != nil {
 		return nil, err
 	}
+	names := newNameFiles(name, opts.DNS, func(line string) { fmt.Printf("%s: %s\n", name, line) })
 	// The stack attaches to the driver before the interrupt is hooked, so
 	// the link change latched by reset reaches it.
 	st, err := netstack.NewStack(n.watchLink(), netstack.Config{
 		NoOffload: opts.NoOffload,
 		Addr:      opts.Addr, Gateway: opts.Gateway, NoAddr4: opts.DHCP,
 		Addr6: opts.Addr6, Gateway6: opts.Gateway6,
-		OnAddress: func(p netip.Prefix) { fmt.Printf("tamanet: address %v (SLAAC)\n", p) },
+		OnAddress: func(p netip.Prefix) {
+			fmt.Printf("tamanet: address %v (SLAAC)\n", p)
+			names.update() // its own name in /etc/hosts
+		},
+		OnDNS6: names.setDNS6,
 	})
 	if err != nil {
 		return nil, err
@@ -137,12 +147,17 @@ func Start(name string) (*System, error) {
 	}
 	sockets := stdnet.New(st.Netstack(), netstack.NICID)
 	stdnet.Install(sockets)
-	sys := &System{Name: name, Options: opts, Stack: st, Sockets: sockets, nic: n, boot: boot, entropy: ent, gcPace: pace}
+	sys := &System{Name: name, Options: opts, Stack: st, Sockets: sockets, nic: n, boot: boot, entropy: ent, gcPace: pace, names: names}
+	if err := sys.installTLSRoots(); err != nil {
+		return nil, err
+	}
 	if opts.DHCP {
 		if err := sys.startDHCP(); err != nil {
 			return nil, err
 		}
 	}
+	// With the lease, if any: the files' first version has its servers.
+	names.start(st.Addrs)
 	sys.startNTP()
 	if err := sys.startAdmin(); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package bootopt
 
 import (
+	"encoding/base64"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"tamanet/napi"
+	"tamanet/unikernel/tlsroots/tlsrootstest"
 )
 
 func TestParse(t *testing.T) {
@@ -150,5 +152,28 @@ func TestParseModeRoundTrip(t *testing.T) {
 		if got, err := ParseMode(m.String()); err != nil || got != m {
 			t.Errorf("ParseMode(%q) = %v, %v", m.String(), got, err)
 		}
+	}
+}
+
+// TestParseCA: ca= carries CAs; a bad one is named without the whole
+// option quoted back.
+func TestParseCA(t *testing.T) {
+	ca, err := tlsrootstest.NewCA("boot CA", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := Parse("ip=dhcp ca=" + ca.BootOption() + "," + ca.BootOption())
+	if err != nil || len(o.CAs) != 2 || !o.CAs[0].Equal(ca.Cert) {
+		t.Fatalf("got %d CAs, %v", len(o.CAs), err)
+	}
+	leaf, err := ca.Issue([]string{"web.tamanet.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := "ca=" + base64.StdEncoding.EncodeToString(leaf.Certificate[0])
+	_, err = Parse(bad)
+	if err == nil || !strings.HasPrefix(err.Error(), "boot option ca=") || !strings.Contains(err.Error(), "is not a CA certificate") ||
+		len(err.Error()) > 200 {
+		t.Errorf("server certificate in ca=: %v", err)
 	}
 }
