@@ -22,7 +22,7 @@ import (
 
 // newLoopback is a gVisor stack with one loopback NIC holding 127.0.0.1
 // and ::1.
-func newLoopback(t *testing.T) *Stack {
+func newLoopback(t testing.TB) *Stack {
 	t.Helper()
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
@@ -49,7 +49,7 @@ func newLoopback(t *testing.T) *Stack {
 	return New(s, nic)
 }
 
-func subnet(t *testing.T, p string) tcpip.Subnet {
+func subnet(t testing.TB, p string) tcpip.Subnet {
 	pre := netip.MustParsePrefix(p)
 	sub, err := tcpip.NewSubnet(tcpip.AddrFromSlice(pre.Addr().AsSlice()), tcpip.MaskFromBytes(net.CIDRMask(pre.Bits(), pre.Addr().BitLen())))
 	if err != nil {
