@@ -20,28 +20,11 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				var one [1]byte
-				io.ReadFull(c, one[:])
-				c.Write(one[:])
-				c.Close()
-			}
-		}()
-		for b.Loop() {
-			c, err := st.DialTCP(bg, "tcp4", netip.AddrPort{}, l.LocalAddr())
-			if err != nil {
-				b.Fatal(err)
-			}
-			var one [1]byte
-			c.Write(one[:])
-			io.ReadFull(c, one[:])
-			c.Close()
+		accept := func() (io.ReadWriteCloser, error) { return l.Accept() }
+		dial := func() (io.ReadWriteCloser, error) {
+			return st.DialTCP(bg, "tcp4", netip.AddrPort{}, l.LocalAddr())
 		}
+		benchConnect(b, accept, dial)
 	})
 	b.Run("gonet", func(b *testing.B) {
 		st := newLoopback(b)
@@ -51,27 +34,35 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				var one [1]byte
-				io.ReadFull(c, one[:])
-				c.Write(one[:])
-				c.Close()
-			}
-		}()
-		for b.Loop() {
-			c, err := gonet.DialContextTCP(bg, st.s, addr, ipv4.ProtocolNumber)
+		accept := func() (io.ReadWriteCloser, error) { return l.Accept() }
+		dial := func() (io.ReadWriteCloser, error) { return gonet.DialContextTCP(bg, st.s, addr, ipv4.ProtocolNumber) }
+		benchConnect(b, accept, dial)
+	})
+}
+
+// benchConnect serves accept's connections (one byte back, then close)
+// and times dial's.
+func benchConnect(b *testing.B, accept, dial func() (io.ReadWriteCloser, error)) {
+	go func() {
+		for {
+			c, err := accept()
 			if err != nil {
-				b.Fatal(err)
+				return
 			}
 			var one [1]byte
-			c.Write(one[:])
 			io.ReadFull(c, one[:])
+			c.Write(one[:])
 			c.Close()
 		}
-	})
+	}()
+	for b.Loop() {
+		c, err := dial()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var one [1]byte
+		c.Write(one[:])
+		io.ReadFull(c, one[:])
+		c.Close()
+	}
 }
