@@ -13,6 +13,10 @@ import (
 	"tamanet/vm/vmtest/tlssite"
 )
 
+// guestIPv6 is the guest's static IPv6 address on the tap's fd00:1::/64
+// (the host side is fd00:1::2, vm.Config.TapIPv6).
+const guestIPv6 = "fd00:1::15"
+
 // TestStdHTTPTap: the unmodified program on a tap link, against a host
 // side that runs dnsmasq (DHCP with a domain and search list, DNS) and an
 // HTTPS server whose certificate a test CA signed (the guest trusts it
@@ -23,8 +27,20 @@ import (
 func TestStdHTTPTap(t *testing.T) {
 	vmtest.RequireTap(t)
 	site := tlssite.New(t, tlssite.Config{})
-	g, base := bootExampleWith(t, vm.Config{Network: vm.Tap, Cmdline: site.Cmdline()}, func(g *vm.Guest) { site.Serve(t, g) })
+	cfg := vm.Config{Network: vm.Tap, TapIPv6: true, Cmdline: site.Cmdline() + " ip6=" + guestIPv6 + "/64"}
+	g, base := bootExampleWith(t, cfg, func(g *vm.Guest) { site.Serve(t, g) })
 	client := g.HTTPClient()
+
+	// http.ListenAndServe(":80") is one dual-stack socket: IPv6 peers
+	// too, and the program dials IPv6 as well.
+	if body := get(t, client, "http://["+guestIPv6+"]/", 200); !strings.Contains(body, "[fd00:1::2]:") {
+		t.Errorf("GET / over IPv6: %q, want the host side's IPv6 address as the peer", body)
+	}
+	var d6 dialResult
+	getJSON(t, client, base+"/dial?timeout=1m&addr=[fd00:1::2]:1", &d6)
+	if d6.Connected || !d6.Refused {
+		t.Errorf("IPv6 dial to a closed port of the host side: %+v, want ECONNREFUSED", d6)
+	}
 
 	short, _, _ := strings.Cut(site.Name, ".")
 	for _, name := range []string{site.Name, short} {
