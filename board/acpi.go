@@ -145,37 +145,50 @@ func ReadACPI() (*ACPI, error) {
 	return a, nil
 }
 
-// FADT fields of the power management timer (ACPI 6.x table 5.9).
+// FADT fields of the power management timer and the RTC (ACPI 6.x table
+// 5.9, 5.11).
 const (
 	fadtPMTimerBlock  = 76  // PM_TMR_BLK, a port
 	fadtPMTimerLength = 91  // PM_TMR_LEN, 4 if there is a timer
+	fadtCentury       = 108 // CENTURY: the RTC's century register, 0 if none
+	fadtBootArch      = 109 // IAPC_BOOT_ARCH
 	fadtFlags         = 112 // Flags
 	fadtMinLength     = fadtFlags + 4
 
 	fadtTimerValExt     = 1 << 8  // TMR_VAL_EXT: the timer has 32 bits
 	fadtHardwareReduced = 1 << 20 // HW_REDUCED_ACPI: no fixed hardware
+	bootArchNoCMOSRTC   = 1 << 5  // IAPC_BOOT_ARCH: CMOS RTC not present
 )
+
+// fadt returns the FADT, nil if the firmware has none that reaches its
+// Flags field (or no usable ACPI).
+func fadt() []byte {
+	tables, err := tableAddrs()
+	if err != nil {
+		return nil
+	}
+	for _, addr := range tables {
+		t, err := table(addr)
+		if err == nil && string(t[:4]) == "FACP" && len(t) >= fadtMinLength {
+			return t
+		}
+	}
+	return nil
+}
 
 // pmTimer returns the ACPI PM timer's port from the FADT and whether it
 // counts in 32 bits; port 0 means there is none (or no usable ACPI).
 func pmTimer() (port uint16, ext bool) {
-	tables, err := tableAddrs()
-	if err != nil {
+	t := fadt()
+	if t == nil {
 		return 0, false
 	}
-	for _, addr := range tables {
-		t, err := table(addr)
-		if err != nil || string(t[:4]) != "FACP" || len(t) < fadtMinLength {
-			continue
-		}
-		flags := binary.LittleEndian.Uint32(t[fadtFlags:])
-		blk := binary.LittleEndian.Uint32(t[fadtPMTimerBlock:])
-		if flags&fadtHardwareReduced != 0 || t[fadtPMTimerLength] != 4 || blk == 0 || blk > 0xFFFF {
-			return 0, false
-		}
-		return uint16(blk), flags&fadtTimerValExt != 0
+	flags := binary.LittleEndian.Uint32(t[fadtFlags:])
+	blk := binary.LittleEndian.Uint32(t[fadtPMTimerBlock:])
+	if flags&fadtHardwareReduced != 0 || t[fadtPMTimerLength] != 4 || blk == 0 || blk > 0xFFFF {
+		return 0, false
 	}
-	return 0, false
+	return uint16(blk), flags&fadtTimerValExt != 0
 }
 
 func (a *ACPI) parseMADT(t []byte) {

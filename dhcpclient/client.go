@@ -694,6 +694,10 @@ func (c *Client) read() {
 			c.c.lastMalformed.Store(err.Error())
 			continue
 		}
+		if r.nameErr != nil {
+			c.c.badNames.Add(1)
+			c.c.lastBadName.Store(r.nameErr.Error())
+		}
 		select {
 		case c.replies <- r:
 		case <-c.stop:

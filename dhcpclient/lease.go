@@ -18,6 +18,11 @@ type Lease struct {
 	Gateway netip.Addr
 	// DNS are the name servers, in the server's order.
 	DNS []netip.Addr
+	// Domain is the Domain Name option's name ("" without one) and
+	// Search the Domain Search option's list (RFC 3397), in order;
+	// both without the final dot.
+	Domain string
+	Search []string
 	// Server is the DHCP server's identifier, where renewals go.
 	Server netip.Addr
 	// Duration is the lease time, T1 and T2 when renewing and rebinding
@@ -71,6 +76,12 @@ func (l Lease) String() string {
 			b.WriteByte(',')
 		}
 		fmt.Fprint(&b, a)
+	}
+	if l.Domain != "" {
+		fmt.Fprintf(&b, ", domain %s", l.Domain)
+	}
+	if len(l.Search) > 0 {
+		fmt.Fprintf(&b, ", search %s", strings.Join(l.Search, ","))
 	}
 	b.WriteByte(')')
 	return b.String()

@@ -39,6 +39,7 @@ const Infinite = time.Duration(math.MaxInt64)
 var requested = []byte{
 	byte(optSubnetMask), byte(optRouter), byte(optDNS),
 	byte(optLeaseTime), byte(optT1), byte(optT2),
+	byte(optDomainName), byte(optDomainSearch),
 }
 
 // outgoing is a message the client sends.
@@ -93,6 +94,10 @@ type reply struct {
 	server netip.Addr
 	// message is the server's text (option 56), e.g. a NAK's reason.
 	message string
+	// nameErr says why the Domain Name or Domain Search option was
+	// left out of lease: a malformed name costs the lease its search
+	// domains, not the lease itself.
+	nameErr error
 }
 
 // errMalformed wraps every reason parseReply rejects a message for.
@@ -136,6 +141,7 @@ func parseReply(b []byte) (reply, error) {
 		return reply{}, err
 	}
 	r.lease.Server = r.server
+	r.lease.Domain, r.lease.Search, r.nameErr = parseNames(opts)
 	if r.typ == msgOffer && !r.server.IsValid() {
 		return reply{}, malformed("OFFER without a server identifier")
 	}
@@ -193,6 +199,22 @@ func parseLease(addr netip.Addr, opts map[optCode][]byte) (Lease, error) {
 		}
 	}
 	return l, nil
+}
+
+// parseNames reads the Domain Name and Domain Search options; on an error
+// it returns neither.
+func parseNames(opts map[optCode][]byte) (domain string, search []string, err error) {
+	if b, ok := opts[optDomainName]; ok {
+		if domain, err = parseDomainName(b); err != nil {
+			return "", nil, err
+		}
+	}
+	if b, ok := opts[optDomainSearch]; ok {
+		if search, err = parseSearchList(b); err != nil {
+			return "", nil, err
+		}
+	}
+	return domain, search, nil
 }
 
 // timesOf works out the lease duration, T1 and T2 from the lease time in

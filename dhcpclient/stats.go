@@ -14,7 +14,8 @@ type counters struct {
 	sendErrors, applyErrors                            atomic.Uint64
 	reboots, rebootsConfirmed, rebootsRefused          atomic.Uint64
 	rebootsUnanswered                                  atomic.Uint64
-	lastMalformed                                      atomic.Value // string
+	badNames                                           atomic.Uint64
+	lastMalformed, lastBadName                         atomic.Value // string
 }
 
 // Stats is a snapshot of the client: its state, its lease and its
@@ -29,6 +30,10 @@ type Stats struct {
 	Gateway string   `json:"gateway"`
 	DNS     []string `json:"dns"`
 	Server  string   `json:"server"`
+	// Domain and Search are the lease's domain name (option 15) and
+	// search list (option 119).
+	Domain string   `json:"domain"`
+	Search []string `json:"search"`
 	// LeaseSeconds is the lease's time and LeaseRemainingSeconds what is
 	// left of it (0 without a lease; 4294967295, the protocol's
 	// "infinity", for both if it never ends).
@@ -52,6 +57,12 @@ type Stats struct {
 	Malformed     uint64 `json:"malformed"`
 	LastMalformed string `json:"last_malformed"`
 	Ignored       uint64 `json:"ignored"`
+	// BadNames counts the OFFERs and ACKs whose Domain Name or Domain
+	// Search option was malformed (LastBadName says why for the
+	// latest): they count as usual, their lease taken without domain
+	// and search list.
+	BadNames    uint64 `json:"bad_names"`
+	LastBadName string `json:"last_bad_name"`
 	// Leases counts leases gained from INIT; Renewals and Rebinds the
 	// leases extended in RENEWING and REBINDING; RenewFailures the
 	// renewals that got no answer by T2; Expiries the leases that ended
@@ -86,6 +97,7 @@ func (c *Client) Stats() Stats {
 		Naks:          c.c.naks.Load(),
 		Malformed:     c.c.malformed.Load(),
 		Ignored:       c.c.ignored.Load(),
+		BadNames:      c.c.badNames.Load(),
 		Leases:        c.c.leases.Load(),
 		Renewals:      c.c.renewals.Load(),
 		Rebinds:       c.c.rebinds.Load(),
@@ -101,6 +113,9 @@ func (c *Client) Stats() Stats {
 	if why, ok := c.c.lastMalformed.Load().(string); ok {
 		s.LastMalformed = why
 	}
+	if why, ok := c.c.lastBadName.Load().(string); ok {
+		s.LastBadName = why
+	}
 	if !l.Valid() {
 		return s
 	}
@@ -111,6 +126,7 @@ func (c *Client) Stats() Stats {
 	for _, a := range l.DNS {
 		s.DNS = append(s.DNS, a.String())
 	}
+	s.Domain, s.Search = l.Domain, l.Search
 	if l.Duration == Infinite {
 		s.LeaseSeconds, s.LeaseRemainingSeconds = math.MaxUint32, math.MaxUint32
 	} else {

@@ -30,6 +30,7 @@ const (
 	optRouter        optCode = 3
 	optDNS           optCode = 6
 	optHostname      optCode = 12
+	optDomainName    optCode = 15
 	optRequestedAddr optCode = 50
 	optLeaseTime     optCode = 51
 	optMessageType   optCode = 53
@@ -39,6 +40,7 @@ const (
 	optT1            optCode = 58
 	optT2            optCode = 59
 	optClientID      optCode = 61
+	optDomainSearch  optCode = 119
 	optEnd           optCode = 255
 )
 

@@ -3,9 +3,10 @@
 // Package kernel brings up interrupt handling on the board: CPU exceptions
 // (handed to the runtime, which turns faults in Go code into panics), the
 // local and I/O APICs, an interrupt goroutine that runs driver handlers
-// (never inside the raw interrupt service routine), the runtime's timer
-// tick (preemption, CPU profiling) while the CPU is busy, and an idle
-// governor that halts the CPU until the next interrupt or timer.
+// (never inside the raw interrupt service routine), the wall clock, the
+// runtime's timer tick (preemption, CPU profiling) while the CPU is busy,
+// and an idle governor that halts the CPU until the next interrupt or
+// timer.
 package kernel
 
 import (
@@ -28,10 +29,11 @@ var (
 	acpi *board.ACPI
 )
 
-// Init completes the board's clock calibration, reads the ACPI tables,
-// installs the exception and interrupt vectors, masks every I/O APIC input,
-// starts the interrupt goroutine, the runtime's tick and the idle governor.
-// It is idempotent.
+// Init completes the board's clock calibration, sets the wall clock from
+// the CMOS RTC (see RTCBoot), reads the ACPI tables, installs the
+// exception and interrupt vectors, masks every I/O APIC input, starts the
+// interrupt goroutine, the runtime's tick and the idle governor. It is
+// idempotent.
 func Init() error {
 	initOnce.Do(func() { initErr = start() })
 	return initErr
@@ -41,6 +43,7 @@ func start() error {
 	// The LAPIC timer is measured against the board clock, which must run
 	// at its real rate first.
 	board.CalibrateClock()
+	setWallClockFromRTC()
 	var err error
 	if acpi, err = board.ReadACPI(); err != nil {
 		return fmt.Errorf("kernel: %w", err)

@@ -3,6 +3,7 @@ package netstack
 import (
 	"maps"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,9 +39,15 @@ type ndpDispatcher struct {
 	routes map[ndpRoute]bool
 	addrs  map[tcpip.Address]tcpip.AddressWithPrefix
 
+	// dns is the name service the advertisements announce, under its
+	// own lock.
+	dns dnsRecord
+
 	// What run has applied; run's own.
 	appliedRoutes map[ndpRoute]bool
 	appliedAddrs  map[tcpip.Address]tcpip.AddressWithPrefix
+	appliedDNS    DNS6
+	dnsExpiry     *time.Timer // wakes run when an entry's lifetime ends
 
 	c ndpCounters
 }
@@ -58,6 +65,7 @@ func (r ndpRoute) route() tcpip.Route {
 
 type ndpCounters struct {
 	events, coalesced, routers, prefixes, addresses, filterErrors, replays atomic.Uint64
+	dnsChanges                                                             atomic.Uint64
 }
 
 // NDPStats counts what the stack did with IPv6 neighbour discovery.
@@ -76,6 +84,9 @@ type NDPStats struct {
 	// Replays counts router advertisements given back to gVisor when the
 	// link returned (see raCache).
 	Replays uint64 `json:"replays"`
+	// DNSChanges counts the changes of the name servers and search
+	// domains the advertisements announce (RFC 8106), expiries included.
+	DNSChanges uint64 `json:"dns_changes"`
 }
 
 // NDPStats takes a snapshot of the NDP counters.
@@ -89,6 +100,7 @@ func (st *Stack) NDPStats() NDPStats {
 		Addresses:    c.addresses.Load(),
 		FilterErrors: c.filterErrors.Load(),
 		Replays:      c.replays.Load(),
+		DNSChanges:   c.dnsChanges.Load(),
 	}
 }
 
@@ -160,6 +172,7 @@ func (d *ndpDispatcher) apply() {
 			d.c.prefixes.Add(1)
 		}
 	}
+	d.applyDNS()
 	for a, p := range addrs {
 		if _, ok := d.appliedAddrs[a]; ok {
 			continue
@@ -173,6 +186,40 @@ func (d *ndpDispatcher) apply() {
 			st.onAddress(netip.PrefixFrom(netip.AddrFrom16(a.As16()), p.PrefixLen))
 		}
 	}
+}
+
+// applyDNS tells Config.OnDNS6 when the name service changed, and sets
+// a timer for the next lifetime to end.
+func (d *ndpDispatcher) applyDNS() {
+	now, next := d.dns.current(time.Now())
+	if d.dnsExpiry != nil {
+		d.dnsExpiry.Stop()
+	}
+	if !next.IsZero() {
+		d.dnsExpiry = time.AfterFunc(time.Until(next), d.poke)
+	}
+	if now.equal(d.appliedDNS) {
+		return
+	}
+	d.appliedDNS = now
+	d.c.dnsChanges.Add(1)
+	if d.st.onDNS6 != nil {
+		d.st.onDNS6(now)
+	}
+}
+
+// poke wakes run without an event.
+func (d *ndpDispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// DNS6 is the name service router advertisements announce now.
+func (st *Stack) DNS6() DNS6 {
+	d, _ := st.ndp.dns.current(time.Now())
+	return d
 }
 
 var _ ipv6.NDPDispatcher = (*ndpDispatcher)(nil)
@@ -217,11 +264,25 @@ func (d *ndpDispatcher) OnAutoGenAddressInvalidated(_ tcpip.NICID, addr tcpip.Ad
 	d.record(func() { delete(d.addrs, addr.Address) })
 }
 
-// OnRecursiveDNSServerOption implements ipv6.NDPDispatcher.
-func (d *ndpDispatcher) OnRecursiveDNSServerOption(tcpip.NICID, []tcpip.Address, time.Duration) {}
+// OnRecursiveDNSServerOption implements ipv6.NDPDispatcher: name servers
+// for their lifetime (RFC 8106).
+func (d *ndpDispatcher) OnRecursiveDNSServerOption(_ tcpip.NICID, addrs []tcpip.Address, lifetime time.Duration) {
+	var as []netip.Addr
+	for _, a := range addrs {
+		as = append(as, netip.AddrFrom16(a.As16()))
+	}
+	d.record(func() { d.dns.servers = refresh(d.dns.servers, as, lifetime, time.Now()) })
+}
 
-// OnDNSSearchListOption implements ipv6.NDPDispatcher.
-func (d *ndpDispatcher) OnDNSSearchListOption(tcpip.NICID, []string, time.Duration) {}
+// OnDNSSearchListOption implements ipv6.NDPDispatcher: search domains for
+// their lifetime (RFC 8106).
+func (d *ndpDispatcher) OnDNSSearchListOption(_ tcpip.NICID, names []string, lifetime time.Duration) {
+	var ns []string
+	for _, n := range names {
+		ns = append(ns, strings.TrimSuffix(n, "."))
+	}
+	d.record(func() { d.dns.search = refresh(d.dns.search, ns, lifetime, time.Now()) })
+}
 
 // OnDHCPv6Configuration implements ipv6.NDPDispatcher.
 func (d *ndpDispatcher) OnDHCPv6Configuration(tcpip.NICID, ipv6.DHCPv6ConfigurationFromNDPRA) {}

@@ -27,9 +27,12 @@ var (
 // routerAdvert is an Ethernet frame carrying a router advertisement from
 // routerLL to all nodes: a default router for 1800 s, its link-layer
 // address, and prefix for on-link determination and SLAAC (valid 1 day,
-// preferred 4 hours).
-func routerAdvert(prefix netip.Prefix) []byte {
-	icmp := make([]byte, header.ICMPv6HeaderSize+header.NDPRAMinimumSize+8+32)
+// preferred 4 hours), then the options given (whole NDP options).
+func routerAdvert(prefix netip.Prefix, options ...[]byte) []byte {
+	icmp := make([]byte, header.ICMPv6HeaderSize+header.NDPRAMinimumSize+8+32, 512)
+	for _, o := range options {
+		icmp = append(icmp, o...)
+	}
 	icmp[0] = byte(header.ICMPv6RouterAdvert)
 	icmp[4] = 64                               // current hop limit
 	binary.BigEndian.PutUint16(icmp[6:], 1800) // router lifetime

@@ -99,6 +99,10 @@ type Config struct {
 	// OnAddress, if set, is called with each address SLAAC adds, from the
 	// stack's NDP goroutine.
 	OnAddress func(netip.Prefix)
+	// OnDNS6, if set, is called with the name servers and search domains
+	// router advertisements announce (RFC 8106) each time they change
+	// (an announcement, a lifetime's end), from the NDP goroutine.
+	OnDNS6 func(DNS6)
 }
 
 // withDefaults fills zero fields and checks the rest.
@@ -147,6 +151,7 @@ type Stack struct {
 	capture   *capture.Point
 	ndp       *ndpDispatcher
 	onAddress func(netip.Prefix)
+	onDNS6    func(DNS6)
 	groups    *groupFilter
 	// ras keeps the routers' advertisements, to give back to gVisor when
 	// the link returns (nil with NoSLAAC).
@@ -204,6 +209,7 @@ func NewStack(d netif.Driver, cfg Config) (*Stack, error) {
 		done:      make(chan struct{}),
 		ndp:       ndp,
 		onAddress: cfg.OnAddress,
+		onDNS6:    cfg.OnDNS6,
 		groups:    newGroupFilter(d),
 	}
 	ndp.st = st

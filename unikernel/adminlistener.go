@@ -42,6 +42,7 @@ func (s *System) startAdmin() error {
 }
 
 // debugRoutes are the admin listener's routes, by http.ServeMux pattern:
+// GET /stats and /metrics (statsRoutes),
 // GET /debug/pcap (capture.Handler), GET /debug/boot (the boot phases,
 // with the uptime read last, for tamabench to place them on its clock), the
 // latency trace's on the board's TSC (admin.TraceRoutes), the runtime's
@@ -55,6 +56,7 @@ func (s *System) debugRoutes() map[string]http.Handler {
 	}
 	// go tool pprof http://HOST:ADMIN/debug/pprof/profile?seconds=N: the
 	// CPU profile is sampled by the runtime's timer tick.
+	maps.Copy(routes, s.statsRoutes())
 	maps.Copy(routes, admin.PprofRoutes())
 	maps.Copy(routes, admin.TraceRoutes(admin.Clock{TSC: board.TSC, Hz: board.TSCFrequency, SinceReset: board.SinceReset}))
 	return routes

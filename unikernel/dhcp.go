@@ -26,9 +26,18 @@ func (s *System) startDHCP() error {
 	s.dhcp = dhcpclient.New(conn, dhcpclient.Config{
 		MAC:      mac,
 		Hostname: s.Name,
-		Apply:    func(_, l dhcpclient.Lease) error { return st.SetIPv4(l.Addr, l.Gateway) },
-		Remove:   func(dhcpclient.Lease) { st.ClearIPv4() },
-		Log:      func(line string) { fmt.Printf("%s: %s\n", s.Name, line) },
+		Apply: func(_, l dhcpclient.Lease) error {
+			if err := st.SetIPv4(l.Addr, l.Gateway); err != nil {
+				return err
+			}
+			s.names.setLease(l) // servers, search domains, own address
+			return nil
+		},
+		Remove: func(dhcpclient.Lease) {
+			st.ClearIPv4()
+			s.names.setLease(dhcpclient.Lease{})
+		},
+		Log: func(line string) { fmt.Printf("%s: %s\n", s.Name, line) },
 	})
 	// Carrier back after a loss: the client verifies its lease
 	// (INIT-REBOOT) instead of keeping it unchecked until T1.

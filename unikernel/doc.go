@@ -29,6 +29,11 @@
 // with neither, Start fails and names the QEMU flags, unless the boot
 // option rng=insecure accepts a predictable generator.
 //
+// time.Now is the CMOS RTC's time from boot on (the kernel sets it), and
+// with boot option ntp=ADDR an SNTP server's (package sntp), checked again
+// every 1024 s; the console, the READY line and /stats (system.wall_clock,
+// system.ntp) say which and when.
+//
 // The console shows the boot phases ("boot:" lines with their time since
 // the virtual machine started), one READY line (Ready) and a line for every
 // carrier change. A bad boot option or missing hardware makes Start return

@@ -10,9 +10,11 @@ import (
 	"tamanet/lattrace"
 	"tamanet/netstack"
 	"tamanet/pci"
+	"tamanet/sntp"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/runtimestats"
+	"tamanet/unikernel/tlsroots"
 )
 
 // Stats is a snapshot of every layer's statistics: the "system" member of
@@ -28,9 +30,14 @@ type Stats struct {
 	DNS string `json:"dns"`
 	// DHCP is the DHCP client's state, lease and counters; absent
 	// without ip=dhcp.
-	DHCP       *dhcpclient.Stats `json:"dhcp"`
-	NAPIMode   string            `json:"napi_mode" metric:"info=mode"`
-	NAPIBudget int               `json:"napi_budget" metric:"gauge"`
+	DHCP *dhcpclient.Stats `json:"dhcp"`
+	// Resolver is what /etc/resolv.conf and /etc/hosts say, and their
+	// rewrites.
+	Resolver resolverStats `json:"resolver"`
+	// TLSRoots counts the roots crypto/x509 verifies with.
+	TLSRoots   tlsroots.Stats `json:"tls_roots"`
+	NAPIMode   string         `json:"napi_mode" metric:"info=mode"`
+	NAPIBudget int            `json:"napi_budget" metric:"gauge"`
 	// Mitigation reports whether the NIC's interrupt moderation timers
 	// are on (boot option mitigation=).
 	Mitigation bool `json:"mitigation"`
@@ -48,6 +55,12 @@ type Stats struct {
 	// calibrated the TSC, so it is not an exact uptime.
 	ClockSeconds float64 `json:"clock_seconds" metric:"counter"`
 	TSCHz        uint64  `json:"tsc_hz" metric:"gauge"`
+	// WallClock is time.Now and where it was set from (the CMOS RTC at
+	// boot, SNTP with ntp=).
+	WallClock wallClockStats `json:"wall_clock"`
+	// NTP is the SNTP client's server, last offset and round trip, and
+	// counters; absent without boot option ntp=.
+	NTP *sntp.Stats `json:"ntp"`
 	// IRQ is the kernel's interrupt accounting, per line.
 	IRQ kernel.IRQStats `json:"irq"`
 	// Halts counts idle-loop halts.
@@ -127,6 +140,8 @@ func (s *System) Stats() Stats {
 		Addresses:    addrs,
 		DNS:          dns,
 		DHCP:         s.dhcpStats(),
+		Resolver:     s.names.stats(),
+		TLSRoots:     s.tlsRoots,
 		NAPIMode:     s.Options.Mode.String(),
 		NAPIBudget:   d.NAPI().Budget(),
 		Mitigation:   !s.Options.NoMitigation,
@@ -136,6 +151,8 @@ func (s *System) Stats() Stats {
 		Entropy:      s.entropy.Stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
 		TSCHz:        board.TSCFrequency(),
+		WallClock:    s.wallClockStats(),
+		NTP:          s.ntpStats(),
 		IRQ:          kernel.Stats(),
 		Halts:        kernel.Halts(),
 		Tick:         tickStats(kernel.TickStats()),

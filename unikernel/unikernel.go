@@ -22,10 +22,12 @@ import (
 	"tamanet/netstack"
 	"tamanet/netstack/stdnet"
 	"tamanet/pci"
+	"tamanet/sntp"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/bootopt"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/gcpolicy"
+	"tamanet/unikernel/tlsroots"
 )
 
 // watchdogPeriod is how often the driver's housekeeping runs (statistics
@@ -50,7 +52,12 @@ type System struct {
 	entropy *entropy.Policy
 	gcPace  gcpolicy.Pace
 	dhcp    *dhcpclient.Client // nil without ip=dhcp
+	ntp     *sntp.Client       // nil without ntp=
 	admin   *admin.Listener    // nil without admin=
+	names   *nameFiles
+	// tlsRoots counts the roots crypto/x509 verifies with (zero if the
+	// program installed its own).
+	tlsRoots tlsroots.Stats
 }
 
 // Start parses the boot options and brings the system up. It returns an
@@ -100,6 +107,7 @@ func Start(name string) (*System, error) {
 	if err := kernel.Init(); err != nil {
 		return nil, err
 	}
+	printWallClock()
 	if opts.NoTick {
 		kernel.StopTick()
 		fmt.Println("tamanet: timer tick off (tick=off): no preemption, no CPU profiles")
@@ -110,13 +118,18 @@ func Start(name string) (*System, error) {
 	if err := ent.Choose(opts.InsecureRNG); err != nil {
 		return nil, err
 	}
+	names := newNameFiles(name, opts.DNS, func(line string) { fmt.Printf("%s: %s\n", name, line) })
 	// The stack attaches to the driver before the interrupt is hooked, so
 	// the link change latched by reset reaches it.
 	st, err := netstack.NewStack(n.watchLink(), netstack.Config{
 		NoOffload: opts.NoOffload,
 		Addr:      opts.Addr, Gateway: opts.Gateway, NoAddr4: opts.DHCP,
 		Addr6: opts.Addr6, Gateway6: opts.Gateway6,
-		OnAddress: func(p netip.Prefix) { fmt.Printf("tamanet: address %v (SLAAC)\n", p) },
+		OnAddress: func(p netip.Prefix) {
+			fmt.Printf("tamanet: address %v (SLAAC)\n", p)
+			names.update() // its own name in /etc/hosts
+		},
+		OnDNS6: names.setDNS6,
 	})
 	if err != nil {
 		return nil, err
@@ -134,12 +147,18 @@ func Start(name string) (*System, error) {
 	}
 	sockets := stdnet.New(st.Netstack(), netstack.NICID)
 	stdnet.Install(sockets)
-	sys := &System{Name: name, Options: opts, Stack: st, Sockets: sockets, nic: n, boot: boot, entropy: ent, gcPace: pace}
+	sys := &System{Name: name, Options: opts, Stack: st, Sockets: sockets, nic: n, boot: boot, entropy: ent, gcPace: pace, names: names}
+	if err := sys.installTLSRoots(); err != nil {
+		return nil, err
+	}
 	if opts.DHCP {
 		if err := sys.startDHCP(); err != nil {
 			return nil, err
 		}
 	}
+	// With the lease, if any: the files' first version has its servers.
+	names.start(st.Addrs)
+	sys.startNTP()
 	if err := sys.startAdmin(); err != nil {
 		return nil, err
 	}
@@ -185,14 +204,26 @@ func (s *System) ListenUDP(port uint16) (net.PacketConn, error) {
 // (JSON of every layer), GET /metrics (Prometheus) and ServiceRoutes.
 func (s *System) Handler(app http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	stats := func() any { return s.Stats() }
-	mux.Handle("GET /stats", expose.JSONHandler(stats))
-	mux.Handle("GET /metrics", expose.MetricsHandler(expose.Source{Namespace: "tamanet", Path: "", Snapshot: stats}))
+	for pattern, h := range s.statsRoutes() {
+		mux.Handle(pattern, h)
+	}
 	for pattern, h := range s.ServiceRoutes() {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle("/", app)
 	return mux
+}
+
+// statsRoutes are GET /stats (JSON of every layer) and GET /metrics
+// (Prometheus), on the application's port (Handler) and the admin
+// listener, which is where a program that serves its own handler (package
+// auto) has them.
+func (s *System) statsRoutes() map[string]http.Handler {
+	stats := func() any { return s.Stats() }
+	return map[string]http.Handler{
+		"GET /stats":   expose.JSONHandler(stats),
+		"GET /metrics": expose.MetricsHandler(expose.Source{Namespace: "tamanet", Path: "", Snapshot: stats}),
+	}
 }
 
 // HTTPServer returns an http.Server for Handler(app) with timeouts that
@@ -205,12 +236,13 @@ func (s *System) HTTPServer(app http.Handler) *http.Server {
 // the name and every address (IPv4, IPv6 link-local and static; SLAAC
 // addresses come later, each on a line of its own), what the application
 // serves (e.g. "http :80"), the DHCP lease (ip=dhcp), the NAPI mode and
-// interrupt routing, and whether the NIC has received anything yet.
+// interrupt routing, whether the NIC has received anything yet, and the
+// wall clock (RFC 3339, UTC).
 func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
-	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s\n",
+	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s; clock %s\n",
 		s.Name, s.addrs(), serving, s.dhcpLease(), s.Options.Mode, s.nic.dev.NAPI().Budget(),
-		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), s.gcPace, s.nic.irqDesc(), receiving(s.boot))
+		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), s.gcPace, s.nic.irqDesc(), receiving(s.boot), wallClock())
 }
 
 // addrs lists the NIC's addresses for the console: "10.0.2.15/24,fe80::.../64".

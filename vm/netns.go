@@ -51,6 +51,18 @@ func (n *NetnsDialer) ListenPacket(network, address string) (net.PacketConn, err
 	return c, err
 }
 
+// Listen opens a listening socket inside the namespace: a test's server
+// there, which the guest reaches over its tap.
+func (n *NetnsDialer) Listen(network, address string) (net.Listener, error) {
+	var l net.Listener
+	err := n.in(func() error {
+		var err error
+		l, err = net.Listen(network, address)
+		return err
+	})
+	return l, err
+}
+
 // in runs f on a thread that is in the namespace while f runs.
 func (n *NetnsDialer) in(f func() error) error {
 	target, err := os.Open("/var/run/netns/" + n.ns)

@@ -3,18 +3,14 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,90 +73,12 @@ func (g *guest) testDHCPUser(t *testing.T) {
 	vmtest.Await(t, g.vm, "ms  DHCP lease", 0, time.Second)
 }
 
-// dnsmasq is Debian's DNS/DHCP server running in a test's network
-// namespace, its log collected line by line.
-type dnsmasq struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	log  []string
-	more chan struct{} // closed and replaced on every log line
-}
-
 // startDNSMasq runs dnsmasq as a DHCP server only (no DNS: --port=0) on
 // tap0 in g's namespace with the given options; it stops when the test
 // ends.
-func startDNSMasq(t *testing.T, g *vm.Guest, bin string, args ...string) *dnsmasq {
+func startDNSMasq(t *testing.T, g *vm.Guest, bin string, args ...string) *vmtest.DNSMasq {
 	t.Helper()
-	base := []string{"--no-daemon", "--conf-file=/dev/null", "--port=0",
-		"--user=root", "--interface=tap0", "--bind-interfaces", "--no-ping", "--log-dhcp", "--log-facility=-"}
-	d := &dnsmasq{cmd: g.Command(bin, append(base, args...)...), more: make(chan struct{})}
-	out, err := d.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s := bufio.NewScanner(out)
-		for s.Scan() {
-			d.mu.Lock()
-			d.log = append(d.log, s.Text())
-			close(d.more)
-			d.more = make(chan struct{})
-			d.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		d.cmd.Wait()
-		d.mu.Lock()
-		t.Logf("dnsmasq:\n%s", strings.Join(d.log, "\n"))
-		d.mu.Unlock()
-	})
-	return d
-}
-
-// mark is the index the next log line will have.
-func (d *dnsmasq) mark() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.log)
-}
-
-// await waits for a log line, from index from on, containing s.
-func (d *dnsmasq) await(t *testing.T, s string, from int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		d.mu.Lock()
-		for _, l := range d.log[from:] {
-			if strings.Contains(l, s) {
-				d.mu.Unlock()
-				return
-			}
-		}
-		from = len(d.log)
-		more := d.more
-		d.mu.Unlock()
-		select {
-		case <-more:
-		case <-deadline:
-			t.Fatalf("dnsmasq logged no %q within %v", s, timeout)
-		}
-	}
-}
-
-// reload makes dnsmasq read its hosts and options files again and waits
-// until it has read file.
-func (d *dnsmasq) reload(t *testing.T, file string) {
-	t.Helper()
-	mark := d.mark()
-	// ip netns exec execs dnsmasq: the process is dnsmasq's.
-	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	d.await(t, "read "+file, mark, linkTimeout)
+	return vmtest.StartDNSMasq(t, g, bin, append([]string{"--port=0"}, args...)...)
 }
 
 // DHCP over the tap: dnsmasq's shortest lease (2 minutes), with T1 and T2
@@ -201,9 +119,9 @@ func TestDHCPTap(t *testing.T) {
 			"--dhcp-hostsfile="+hosts, "--dhcp-optsfile="+opts, "--dhcp-option=option:router,10.0.2.2",
 			fmt.Sprintf("--dhcp-option=option:T1,%d", int(dhcpT1/time.Second)), "--dhcp-option=option:T2,30",
 			"--dhcp-leasefile="+filepath.Join(dir, "leases"), "--pid-file="+filepath.Join(dir, "pid"))
-		dm.await(t, "DHCPDISCOVER(tap0) "+dhcpMAC+" ignored", 0, readyTimeout)
+		dm.Await(t, "DHCPDISCOVER(tap0) "+dhcpMAC+" ignored", 0, readyTimeout)
 		write(hosts, dhcpMAC+",10.0.2.30,"+dhcpLease+"\n")
-		dm.reload(t, hosts)
+		dm.Reload(t, hosts, linkTimeout)
 
 		ready := awaitReady(t, g)
 		want := "10.0.2.30/24 from 10.0.2.2 for 2m0s (gateway 10.0.2.2, dns 10.0.2.3)"
@@ -242,17 +160,21 @@ func TestDHCPTap(t *testing.T) {
 			t.Errorf("system.dhcp %+v, dns %q: want a lease got by a retransmitted DISCOVER", *d, s.DNS)
 		}
 
+		vmtest.Await(t, g, "tamanet: /etc/resolv.conf: nameserver 10.0.2.3", 0, time.Second)
+
 		t.Log("renewal with a changed name server")
 		write(opts, "option:dns-server,10.0.2.4\n")
-		dm.reload(t, opts)
+		dm.Reload(t, opts, linkTimeout)
 		vmtest.Await(t, g, "tamanet: dhcp: renewed 10.0.2.30/24 from 10.0.2.2 for 2m0s (gateway 10.0.2.2, dns 10.0.2.4)", 0, 3*dhcpT1+linkTimeout)
 		if s := stats("10.0.2.30").System; s.DNS != "10.0.2.4" || s.DHCP.Renewals < 1 {
 			t.Errorf("after the renewal: dns %q, system.dhcp %+v", s.DNS, *s.DHCP)
 		}
+		// Go's resolver reads the new server from the rewritten file.
+		vmtest.Await(t, g, "tamanet: /etc/resolv.conf: nameserver 10.0.2.4", 0, linkTimeout)
 
 		t.Log("the address moves: the renewal is refused, discovery gets the new one")
 		write(hosts, dhcpMAC+",10.0.2.31,"+dhcpLease+"\n")
-		dm.reload(t, hosts)
+		dm.Reload(t, hosts, linkTimeout)
 		mark := g.Console.Mark()
 		vmtest.Await(t, g, "tamanet: dhcp: 10.0.2.2 refused 10.0.2.30/24", mark, 3*dhcpT1+linkTimeout)
 		vmtest.Await(t, g, "tamanet: dhcp: lease 10.0.2.31/24 from 10.0.2.2", mark, linkTimeout)

@@ -63,13 +63,13 @@ func TestDHCPLinkFlap(t *testing.T) {
 		return mark
 	}
 
-	dmMark := dm.mark()
+	dmMark := dm.Mark()
 	mark := flap()
 	vmtest.Await(t, g, "tamanet: dhcp: verified 10.0.2.30/24 from 10.0.2.2 for 1h0m0s", mark, linkTimeout)
-	dm.await(t, "DHCPACK(tap0) 10.0.2.30 "+dhcpMAC, dmMark, linkTimeout)
+	dm.Await(t, "DHCPACK(tap0) 10.0.2.30 "+dhcpMAC, dmMark, linkTimeout)
 
 	setHost("10.0.2.31")
-	dm.reload(t, hosts)
+	dm.Reload(t, hosts, linkTimeout)
 	mark = flap()
 	vmtest.Await(t, g, "tamanet: dhcp: 10.0.2.2 refused 10.0.2.30/24", mark, linkTimeout)
 	vmtest.Await(t, g, "tamanet: dhcp: lease 10.0.2.31/24 from 10.0.2.2", mark, linkTimeout)

@@ -71,7 +71,8 @@ func startRadvd(t *testing.T, g *vm.Guest, radvd, conf string) (stop func()) {
 }
 
 // TestNetworkConfigTap boots the unikernel on a tap in a namespace of its
-// own with ip=, gw=, dns=, mac= and ip6=, runs radvd there, and talks to it
+// own with ip=, gw=, dns=, mac= and ip6=, runs radvd there (its search
+// domain, DNSSL, reaches /etc/resolv.conf), and talks to it
 // over every address it should have: the static IPv4 one, the link-local
 // and SLAAC addresses derived from mac=, and the static IPv6 one: HTTP GET,
 // a 20 MB download checked by SHA-256 over each IPv6 address, TCP and UDP
@@ -99,10 +100,15 @@ func TestNetworkConfigTap(t *testing.T) {
 	MinRtrAdvInterval 3;
 	MaxRtrAdvInterval 4;
 	prefix fd00:1::/64 { AdvOnLink on; AdvAutonomous on; };
+	RDNSS fd00:1::53 { };
+	DNSSL v6.tamanet.test { };
 };
 `)
 	line := vmtest.Await(t, g, "tamanet: address "+slaac.String()+"/64 (SLAAC)", 0, linkTimeout)
 	t.Logf("%s (router advertisement from radvd)", line.Text)
+	// RFC 8106: the search domain comes from the advertisement; dns=
+	// takes the place of every other name server.
+	vmtest.Await(t, g, "tamanet: /etc/resolv.conf: nameserver 10.0.2.3; search v6.tamanet.test", 0, linkTimeout)
 
 	dialer := vm.NewNetnsDialer(g.Netns)
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext, DisableCompression: true}}

@@ -33,8 +33,16 @@ type dialResult struct {
 // plus one import, and waits for its first answer.
 func bootExample(t *testing.T, cfg vm.Config) (*vm.Guest, string) {
 	t.Helper()
+	return bootExampleWith(t, cfg, func(*vm.Guest) {})
+}
+
+// bootExampleWith is bootExample with hostSide started once the guest's
+// network is (its namespace, in tap mode).
+func bootExampleWith(t *testing.T, cfg vm.Config, hostSide func(*vm.Guest)) (*vm.Guest, string) {
+	t.Helper()
 	cfg.Image = tamagotest.BuildImage(t, "./examples/stdhttp", "")
 	g := vmtest.Start(t, cfg)
+	hostSide(g)
 	ready := vmtest.Await(t, g, "READY stdhttp", 0, bootTimeout)
 	t.Logf("%s", ready.Text)
 	// The READY line comes when http.ListenAndServe has bound its

@@ -29,6 +29,7 @@ func main() {
 	mux.HandleFunc("GET /time", now)
 	mux.HandleFunc("GET /fetch", fetch)
 	mux.HandleFunc("GET /lookup", lookup)
+	mux.HandleFunc("GET /srv", srv)
 	mux.HandleFunc("GET /dial", dial)
 	log.Printf("serving on %s", *addr)
 	log.Fatal(http.ListenAndServe(*addr, mux))
@@ -69,6 +70,21 @@ func lookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, http.StatusOK, map[string]any{"addrs": addrs})
+}
+
+// srv looks up the SRV records of ?service=, ?proto= and ?name=.
+func srv(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	cname, addrs, err := net.LookupSRV(q.Get("service"), q.Get("proto"), q.Get("name"))
+	if err != nil {
+		reply(w, http.StatusBadGateway, map[string]any{"error": err.Error()})
+		return
+	}
+	var targets []string
+	for _, a := range addrs {
+		targets = append(targets, net.JoinHostPort(a.Target, fmt.Sprint(a.Port)))
+	}
+	reply(w, http.StatusOK, map[string]any{"cname": cname, "targets": targets})
 }
 
 // dial connects to ?addr= within ?timeout= and says how it ended.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tamanet/board"
+	"tamanet/kernel"
 )
 
 // maxClockError is how far the clock may run from the ACPI PM timer.
@@ -46,5 +47,18 @@ func checkSleep() error {
 	if pmTicks == 0 || math.Abs(off) > maxClockError {
 		return fmt.Errorf("the clock runs %+.3f%% off the PM timer (bound %v%%)", off, maxClockError)
 	}
+	return nil
+}
+
+// checkWallClock prints time.Now, which kernel.Init set from the CMOS RTC
+// (QEMU starts it at the host's UTC): the host compares it with its own
+// clock around the line's arrival.
+func checkWallClock() error {
+	rtc, err := kernel.RTCBoot()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("kernelcheck: wall clock %s (RTC at boot %s)\n",
+		time.Now().UTC().Format(time.RFC3339Nano), rtc.Format(time.RFC3339Nano))
 	return nil
 }

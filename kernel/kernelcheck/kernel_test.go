@@ -35,7 +35,7 @@ func TestKernel(t *testing.T) {
 		// after PowerOff's kind of bounded wait, not at once (QEMU acts on
 		// a real one asynchronously, and the guest runs on meanwhile).
 		{"SleepIgnored", expect("sleepignored", exitPass, "kernelcheck: PASS")},
-		{"Sleep", testSleep}, {"Idle", testIdle},
+		{"Sleep", testSleep}, {"Idle", testIdle}, {"WallClock", testWallClock},
 		// With RDRAND, crypto/rand works and nothing is emulated.
 		{"Rand", expect("rand", exitPass, "RDRAND emulated: false", "kernelcheck: PASS")},
 		{"NoRDRAND", testNoRDRAND}, {"Entropy", testEntropy}, {"NoRAM", testNoRAM},
@@ -159,6 +159,47 @@ func testSleep(t *testing.T, image string) {
 	if guest[5]-guest[0] < 5*time.Second {
 		t.Fatalf("five time.Sleep(1s) took %v of guest time", guest[5]-guest[0])
 	}
+}
+
+// maxWallClockError bounds the guest's wall clock against the host's at
+// boot: QEMU starts the CMOS RTC at the host's time less its fraction of
+// a second (mc146818rtc.c keeps whole seconds) and runs it on the host's
+// clock; the RTC counts whole seconds and the kernel takes the middle of
+// the one it reads. So the guest starts 1.5 s behind to 0.5 s ahead.
+const maxWallClockError = 2 * time.Second
+
+// testWallClock: the guest's time.Now, set from the CMOS RTC at boot, is
+// within maxWallClockError of the host's clock when the guest prints it,
+// on each machine (q35's and microvm's RTC are the same chip, found
+// through their own FADT or none). The host does not know that moment
+// exactly, only that it lies between QEMU's start and the line's arrival,
+// however loaded the host is: the guest's time must lie in that window,
+// widened by the bound.
+func testWallClock(t *testing.T, image string) {
+	for _, machine := range []string{"pc", "q35", "microvm"} {
+		t.Run(machine, func(t *testing.T) {
+			// No NIC: microvm has no PCI bus for the e1000.
+			checkWallClock(t, vm.Config{Image: image, Machine: machine, Cmdline: "wallclock", Network: vm.NoNIC})
+		})
+	}
+}
+
+func checkWallClock(t *testing.T, cfg vm.Config) {
+	g := vmtest.Start(t, cfg)
+	l := vmtest.Await(t, g, "kernelcheck: wall clock ", 0, time.Minute)
+	f := strings.Fields(l.Text)
+	guest, err := time.Parse(time.RFC3339Nano, f[3])
+	if err != nil {
+		t.Fatalf("bad wall clock line %q: %v", l.Text, err)
+	}
+	lo, hi := g.Start.Add(-maxWallClockError), l.At.Add(maxWallClockError)
+	t.Logf("%s: guest clock %v after QEMU's start, %v before the line arrived (host clock)",
+		l.Text, guest.Sub(g.Start).Round(time.Millisecond), l.At.Sub(guest).Round(time.Millisecond))
+	if guest.Before(lo) || guest.After(hi) {
+		t.Errorf("guest wall clock %v outside [%v, %v]: QEMU's start and the line's arrival on the host's clock, widened by %v",
+			guest.Format(time.RFC3339Nano), g.Start.Format(time.RFC3339Nano), l.At.Format(time.RFC3339Nano), maxWallClockError)
+	}
+	vmtest.Await(t, g, "kernelcheck: PASS", 0, time.Minute)
 }
 
 // testIdle checks that an idle guest halts, and logs QEMU's CPU use.

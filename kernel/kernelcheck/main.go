@@ -10,6 +10,8 @@
 //	latched   assert an e1000 interrupt before its line is routed: the
 //	          handler must still see it, and the next one
 //	sleep     print a tick after each of five time.Sleep(1s), for the host's clock
+//	wallclock print the wall clock Init set from the CMOS RTC, for the
+//	          host to compare with its own
 //	idle      sleep 12 s so the host can measure QEMU's CPU use
 //	panic     panic: the stack goes to the console, QEMU exits non-zero
 //	poweroff  leave through ACPI S5
@@ -67,6 +69,8 @@ func main() {
 		err = checkLatched()
 	case "sleep":
 		err = checkSleep()
+	case "wallclock":
+		err = checkWallClock()
 	case "idle":
 		fmt.Println("kernelcheck: idle start")
 		time.Sleep(12 * time.Second)

@@ -16,7 +16,7 @@ import (
 
 // newLoopback is a loopback-only gVisor stack (127.0.0.1/8 and ::1), the
 // one package net's own suite runs on under the port.
-func newLoopback(t *testing.T) *Stack {
+func newLoopback(t testing.TB) *Stack {
 	t.Helper()
 	s, err := netstack.NewLoopback()
 	if err != nil {

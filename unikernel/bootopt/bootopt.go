@@ -20,8 +20,18 @@
 //	                               the first lease, 1-3600 (default 30)
 //	gw=ADDR                        IPv4 default gateway, inside ip= (default 10.0.2.2;
 //	                               with ip=dhcp, the lease's)
-//	dns=ADDR                       name server, reported in /stats (IPv4 or IPv6;
-//	                               instead of the lease's with ip=dhcp)
+//	dns=ADDR                       name server, written to /etc/resolv.conf for Go's
+//	                               resolver (IPv4 or IPv6; instead of the lease's
+//	                               with ip=dhcp)
+//	ca=CERT[,CERT...]              CA certificates crypto/x509 trusts besides
+//	                               Mozilla's roots: DER in base64 (standard or URL
+//	                               alphabet), each a CA (the command line holds
+//	                               4096 bytes: a few ECDSA CAs)
+//	ntp=ADDR[:PORT]                SNTP server (port 123 by default; [ADDR]:PORT
+//	                               for IPv6): the wall clock, set from the CMOS
+//	                               RTC at boot, is stepped to its time once the
+//	                               network is up and every 1024 s after (sooner
+//	                               after a failure or a slow round trip)
 //	mac=XX:XX:XX:XX:XX:XX          station address instead of the EEPROM's
 //	ip6=ADDR/PREFIX                static IPv6 address, besides the link-local
 //	                               one and those SLAAC configures
@@ -55,6 +65,7 @@
 package bootopt
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
@@ -65,6 +76,7 @@ import (
 	"tamanet/e1000"
 	"tamanet/inet"
 	"tamanet/napi"
+	"tamanet/unikernel/tlsroots"
 )
 
 // MaxBudget bounds budget=N: more than a receive ring of packets per round
@@ -99,6 +111,10 @@ type Options struct {
 	DHCPWait time.Duration
 	// DNS is the name server (dns=); invalid if none was given.
 	DNS netip.Addr
+	// CAs are the extra trusted CAs (ca=).
+	CAs []*x509.Certificate
+	// NTP is the SNTP server (ntp=); invalid if none was given.
+	NTP netip.AddrPort
 	// MAC is the station address (mac=); all zero keeps the device's.
 	MAC [6]byte
 	// Addr6 and Gateway6 are the static IPv6 configuration (ip6=, gw6=).
@@ -168,6 +184,10 @@ func Parse(cmdline string) (Options, error) {
 			if o.DNS, err = netip.ParseAddr(val); err != nil {
 				err = fmt.Errorf("want an address")
 			}
+		case "ca":
+			o.CAs, err = tlsroots.ParseCAs(val)
+		case "ntp":
+			o.NTP, err = parseNTP(val)
 		case "mac":
 			o.MAC, err = parseMAC(val)
 		case "ip6":
@@ -189,10 +209,10 @@ func Parse(cmdline string) (Options, error) {
 		case "adminallow":
 			o.AdminAllow, err = parsePrefixes(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, mac, ip6, gw6, gogc, testroutes, admin, adminallow)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, ca, ntp, mac, ip6, gw6, gogc, testroutes, admin, adminallow)")
 		}
 		if err != nil {
-			return Options{}, fmt.Errorf("boot option %s: %w", word, err)
+			return Options{}, fmt.Errorf("boot option %s: %w", shorten(word), err)
 		}
 	}
 	switch {
@@ -218,6 +238,16 @@ func Parse(cmdline string) (Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// shorten keeps an error's quote of a long word (ca='s certificates) to
+// its start.
+func shorten(word string) string {
+	const keep = 40
+	if len(word) <= keep {
+		return word
+	}
+	return fmt.Sprintf("%s... (%d bytes)", word[:keep], len(word))
 }
 
 // DefaultAddr is the IPv4 address without ip=: QEMU user networking's

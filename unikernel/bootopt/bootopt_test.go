@@ -1,6 +1,7 @@
 package bootopt
 
 import (
+	"encoding/base64"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"tamanet/napi"
+	"tamanet/unikernel/tlsroots/tlsrootstest"
 )
 
 func TestParse(t *testing.T) {
@@ -52,6 +54,11 @@ func TestParse(t *testing.T) {
 			AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24"), netip.MustParsePrefix("fd00:1::2/128")}}},
 		{"admin=1 adminallow=10.0.2.99/24", Options{Admin: 1, AdminAllow: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24")}}},
 		{"testroutes=off", Options{}},
+		{"ntp=10.0.2.2", Options{NTP: netip.MustParseAddrPort("10.0.2.2:123")}},
+		{"ntp=10.0.2.2:1123", Options{NTP: netip.MustParseAddrPort("10.0.2.2:1123")}},
+		{"ntp=fd00:1::2", Options{NTP: netip.MustParseAddrPort("[fd00:1::2]:123")}},
+		{"ntp=[fd00:1::2]:4123", Options{NTP: netip.MustParseAddrPort("[fd00:1::2]:4123")}},
+		{"ntp=[::ffff:10.0.2.2]:123", Options{NTP: netip.MustParseAddrPort("10.0.2.2:123")}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -122,6 +129,13 @@ func TestParseErrors(t *testing.T) {
 		{"admin=8081 adminallow=host", `"host": want ADDR/PREFIX or ADDR`},
 		{"admin=8081 adminallow=10.0.2.2/32,", `"": want ADDR/PREFIX`},
 		{"admin=8081 adminallow=fe80::1%eth0/128", "no zone"},
+		{"ntp=pool.ntp.org", "ntp=pool.ntp.org: want ADDR or ADDR:PORT ([ADDR]:PORT for IPv6), an address and not a name"},
+		{"ntp=10.0.2.2:0", "port 0"},
+		{"ntp=10.0.2.2:65536", "want ADDR or ADDR:PORT"},
+		{"ntp=224.0.1.1", "not a unicast address"},
+		{"ntp=0.0.0.0", "not a unicast address"},
+		{"ntp=127.0.0.1", "not a unicast address"},
+		{"ntp=fe80::1%eth0", "no zone"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
@@ -138,5 +152,28 @@ func TestParseModeRoundTrip(t *testing.T) {
 		if got, err := ParseMode(m.String()); err != nil || got != m {
 			t.Errorf("ParseMode(%q) = %v, %v", m.String(), got, err)
 		}
+	}
+}
+
+// TestParseCA: ca= carries CAs; a bad one is named without the whole
+// option quoted back.
+func TestParseCA(t *testing.T) {
+	ca, err := tlsrootstest.NewCA("boot CA", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := Parse("ip=dhcp ca=" + ca.BootOption() + "," + ca.BootOption())
+	if err != nil || len(o.CAs) != 2 || !o.CAs[0].Equal(ca.Cert) {
+		t.Fatalf("got %d CAs, %v", len(o.CAs), err)
+	}
+	leaf, err := ca.Issue([]string{"web.tamanet.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := "ca=" + base64.StdEncoding.EncodeToString(leaf.Certificate[0])
+	_, err = Parse(bad)
+	if err == nil || !strings.HasPrefix(err.Error(), "boot option ca=") || !strings.Contains(err.Error(), "is not a CA certificate") ||
+		len(err.Error()) > 200 {
+		t.Errorf("server certificate in ca=: %v", err)
 	}
 }
