@@ -107,6 +107,10 @@ func TestStdHTTPUser(t *testing.T) {
 	if d.Connected || !d.Refused || d.Timeout {
 		t.Errorf("dial to a closed port: %+v, want refused (ECONNREFUSED)", d)
 	}
+	// The text is Linux's, for programs that match on it.
+	if !strings.HasSuffix(d.Error, ": connect: connection refused") {
+		t.Errorf("dial to a closed port: error %q, want Linux's \"...: connect: connection refused\"", d.Error)
+	}
 }
 
 // closedPort is a TCP port nothing listens on at 127.0.0.1 (one just
