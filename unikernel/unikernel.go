@@ -27,6 +27,7 @@ import (
 	"tamanet/unikernel/bootopt"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/gcpolicy"
+	"tamanet/unikernel/resolvconf"
 	"tamanet/unikernel/tlsroots"
 )
 
@@ -142,7 +143,7 @@ func Start(name string) (*System, error) {
 	go n.watchdog(watchdogPeriod)
 	go n.logLink(boot)
 	// os.Hostname reads it, as on Linux.
-	if err := writeEtc("hostname", name+"\n"); err != nil {
+	if err := resolvconf.WriteFile("/etc/hostname", []byte(name+"\n")); err != nil {
 		return nil, err
 	}
 	sockets := stdnet.New(st.Netstack(), netstack.NICID)
@@ -267,13 +268,4 @@ func receiving(boot *bootLog) string {
 		return fmt.Sprintf("no frame received yet (QEMU's e1000 holds them back until %.1f ms)", ms(at+rxHold))
 	}
 	return "receive not enabled"
-}
-
-// writeEtc writes /etc/NAME in the in-memory file system, where the
-// standard library looks for the system's configuration.
-func writeEtc(name, content string) error {
-	if err := os.MkdirAll("/etc", 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile("/etc/"+name, []byte(content), 0o644)
 }

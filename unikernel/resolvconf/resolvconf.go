@@ -177,7 +177,7 @@ func (w *Writer) Update(c Config) (changed []string, err error) {
 		if prev, ok := w.written[f.path]; ok && bytes.Equal(prev, f.data) {
 			continue
 		}
-		if err := writeFile(filepath.Join(w.Root, f.path), f.data); err != nil {
+		if err := WriteFile(filepath.Join(w.Root, f.path), f.data); err != nil {
 			return changed, fmt.Errorf("resolvconf: %w", err)
 		}
 		w.written[f.path] = f.data
@@ -194,10 +194,10 @@ func (w *Writer) Config() Config {
 	return w.last
 }
 
-// writeFile replaces the file at path with data through a temporary file
-// and a rename, so that a lookup reading it meanwhile sees the old file or
-// the new one, never half of one.
-func writeFile(path string, data []byte) error {
+// WriteFile replaces the file at path with data through a temporary file
+// and a rename, so that a reader meanwhile (a lookup, os.Hostname) sees
+// the old file or the new one, never half of one.
+func WriteFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
