@@ -87,9 +87,16 @@ func srv(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]any{"cname": cname, "targets": targets})
 }
 
+// maxDialTimeout bounds /dial's wait, so no request holds its handler
+// longer than the fetches do.
+const maxDialTimeout = time.Minute
+
 // dial connects to ?addr= within ?timeout= and says how it ended.
 func dial(w http.ResponseWriter, r *http.Request) {
 	timeout, err := time.ParseDuration(r.URL.Query().Get("timeout"))
+	if err == nil && (timeout <= 0 || timeout > maxDialTimeout) {
+		err = fmt.Errorf("timeout %v: want one in (0, %v]", timeout, maxDialTimeout)
+	}
 	if err != nil {
 		reply(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
 		return
