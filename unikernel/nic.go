@@ -35,7 +35,7 @@ type nic struct {
 	// READY (empty where there is nothing to negotiate).
 	features string
 	dev      netDevice
-	bus         *pci.Bus
+	bus      *pci.Bus
 
 	// hookIRQ routes the device's interrupts to its driver and returns
 	// the routing for the READY line.
