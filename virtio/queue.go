@@ -131,6 +131,7 @@ type Queue struct {
 	desc  []byte
 	avail []byte
 	used  []byte
+	addrs RingAddrs
 
 	// Per descriptor: the next descriptor in its chain (the driver's own
 	// copy, never read back from shared memory), and at a chain's head
@@ -142,10 +143,11 @@ type Queue struct {
 
 	availIdx  uint16 // the driver's next available index
 	kickedIdx uint16 // available index at the last Kick
-	availFlag uint16 // the available ring's flags as last written
 	seen      uint16 // used index up to which entries were taken
-	disabled  bool   // interrupts suppressed by DisableInterrupts
 	inFlight  int    // chains added and not taken back
+	// disabled: interrupts suppressed by DisableInterrupts, which an
+	// interrupt handler may call while the owner uses the queue.
+	disabled atomic.Bool
 
 	st QueueStats
 }
@@ -193,8 +195,8 @@ func NewQueue(t Transport, index, size uint16, dma DMA, vector uint16, eventIdx 
 		}
 	}
 	q := newQueue(t, index, size, mem, availOff, usedOff, eventIdx)
-	addrs := RingAddrs{Desc: bus, Avail: bus + uint64(availOff), Used: bus + uint64(usedOff)}
-	if err := t.SetupQueue(index, size, addrs, vector); err != nil {
+	q.addrs = RingAddrs{Desc: bus, Avail: bus + uint64(availOff), Used: bus + uint64(usedOff)}
+	if err := q.Reattach(t, vector); err != nil {
 		return nil, fmt.Errorf("virtio: queue %d: %w", index, err)
 	}
 	return q, nil
@@ -253,6 +255,11 @@ func (q *Queue) InFlight() int { return q.inFlight }
 // Stats returns the queue's counters.
 func (q *Queue) Stats() QueueStats { return q.st }
 
+// NextDescriptor is the descriptor the next Add will use for the i-th
+// buffer of its chain (i < Free()), so a driver that keeps one buffer per
+// descriptor can fill the right ones before adding the chain.
+func (q *Queue) NextDescriptor(i int) uint16 { return q.free[len(q.free)-1-i] }
+
 // Add puts a chain made of bufs (device-readable ones first, as 2.7.4.2
 // wants) in the available ring and returns its head, which Get reports it
 // with. The device sees it after Kick (or Publish).
@@ -297,9 +304,10 @@ func (q *Queue) Add(bufs ...Buffer) (head uint16, err error) {
 // Publish makes the chains added so far visible to the device (2.7.13.3):
 // the atomic store of the available index orders every descriptor and
 // ring write before it.
-func (q *Queue) Publish() {
-	atomic.StoreUint32(word(q.avail, ringFlagsIdx), uint32(q.availFlag)|uint32(q.availIdx)<<16)
-}
+func (q *Queue) Publish() { Store16(q.avail, availIdxOffset, q.availIdx) }
+
+// availIdxOffset is idx in the available ring, after its flags.
+const availIdxOffset = 2
 
 // Kick publishes the chains added since the last Kick and notifies the
 // device if it wants to hear about them (2.7.13.4): unless it set
@@ -378,15 +386,17 @@ func (q *Queue) release(head uint16) {
 
 // DisableInterrupts asks the device not to send used buffer notifications
 // (2.7.10): VIRTQ_AVAIL_F_NO_INTERRUPT, or with EVENT_IDX a used_event the
-// device has already passed. It is advice; one may still arrive.
+// device has already passed (one behind its used index). It is advice;
+// one may still arrive. Unlike the other methods it may be called from an
+// interrupt handler while the owner uses the queue: it touches only the
+// flags word half and used_event, each with an atomic update.
 func (q *Queue) DisableInterrupts() {
-	q.disabled = true
+	q.disabled.Store(true)
 	if q.eventIdx {
-		Store16(q.avail, UsedEventOffset(int(q.size)), q.seen-1)
+		Store16(q.avail, UsedEventOffset(int(q.size)), q.usedIdx()-1)
 		return
 	}
-	q.availFlag = VIRTQ_AVAIL_F_NO_INTERRUPT
-	q.Publish()
+	Store16(q.avail, ringFlagsIdx, VIRTQ_AVAIL_F_NO_INTERRUPT)
 }
 
 // EnableInterrupts asks for a notification on the next used chain and
@@ -395,12 +405,11 @@ func (q *Queue) DisableInterrupts() {
 // it saw the request, so no notification may come for them and the caller
 // must poll again (Linux's virtqueue_enable_cb).
 func (q *Queue) EnableInterrupts() (pending bool) {
-	q.disabled = false
+	q.disabled.Store(false)
 	if q.eventIdx {
 		Store16(q.avail, UsedEventOffset(int(q.size)), q.seen)
 	} else {
-		q.availFlag = 0
-		q.Publish()
+		Store16(q.avail, ringFlagsIdx, 0)
 	}
 	return q.Pending()
 }
@@ -414,13 +423,13 @@ func (q *Queue) EnableInterruptsDelayed() (pending bool) {
 	if !q.eventIdx {
 		return q.EnableInterrupts()
 	}
-	q.disabled = false
+	q.disabled.Store(false)
 	Store16(q.avail, UsedEventOffset(int(q.size)), q.seen+uint16(q.InFlight()*3/4))
 	return q.Pending()
 }
 
 // InterruptsDisabled reports whether DisableInterrupts is in effect.
-func (q *Queue) InterruptsDisabled() bool { return q.disabled }
+func (q *Queue) InterruptsDisabled() bool { return q.disabled.Load() }
 
 // Detach forgets every chain in flight, for a device that was reset: it
 // returns each head to f (nil: none) and frees the descriptors, and
@@ -438,7 +447,14 @@ func (q *Queue) Detach(f func(head uint16)) {
 	clear(q.desc)
 	clear(q.avail)
 	clear(q.used)
-	q.availIdx, q.kickedIdx, q.seen, q.availFlag, q.disabled = 0, 0, 0, 0, false
+	q.availIdx, q.kickedIdx, q.seen = 0, 0, 0
+	q.disabled.Store(false)
+}
+
+// Reattach gives the device the queue's rings again after a reset, with
+// t.SetupQueue. Call Detach first.
+func (q *Queue) Reattach(t Transport, vector uint16) error {
+	return t.SetupQueue(q.index, q.size, q.addrs, vector)
 }
 
 // Old names kept for virtio/rng until it moves to NewQueue.
