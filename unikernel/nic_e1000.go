@@ -39,9 +39,13 @@ func registerE1000(reg *pci.Registry, cfg nicConfig, bind bindFunc) error {
 					d.UpdateStats()
 					es := d.Stats()
 					s.E1000 = &es
-					s.Cost = costStats{
-						DoorbellsPerMB: perMB(es.TX.TailWrites, es.TX.Bytes),
-						IRQsPerMB:      perMB(es.Device.Interrupts, es.TX.Bytes+es.RX.Bytes),
+					s.NICTotals = nicTotals{
+						LinkUp: es.LinkUp, LinkChanges: es.Device.LinkChanges, LinkInterrupts: es.Device.LinkInterrupts,
+						RxPackets: es.RX.Packets, RxBytes: es.RX.Bytes,
+						TxPackets: es.TX.Packets, TxBytes: es.TX.Bytes, TxSegments: es.TX.Segments,
+						TxDoorbells: es.TX.TailWrites,
+						Interrupts:  es.Device.Interrupts,
+						NAPI:        es.NAPI,
 					}
 				},
 			}

@@ -8,6 +8,7 @@ import (
 	"tamanet/e1000"
 	"tamanet/kernel"
 	"tamanet/lattrace"
+	"tamanet/napi"
 	"tamanet/netstack"
 	"tamanet/pci"
 	"tamanet/sntp"
@@ -71,6 +72,10 @@ type Stats struct {
 	PCI  pci.Stats `json:"pci"`
 	// NIC names the device served on ("e1000", "virtio-net").
 	NIC string `json:"nic" metric:"info=nic"`
+	// NICTotals are the counters every driver keeps, under the same
+	// names whichever NIC is served; the driver's own member below has
+	// the rest.
+	NICTotals nicTotals `json:"nic_totals"`
 	// E1000 is the e1000 driver: hardware statistics registers, receive
 	// and transmit paths, interrupts, NAPI; absent on another NIC.
 	E1000 *e1000.Stats `json:"e1000,omitempty"`
@@ -101,6 +106,42 @@ type costStats struct {
 	DoorbellsPerMB float64 `json:"tx_doorbells_per_megabyte"`
 	// IRQsPerMB is the NIC's interrupts per MB transmitted or received.
 	IRQsPerMB float64 `json:"irqs_per_megabyte"`
+}
+
+// nicTotals are the counters common to every NIC driver, for tools and
+// tests that compare NICs.
+type nicTotals struct {
+	// LinkUp is the carrier as the driver last saw it; LinkChanges counts
+	// the changes it reported, LinkInterrupts the link (e1000 LSC) or
+	// configuration-change (virtio) interrupts that told it.
+	LinkUp         bool   `json:"link_up"`
+	LinkChanges    uint64 `json:"link_changes"`
+	LinkInterrupts uint64 `json:"link_interrupts"`
+	// RxPackets and RxBytes count frames handed to the stack.
+	RxPackets uint64 `json:"rx_packets"`
+	RxBytes   uint64 `json:"rx_bytes"`
+	// TxPackets and TxBytes count frames the device reported sent, as the
+	// stack handed them over (a TSO frame once); TxSegments the frames
+	// those became on the wire.
+	TxPackets  uint64 `json:"tx_packets"`
+	TxBytes    uint64 `json:"tx_bytes"`
+	TxSegments uint64 `json:"tx_segments"`
+	// TxDoorbells counts transmit notifications (e1000 TDT writes,
+	// virtio transmit queue notifications).
+	TxDoorbells uint64 `json:"tx_doorbells"`
+	// Interrupts counts the device's interrupts that found work or an
+	// event.
+	Interrupts uint64 `json:"interrupts"`
+	// NAPI is the poll engine's counters.
+	NAPI napi.Stats `json:"napi"`
+}
+
+// cost works out costStats from t.
+func (t nicTotals) cost() costStats {
+	return costStats{
+		DoorbellsPerMB: perMB(t.TxDoorbells, t.TxBytes),
+		IRQsPerMB:      perMB(t.Interrupts, t.TxBytes+t.RxBytes),
+	}
 }
 
 // perMB is n per 10^6 of bytes, 0 before any byte.
@@ -160,5 +201,6 @@ func (s *System) Stats() Stats {
 	// The driver's registers are read now, so they are current rather
 	// than as of the last watchdog run.
 	s.nic.stats(&st)
+	st.Cost = st.NICTotals.cost()
 	return st
 }
