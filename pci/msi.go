@@ -78,8 +78,11 @@ func (m *MSI) control() uint16 { return m.d.Read16(m.off + MSI_CONTROL) }
 func (m *MSI) setControl(v uint16) { m.d.Write16(m.off+MSI_CONTROL, v) }
 
 // Enable programs the message (address, data) for one vector, turns MSI
-// on, and stops the function's INTx#. It also enables bus mastering: a
-// message is a memory write the function makes.
+// on, and stops the function's INTx#. A message is a memory write the
+// function makes, so it needs bus mastering: Enable sets it first, but a
+// driver should have done so at probe. Measured on QEMU 7.2 -M pc (edu
+// device): with bus mastering switched on just after the message was
+// programmed, the first message raised right after Enable was lost.
 func (m *MSI) Enable(addr uint64, data uint32) error {
 	if addr>>32 != 0 && !m.Is64 {
 		return fmt.Errorf("%v: MSI address %#x on a 32-bit capability: %w", m.d.Addr, addr, ErrMSIMessage)
@@ -87,6 +90,7 @@ func (m *MSI) Enable(addr uint64, data uint32) error {
 	if data>>16 != 0 {
 		return fmt.Errorf("%v: MSI data %#x wider than 16 bits: %w", m.d.Addr, data, ErrMSIMessage)
 	}
+	m.d.updateCommand(COMMAND_BUS_MASTER|COMMAND_INTX_DISABLE, 0)
 	// Program while disabled, with a single vector granted.
 	m.setControl(m.control() &^ (MSI_CTRL_ENABLE | MSI_CTRL_MME))
 	m.d.Write32(m.off+MSI_ADDRESS_LO, uint32(addr))
@@ -98,7 +102,6 @@ func (m *MSI) Enable(addr uint64, data uint32) error {
 	// Message Data is 16 bits; the upper half of its dword is reserved
 	// (or, on newer functions, Extended Message Data, off unless enabled).
 	m.d.Write16(m.off+dataReg, uint16(data))
-	m.d.updateCommand(COMMAND_BUS_MASTER|COMMAND_INTX_DISABLE, 0)
 	m.setControl(m.control() | MSI_CTRL_ENABLE)
 	return nil
 }
