@@ -240,7 +240,9 @@ type IRQStats struct {
 	// MSI holds the vectors RequestMSI gave out, in vector order.
 	MSI      []MSIStats `json:"msi" metric:"label=msi"`
 	Spurious uint64     `json:"spurious"`
-	Total    uint64     `json:"total"`
+	// Total counts every interrupt delivered, on vectors given back
+	// included.
+	Total uint64 `json:"total"`
 	// Replayed counts level-triggered lines that were already asserted
 	// when RequestIRQ routed them, and whose handler it called.
 	Replayed uint64 `json:"replayed"`
@@ -257,10 +259,7 @@ func Stats() IRQStats {
 			continue
 		}
 		if l.msi {
-			m := MSIStats{Vector: l.vector, Count: l.count.Load()}
-			for _, h := range *l.handlers.Load() {
-				m.Name = h.name
-			}
+			m := MSIStats{Name: (*l.handlers.Load())[0].name, Vector: l.vector, Count: l.count.Load()}
 			s.MSI = append(s.MSI, m)
 			s.Total += m.Count
 			continue
@@ -276,7 +275,7 @@ func Stats() IRQStats {
 		s.Lines = append(s.Lines, ls)
 		s.Total += ls.Count
 	}
-	s.Total += s.Spurious
+	s.Total += s.Spurious + releasedMSI.Load()
 	return s
 }
 

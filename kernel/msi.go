@@ -2,7 +2,10 @@
 
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // Message-signalled interrupts are memory writes a device makes to the
 // local APIC's address range (Intel SDM vol. 3A, 11.11): the address names
@@ -61,12 +64,18 @@ func ReleaseMSI(m MSIMessage) error {
 	v := m.Vector()
 	linesMu.Lock()
 	defer linesMu.Unlock()
-	if l := byVector[v].Load(); l == nil || !l.msi || m.Data != uint32(v) {
+	l := byVector[v].Load()
+	if l == nil || !l.msi || m.Data != uint32(v) {
 		return fmt.Errorf("kernel: ReleaseMSI(%#x, %#x): not a message RequestMSI gave", m.Addr, m.Data)
 	}
 	byVector[v].Store(nil)
+	releasedMSI.Add(l.count.Load())
 	return nil
 }
+
+// releasedMSI counts the messages of vectors given back, which keeps
+// Stats' Total from going down.
+var releasedMSI atomic.Uint64
 
 // MSIStats counts one vector RequestMSI gave out.
 type MSIStats struct {

@@ -120,8 +120,12 @@ func checkMSI() error {
 		return fmt.Errorf("stats count %d on vector %#x (listed %v), want %d", c, msg.Vector(), ok, raises)
 	}
 	m.Disable()
+	total := kernel.Stats().Total
 	if err := kernel.ReleaseMSI(msg); err != nil {
 		return err
+	}
+	if t := kernel.Stats().Total; t < total {
+		return fmt.Errorf("stats total fell from %d to %d with the release", total, t)
 	}
 	if _, ok := msiCount(msg.Vector()); ok {
 		return fmt.Errorf("vector %#x still listed after ReleaseMSI", msg.Vector())
