@@ -78,11 +78,8 @@ func (m *MSI) control() uint16 { return m.d.Read16(m.off + MSI_CONTROL) }
 func (m *MSI) setControl(v uint16) { m.d.Write16(m.off+MSI_CONTROL, v) }
 
 // Enable programs the message (address, data) for one vector, turns MSI
-// on, and stops the function's INTx#. A message is a memory write the
-// function makes, so it needs bus mastering: Enable sets it first, but a
-// driver should have done so at probe. Measured on QEMU 7.2 -M pc (edu
-// device): with bus mastering switched on just after the message was
-// programmed, the first message raised right after Enable was lost.
+// on, and stops the function's INTx#. It also enables bus mastering: a
+// message is a memory write the function makes.
 func (m *MSI) Enable(addr uint64, data uint32) error {
 	if addr>>32 != 0 && !m.Is64 {
 		return fmt.Errorf("%v: MSI address %#x on a 32-bit capability: %w", m.d.Addr, addr, ErrMSIMessage)

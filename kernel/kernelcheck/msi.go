@@ -16,8 +16,8 @@ import (
 // comes at all comes long before, however loaded the host.
 const msiWait = 20 * time.Second
 
-// findPCI returns the first function with the given IDs, with memory
-// decoding and bus mastering on, as a driver's probe leaves it.
+// findPCI returns the first function with the given IDs, its memory
+// decoding on (MSI.Enable and MSIX.Enable turn bus mastering on).
 func findPCI(vendor, device uint16) (*pci.Device, error) {
 	bus, err := board.EnumeratePCI(nil)
 	if err != nil {
@@ -26,7 +26,6 @@ func findPCI(vendor, device uint16) (*pci.Device, error) {
 	for _, d := range bus.Devices {
 		if d.VendorID == vendor && d.DeviceID == device {
 			d.EnableMemory()
-			d.EnableBusMaster()
 			return d, nil
 		}
 	}
@@ -73,7 +72,9 @@ const (
 // checkMSI enables the edu device's MSI on a vector from RequestMSI,
 // raises its interrupt three times and checks that the handler saw each
 // with the status raised, that Stats counted them on that vector, and that
-// the function's INTx# is off meanwhile; then releases the vector.
+// the function's INTx# is off meanwhile; then releases the vector. The
+// first message comes before main ever blocked: the interrupt goroutine
+// must be listening as soon as kernel.Init returns.
 func checkMSI() error {
 	d, err := findPCI(eduVendor, eduDevice)
 	if err != nil {
