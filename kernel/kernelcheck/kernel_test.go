@@ -72,6 +72,7 @@ func TestKernel(t *testing.T) {
 		// even in an ordinary goroutine with interrupts on.
 		{"UDFault", expect("udfault", exitFatal,
 			"fatal: invalid opcode (#UD)", "[signal SIGILL: illegal instruction", "main.invalidOpcode()", "rip    0x")},
+		{"MSI", testMSI},
 		{"ExitPowersOff", testExitPowersOff}, {"ExitHalts", testExitHalts}, {"FatalHalts", testFatalHalts},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, image) })
@@ -102,6 +103,34 @@ func boot(t *testing.T, image, check string) vmtest.Result {
 	r := vmtest.Run(t, onPC(image, check), 2*time.Minute)
 	t.Logf("%s under %s", check, r.Accel)
 	return r
+}
+
+// testMSI runs the MSI check (QEMU's edu device) and the MSI-X check (an
+// e1000e, on a user-net backend that reaches nothing) on the pc and q35
+// machines.
+func testMSI(t *testing.T, image string) {
+	for _, machine := range []string{"pc", "q35"} {
+		for _, c := range []struct {
+			check  string
+			device []string
+			wants  []string
+		}{
+			{"msi", []string{"-device", "edu"}, []string{"kernelcheck: msi: 3 interrupts on vector"}},
+			{"msix", []string{"-netdev", "user,id=msix,restrict=on", "-device", "e1000e,netdev=msix,romfile="},
+				[]string{"pending while masked, no interrupt", "kernelcheck: msix: rx handler 2, tx handler 2"}},
+		} {
+			t.Run(machine+"/"+c.check, func(t *testing.T) {
+				cfg := vm.Config{Image: image, Machine: machine, Cmdline: c.check, Network: vm.NoNIC, QEMUArgs: c.device}
+				r := vmtest.Run(t, cfg, 2*time.Minute)
+				r.Expect(t, exitPass, append(c.wants, "kernelcheck: PASS")...)
+				for _, l := range strings.Split(r.Output, "\n") {
+					if strings.HasPrefix(l, "kernelcheck: msi") {
+						t.Log(l)
+					}
+				}
+			})
+		}
+	}
 }
 
 func testPowerOff(t *testing.T, image string) {

@@ -33,6 +33,9 @@
 //	          known value in every register: none may change
 //	exit      board.Exit(3) beside a goroutine printing a heartbeat: on a
 //	          machine without isa-debug-exit, nothing may run after it
+//	msi       MSI from QEMU's edu device on a vector from kernel.RequestMSI
+//	msix      MSI-X from an e1000e: two entries, each cause to its own
+//	          handler, a masked entry pending until unmasked
 package main
 
 import (
@@ -106,6 +109,10 @@ func main() {
 	case "udfault":
 		invalidOpcode()
 		err = fmt.Errorf("an invalid opcode did not end the program")
+	case "msi":
+		err = checkMSI()
+	case "msix":
+		err = checkMSIX()
 	case "exit":
 		exitBesideHeartbeat()
 		err = fmt.Errorf("board.Exit returned")
