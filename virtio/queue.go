@@ -10,10 +10,11 @@ import (
 // Split virtqueue layout (2.7): a descriptor table, the available ring the
 // driver fills and the used ring the device fills. Legacy devices take the
 // queue as one page-aligned block with the used ring on the next page
-// boundary (2.7.2), located by QUEUE_ADDRESS in pages.
+// boundary (2.7.2), located by its page number; this queue uses that
+// layout on every transport, as it also meets the modern alignments.
 const (
 	QueueAlign     = 4096 // legacy QUEUE_ALIGN
-	QueueAddrShift = 12   // QUEUE_ADDRESS holds the address >> 12
+	QueueAddrShift = 12   // legacy queue addresses are in pages
 
 	DescSize = 16 // struct virtq_desc: addr u64, len u32, flags u16, next u16
 
@@ -53,7 +54,7 @@ type Buffer struct {
 // Queue is one split virtqueue. It is not safe for concurrent use; the
 // device driver that owns it serialises its requests.
 type Queue struct {
-	ports  Ports
+	t      Transport
 	index  uint16
 	size   uint16
 	desc   []byte
@@ -65,22 +66,17 @@ type Queue struct {
 	chains map[uint16]int
 }
 
-// SetupQueue sets up queue index with memory from dma (3.1.1 step 7, on
-// the legacy interface): the device says the size; the driver allocates
-// the rings page-aligned and tells the device their page. The driver polls
+// SetupQueue sets up queue index with memory from dma (3.1.1 step 7): the
+// queue takes the largest size the device allows; the driver allocates the
+// rings page-aligned and tells the device where they are. The driver polls
 // the used ring, so it asks the device not to interrupt.
 func (d *Device) SetupQueue(index uint16, dma DMA) (*Queue, error) {
-	p := d.ports
-	p.Out16(QUEUE_SELECT, index)
-	size := p.In16(QUEUE_SIZE)
+	size := d.t.QueueMax(index)
 	switch {
 	case size == 0:
 		return nil, fmt.Errorf("%w: queue %d has size 0", ErrNoQueue, index)
 	case size > MaxQueueSize || size&(size-1) != 0:
 		return nil, fmt.Errorf("%w: %d entries (a power of 2 up to %d)", ErrQueueSize, size, MaxQueueSize)
-	}
-	if p.In32(QUEUE_ADDRESS) != 0 {
-		return nil, fmt.Errorf("virtio: queue %d is already in use", index)
 	}
 	n := int(size)
 	mem, bus, err := dma.Alloc(QueueBytes(n), QueueAlign)
@@ -94,7 +90,7 @@ func (d *Device) SetupQueue(index uint16, dma DMA) (*Queue, error) {
 	clear(mem)
 	usedOff := alignUp(DescSize*n+ringEntries+2*n+2, QueueAlign)
 	q := &Queue{
-		ports:  p,
+		t:      d.t,
 		index:  index,
 		size:   size,
 		desc:   mem[:DescSize*n],
@@ -106,7 +102,9 @@ func (d *Device) SetupQueue(index uint16, dma DMA) (*Queue, error) {
 		q.free = append(q.free, i)
 	}
 	binary.LittleEndian.PutUint16(q.avail, VIRTQ_AVAIL_F_NO_INTERRUPT)
-	p.Out32(QUEUE_ADDRESS, uint32(bus>>QueueAddrShift))
+	if err := d.t.SetupQueue(index, size, LegacyRing(bus, size), NoVector); err != nil {
+		return nil, err
+	}
 	return q, nil
 }
 
@@ -147,11 +145,11 @@ func (q *Queue) Add(bufs ...Buffer) (id uint16, err error) {
 // Kick publishes the requests added since the last Kick and notifies the
 // device (2.7.13). The atomic store of the available index orders the
 // descriptor and ring writes before it, as the specification's write
-// barrier does; the notify is an I/O write after it.
+// barrier does; the notify is a register write after it.
 func (q *Queue) Kick() {
 	w := uint32(VIRTQ_AVAIL_F_NO_INTERRUPT) | uint32(q.next)<<16
 	atomic.StoreUint32(word(q.avail, ringFlagsIdx), w)
-	q.ports.Out16(QUEUE_NOTIFY, q.index)
+	q.t.Notify(q.index)
 }
 
 // Collect returns the next request the device has finished, with the
