@@ -3,6 +3,7 @@ package mmio
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -120,18 +121,28 @@ type Stats struct {
 	Empty     int `json:"empty"`     // transports without a device (ID 0)
 	Bound     int `json:"bound"`     // devices a binder took
 	Unbound   int `json:"unbound"`   // devices of a type without a binder
-	Malformed int `json:"malformed"` // entries or windows that failed
+	Malformed int `json:"malformed"` // windows that do not map or hold no virtio transport
 }
 
-// Probe finds the devices cmdline's virtio_mmio.device= entries name,
-// builds each populated one's transport and hands it to its binder. It
-// returns every populated device and every problem: a malformed entry, a
-// window that does not map or has no virtio magic, a binder's error; the
-// other devices are still probed.
-func Probe(cmdline string, p Platform) ([]Device, Stats, error) {
-	entries, err := ParseCommandLine(cmdline)
-	errs := []error{err}
-	st := Stats{Entries: len(entries), Malformed: len(multi(err))}
+// Merge returns the entries of both lists, each window once (the first
+// list's entry wins).
+func Merge(a, b []Entry) []Entry {
+	out := append([]Entry(nil), a...)
+	for _, e := range b {
+		if !slices.ContainsFunc(out, func(o Entry) bool { return o.Base == e.Base }) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Probe builds the transport of each populated window in entries and
+// hands it to its binder. It returns every populated device and every
+// problem: a window that does not map or has no virtio magic, a binder's
+// error; the other devices are still probed.
+func Probe(entries []Entry, p Platform) ([]Device, Stats, error) {
+	var errs []error
+	st := Stats{Entries: len(entries)}
 	var found []Device
 	for _, e := range entries {
 		d, t, err := open(e, p.Map)
@@ -173,15 +184,4 @@ func open(e Entry, mapWindow func(base, size uint64) (virtio.Window, error)) (De
 		return Device{}, nil, fmt.Errorf("virtio-mmio@%#x: %w", e.Base, err)
 	}
 	return Device{Entry: e, DeviceID: t.DeviceID()}, t, nil
-}
-
-// multi returns the errors errors.Join put together (none for nil).
-func multi(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	if err != nil {
-		return []error{err}
-	}
-	return nil
 }
