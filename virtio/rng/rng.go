@@ -85,10 +85,11 @@ func New(t virtio.Transport, dma virtio.DMA, cfg Config) (*RNG, error) {
 		return nil, err
 	}
 	r := &RNG{dev: dev, cfg: cfg}
-	if r.q, err = dev.SetupQueue(requestQueue, dma); err != nil {
+	if r.q, err = virtio.NewQueue(t, requestQueue, 0, dma, virtio.NoVector, false); err != nil {
 		dev.Fail()
 		return nil, err
 	}
+	r.q.DisableInterrupts() // the driver polls
 	if r.buf, r.bufBus, err = dma.Alloc(cfg.BufferSize, 16); err != nil || len(r.buf) < cfg.BufferSize {
 		dev.Fail()
 		return nil, fmt.Errorf("virtio-rng: request buffer: %w", errors.Join(virtio.ErrDMA, err))
@@ -130,9 +131,10 @@ func (r *RNG) request(size int) (int, error) {
 	}
 	r.q.Kick()
 	for waited := time.Duration(0); ; waited += pollPeriod {
-		if got, written, ok := r.q.Collect(); ok {
-			if got != id || int(written) > size {
-				return 0, r.fail(fmt.Errorf("virtio-rng: device answered request %d with %d (%d bytes of %d)", id, got, written, size))
+		if u, ok := r.q.Get(); ok {
+			got, written := u.Head, u.Len
+			if u.Err != nil || got != id || int(written) > size {
+				return 0, r.fail(fmt.Errorf("virtio-rng: device answered request %d with %d (%d bytes of %d): %v", id, got, written, size, u.Err))
 			}
 			r.st.Requests++
 			r.st.Bytes += uint64(written)

@@ -211,11 +211,11 @@ func TestBadQueues(t *testing.T) {
 			}
 		}
 		mem := arena.New(64 << 10)
-		d, err := virtio.Init(transport(t, model.New(model.Config{Memory: mem}), kind), 0)
-		if err != nil {
+		tr := transport(t, model.New(model.Config{Memory: mem}), kind)
+		if _, err := virtio.Init(tr, 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.SetupQueue(1, mem); !errors.Is(err, virtio.ErrNoQueue) {
+		if _, err := virtio.NewQueue(tr, 1, 0, mem, virtio.NoVector, false); !errors.Is(err, virtio.ErrNoQueue) {
 			t.Errorf("queue 1: %v, want ErrNoQueue", err)
 		}
 	})
