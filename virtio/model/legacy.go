@@ -11,14 +11,16 @@ import (
 // 0 (4.1.4.8); it satisfies virtio.Ports. Queues have the size the device
 // fixes and the legacy layout at the page QUEUE_ADDRESS names.
 type LegacyPCI struct {
+	regs
 	d    *Device
 	msix bool // the function's MSI-X is enabled: vector registers present
-	cfgV []uint16
 }
 
 // LegacyPCI returns the device's legacy register block.
 func (d *Device) LegacyPCI() *LegacyPCI {
-	return &LegacyPCI{d: d}
+	l := &LegacyPCI{d: d}
+	l.regs = regs{d, l}
+	return l
 }
 
 // SetMSIX says whether the function's MSI-X is enabled, which inserts the
@@ -29,7 +31,7 @@ func (l *LegacyPCI) SetMSIX(on bool) {
 	l.d.mu.Unlock()
 }
 
-func (l *LegacyPCI) configBase() uint16 {
+func (l *LegacyPCI) configBase() uint32 {
 	if l.msix {
 		return virtiopci.DEVICE_CONFIG_MSIX
 	}
@@ -37,7 +39,7 @@ func (l *LegacyPCI) configBase() uint16 {
 }
 
 // read serves a width-byte read at off. Called with the lock held.
-func (l *LegacyPCI) read(off uint16, width int) uint32 {
+func (l *LegacyPCI) read(off uint32, width int) uint32 {
 	d := l.d
 	if base := l.configBase(); off >= base {
 		var b [4]byte
@@ -77,7 +79,7 @@ func (l *LegacyPCI) read(off uint16, width int) uint32 {
 
 // write serves a width-byte write at off. Called with the lock held; it
 // returns the queue to notify, if the write was QUEUE_NOTIFY.
-func (l *LegacyPCI) write(off uint16, width int, v uint32) (notify bool, q uint16) {
+func (l *LegacyPCI) write(off uint32, width int, v uint32) (notify bool, q uint16) {
 	d := l.d
 	if base := l.configBase(); off >= base {
 		var b [4]byte
@@ -108,24 +110,11 @@ func (l *LegacyPCI) write(off uint16, width int, v uint32) (notify bool, q uint1
 	return false, 0
 }
 
-func (l *LegacyPCI) in(off uint16, width int) uint32 {
-	l.d.mu.Lock()
-	defer l.d.mu.Unlock()
-	return l.read(off, width)
-}
+// The legacy block is I/O ports: virtio.Ports over the same decoding.
 
-func (l *LegacyPCI) out(off uint16, width int, v uint32) {
-	l.d.mu.Lock()
-	if notify, q := l.write(off, width, v); notify {
-		l.d.notifyUnlock(q)
-		return
-	}
-	l.d.mu.Unlock()
-}
-
-func (l *LegacyPCI) In8(off uint16) uint8       { return uint8(l.in(off, 1)) }
-func (l *LegacyPCI) In16(off uint16) uint16     { return uint16(l.in(off, 2)) }
-func (l *LegacyPCI) In32(off uint16) uint32     { return l.in(off, 4) }
-func (l *LegacyPCI) Out8(off uint16, v uint8)   { l.out(off, 1, uint32(v)) }
-func (l *LegacyPCI) Out16(off uint16, v uint16) { l.out(off, 2, uint32(v)) }
-func (l *LegacyPCI) Out32(off uint16, v uint32) { l.out(off, 4, v) }
+func (l *LegacyPCI) In8(off uint16) uint8       { return l.Read8(uint32(off)) }
+func (l *LegacyPCI) In16(off uint16) uint16     { return l.Read16(uint32(off)) }
+func (l *LegacyPCI) In32(off uint16) uint32     { return l.Read32(uint32(off)) }
+func (l *LegacyPCI) Out8(off uint16, v uint8)   { l.Write8(uint32(off), v) }
+func (l *LegacyPCI) Out16(off uint16, v uint16) { l.Write16(uint32(off), v) }
+func (l *LegacyPCI) Out32(off uint16, v uint32) { l.Write32(uint32(off), v) }

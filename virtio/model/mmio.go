@@ -15,6 +15,7 @@ const MMIOSize = 0x200
 // 32-bit accesses only; other widths are counted and ignored, as on
 // device configuration they are allowed.
 type MMIO struct {
+	regs
 	d       *Device
 	version uint32
 	// Feature selects, and version 1's page size and queue alignment.
@@ -26,7 +27,9 @@ type MMIO struct {
 
 // MMIO returns the device's virtio-mmio window of the given version.
 func (d *Device) MMIO(version uint32) *MMIO {
-	return &MMIO{d: d, version: version}
+	m := &MMIO{d: d, version: version}
+	m.regs = regs{d, m}
+	return m
 }
 
 func (m *MMIO) read(off uint32, width int) uint32 {
@@ -186,25 +189,3 @@ func (m *MMIO) setReady(v uint32) {
 		*q = p
 	}
 }
-
-func (m *MMIO) access(off uint32, width int) uint32 {
-	m.d.mu.Lock()
-	defer m.d.mu.Unlock()
-	return m.read(off, width)
-}
-
-func (m *MMIO) store(off uint32, width int, v uint32) {
-	m.d.mu.Lock()
-	if notify, q := m.write(off, width, v); notify {
-		m.d.notifyUnlock(q)
-		return
-	}
-	m.d.mu.Unlock()
-}
-
-func (m *MMIO) Read8(off uint32) uint8       { return uint8(m.access(off, 1)) }
-func (m *MMIO) Read16(off uint32) uint16     { return uint16(m.access(off, 2)) }
-func (m *MMIO) Read32(off uint32) uint32     { return m.access(off, 4) }
-func (m *MMIO) Write8(off uint32, v uint8)   { m.store(off, 1, uint32(v)) }
-func (m *MMIO) Write16(off uint32, v uint16) { m.store(off, 2, uint32(v)) }
-func (m *MMIO) Write32(off uint32, v uint32) { m.store(off, 4, v) }

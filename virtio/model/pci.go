@@ -25,12 +25,17 @@ const (
 // configuration field takes accesses of its own width only (4.1.3.1);
 // 64-bit fields take two 32-bit ones.
 type ModernPCI struct {
+	regs
 	d              *Device
 	devSel, drvSel uint32
 }
 
 // ModernPCI returns the device's memory BAR.
-func (d *Device) ModernPCI() *ModernPCI { return &ModernPCI{d: d} }
+func (d *Device) ModernPCI() *ModernPCI {
+	m := &ModernPCI{d: d}
+	m.regs = regs{d, m}
+	return m
+}
 
 // Regions returns the four structures as virtiopci.NewModern takes them.
 func (m *ModernPCI) Regions() (common, notify, isr, device virtiopci.Region, notifyMult uint32) {
@@ -198,25 +203,3 @@ func (m *ModernPCI) write(off uint32, width int, v uint32) (notify bool, qi uint
 	}
 	return false, 0
 }
-
-func (m *ModernPCI) access(off uint32, width int) uint32 {
-	m.d.mu.Lock()
-	defer m.d.mu.Unlock()
-	return m.read(off, width)
-}
-
-func (m *ModernPCI) store(off uint32, width int, v uint32) {
-	m.d.mu.Lock()
-	if notify, q := m.write(off, width, v); notify {
-		m.d.notifyUnlock(q)
-		return
-	}
-	m.d.mu.Unlock()
-}
-
-func (m *ModernPCI) Read8(off uint32) uint8       { return uint8(m.access(off, 1)) }
-func (m *ModernPCI) Read16(off uint32) uint16     { return uint16(m.access(off, 2)) }
-func (m *ModernPCI) Read32(off uint32) uint32     { return m.access(off, 4) }
-func (m *ModernPCI) Write8(off uint32, v uint8)   { m.store(off, 1, uint32(v)) }
-func (m *ModernPCI) Write16(off uint32, v uint16) { m.store(off, 2, uint32(v)) }
-func (m *ModernPCI) Write32(off uint32, v uint32) { m.store(off, 4, v) }
