@@ -262,6 +262,17 @@ func (d *Device) setStatus(v uint8, modern bool) {
 	d.status = v | d.status&virtio.STATUS_DEVICE_NEEDS_RESET
 }
 
+// setDriverFeatureWord writes the 32 feature bits a select register
+// names (0: bits 0-31, 1: bits 32-63; others hold nothing).
+func (d *Device) setDriverFeatureWord(sel, v uint32) {
+	switch sel {
+	case 0:
+		d.setDriverFeatures(d.driverFeat&^0xFFFFFFFF | uint64(v))
+	case 1:
+		d.setDriverFeatures(d.driverFeat&0xFFFFFFFF | uint64(v)<<32)
+	}
+}
+
 func (d *Device) setDriverFeatures(f uint64) {
 	d.driverFeat = f
 	d.st.FeaturesAcked = f

@@ -104,12 +104,7 @@ func (m *MMIO) write(off uint32, width int, v uint32) (notify bool, q uint16) {
 	case mmio.DriverFeaturesSel:
 		m.drvSel = v
 	case mmio.DriverFeatures:
-		switch m.drvSel {
-		case 0:
-			d.setDriverFeatures(d.driverFeat&^0xFFFFFFFF | uint64(v))
-		case 1:
-			d.setDriverFeatures(d.driverFeat&0xFFFFFFFF | uint64(v)<<32)
-		}
+		d.setDriverFeatureWord(m.drvSel, v)
 	case mmio.GuestPageSize:
 		m.pageSize = v
 	case mmio.QueueSel:

@@ -158,12 +158,7 @@ func (m *ModernPCI) write(off uint32, width int, v uint32) (notify bool, qi uint
 	case virtiopci.DRIVER_FEATURE_SELECT:
 		m.drvSel = v
 	case virtiopci.DRIVER_FEATURE:
-		switch m.drvSel {
-		case 0:
-			d.setDriverFeatures(d.driverFeat&^0xFFFFFFFF | uint64(v))
-		case 1:
-			d.setDriverFeatures(d.driverFeat&0xFFFFFFFF | uint64(v)<<32)
-		}
+		d.setDriverFeatureWord(m.drvSel, v)
 	case virtiopci.CONFIG_MSIX:
 		d.configVector = uint16(v)
 	case virtiopci.COMMON_STATUS:
