@@ -31,6 +31,9 @@ const (
 	CommonLen = 0x38
 )
 
+// noNotify marks a queue not set up, which Notify leaves alone.
+const noNotify = ^uint32(0)
+
 // configRetries bounds ReadConfig's re-reads while the device keeps
 // changing its configuration.
 const configRetries = 64
@@ -46,7 +49,7 @@ type Region struct {
 type Modern struct {
 	common, notify, isr, device Region
 	// notifyMult is notify_off_multiplier (4.1.4.4); notifyAt holds each
-	// set-up queue's notification offset in the notify region.
+	// queue's notification address in the window (noNotify until set up).
 	notifyMult uint32
 	notifyAt   []uint32
 }
@@ -67,6 +70,9 @@ func NewModern(common, notify, isr, device Region, notifyMultiplier uint32) (*Mo
 	}
 	m := &Modern{common: common, notify: notify, isr: isr, device: device, notifyMult: notifyMultiplier}
 	m.notifyAt = make([]uint32, m.common.W.Read16(m.common.Off+NUM_QUEUES))
+	for i := range m.notifyAt {
+		m.notifyAt[i] = noNotify
+	}
 	return m, nil
 }
 
@@ -181,8 +187,14 @@ func (m *Modern) SetConfigVector(vector uint16) error {
 	return nil
 }
 
-// Notify writes the queue's index at its notification address (4.1.4.4).
-func (m *Modern) Notify(q uint16) { m.notify.W.Write16(m.notifyAt[q], q) }
+// Notify writes the queue's index at its notification address (4.1.4.4);
+// a queue not set up has none, and a notification for it is a driver bug
+// dropped here rather than written anywhere.
+func (m *Modern) Notify(q uint16) {
+	if int(q) < len(m.notifyAt) && m.notifyAt[q] != noNotify {
+		m.notify.W.Write16(m.notifyAt[q], q)
+	}
+}
 
 // AckInterrupt reads the ISR status byte, which clears it (4.1.4.5).
 func (m *Modern) AckInterrupt() uint8 { return m.isr.W.Read8(m.isr.Off) }

@@ -136,9 +136,10 @@ func (p Platform) probe(pd *pci.Device) error {
 func (p Platform) Transport(pd *pci.Device) (virtio.Transport, error) {
 	var modernErr error
 	if !p.NoModern {
+		// Decoding first: NewModern reads num_queues from the BAR.
+		pd.EnableMemory()
 		t, err := p.modern(pd)
 		if err == nil {
-			pd.EnableMemory()
 			return t, nil
 		}
 		modernErr = err
