@@ -86,8 +86,11 @@ nicprops=""
 [ "${nicopt#*,}" != "$nicopt" ] && nicprops=,${nicopt#*,}
 case ${nicopt%%,*}:$machine in
 e1000:microvm*)
-	echo "qemu.sh: -n e1000: microvm has no PCI bus for an e1000; use -n virtio (virtio-net on virtio-mmio)" >&2
-	exit 2 ;;
+	# With -0 there is no NIC to refuse.
+	if [ $nonic = 0 ]; then
+		echo "qemu.sh: -n e1000: microvm has no PCI bus for an e1000; use -n virtio (virtio-net on virtio-mmio)" >&2
+		exit 2
+	fi ;;
 e1000:*) nicdev=(-device "e1000,netdev=net0,romfile=$nicprops") ;;
 virtio:microvm*)
 	# QEMU's virtio-mmio defaults to the legacy (version 1) layout.

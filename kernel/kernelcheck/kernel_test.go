@@ -266,14 +266,38 @@ func testNoRDRAND(t *testing.T, image string) {
 }
 
 // testEntropy: on a CPU without RDRAND, the virtio-rng driver keys the
-// generator crypto/rand uses.
+// generator crypto/rand uses, on every transport: the transitional PCI
+// device (modern capabilities preferred), legacy-only and modern-only PCI
+// devices, and microvm's virtio-mmio in its legacy (QEMU's default) and
+// version 2 layouts, found from the virtio_mmio.device= entry QEMU
+// appends to the command line.
 func testEntropy(t *testing.T, image string) {
-	r := vmtest.Run(t, onPC(image, "entropy", "-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci"), time.Minute)
-	r.Expect(t, exitPass, "board: WARNING: the CPU lacks RDRAND", "kernelcheck: PASS")
-	for _, l := range strings.Split(r.Output, "\n") {
-		if strings.HasPrefix(l, "kernelcheck: entropy") {
-			t.Log(l)
-		}
+	noRDRAND := []string{"-cpu", "qemu64,+pdpe1gb"}
+	pc := func(dev string) vm.Config { return onPC(image, "entropy", append(noRDRAND, "-device", dev)...) }
+	microvm := func(extra ...string) vm.Config {
+		return vm.Config{Image: image, Machine: "microvm", Cmdline: "entropy", Network: vm.NoNIC,
+			QEMUArgs: append(append(noRDRAND, "-device", "virtio-rng-device"), extra...)}
+	}
+	for _, c := range []struct {
+		name, over string
+		cfg        vm.Config
+	}{
+		{"Transitional", "over pci-modern", pc("virtio-rng-pci")},
+		{"LegacyOnly", "over pci-legacy", pc("virtio-rng-pci,disable-modern=on")},
+		{"ModernOnly", "over pci-modern", pc("virtio-rng-pci,disable-legacy=on")},
+		{"MicrovmLegacy", "over mmio-v1", microvm()},
+		{"MicrovmV2", "over mmio-v2", microvm("-global", "virtio-mmio.force-legacy=false")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := vmtest.Run(t, c.cfg, time.Minute)
+			r.Expect(t, exitPass, "board: WARNING: the CPU lacks RDRAND", c.over, "kernelcheck: PASS")
+			for _, l := range strings.Split(r.Output, "\n") {
+				if strings.HasPrefix(l, "kernelcheck: entropy") || strings.HasPrefix(l, "kernelcheck: virtio") ||
+					strings.HasPrefix(l, "kernelcheck: command line") {
+					t.Log(l)
+				}
+			}
+		})
 	}
 }
 
