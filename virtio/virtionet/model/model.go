@@ -15,6 +15,7 @@ package model
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"tamanet/virtio"
 )
@@ -130,6 +131,8 @@ type Model struct {
 	q            [2]queue
 	chain        []desc // scratch for walking chains
 	st           Stats
+
+	transmit atomic.Pointer[func([]byte, Header)]
 }
 
 // Queue numbers (5.1.2).
@@ -154,8 +157,14 @@ func New(cfg Config) *Model {
 	}
 	m := &Model{cfg: cfg, linkUp: !cfg.LinkDown}
 	m.resetLocked()
+	if cfg.Transmit != nil {
+		m.SetTransmit(cfg.Transmit)
+	}
 	return m
 }
+
+// SetTransmit replaces Config.Transmit, for wiring two devices together.
+func (m *Model) SetTransmit(f func(frame []byte, h Header)) { m.transmit.Store(&f) }
 
 var _ virtio.Transport = (*Model)(nil)
 
@@ -416,9 +425,9 @@ func (m *Model) Notify(q uint16) {
 	out, irq := m.serveTx()
 	m.mu.Unlock()
 	m.afterUnlock(irq)
-	for _, f := range out {
-		if m.cfg.Transmit != nil {
-			m.cfg.Transmit(f.frame, f.hdr)
+	if tx := m.transmit.Load(); tx != nil {
+		for _, f := range out {
+			(*tx)(f.frame, f.hdr)
 		}
 	}
 }

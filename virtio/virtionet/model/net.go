@@ -272,8 +272,9 @@ func (m *Model) rxPut(frame []byte, h Header) error {
 	}
 	if len(rest) > 0 {
 		// Not enough room: give the buffers back untouched.
+		ranOut := q.pending() == 0
 		q.lastAvail = start
-		if len(parts) == 0 || mrg && q.pending() == 0 {
+		if len(parts) == 0 || mrg && ranOut {
 			m.st.RxNoBuffers++
 			return errNoBuffers
 		}
