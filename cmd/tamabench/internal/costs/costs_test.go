@@ -14,12 +14,9 @@ func TestRead(t *testing.T) {
 	}{
 		{"e1000", `{"system": {"cost": {"tx_doorbells_per_megabyte": 16.5, "irqs_per_megabyte": 4.25}, "e1000": {}}}`,
 			16.5, 4.25, "system.cost"},
-		{"virtio", `{"system": {"cost": {"tx_doorbells_per_megabyte": 0, "irqs_per_megabyte": 0},
-			"virtio_net": {"tx": {"bytes": 2000000, "notifies": 30}, "rx": {"bytes": 8000000}, "device": {"interrupts": 3}}}}`,
-			15, 0.3, "tx.notifies / tx.bytes"},
-		{"virtio without its counters falls back to cost", `{"system": {"cost": {"tx_doorbells_per_megabyte": 2, "irqs_per_megabyte": 1},
-			"virtio_net": {"tx": {"bytes": 1}}}}`,
-			2, 1, "system.cost"},
+		{"virtio", `{"system": {"cost": {"tx_doorbells_per_megabyte": 15, "irqs_per_megabyte": 0.3},
+			"nic_totals": {"tx_bytes": 2000000, "tx_doorbells": 30}, "virtio_net": {}}}`,
+			15, 0.3, "system.cost"},
 		{"linux", `{"name": "linux", "system": {"interface": "eth0", "irqs": 50, "counters": {"tx_bytes": 90000000, "rx_bytes": 10000000}}}`,
 			math.NaN(), 0.5, "system.irqs"},
 		{"nothing moved", `{"system": {"irqs": 5, "counters": {"tx_bytes": 0, "rx_bytes": 0}}}`,
@@ -44,7 +41,7 @@ func same(a, b float64) bool {
 }
 
 func TestReadRefuses(t *testing.T) {
-	for _, doc := range []string{`not json`, `{}`, `{"system": {"e1000": {}}}`, `{"system": {"irqs": "many"}}`} {
+	for _, doc := range []string{`not json`, `{}`, `{"system": {"e1000": {}, "cost": {"irqs_per_megabyte": 1}}}`, `{"system": {"irqs": "many"}}`} {
 		if r, err := Read([]byte(doc)); err == nil {
 			t.Errorf("Read(%s) = %+v, no error", doc, r)
 		}
