@@ -18,7 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
+
+	"tamanet/cmd/tamabench/internal/jsonpath"
 )
 
 // Row is one guest's costs. A figure the guest does not report is NaN.
@@ -41,14 +42,14 @@ func Read(doc []byte) (Row, error) {
 	if !ok {
 		return Row{}, errors.New("costs: no system member")
 	}
-	n, okN := number(sys, "cost.tx_doorbells_per_megabyte")
-	i, okI := number(sys, "cost.irqs_per_megabyte")
+	n, okN := jsonpath.Number(sys, "cost.tx_doorbells_per_megabyte")
+	i, okI := jsonpath.Number(sys, "cost.irqs_per_megabyte")
 	if okN && okI {
 		return Row{n, i, "system.cost.{tx_doorbells_per_megabyte,irqs_per_megabyte}"}, nil
 	}
-	irqs, ok1 := number(sys, "irqs")
-	tx, ok2 := number(sys, "counters.tx_bytes")
-	rx, ok3 := number(sys, "counters.rx_bytes")
+	irqs, ok1 := jsonpath.Number(sys, "irqs")
+	tx, ok2 := jsonpath.Number(sys, "counters.tx_bytes")
+	rx, ok3 := jsonpath.Number(sys, "counters.rx_bytes")
 	if ok1 && ok2 && ok3 {
 		return Row{math.NaN(), perMB(irqs, tx+rx), "system.irqs / system.counters.{tx,rx}_bytes"}, nil
 	}
@@ -60,18 +61,4 @@ func perMB(n, bytes float64) float64 {
 		return 0
 	}
 	return n * 1e6 / bytes
-}
-
-// number is the number at dotted path in m.
-func number(m map[string]any, path string) (float64, bool) {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return 0, false
-		}
-		v = obj[k]
-	}
-	f, ok := v.(float64)
-	return f, ok
 }
