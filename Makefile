@@ -53,8 +53,8 @@ image: | $(OUT)
 
 # make run [APP=./cmd/tamanet] [HTTP_PORT=8080] [ECHO_PORT=8007]
 # [NAPI=napi|interrupt|busypoll] [BOOT="boot options"] [ADMIN=PORT]
-# [FIRMWARE=seabios|qboot] [MACHINE=pc|q35|microvm] [NIC=e1000|virtio[,PROP=VAL...]]: host ports on 127.0.0.1 forwarded to the
-# guest's HTTP (80) and echo (7); ADMIN=8081 opens the admin listener (the
+# [FIRMWARE=seabios|qboot] [MACHINE=pc|q35|microvm] [NIC=e1000|virtio[,PROP=VAL...]]:
+# host ports on 127.0.0.1 forwarded to the guest's HTTP (80) and echo (7); ADMIN=8081 opens the admin listener (the
 # /debug/ routes: profiles, capture, trace) on guest port 8081, forwarded
 # from 127.0.0.1:8081. Without it no port serves them.
 run: image
@@ -80,7 +80,7 @@ vet:
 	go vet ./...
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 
-# make bench [NIC=e1000|virtio] [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
+# make bench [NIC=e1000|virtio] [MACHINE=pc|q35|microvm] [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
 # [MODE_ROUNDS=2] [OFFLOAD_ROUNDS=2] [JUMBO_ROUNDS=2] [TICK_ROUNDS=2] [FEATURE_ROUNDS=2]
 # [DURATION=3s] [WARMUP=1s] [IDLE=10s] [ACCEL=auto]: interleaved rounds of the unikernel
 # and the Linux baseline (both on NIC), then the unikernel's variants (NAPI modes,
@@ -88,7 +88,7 @@ vet:
 # off in turn); ratio tables, JSON and plots go to
 # bench/results/, the run's summary to its summary/ (see bench/README.md).
 bench: image
-	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) ACCEL=$(ACCEL) NIC=$(NIC) bench/bench.sh $(OUT)/tamanet.elf
+	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) ACCEL=$(ACCEL) NIC=$(NIC) MACHINE=$(MACHINE) bench/bench.sh $(OUT)/tamanet.elf
 
 # make record RUN=bench/results/TIME NAME=what-it-shows: files the run's
 # summary as bench/notes/DATE-NAME/ with a NOTE.md to finish by hand

@@ -29,7 +29,8 @@
 #    interrupts per MB. 0 rounds skips a part.
 # NIC=e1000 (default) or virtio (qemu.sh -n, device properties allowed:
 # NIC=virtio,mrg_rxbuf=off): every guest of every part, the unikernel and
-# Linux alike, on that NIC, Linux with that NIC's driver.
+# Linux alike, on that NIC, Linux with that NIC's driver. MACHINE=pc
+# (default), q35 or microvm (NIC=virtio only) for every guest likewise.
 # Network: NET=auto (default: tap where the machine allows it, else user),
 # user or tap. FIRMWARE=qboot (default) or seabios, for both guests.
 # ACCEL=auto (default), tcg or kvm: auto is decided once, before the first
@@ -52,13 +53,13 @@ repo=$(cd "$here/.." && pwd)
 image=$1
 rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto} ipv6=${IPV6:-0}
 offload_rounds=${OFFLOAD_ROUNDS:-2} jumbo_rounds=${JUMBO_ROUNDS:-2} tick_rounds=${TICK_ROUNDS:-2}
-feature_rounds=${FEATURE_ROUNDS:-2} nic=${NIC:-e1000}
+feature_rounds=${FEATURE_ROUNDS:-2} nic=${NIC:-e1000} machine=${MACHINE:-pc}
 duration=${DURATION:-3s} warmup=${WARMUP:-1s} idle=${IDLE:-10s}
 accel_knob=${ACCEL:-auto}
 firmware=${FIRMWARE:-qboot}
 
 "$repo/scripts/ensure-qemu.sh" >/dev/null
-accel=$("$here/tamabench.sh" accel -a "$accel_knob" "$image")
+accel=$("$here/tamabench.sh" accel -a "$accel_knob" -M "${MACHINE:-pc}" "$image")
 case $net in
 auto) if "$repo/qemu.sh" -T 2>/dev/null; then net=tap; else
 	echo "bench: tap mode unavailable ($("$repo/qemu.sh" -T 2>&1 || true)); using user networking" >&2
@@ -79,16 +80,16 @@ t0=$(date +%s)
 [ "${nic%%,*}" = virtio ] || feature_rounds=0
 features=""
 [ "${nic%%,*}" = virtio ] && features=", $feature_rounds per virtio feature setting"
-settings="accel $accel (ACCEL=$accel_knob), firmware $firmware, network $net, nic $nic, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, $tick_rounds per tick setting$features, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
+settings="accel $accel (ACCEL=$accel_knob), firmware $firmware, network $net, machine $machine, nic $nic, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, $tick_rounds per tick setting$features, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
 echo "bench: $settings" | tee "$out/settings.txt" >&2
 summary_begin "$out" ROUNDS="$rounds" MODE_ROUNDS="$mode_rounds" OFFLOAD_ROUNDS="$offload_rounds" \
-	JUMBO_ROUNDS="${JUMBO_ROUNDS:-2}" TICK_ROUNDS="$tick_rounds" FEATURE_ROUNDS="${FEATURE_ROUNDS:-2}" NIC="$nic" NET="${NET:-auto}" IPV6="$ipv6" \
+	JUMBO_ROUNDS="${JUMBO_ROUNDS:-2}" TICK_ROUNDS="$tick_rounds" FEATURE_ROUNDS="${FEATURE_ROUNDS:-2}" NIC="$nic" MACHINE="$machine" NET="${NET:-auto}" IPV6="$ipv6" \
 	FIRMWARE="$firmware" ACCEL="$accel_knob" DURATION="$duration" WARMUP="$warmup" IDLE="$idle" -- "$0" "$@"
 
 # ib: tamabench interleave with what every part shares (the accelerator,
 # firmware, network, NIC).
 ib() {
-	"$here/tamabench.sh" interleave -a "$accel" -f "$firmware" -N "${net%% *}" -nic "$nic" ${v6[@]+"${v6[@]}"} "$@"
+	"$here/tamabench.sh" interleave -a "$accel" -f "$firmware" -N "${net%% *}" -M "$machine" -nic "$nic" ${v6[@]+"${v6[@]}"} "$@"
 }
 
 echo "bench: tamanet vs Linux" >&2

@@ -146,7 +146,7 @@ func TestNICVariants(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := &interleave{uni: img, nic: "virtio", devices: devs, net: "user", accel: "tcg", rounds: 1, out: dir, cmdline: map[string]string{}}
+	c := &interleave{uni: img, nic: "virtio", machine: "microvm", devices: devs, net: "user", accel: "tcg", rounds: 1, out: dir, cmdline: map[string]string{}}
 	if err := c.plan(io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +163,11 @@ func TestNICVariants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.NIC != nic {
-			t.Errorf("%s: NIC %q, want %q", target, cfg.NIC, nic)
+		if cfg.NIC != nic || cfg.Machine != "microvm" {
+			t.Errorf("%s: NIC %q on %q, want %q on microvm", target, cfg.NIC, cfg.Machine, nic)
 		}
 	}
-	if !strings.Contains(c.bootNote, "nic virtio") {
+	if !strings.Contains(c.bootNote, "nic virtio, machine microvm") {
 		t.Errorf("results' note %q does not name the NIC", c.bootNote)
 	}
 	// Without -nic the properties go to qemu.sh's default model.

@@ -33,7 +33,7 @@ const (
 // interleave is the parsed command line of "interleave".
 type interleave struct {
 	uni, before, modes, out, accel, firmware, net string
-	nic                                           string      // qemu.sh -n for every guest ("": its default, e1000)
+	nic, machine                                  string      // qemu.sh -n and -M for every guest ("": its defaults, e1000 on pc)
 	devices                                       nicVariants // -dev: the unikernel's NIC variants
 	rounds                                        int
 	idle                                          time.Duration
@@ -68,6 +68,7 @@ func interleaveCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&c.mtu, "U", 0, "every guest and the tap at this MTU (tap only); 0: 1500")
 	fs.BoolVar(&c.saveStats, "S", false, "save each guest's /stats after its run as stats/TARGET-rROUND.json")
 	fs.StringVar(&c.nic, "nic", "", "every guest's NIC, as qemu.sh -n takes it: e1000 (default) or virtio, then optional ,PROP=VALUE device properties; the Linux baseline loads that NIC's driver")
+	fs.StringVar(&c.machine, "M", "", "every guest's machine (qemu.sh -M): pc (default), q35 or microvm (which needs -nic virtio)")
 	fs.Var(&c.devices, "dev", "a variant of the unikernel's NIC, NAME=PROPS (repeatable): target tamanet-NAME booted with -nic plus the device properties PROPS (\"\" none; e.g. mrg-rxbuf-off=mrg_rxbuf=off), compared with the first; Linux is not booted")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -133,6 +134,9 @@ func (c *interleave) plan(stderr io.Writer) error {
 	if c.nic != "" {
 		c.netNote += ", nic " + c.nic
 	}
+	if c.machine != "" {
+		c.netNote += ", machine " + c.machine
+	}
 	if c.ipv6 {
 		c.netNote += " ipv6"
 	}
@@ -186,7 +190,7 @@ func (c *interleave) plan(stderr io.Writer) error {
 	if probe == "" {
 		probe = filepath.Join(c.linux, "vmlinuz")
 	}
-	accel, err := resolveAccel(c.accel, probe)
+	accel, err := resolveAccel(c.accel, probe, c.machine)
 	if err != nil {
 		return err
 	}
@@ -243,7 +247,7 @@ func copyFile(src, dst string) error {
 
 // config is target's guest.
 func (c *interleave) config(target string) (vm.Config, error) {
-	cfg := vm.Config{Accel: c.accel, Firmware: c.firmware, NIC: cmp.Or(c.nicOf[target], c.nic), Network: c.network, TapMTU: c.mtu, TapIPv6: c.ipv6}
+	cfg := vm.Config{Accel: c.accel, Firmware: c.firmware, NIC: cmp.Or(c.nicOf[target], c.nic), Machine: c.machine, Network: c.network, TapMTU: c.mtu, TapIPv6: c.ipv6}
 	var opts []string
 	if target == linuxTarget {
 		cfg.Image, cfg.Initrd = filepath.Join(c.linux, "vmlinuz"), filepath.Join(c.linux, "initramfs.cpio.gz")

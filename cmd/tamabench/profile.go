@@ -54,7 +54,7 @@ func profileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := vm.TapAvailable(); err != nil {
 		return fmt.Errorf("profile: needs tap mode: %w", err)
 	}
-	a, err := resolveAccel(*accel, image)
+	a, err := resolveAccel(*accel, image, "")
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (s guestSoak) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	accel, err := resolveAccel(s.accel, s.image)
+	accel, err := resolveAccel(s.accel, s.image, "")
 	if err != nil {
 		return err
 	}
