@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tamanet/cmd/tamabench/internal/result"
 	"tamanet/vm"
 )
 
@@ -188,5 +189,23 @@ func TestNICVariants(t *testing.T) {
 	c = &interleave{uni: img, devices: devs[:1], modes: "napi", net: "user", accel: "tcg", rounds: 1, out: dir, cmdline: map[string]string{}}
 	if err := c.plan(io.Discard); err == nil {
 		t.Error("-dev with -n accepted")
+	}
+}
+
+func TestConsolePhases(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	lines := []vm.Line{
+		{Text: "qemu.sh: nic virtio-net-pci,netdev=net0,romfile=", At: t0.Add(50 * time.Millisecond)},
+		{Text: "READY linuxd http=[::]:80 echo=[::]:7", At: t0.Add(7200 * time.Millisecond)},
+		{Text: "init: eth0 10.0.2.15/24 via 10.0.2.2, mtu 1500, starting linuxd", At: t0.Add(7000 * time.Millisecond)},
+		{Text: "READY linuxd again", At: t0.Add(9000 * time.Millisecond)},
+	}
+	got := consolePhases(lines, t0)
+	want := []result.Phase{{Name: "init_eth0", MS: 7000}, {Name: "ready", MS: 7200}}
+	if !slices.Equal(got, want) {
+		t.Errorf("consolePhases: %+v, want %+v", got, want)
+	}
+	if got := consolePhases(lines[:1], t0); len(got) != 0 {
+		t.Errorf("no phase lines: %+v", got)
 	}
 }

@@ -332,6 +332,11 @@ func (c *interleave) measure(ctx context.Context, target string, round int, stdo
 	if err := runSelf(ctx, g, io.MultiWriter(stdout, table), stderr, run...); err != nil {
 		return err
 	}
+	if target == linuxTarget {
+		if err := addLinuxPhases(filepath.Join(c.out, fmt.Sprintf("%s-r%d.json", target, round)), g); err != nil {
+			fmt.Fprintf(stderr, "interleave: no boot phases for %s: %v\n", target, err)
+		}
+	}
 	if c.saveStats {
 		path := filepath.Join(c.out, "stats", fmt.Sprintf("%s-r%d.json", target, round))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
