@@ -176,8 +176,8 @@ func NewQueue(t Transport, index, size uint16, dma DMA, vector uint16, eventIdx 
 	var bus uint64
 	var availOff, usedOff int
 	if t.Legacy() {
-		usedOff = alignUp(DescSize*n+ringEntries+2*n+2, QueueAlign)
-		availOff = DescSize * n
+		r := LegacyRing(0, size)
+		availOff, usedOff = int(r.Avail), int(r.Used)
 		var err error
 		if mem, bus, err = allocRings(dma, QueueBytes(n), QueueAlign, index); err != nil {
 			return nil, err
@@ -455,51 +455,6 @@ func (q *Queue) Detach(f func(head uint16)) {
 // t.SetupQueue. Call Detach first.
 func (q *Queue) Reattach(t Transport, vector uint16) error {
 	return t.SetupQueue(q.index, q.size, q.addrs, vector)
-}
-
-// Old names kept for virtio/rng until it moves to NewQueue.
-
-// Collect is Get in the shape virtio/rng uses: the head, the bytes
-// written and whether an entry was there; a bad entry reports written 0.
-func (q *Queue) Collect() (id uint16, written uint32, ok bool) {
-	u, ok := q.Get()
-	if u.Err != nil {
-		return u.Head, 0, ok
-	}
-	return u.Head, u.Len, ok
-}
-
-// legacyNotifier notifies through the legacy register block.
-type legacyNotifier struct{ p Ports }
-
-func (n legacyNotifier) Notify(q uint16) { n.p.Out16(QUEUE_NOTIFY, q) }
-
-// SetupQueue sets up queue index with memory from dma (3.1.1 step 7, on
-// the legacy interface): the device says the size; the driver allocates
-// the rings page-aligned and tells the device their page. The driver polls
-// the used ring, so it asks the device not to interrupt.
-func (d *Device) SetupQueue(index uint16, dma DMA) (*Queue, error) {
-	p := d.ports
-	p.Out16(QUEUE_SELECT, index)
-	size := p.In16(QUEUE_SIZE)
-	switch {
-	case size == 0:
-		return nil, fmt.Errorf("%w: queue %d has size 0", ErrNoQueue, index)
-	case size > MaxQueueSize || size&(size-1) != 0:
-		return nil, fmt.Errorf("%w: %d entries (a power of 2 up to %d)", ErrQueueSize, size, MaxQueueSize)
-	}
-	if p.In32(QUEUE_ADDRESS) != 0 {
-		return nil, fmt.Errorf("virtio: queue %d is already in use", index)
-	}
-	n := int(size)
-	mem, bus, err := allocRings(dma, QueueBytes(n), QueueAlign, index)
-	if err != nil {
-		return nil, err
-	}
-	q := newQueue(legacyNotifier{p}, index, size, mem, DescSize*n, alignUp(DescSize*n+ringEntries+2*n+2, QueueAlign), false)
-	q.DisableInterrupts()
-	p.Out32(QUEUE_ADDRESS, uint32(bus>>QueueAddrShift))
-	return q, nil
 }
 
 // word is the aligned 32-bit word at off in b, for atomic access.

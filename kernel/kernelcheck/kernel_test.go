@@ -72,6 +72,7 @@ func TestKernel(t *testing.T) {
 		// even in an ordinary goroutine with interrupts on.
 		{"UDFault", expect("udfault", exitFatal,
 			"fatal: invalid opcode (#UD)", "[signal SIGILL: illegal instruction", "main.invalidOpcode()", "rip    0x")},
+		{"MSI", testMSI},
 		{"ExitPowersOff", testExitPowersOff}, {"ExitHalts", testExitHalts}, {"FatalHalts", testFatalHalts},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, image) })
@@ -102,6 +103,34 @@ func boot(t *testing.T, image, check string) vmtest.Result {
 	r := vmtest.Run(t, onPC(image, check), 2*time.Minute)
 	t.Logf("%s under %s", check, r.Accel)
 	return r
+}
+
+// testMSI runs the MSI check (QEMU's edu device) and the MSI-X check (an
+// e1000e, on a user-net backend that reaches nothing) on the pc and q35
+// machines.
+func testMSI(t *testing.T, image string) {
+	for _, machine := range []string{"pc", "q35"} {
+		for _, c := range []struct {
+			check  string
+			device []string
+			wants  []string
+		}{
+			{"msi", []string{"-device", "edu"}, []string{"kernelcheck: msi: 3 interrupts on vector"}},
+			{"msix", []string{"-netdev", "user,id=msix,restrict=on", "-device", "e1000e,netdev=msix,romfile="},
+				[]string{"pending while masked, no interrupt", "kernelcheck: msix: rx handler 2, tx handler 2"}},
+		} {
+			t.Run(machine+"/"+c.check, func(t *testing.T) {
+				cfg := vm.Config{Image: image, Machine: machine, Cmdline: c.check, Network: vm.NoNIC, QEMUArgs: c.device}
+				r := vmtest.Run(t, cfg, 2*time.Minute)
+				r.Expect(t, exitPass, append(c.wants, "kernelcheck: PASS")...)
+				for _, l := range strings.Split(r.Output, "\n") {
+					if strings.HasPrefix(l, "kernelcheck: msi") {
+						t.Log(l)
+					}
+				}
+			})
+		}
+	}
 }
 
 func testPowerOff(t *testing.T, image string) {
@@ -237,14 +266,38 @@ func testNoRDRAND(t *testing.T, image string) {
 }
 
 // testEntropy: on a CPU without RDRAND, the virtio-rng driver keys the
-// generator crypto/rand uses.
+// generator crypto/rand uses, on every transport: the transitional PCI
+// device (modern capabilities preferred), legacy-only and modern-only PCI
+// devices, and microvm's virtio-mmio in its legacy (QEMU's default) and
+// version 2 layouts, found from the virtio_mmio.device= entry QEMU
+// appends to the command line.
 func testEntropy(t *testing.T, image string) {
-	r := vmtest.Run(t, onPC(image, "entropy", "-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci"), time.Minute)
-	r.Expect(t, exitPass, "board: WARNING: the CPU lacks RDRAND", "kernelcheck: PASS")
-	for _, l := range strings.Split(r.Output, "\n") {
-		if strings.HasPrefix(l, "kernelcheck: entropy") {
-			t.Log(l)
-		}
+	noRDRAND := []string{"-cpu", "qemu64,+pdpe1gb"}
+	pc := func(dev string) vm.Config { return onPC(image, "entropy", append(noRDRAND, "-device", dev)...) }
+	microvm := func(extra ...string) vm.Config {
+		return vm.Config{Image: image, Machine: "microvm", Cmdline: "entropy", Network: vm.NoNIC,
+			QEMUArgs: append(append(noRDRAND, "-device", "virtio-rng-device"), extra...)}
+	}
+	for _, c := range []struct {
+		name, over string
+		cfg        vm.Config
+	}{
+		{"Transitional", "over pci-modern", pc("virtio-rng-pci")},
+		{"LegacyOnly", "over pci-legacy", pc("virtio-rng-pci,disable-modern=on")},
+		{"ModernOnly", "over pci-modern", pc("virtio-rng-pci,disable-legacy=on")},
+		{"MicrovmLegacy", "over mmio-v1", microvm()},
+		{"MicrovmV2", "over mmio-v2", microvm("-global", "virtio-mmio.force-legacy=false")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := vmtest.Run(t, c.cfg, time.Minute)
+			r.Expect(t, exitPass, "board: WARNING: the CPU lacks RDRAND", c.over, "kernelcheck: PASS")
+			for _, l := range strings.Split(r.Output, "\n") {
+				if strings.HasPrefix(l, "kernelcheck: entropy") || strings.HasPrefix(l, "kernelcheck: virtio") ||
+					strings.HasPrefix(l, "kernelcheck: command line") {
+					t.Log(l)
+				}
+			}
+		})
 	}
 }
 

@@ -33,6 +33,9 @@
 //	          known value in every register: none may change
 //	exit      board.Exit(3) beside a goroutine printing a heartbeat: on a
 //	          machine without isa-debug-exit, nothing may run after it
+//	msi       MSI from QEMU's edu device on a vector from kernel.RequestMSI
+//	msix      MSI-X from an e1000e: two entries, each cause to its own
+//	          handler, a masked entry pending until unmasked
 package main
 
 import (
@@ -48,8 +51,11 @@ import (
 	"tamanet/kernel"
 	"tamanet/pci"
 	"tamanet/unikernel/entropy"
+	"tamanet/unikernel/virtioboard"
 	"tamanet/virtio"
+	"tamanet/virtio/mmio"
 	"tamanet/virtio/rng"
+	"tamanet/virtio/virtiopci"
 )
 
 func main() {
@@ -57,7 +63,8 @@ func main() {
 		fmt.Println("kernelcheck: FAIL", err)
 		board.Exit(1)
 	}
-	check := strings.TrimSpace(board.CommandLine())
+	// The first word; microvm appends virtio_mmio.device= entries.
+	check, _, _ := strings.Cut(strings.TrimSpace(board.CommandLine()), " ")
 	fmt.Printf("kernelcheck: %s (TSC %d Hz)\n", check, board.TSCFrequency())
 	var err error
 	switch check {
@@ -106,6 +113,10 @@ func main() {
 	case "udfault":
 		invalidOpcode()
 		err = fmt.Errorf("an invalid opcode did not end the program")
+	case "msi":
+		err = checkMSI()
+	case "msix":
+		err = checkMSIX()
 	case "exit":
 		exitBesideHeartbeat()
 		err = fmt.Errorf("board.Exit returned")
@@ -273,26 +284,45 @@ func checkRand() error {
 	return nil
 }
 
-// checkEntropy binds the virtio-rng device, keys the entropy package's
-// generator from it, and checks that crypto/rand then draws from the generator and a
-// reseed from the device.
+// checkEntropy binds the virtio-rng device, on PCI or on virtio-mmio,
+// keys the entropy package's generator from it, and checks that
+// crypto/rand then draws from the generator and a reseed from the device.
 func checkEntropy() error {
-	var reg pci.Registry
+	fmt.Printf("kernelcheck: command line %q\n", board.CommandLine())
+	entries, err := virtioboard.MMIOEntries()
+	fmt.Printf("kernelcheck: virtio-mmio entries %+v (%v)\n", entries, err)
 	var dev *rng.RNG
-	err := rng.Register(&reg, rng.Platform{
-		Ports: func(bar pci.BAR) (virtio.Ports, error) { return board.MapIO(bar.Addr, bar.Size) },
-		DMA:   board.DMA{},
-		Bound: func(r *rng.RNG, _ *pci.Device) error { dev = r; return nil },
+	bind := func(t virtio.Transport, where string) error {
+		r, err := rng.New(t, board.DMA{}, rng.Config{})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("kernelcheck: virtio-rng at %s over %s\n", where, t.Name())
+		dev = r
+		return nil
+	}
+	found, st, err := virtioboard.ProbeMMIO(map[uint16]mmio.Binder{
+		virtio.DeviceEntropy: func(t virtio.Transport, d mmio.Device) error { return bind(t, d.String()) },
 	})
+	fmt.Printf("kernelcheck: virtio-mmio %v %+v\n", found, st)
 	if err != nil {
 		return err
 	}
-	bus, err := board.EnumeratePCI(&reg)
-	if err != nil {
-		return err
-	}
-	if err := bus.Probe(); err != nil {
-		return err
+	if dev == nil {
+		var reg pci.Registry
+		err := virtiopci.Register(&reg, virtioboard.PCI(map[uint16]virtiopci.Binder{
+			virtio.DeviceEntropy: func(t virtio.Transport, pd *pci.Device) error { return bind(t, pd.Addr.String()) },
+		}))
+		if err != nil {
+			return err
+		}
+		bus, err := board.EnumeratePCI(&reg)
+		if err != nil {
+			return err
+		}
+		if err := bus.Probe(); err != nil {
+			return err
+		}
 	}
 	if dev == nil {
 		return fmt.Errorf("no virtio-rng device bound")
