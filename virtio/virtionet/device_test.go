@@ -348,7 +348,7 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("queue of 100: %v", err)
 	}
 	m := model.New(model.Config{Memory: r.mem, Features: model.F_MAC})
-	if _, err := New(transport(t, m), r.mem, Config{}); !errors.Is(err, ErrNoVersion1) {
+	if _, err := New(transport(t, m), r.mem, Config{}); !errors.Is(err, virtio.ErrNotModern) {
 		t.Errorf("modern device without VERSION_1: %v", err)
 	}
 	if m.Status()&statusFailed == 0 {
