@@ -442,3 +442,40 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("delivered %d, stats %+v %+v", got, s.TX, s.RX)
 	}
 }
+
+// TestTxStopAndWake: with a device that has not finished anything, a
+// full queue stops Transmit; the device's completions then interrupt
+// (asked for while stopped), the poll reclaims them and txReady fires.
+func TestTxStopAndWake(t *testing.T) {
+	for _, ev := range []bool{true, false} {
+		mem := arena.New(32 << 20)
+		var d *Device
+		m := model.New(model.Config{Memory: mem, MAC: testMAC, IRQ: func() { d.HandleInterrupt() }})
+		qt := &quietTransport{Transport: transport(t, m)}
+		d, err := New(qt, mem, Config{TxQueueSize: 16, NoEventIdx: !ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wakes := 0
+		d.Attach(nil, nil, func() { wakes++ })
+		qt.quiet = true
+		frames := make([]txframe.Frame, 40)
+		for i := range frames {
+			frames[i] = txframe.Frame{Parts: [][]byte{udpFrame(100, byte(i))}}
+		}
+		n := d.Transmit(frames)
+		if n != 16 || d.Stats().TX.RingFull != 1 {
+			t.Fatalf("eventIdx %v: Transmit took %d of a 16-entry queue, stats %+v", ev, n, d.Stats().TX)
+		}
+		qt.quiet = false
+		qt.Notify(txQueue) // the device gets round to the queue
+		for d.NAPI().Step() {
+		}
+		if wakes != 1 || d.Stats().TX.Packets != 16 {
+			t.Fatalf("eventIdx %v: %d wakes, stats %+v", ev, wakes, d.Stats().TX)
+		}
+		if n := d.Transmit(frames[16:]); n != 24 {
+			t.Fatalf("after the wake Transmit took %d", n)
+		}
+	}
+}
