@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"tamanet/board"
@@ -14,6 +15,9 @@ import (
 	"tamanet/napi"
 	"tamanet/netif"
 	"tamanet/pci"
+	"tamanet/unikernel/entropy"
+	"tamanet/unikernel/virtioboard"
+	"tamanet/virtio/mmio"
 )
 
 // netDevice is a NIC driver as the unikernel runs it: netif's Driver plus
@@ -36,6 +40,11 @@ type nic struct {
 	features string
 	dev      netDevice
 	bus      *pci.Bus
+	mmio     mmio.Stats // virtio-mmio discovery
+
+	// onFirstRx, if set, is called with the first received frame, for
+	// a driver that does not report it itself.
+	onFirstRx func()
 
 	// hookIRQ routes the device's interrupts to its driver and returns
 	// the routing for the READY line.
@@ -63,10 +72,10 @@ type nicConfig struct {
 type bindFunc func(n *nic) error
 
 // bringUpNIC enumerates PCI, assigns the BARs firmware left unassigned,
-// binds the drivers in reg and ours (e1000, virtio-net over PCI or
-// virtio-mmio) and returns the NIC that came up. The bus table goes to the
-// console once the drivers are up.
-func bringUpNIC(cfg nicConfig, reg *pci.Registry) (*nic, error) {
+// binds the drivers in reg and ours (e1000; virtio-net and the entropy
+// policy's virtio-rng over PCI and virtio-mmio) and returns the NIC that
+// came up. The bus table goes to the console once the drivers are up.
+func bringUpNIC(cfg nicConfig, reg *pci.Registry, ent *entropy.Policy) (*nic, error) {
 	var served *nic
 	bind := func(n *nic) error {
 		if served != nil {
@@ -79,7 +88,8 @@ func bringUpNIC(cfg nicConfig, reg *pci.Registry) (*nic, error) {
 	if err := registerE1000(reg, cfg, bind); err != nil {
 		return nil, err
 	}
-	if err := registerVirtioNet(reg, cfg, bind); err != nil {
+	mmioBinders, err := registerVirtio(reg, cfg, bind, ent)
+	if err != nil {
 		return nil, err
 	}
 	bus, err := board.EnumeratePCI(reg)
@@ -91,7 +101,9 @@ func bringUpNIC(cfg nicConfig, reg *pci.Registry) (*nic, error) {
 	cfg.boot.mark(phasePCI)
 	perr := bus.Probe()
 	fmt.Print(bus)
-	merr := probeVirtioMMIO(cfg, bind)
+	// microvm: no PCI, its virtio devices on virtio-mmio transports. A
+	// bad virtio_mmio.device= entry costs that device, not the boot.
+	_, mstats, merr := virtioboard.ProbeMMIO(mmioBinders)
 	if served == nil {
 		return nil, fmt.Errorf("no NIC bound (an e1000 8086:100e or a virtio-net device): %w",
 			errors.Join(perr, merr, errors.New("nothing to serve on")))
@@ -99,7 +111,7 @@ func bringUpNIC(cfg nicConfig, reg *pci.Registry) (*nic, error) {
 	if err := errors.Join(perr, merr); err != nil {
 		fmt.Fprintf(os.Stderr, "tamanet: probe: %v\n", err)
 	}
-	served.bus = bus
+	served.bus, served.mmio = bus, mstats
 	mac := served.dev.MAC()
 	fmt.Printf("tamanet: %s %s, MAC %x, link %v\n", served.kind, served.where, mac[:], updown(served.dev.LinkUp()))
 	return served, nil
@@ -120,7 +132,7 @@ func (n *nic) watchdog(period time.Duration) {
 // watchLink returns the driver as the stack should see it: carrier changes
 // also wake logLink.
 func (n *nic) watchLink() netif.Driver {
-	w := linkWatcher{netDevice: n.dev, event: n.linkEvent}
+	w := linkWatcher{netDevice: n.dev, event: n.linkEvent, onFirstRx: n.onFirstRx}
 	// The stack looks for these by type assertion: keep them visible.
 	mf, hasFilter := n.dev.(netif.MulticastFilter)
 	rb, batches := n.dev.(netif.RxBatcher)
@@ -176,11 +188,22 @@ func onOff(on bool) string {
 // signalling event.
 type linkWatcher struct {
 	netDevice
-	event chan struct{}
+	event     chan struct{}
+	onFirstRx func()
 }
 
 // Attach implements netif.Driver.
 func (w linkWatcher) Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func()) {
+	if first := w.onFirstRx; first != nil && rx != nil {
+		var seen atomic.Bool
+		next := rx
+		rx = func(frame []byte, csumOK bool) {
+			if !seen.Load() && seen.CompareAndSwap(false, true) {
+				first()
+			}
+			next(frame, csumOK)
+		}
+	}
 	w.netDevice.Attach(rx, func(up bool) {
 		if link != nil {
 			link(up)

@@ -16,6 +16,8 @@ import (
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/runtimestats"
 	"tamanet/unikernel/tlsroots"
+	"tamanet/virtio/mmio"
+	"tamanet/virtio/virtionet"
 )
 
 // Stats is a snapshot of every layer's statistics: the "system" member of
@@ -79,6 +81,13 @@ type Stats struct {
 	// E1000 is the e1000 driver: hardware statistics registers, receive
 	// and transmit paths, interrupts, NAPI; absent on another NIC.
 	E1000 *e1000.Stats `json:"e1000,omitempty"`
+	// VirtioNet is the virtio-net driver: negotiated features, receive
+	// and transmit paths, the queues' notifications, interrupts, NAPI;
+	// absent on another NIC.
+	VirtioNet *virtionet.Stats `json:"virtio_net,omitempty"`
+	// VirtioMMIO is the virtio-mmio discovery (microvm): transports
+	// named, empty, bound.
+	VirtioMMIO mmio.Stats `json:"virtio_mmio"`
 	// Cost is what moving data has cost at the device interface, per
 	// megabyte, since boot.
 	Cost costStats `json:"cost"`
@@ -192,6 +201,7 @@ func (s *System) Stats() Stats {
 		Tick:         tickStats(kernel.TickStats()),
 		PCI:          s.nic.bus.Stats,
 		NIC:          s.nic.kind,
+		VirtioMMIO:   s.nic.mmio,
 		Stats:        s.Stack.Stats(),
 		Runtime:      runtimestats.Read(s.gcPace),
 		Trace:        lattrace.ReadStats(),

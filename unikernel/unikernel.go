@@ -86,10 +86,7 @@ func Start(name string) (*System, error) {
 	pace := gcpolicy.Set(opts.GOGC)
 	var reg pci.Registry
 	ent := &entropy.Policy{}
-	if err := ent.Register(&reg); err != nil {
-		return nil, err
-	}
-	n, err := bringUpNIC(cfg, &reg)
+	n, err := bringUpNIC(cfg, &reg, ent)
 	if err != nil {
 		return nil, err
 	}

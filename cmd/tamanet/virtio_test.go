@@ -22,7 +22,7 @@ var virtioMachines = []struct {
 }{
 	{"pc", "pc", "virtio", "pci-modern", true},
 	{"q35", "q35", "virtio", "pci-modern", true},
-	{"microvm", "microvm", "virtio", "mmio", true},
+	{"microvm", "microvm", "virtio", "mmio-v2", true},
 	{"pc-legacy", "pc", "virtio,disable-modern=on", "pci-legacy", false},
 }
 

@@ -18,8 +18,10 @@
 //	sleepignored  request a sleep type QEMU ignores: the request must fail,
 //	          and only after the whole bounded wait
 //	rand      crypto/rand gives distinct, non-zero output (RDRAND or not)
-//	entropy   key the random generator from a virtio-rng device and check
-//	          crypto/rand draws from it
+//	entropy   key the random generator from a virtio-rng device (PCI or
+//	          virtio-mmio) and check crypto/rand draws from it
+//	virtioirq a virtio-rng request with queue interrupts on: the device's
+//	          interrupt arrives on the line discovery named
 //	faults    nil dereference, division by zero and, with
 //	          debug.SetPanicOnFault, a general protection fault are
 //	          recovered panics
@@ -49,13 +51,6 @@ import (
 
 	"tamanet/board"
 	"tamanet/kernel"
-	"tamanet/pci"
-	"tamanet/unikernel/entropy"
-	"tamanet/unikernel/virtioboard"
-	"tamanet/virtio"
-	"tamanet/virtio/mmio"
-	"tamanet/virtio/rng"
-	"tamanet/virtio/virtiopci"
 )
 
 func main() {
@@ -93,6 +88,8 @@ func main() {
 		err = checkRand()
 	case "entropy":
 		err = checkEntropy()
+	case "virtioirq":
+		err = checkVirtioIRQ()
 	case "faults":
 		err = checkFaults()
 	case "preempt":
@@ -280,72 +277,6 @@ func checkRand() error {
 	fmt.Printf("kernelcheck: rand %x %x (RDRAND emulated: %v)\n", a, b, board.RDRANDEmulated())
 	if bytes.Equal(a, b) || bytes.Equal(a, make([]byte, 32)) {
 		return fmt.Errorf("crypto/rand repeats")
-	}
-	return nil
-}
-
-// checkEntropy binds the virtio-rng device, on PCI or on virtio-mmio,
-// keys the entropy package's generator from it, and checks that
-// crypto/rand then draws from the generator and a reseed from the device.
-func checkEntropy() error {
-	fmt.Printf("kernelcheck: command line %q\n", board.CommandLine())
-	entries, err := virtioboard.MMIOEntries()
-	fmt.Printf("kernelcheck: virtio-mmio entries %+v (%v)\n", entries, err)
-	var dev *rng.RNG
-	bind := func(t virtio.Transport, where string) error {
-		r, err := rng.New(t, board.DMA{}, rng.Config{})
-		if err != nil {
-			return err
-		}
-		fmt.Printf("kernelcheck: virtio-rng at %s over %s\n", where, t.Name())
-		dev = r
-		return nil
-	}
-	found, st, err := virtioboard.ProbeMMIO(map[uint16]mmio.Binder{
-		virtio.DeviceEntropy: func(t virtio.Transport, d mmio.Device) error { return bind(t, d.String()) },
-	})
-	fmt.Printf("kernelcheck: virtio-mmio %v %+v\n", found, st)
-	if err != nil {
-		return err
-	}
-	if dev == nil {
-		var reg pci.Registry
-		err := virtiopci.Register(&reg, virtioboard.PCI(map[uint16]virtiopci.Binder{
-			virtio.DeviceEntropy: func(t virtio.Transport, pd *pci.Device) error { return bind(t, pd.Addr.String()) },
-		}))
-		if err != nil {
-			return err
-		}
-		bus, err := board.EnumeratePCI(&reg)
-		if err != nil {
-			return err
-		}
-		if err := bus.Probe(); err != nil {
-			return err
-		}
-	}
-	if dev == nil {
-		return fmt.Errorf("no virtio-rng device bound")
-	}
-	g, err := entropy.Use("virtio-rng", dev)
-	if err != nil {
-		return err
-	}
-	a, b := make([]byte, 32), make([]byte, 32)
-	rand.Read(a)
-	rand.Read(b)
-	if err := g.Reseed(); err != nil {
-		return err
-	}
-	e, d := g.Stats(), dev.Stats()
-	fmt.Printf("kernelcheck: entropy %x %x; generator %+v; device %+v\n", a, b, e, d)
-	switch {
-	case bytes.Equal(a, b) || bytes.Equal(a, make([]byte, 32)):
-		return fmt.Errorf("crypto/rand repeats")
-	case e.GeneratedBytes < 64 || e.SourceBytes != 64 || e.Reseeds != 1:
-		return fmt.Errorf("generator %+v: want 64 bytes from virtio-rng, 64 handed out", e)
-	case d.Bytes != 64:
-		return fmt.Errorf("device gave %d bytes, want 64", d.Bytes)
 	}
 	return nil
 }

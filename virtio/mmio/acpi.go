@@ -88,6 +88,8 @@ func parseCRS(b []byte) (Entry, bool) {
 			e.Size = uint64(binary.LittleEndian.Uint32(body[5:]))
 			mem = true
 		case b[0] == tagExtendedIRQ && size >= 6 && body[1] >= 1 && !irq:
+			// Flags: bit 1 edge-triggered, bit 2 active low (6.4.3.6).
+			e.Edge, e.ActiveLow = body[0]&2 != 0, body[0]&4 != 0
 			e.IRQ = binary.LittleEndian.Uint32(body[2:])
 			irq = true
 		}

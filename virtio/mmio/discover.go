@@ -15,10 +15,15 @@ import (
 // virtio_mmio.device=<size>@<base>:<irq>[:<id>].
 const cmdlineKey = "virtio_mmio.device="
 
-// Entry is one virtio_mmio.device= parameter.
+// Entry is one virtio-mmio transport: a virtio_mmio.device= parameter or
+// a DSDT device.
 type Entry struct {
 	Base, Size uint64
 	IRQ        uint32 // the interrupt line (a GSI on x86)
+	// Edge and ActiveLow describe the line as the DSDT does; the zero
+	// value, level-triggered and active high, is how QEMU wires
+	// virtio-mmio, and what a command-line entry (which cannot say) gets.
+	Edge, ActiveLow bool
 }
 
 // ParseCommandLine returns every virtio_mmio.device= entry of cmdline, in

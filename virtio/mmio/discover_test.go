@@ -57,10 +57,12 @@ func microvmDSDT(base, irq uint32) []byte {
 // whose _CRS lacks either is skipped.
 func TestParseDSDT(t *testing.T) {
 	aml := append([]byte("DSDT....header...."), microvmDSDT(0xfeb02e00, 47)...)
-	aml = append(aml, microvmDSDT(0xfeb02c00, 46)...)
+	edgeLow := microvmDSDT(0xfeb02c00, 46)
+	edgeLow[len(edgeLow)-8] |= 2 | 4 // the interrupt's flags
+	aml = append(aml, edgeLow...)
 	aml = append(aml, "\x08_HID\x0dLNRO0005\x00\x08_UID\x00"...) // no _CRS
 	got := ParseDSDT(aml)
-	want := []Entry{{Base: 0xfeb02e00, Size: 512, IRQ: 47}, {Base: 0xfeb02c00, Size: 512, IRQ: 46}}
+	want := []Entry{{Base: 0xfeb02e00, Size: 512, IRQ: 47}, {Base: 0xfeb02c00, Size: 512, IRQ: 46, Edge: true, ActiveLow: true}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("entries %+v, want %+v", got, want)
 	}
