@@ -74,10 +74,9 @@ type Device struct {
 
 	txMu      sync.Mutex
 	txq       *virtio.Queue
-	txBufs    []byte
-	txBufsBus uint64
-	txSlots   []txSlot        // per chain head
-	txChain   []virtio.Buffer // scratch for one chain
+	txMem     txArena
+	txSlots   []txSlot         // per chain head
+	txChain   [2]virtio.Buffer // scratch for one chain
 	txStopped bool
 	txWatch   txWatch
 	tx        TxStats

@@ -239,15 +239,15 @@ func TestRingOverflow(t *testing.T) {
 // TestTxRingFull: a Transmit that fills the queue stops, and the poll
 // after the device's completions wakes it.
 func TestTxRingFull(t *testing.T) {
-	r := newRig(t, model.Config{}, Config{TxQueueSize: 32})
+	r := newRig(t, model.Config{}, Config{TxQueueSize: 32, TxBufferBytes: 128 << 10})
 	big := tcpFrame(60000, false, true)
 	frames := make([]txframe.Frame, 8)
 	for i := range frames {
 		frames[i] = txframe.Frame{Parts: [][]byte{big}, Offload: tcpOffload(false, 1448)}
 	}
-	// Each takes 15 pages: two fit in 32 descriptors. The model completes
-	// chains inside the notification, so the driver's kick-and-reclaim
-	// makes room each time and all go.
+	// Two fit in the transmit memory. The model completes chains inside
+	// the notification, so the driver's kick-and-reclaim makes room each
+	// time and all go.
 	if n := r.d.Transmit(frames); n != len(frames) {
 		t.Fatalf("Transmit took %d", n)
 	}
