@@ -30,7 +30,7 @@ var (
 // newVirtioWire builds two driver+model NICs whose transmit sides feed
 // each other's Receive (header and all, as QEMU hands a tap its vnet
 // header), and stops them when the test ends.
-func newVirtioWire(t testing.TB, mcfg model.Config, cfg virtionet.Config) (a, b *virtioNIC) {
+func newVirtioWire(t testing.TB, kind string, mcfg model.Config, cfg virtionet.Config) (a, b *virtioNIC) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -55,7 +55,11 @@ func newVirtioWire(t testing.TB, mcfg model.Config, cfg virtionet.Config) (a, b 
 		c.IRQ = func() { kick(line) }
 		c.MSIX = func(v uint16) { kick(vectors[v%3]) }
 		m := model.New(c)
-		d, err := virtionet.New(m, c.Memory.(*arena.Arena), cfg)
+		tr, err := m.Transport(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := virtionet.New(tr, c.Memory.(*arena.Arena), cfg)
 		if err != nil {
 			t.Fatalf("virtionet.New: %v", err)
 		}
@@ -106,13 +110,15 @@ func newVirtioWire(t testing.TB, mcfg model.Config, cfg virtionet.Config) (a, b 
 	return a, b
 }
 
-func newVirtioPair(t testing.TB, mcfg model.Config, cfg virtionet.Config) (*pair, *virtioNIC, *virtioNIC) {
-	na, nb := newVirtioWire(t, mcfg, cfg)
+// newVirtioPair wires two stacks through two virtio-net drivers and
+// models, on the transport of kind (virtio/model.Kinds).
+func newVirtioPair(t testing.TB, kind string, mcfg model.Config, cfg virtionet.Config) (*pair, *virtioNIC, *virtioNIC) {
+	na, nb := newVirtioWire(t, kind, mcfg, cfg)
 	return newStacks(t, na.d, nb.d), na, nb
 }
 
 func TestVirtioNetPingAndHTTP(t *testing.T) {
-	p, _, _ := newVirtioPair(t, model.Config{}, virtionet.Config{})
+	p, _, _ := newVirtioPair(t, "pci-modern", model.Config{}, virtionet.Config{})
 	if err := ping(p.a, addrB.Addr(), []byte("ping over virtio-net")); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +141,7 @@ func TestVirtioNetPingAndHTTP(t *testing.T) {
 // to the device as GSO frames (HOST_TSO), the peer's device hands them up
 // whole (GUEST_TSO, partial checksums), and the data must arrive exact.
 func TestVirtioNetLargeTransfer(t *testing.T) {
-	p, na, nb := newVirtioPair(t, model.Config{}, virtionet.Config{})
+	p, na, nb := newVirtioPair(t, "pci-modern", model.Config{}, virtionet.Config{})
 	c := serveHTTP(t, p.b, p.a)
 	transferBothWays(t, c, url, 50<<20)
 	for _, side := range []struct {
@@ -169,25 +175,26 @@ func TestVirtioNetLargeTransfer(t *testing.T) {
 // and drivers with features taken away, down to a legacy device with none.
 func TestVirtioNetFeatureMatrix(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		mcfg model.Config
-		cfg  virtionet.Config
+		name, kind string
+		mcfg       model.Config
+		cfg        virtionet.Config
 	}{
-		{"legacy-none", model.Config{Legacy: true, NoFeatures: true}, virtionet.Config{}},
-		{"legacy-all", model.Config{Legacy: true}, virtionet.Config{}},
-		{"modern-version1-only", model.Config{Features: model.F_VERSION_1 | model.F_MAC}, virtionet.Config{}},
-		{"modern-no-mrg", model.Config{Features: model.AllFeatures &^ model.F_MRG_RXBUF}, virtionet.Config{}},
-		{"modern-no-guest-offloads", model.Config{}, virtionet.Config{NoGuestCsum: true}},
-		{"modern-no-event-idx-msix", model.Config{}, virtionet.Config{NoEventIdx: true, MSIX: true}},
-		{"modern-mtu-9000", model.Config{MTU: 9000}, virtionet.Config{MTU: 9000, NoTSO: true, NoGuestTSO: true}},
+		{"mmio-v1-none", "mmio-v1", model.Config{NoFeatures: true}, virtionet.Config{}},
+		{"pci-legacy-all", "pci-legacy", model.Config{}, virtionet.Config{}},
+		{"mmio-v2-all", "mmio-v2", model.Config{}, virtionet.Config{}},
+		{"modern-version1-only", "pci-modern", model.Config{Features: model.F_VERSION_1 | model.F_MAC}, virtionet.Config{}},
+		{"modern-no-mrg", "pci-modern", model.Config{Features: model.AllFeatures &^ model.F_MRG_RXBUF}, virtionet.Config{}},
+		{"modern-no-guest-offloads", "pci-modern", model.Config{}, virtionet.Config{NoGuestCsum: true}},
+		{"modern-no-event-idx-msix", "pci-modern", model.Config{}, virtionet.Config{NoEventIdx: true, MSIX: true}},
+		{"modern-mtu-9000", "pci-modern", model.Config{MTU: 9000}, virtionet.Config{MTU: 9000, NoTSO: true, NoGuestTSO: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p, na, _ := newVirtioPair(t, c.mcfg, c.cfg)
+			p, na, _ := newVirtioPair(t, c.kind, c.mcfg, c.cfg)
 			cl := serveHTTP(t, p.b, p.a)
 			transferBothWays(t, cl, url, 4<<20)
-			ds, ms := na.d.Stats(), na.m.Stats()
-			if ms.BadDescriptor+ms.BadAddress+ms.BadTxHeader+ms.BadTxFrame+ms.BadAvailIdx+ms.BadFeatures != 0 {
-				t.Errorf("model saw driver errors: %+v", ms)
+			ds, ms, g := na.d.Stats(), na.m.Stats(), na.m.Device().Stats()
+			if ms.BadDescriptor+ms.BadAddress+ms.BadTxHeader+ms.BadTxFrame+ms.BadAvailIdx+g.FeaturesRefused+g.BadQueue != 0 {
+				t.Errorf("model saw driver errors: %+v %+v", ms, g)
 			}
 			t.Logf("features %q; TX %+v; RX %+v", na.d.Features(), ds.TX, ds.RX)
 		})
@@ -195,7 +202,7 @@ func TestVirtioNetFeatureMatrix(t *testing.T) {
 }
 
 func TestVirtioNetLinkFlap(t *testing.T) {
-	p, na, nb := newVirtioPair(t, model.Config{}, virtionet.Config{})
+	p, na, nb := newVirtioPair(t, "pci-modern", model.Config{}, virtionet.Config{})
 	flap(t, p, func(up bool) {
 		na.m.SetLink(up)
 		nb.m.SetLink(up)
@@ -205,7 +212,7 @@ func TestVirtioNetLinkFlap(t *testing.T) {
 // TestVirtioNetResetMidTransfer: the device asks for a reset while data
 // flows; the watchdog resets it and TCP carries the transfer through.
 func TestVirtioNetResetMidTransfer(t *testing.T) {
-	p, na, _ := newVirtioPair(t, model.Config{}, virtionet.Config{})
+	p, na, _ := newVirtioPair(t, "pci-modern", model.Config{}, virtionet.Config{})
 	c := serveHTTP(t, p.b, p.a)
 	done := make(chan struct{})
 	go func() {

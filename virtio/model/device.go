@@ -57,6 +57,10 @@ type Spec struct {
 	// IRQ, if set, is called for each interrupt the device raises, with
 	// no lock held (the ISR bits say why).
 	IRQ func()
+	// MSIX, if set, is called instead of IRQ for an interrupt whose
+	// source (a queue, or configuration changes) the driver gave an
+	// MSI-X vector, with no lock held.
+	MSIX func(vector uint16)
 }
 
 // Queue is one virtqueue as the driver set it up.
@@ -145,7 +149,7 @@ func (d *Device) SetNeedsReset() {
 	d.mu.Lock()
 	d.status |= virtio.STATUS_DEVICE_NEEDS_RESET
 	d.mu.Unlock()
-	d.Raise(virtio.ISRConfig)
+	d.raiseFrom(d.vectorOf(-1), virtio.ISRConfig)
 }
 
 // SetConfig changes device configuration at off, as the device does on
@@ -156,7 +160,36 @@ func (d *Device) SetConfig(off int, p []byte) {
 	copy(d.config[off:], p)
 	d.gen++
 	d.mu.Unlock()
-	d.Raise(virtio.ISRConfig)
+	d.raiseFrom(d.vectorOf(-1), virtio.ISRConfig)
+}
+
+// vectorOf is the MSI-X vector of queue q, or of configuration changes
+// for q < 0: NoVector when there is none or no MSIX hook.
+func (d *Device) vectorOf(q int) uint16 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.spec.MSIX == nil:
+		return virtio.NoVector
+	case q < 0:
+		return d.configVector
+	case q < len(d.queues):
+		return d.queues[q].Vector
+	}
+	return virtio.NoVector
+}
+
+// raiseFrom interrupts on vector v, or with the ISR bits on the line for
+// NoVector.
+func (d *Device) raiseFrom(v uint16, isr uint8) {
+	if v == virtio.NoVector {
+		d.Raise(isr)
+		return
+	}
+	d.mu.Lock()
+	d.st.Interrupts++
+	d.mu.Unlock()
+	d.spec.MSIX(v)
 }
 
 // Raise sets ISR bits and interrupts the driver.
@@ -185,7 +218,7 @@ func (d *Device) UseRings(q uint16, fn func(r Rings) (interrupt bool)) bool {
 	irq := fn(r)
 	d.mu.Unlock()
 	if irq {
-		d.Raise(virtio.ISRQueue)
+		d.raiseFrom(d.vectorOf(int(q)), virtio.ISRQueue)
 	}
 	return true
 }

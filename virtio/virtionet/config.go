@@ -23,6 +23,11 @@ const (
 	MTU    = 1500
 	MinMTU = 68
 	MaxMTU = 65535 - ethHeaderLen - vlanTagLen
+	// DefaultTxBufferBytes is the transmit memory: 32 TSO frames of
+	// 64 KiB in flight, or the whole queue of MTU-sized ones.
+	DefaultTxBufferBytes = 2 << 20
+	// MinTxBufferBytes holds a few MTU-sized frames.
+	MinTxBufferBytes = 16 << 10
 	// DefaultTxTimeout is how long transmit chains may stay with the
 	// device with none completing before the watchdog resets it.
 	DefaultTxTimeout = 2 * time.Second
@@ -44,6 +49,10 @@ type Config struct {
 	// power of 2, at most the device's maximum; zero means
 	// DefaultQueueSize (or the device's maximum if smaller).
 	RxQueueSize, TxQueueSize int
+	// TxBufferBytes is the DMA memory frames are copied into for
+	// transmission (DefaultTxBufferBytes if zero, at least
+	// MinTxBufferBytes); less than 64 KiB lowers the largest TSO frame.
+	TxBufferBytes int
 	// BigBuffers is the number of large receive buffers (see
 	// DefaultBigBuffers); zero means the default.
 	BigBuffers int
@@ -96,6 +105,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		if n < 2 || n > 32768 || n&(n-1) != 0 {
 			return cfg, fmt.Errorf("%w: queue of %d entries (a power of 2 in [2, 32768])", ErrConfig, n)
 		}
+	}
+	if cfg.TxBufferBytes == 0 {
+		cfg.TxBufferBytes = DefaultTxBufferBytes
+	}
+	if cfg.TxBufferBytes < MinTxBufferBytes {
+		return cfg, fmt.Errorf("%w: %d bytes of transmit buffers (at least %d)", ErrConfig, cfg.TxBufferBytes, MinTxBufferBytes)
 	}
 	if cfg.BigBuffers == 0 {
 		cfg.BigBuffers = DefaultBigBuffers

@@ -28,22 +28,15 @@ import (
 
 // Errors returned by the driver.
 var (
-	ErrConfig       = errors.New("virtio-net: invalid configuration")
-	ErrFeatures     = errors.New("virtio-net: device refused the features (FEATURES_OK clear)")
-	ErrNoVersion1   = errors.New("virtio-net: modern transport without VIRTIO_F_VERSION_1")
-	ErrDeviceFailed = errors.New("virtio-net: device needs a reset (DEVICE_NEEDS_RESET) or failed")
-	ErrBadMAC       = errors.New("virtio-net: not a unicast station address")
-	ErrDMA          = errors.New("virtio-net: DMA memory unusable")
+	ErrConfig = errors.New("virtio-net: invalid configuration")
+	ErrBadMAC = errors.New("virtio-net: not a unicast station address")
+	ErrDMA    = errors.New("virtio-net: DMA memory unusable")
 )
 
-// Device status bits (2.1).
+// Device status bits the driver reads (2.1).
 const (
-	statusAcknowledge = 1
-	statusDriver      = 2
-	statusDriverOK    = 4
-	statusFeaturesOK  = 8
-	statusNeedsReset  = 64
-	statusFailed      = 128
+	statusNeedsReset = virtio.STATUS_DEVICE_NEEDS_RESET
+	statusFailed     = virtio.STATUS_FAILED
 )
 
 // upcalls are the stack's callbacks, swapped as a unit by Attach.
@@ -61,6 +54,7 @@ var noUpcalls upcalls
 // updates take carrierMu after either.
 type Device struct {
 	t    virtio.Transport
+	vdev *virtio.Device // the initialisation sequence's state
 	cfg  Config
 	napi *napi.Instance
 
@@ -80,10 +74,9 @@ type Device struct {
 
 	txMu      sync.Mutex
 	txq       *virtio.Queue
-	txBufs    []byte
-	txBufsBus uint64
-	txSlots   []txSlot        // per chain head
-	txChain   []virtio.Buffer // scratch for one chain
+	txMem     txArena
+	txSlots   []txSlot         // per chain head
+	txChain   [2]virtio.Buffer // scratch for one chain
 	txStopped bool
 	txWatch   txWatch
 	tx        TxStats
@@ -116,11 +109,10 @@ func New(t virtio.Transport, dma virtio.DMA, cfg Config) (*Device, error) {
 	d := &Device{t: t, cfg: cfg}
 	d.napi = napi.New(d, cfg.NAPI)
 	if err := d.start(); err != nil {
-		t.SetStatus(t.Status() | statusFailed)
 		return nil, err
 	}
 	if err := d.setup(dma); err != nil {
-		t.SetStatus(t.Status() | statusFailed)
+		d.vdev.Fail()
 		return nil, err
 	}
 	if err := d.ready(); err != nil {
@@ -129,33 +121,28 @@ func New(t virtio.Transport, dma virtio.DMA, cfg Config) (*Device, error) {
 	return d, nil
 }
 
-// start resets the device and negotiates features (3.1.1 steps 1-6). A
-// restart after a reset asks for the same set as before.
+// start resets the device and negotiates features (3.1.1 steps 1-6,
+// package virtio's Init). A restart after a reset asks for the same set
+// as before. A device that offers a feature without one it requires gets
+// a second reset and the consistent subset.
 func (d *Device) start() error {
-	t := d.t
-	if err := t.Reset(); err != nil {
-		return fmt.Errorf("virtio-net: %w", err)
-	}
-	t.SetStatus(statusAcknowledge)
-	t.SetStatus(statusAcknowledge | statusDriver)
-	want := d.cfg.wanted()
+	want := d.cfg.wanted(d.t.Legacy())
 	if d.features != 0 {
 		want = d.features
 	}
-	f := negotiate(Features(t.DeviceFeatures()), want, t.Legacy())
-	if !t.Legacy() && !f.Has(VIRTIO_F_VERSION_1) {
-		return ErrNoVersion1
+	vdev, err := virtio.Init(d.t, uint64(want))
+	if err != nil {
+		return fmt.Errorf("virtio-net: %w", err)
 	}
-	t.SetDriverFeatures(uint64(f))
-	if !t.Legacy() {
-		t.SetStatus(statusAcknowledge | statusDriver | statusFeaturesOK)
-		if t.Status()&statusFeaturesOK == 0 {
-			return fmt.Errorf("%w: %s", ErrFeatures, f)
+	if f := consistent(Features(vdev.Features())); f != Features(vdev.Features()) {
+		if vdev, err = virtio.Init(d.t, uint64(f)); err != nil {
+			return fmt.Errorf("virtio-net: %w", err)
 		}
 	}
-	d.features = f
-	d.hdrLen = headerLen(f)
-	d.split = t.Legacy() && !f.Has(VIRTIO_F_ANY_LAYOUT)
+	d.vdev = vdev
+	d.features = Features(vdev.Features())
+	d.hdrLen = headerLen(d.features)
+	d.split = d.t.Legacy() && !d.features.Has(VIRTIO_F_ANY_LAYOUT)
 	return nil
 }
 
@@ -187,7 +174,7 @@ func (d *Device) setup(dma virtio.DMA) error {
 		// configuration (5.1.4.2, legacy).
 		d.t.WriteConfig(configMAC, d.mac[:])
 	}
-	ev := f.Has(VIRTIO_F_EVENT_IDX)
+	ev := f.Has(virtio.VIRTIO_F_RING_EVENT_IDX)
 	var err error
 	if d.rxq, err = virtio.NewQueue(d.t, rxQueue, uint16(d.cfg.RxQueueSize), dma, d.vector(VectorRx), ev); err != nil {
 		return err
@@ -222,24 +209,15 @@ func (d *Device) ready() error {
 	// Transmit completions interrupt only when a full queue waits for
 	// room (see txMakeRoom); they are reclaimed as frames go out.
 	d.txq.DisableInterrupts()
-	d.t.SetStatus(statusAcknowledge | statusDriver | d.featuresOK() | statusDriverOK)
-	if s := d.t.Status(); s&(statusNeedsReset|statusFailed) != 0 {
+	if err := d.vdev.Ready(); err != nil {
 		d.setBroken(true)
-		return fmt.Errorf("%w: status %#x after DRIVER_OK", ErrDeviceFailed, s)
+		return fmt.Errorf("virtio-net: %w", err)
 	}
 	// No notification before DRIVER_OK (3.1.1); the buffers posted
 	// above are announced now.
 	d.rxKick()
 	d.setBroken(false)
 	return nil
-}
-
-// featuresOK is FEATURES_OK on a modern device, nothing on a legacy one.
-func (d *Device) featuresOK() uint8 {
-	if d.t.Legacy() {
-		return 0
-	}
-	return statusFeaturesOK
 }
 
 // configLE16 reads a 16-bit configuration field (little-endian on a

@@ -15,22 +15,23 @@ import (
 // combos are device offers and driver switches from everything down to
 // nothing, on modern and legacy devices.
 var combos = []struct {
-	name string
-	mcfg model.Config
-	cfg  Config
-	hdr  int
+	name, kind string
+	mcfg       model.Config
+	cfg        Config
+	hdr        int
 }{
-	{"modern-all", model.Config{}, Config{}, 12},
-	{"modern-all-msix", model.Config{}, Config{MSIX: true}, 12},
-	{"modern-version1-only", model.Config{Features: model.F_VERSION_1}, Config{}, 12},
-	{"modern-no-mrg-big-buffers", model.Config{Features: model.AllFeatures &^ model.F_MRG_RXBUF}, Config{}, 12},
-	{"modern-no-event-idx", model.Config{Features: model.AllFeatures &^ model.F_RING_EVENT_IDX}, Config{}, 12},
-	{"modern-driver-switches-off", model.Config{MTU: 9000}, Config{NoCsum: true, NoGuestCsum: true, NoMrgRxBuf: true, NoEventIdx: true, NoStatus: true, MTU: 9000}, 12},
-	{"modern-small-queues", model.Config{QueueMax: 64}, Config{RxQueueSize: 16, TxQueueSize: 32}, 12},
-	{"legacy-all", model.Config{Legacy: true}, Config{}, 12},
-	{"legacy-no-mrg", model.Config{Legacy: true, Features: model.AllFeatures &^ model.F_MRG_RXBUF}, Config{}, 10},
-	{"legacy-split-header", model.Config{Legacy: true, Features: model.F_MAC}, Config{}, 10},
-	{"legacy-none", model.Config{Legacy: true, NoFeatures: true}, Config{MAC: testMAC}, 10},
+	{"modern-all", "pci-modern", model.Config{}, Config{}, 12},
+	{"modern-all-msix", "pci-modern", model.Config{}, Config{MSIX: true}, 12},
+	{"modern-version1-only", "pci-modern", model.Config{Features: model.F_VERSION_1}, Config{}, 12},
+	{"modern-no-mrg-big-buffers", "pci-modern", model.Config{Features: model.AllFeatures &^ model.F_MRG_RXBUF}, Config{}, 12},
+	{"modern-no-event-idx", "pci-modern", model.Config{Features: model.AllFeatures &^ model.F_RING_EVENT_IDX}, Config{}, 12},
+	{"modern-driver-switches-off", "pci-modern", model.Config{MTU: 9000}, Config{NoCsum: true, NoGuestCsum: true, NoMrgRxBuf: true, NoEventIdx: true, NoStatus: true, MTU: 9000}, 12},
+	{"modern-small-queues", "pci-modern", model.Config{QueueMax: 64}, Config{RxQueueSize: 16, TxQueueSize: 32}, 12},
+	{"legacy-all", "pci-legacy", model.Config{}, Config{}, 12},
+	{"legacy-no-mrg", "pci-legacy", model.Config{Features: model.AllFeatures &^ model.F_MRG_RXBUF}, Config{}, 10},
+	{"legacy-split-header", "pci-legacy", model.Config{Features: model.F_MAC}, Config{}, 10},
+	{"mmio-v2-all", "mmio-v2", model.Config{}, Config{}, 12},
+	{"legacy-none", "mmio-v1", model.Config{NoFeatures: true}, Config{MAC: testMAC}, 10},
 }
 
 func TestFeatureCombinations(t *testing.T) {
@@ -38,7 +39,7 @@ func TestFeatureCombinations(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			msix := 0
 			c.mcfg.MSIX = func(v uint16) { msix++ }
-			r := newRig(t, c.mcfg, c.cfg)
+			r := newRigOn(t, c.kind, c.mcfg, c.cfg)
 			if r.d.hdrLen != c.hdr {
 				t.Errorf("header %d bytes, want %d (features %s)", r.d.hdrLen, c.hdr, r.d.Features())
 			}
@@ -51,9 +52,9 @@ func TestFeatureCombinations(t *testing.T) {
 			checkTx(t, r)
 			checkRx(t, r, c.cfg.MSIX)
 			r.checkRefilled()
-			s := r.m.Stats()
-			if s.BadDescriptor+s.BadAddress+s.BadTxHeader+s.BadTxFrame+s.BadFeatures+s.BadQueue+s.NotifyBeforeReady+s.BadConfigAccess != 0 {
-				t.Errorf("the model saw driver errors: %+v", s)
+			s, g := r.m.Stats(), r.m.Device().Stats()
+			if s.BadDescriptor+s.BadAddress+s.BadTxHeader+s.BadTxFrame+g.FeaturesRefused+g.BadQueue+g.NotifyBeforeReady+g.UnknownRegAccesses != 0 {
+				t.Errorf("the model saw driver errors: %+v %+v", s, g)
 			}
 			if c.cfg.MSIX && msix == 0 {
 				t.Error("no MSI-X interrupt")
@@ -238,15 +239,15 @@ func TestRingOverflow(t *testing.T) {
 // TestTxRingFull: a Transmit that fills the queue stops, and the poll
 // after the device's completions wakes it.
 func TestTxRingFull(t *testing.T) {
-	r := newRig(t, model.Config{}, Config{TxQueueSize: 32})
+	r := newRig(t, model.Config{}, Config{TxQueueSize: 32, TxBufferBytes: 128 << 10})
 	big := tcpFrame(60000, false, true)
 	frames := make([]txframe.Frame, 8)
 	for i := range frames {
 		frames[i] = txframe.Frame{Parts: [][]byte{big}, Offload: tcpOffload(false, 1448)}
 	}
-	// Each takes 15 pages: two fit in 32 descriptors. The model completes
-	// chains inside the notification, so the driver's kick-and-reclaim
-	// makes room each time and all go.
+	// Two fit in the transmit memory. The model completes chains inside
+	// the notification, so the driver's kick-and-reclaim makes room each
+	// time and all go.
 	if n := r.d.Transmit(frames); n != len(frames) {
 		t.Fatalf("Transmit took %d", n)
 	}
@@ -343,18 +344,18 @@ func TestMergeableAcrossBuffers(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	r := newRig(t, model.Config{}, Config{})
-	if _, err := New(r.m, r.mem, Config{RxQueueSize: 100}); !errors.Is(err, ErrConfig) {
+	if _, err := New(r.tr, r.mem, Config{RxQueueSize: 100}); !errors.Is(err, ErrConfig) {
 		t.Errorf("queue of 100: %v", err)
 	}
 	m := model.New(model.Config{Memory: r.mem, Features: model.F_MAC})
-	if _, err := New(m, r.mem, Config{}); !errors.Is(err, ErrNoVersion1) {
+	if _, err := New(transport(t, m), r.mem, Config{}); !errors.Is(err, virtio.ErrNotModern) {
 		t.Errorf("modern device without VERSION_1: %v", err)
 	}
 	if m.Status()&statusFailed == 0 {
 		t.Error("device not marked FAILED")
 	}
 	m = model.New(model.Config{Memory: r.mem, QueueMax: 8})
-	if _, err := New(m, r.mem, Config{}); !errors.Is(err, virtio.ErrQueueSize) {
+	if _, err := New(transport(t, m), r.mem, Config{}); !errors.Is(err, virtio.ErrQueueSize) {
 		t.Errorf("queue bigger than the device's: %v", err)
 	}
 }
@@ -385,14 +386,24 @@ func TestInterruptSuppression(t *testing.T) {
 // quietTransport swallows notifications while quiet, so that a test
 // plays the device's part itself without the model's allocations.
 type quietTransport struct {
-	*model.Model
+	virtio.Transport
 	quiet bool
 }
 
 func (q *quietTransport) Notify(n uint16) {
 	if !q.quiet {
-		q.Model.Notify(n)
+		q.Transport.Notify(n)
 	}
+}
+
+// transport is m's modern PCI transport.
+func transport(t testing.TB, m *model.Model) virtio.Transport {
+	t.Helper()
+	tr, err := m.Transport("pci-modern")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }
 
 // TestNoAllocs: transmitting, receiving, polling and re-arming allocate
@@ -401,7 +412,7 @@ func TestNoAllocs(t *testing.T) {
 	mem := arena.New(32 << 20)
 	var d *Device
 	m := model.New(model.Config{Memory: mem, MAC: testMAC, IRQ: func() { d.HandleInterrupt() }})
-	qt := &quietTransport{Model: m}
+	qt := &quietTransport{Transport: transport(t, m)}
 	d, err := New(qt, mem, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -429,5 +440,42 @@ func TestNoAllocs(t *testing.T) {
 	}
 	if s := d.Stats(); got < 500 || s.TX.Packets < 500 || s.RX.ChecksumOffloaded < 500 {
 		t.Errorf("delivered %d, stats %+v %+v", got, s.TX, s.RX)
+	}
+}
+
+// TestTxStopAndWake: with a device that has not finished anything, a
+// full queue stops Transmit; the device's completions then interrupt
+// (asked for while stopped), the poll reclaims them and txReady fires.
+func TestTxStopAndWake(t *testing.T) {
+	for _, ev := range []bool{true, false} {
+		mem := arena.New(32 << 20)
+		var d *Device
+		m := model.New(model.Config{Memory: mem, MAC: testMAC, IRQ: func() { d.HandleInterrupt() }})
+		qt := &quietTransport{Transport: transport(t, m)}
+		d, err := New(qt, mem, Config{TxQueueSize: 16, NoEventIdx: !ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wakes := 0
+		d.Attach(nil, nil, func() { wakes++ })
+		qt.quiet = true
+		frames := make([]txframe.Frame, 40)
+		for i := range frames {
+			frames[i] = txframe.Frame{Parts: [][]byte{udpFrame(100, byte(i))}}
+		}
+		n := d.Transmit(frames)
+		if n != 16 || d.Stats().TX.RingFull != 1 {
+			t.Fatalf("eventIdx %v: Transmit took %d of a 16-entry queue, stats %+v", ev, n, d.Stats().TX)
+		}
+		qt.quiet = false
+		qt.Notify(txQueue) // the device gets round to the queue
+		for d.NAPI().Step() {
+		}
+		if wakes != 1 || d.Stats().TX.Packets != 16 {
+			t.Fatalf("eventIdx %v: %d wakes, stats %+v", ev, wakes, d.Stats().TX)
+		}
+		if n := d.Transmit(frames[16:]); n != 24 {
+			t.Fatalf("after the wake Transmit took %d", n)
+		}
 	}
 }

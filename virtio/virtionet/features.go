@@ -1,6 +1,10 @@
 package virtionet
 
-import "strings"
+import (
+	"strings"
+
+	"tamanet/virtio"
+)
 
 // Feature bits of the network device (5.1.3) and the device-independent
 // ones (6) the driver negotiates.
@@ -21,13 +25,9 @@ const (
 	VIRTIO_NET_F_STATUS     = 16 // the configuration has a link status
 	VIRTIO_NET_F_CTRL_VQ    = 17 // a control queue
 
-	// Device-independent bits (6). The shared constants move to package
-	// virtio with the transports; these say the same.
+	// Legacy device-independent bits (6.3) package virtio leaves out.
 	VIRTIO_F_NOTIFY_ON_EMPTY = 24
-	VIRTIO_F_ANY_LAYOUT      = 27 // legacy: header and packet in any descriptors
-	VIRTIO_F_EVENT_IDX       = 29
-	VIRTIO_F_VERSION_1       = 32
-	VIRTIO_F_ACCESS_PLATFORM = 33
+	VIRTIO_F_ANY_LAYOUT      = 27 // header and packet in any descriptors
 )
 
 // Features is a set of feature bits.
@@ -42,7 +42,7 @@ var featureNames = []struct {
 	bit  uint
 	name string
 }{
-	{VIRTIO_F_VERSION_1, "VERSION_1"},
+	{virtio.VIRTIO_F_VERSION_1, "VERSION_1"},
 	{VIRTIO_NET_F_MAC, "MAC"},
 	{VIRTIO_NET_F_STATUS, "STATUS"},
 	{VIRTIO_NET_F_MTU, "MTU"},
@@ -58,10 +58,10 @@ var featureNames = []struct {
 	{VIRTIO_NET_F_HOST_UFO, "HOST_UFO"},
 	{VIRTIO_NET_F_MRG_RXBUF, "MRG_RXBUF"},
 	{VIRTIO_NET_F_CTRL_VQ, "CTRL_VQ"},
-	{VIRTIO_F_EVENT_IDX, "EVENT_IDX"},
+	{virtio.VIRTIO_F_RING_EVENT_IDX, "EVENT_IDX"},
 	{VIRTIO_F_ANY_LAYOUT, "ANY_LAYOUT"},
 	{VIRTIO_F_NOTIFY_ON_EMPTY, "NOTIFY_ON_EMPTY"},
-	{VIRTIO_F_ACCESS_PLATFORM, "ACCESS_PLATFORM"},
+	{virtio.VIRTIO_F_ACCESS_PLATFORM, "ACCESS_PLATFORM"},
 }
 
 // String lists the bits by name, space-separated; unknown bits are left
@@ -80,17 +80,18 @@ func (f Features) String() string {
 }
 
 // wanted is what the driver asks for under cfg, before the device's offer
-// narrows it. Each feature depends only on what it needs (5.1.3.1):
-// TSO on the checksum it implies, so switching CSUM off takes TSO with it.
-func (cfg *Config) wanted() Features {
+// narrows it (VERSION_1 is package virtio's to take on a modern
+// transport; ANY_LAYOUT means something on a legacy one only). Each
+// feature asks for what it needs (5.1.3.1): TSO for the checksum it
+// implies, so switching CSUM off takes TSO with it.
+func (cfg *Config) wanted(legacy bool) Features {
 	var f Features
 	set := func(bit uint, on bool) {
 		if on {
 			f |= 1 << bit
 		}
 	}
-	set(VIRTIO_F_VERSION_1, true)
-	set(VIRTIO_F_ANY_LAYOUT, true)
+	set(VIRTIO_F_ANY_LAYOUT, legacy)
 	set(VIRTIO_NET_F_MAC, true)
 	set(VIRTIO_NET_F_STATUS, !cfg.NoStatus)
 	set(VIRTIO_NET_F_MTU, true)
@@ -101,19 +102,13 @@ func (cfg *Config) wanted() Features {
 	set(VIRTIO_NET_F_GUEST_TSO4, !cfg.NoGuestCsum && !cfg.NoGuestTSO)
 	set(VIRTIO_NET_F_GUEST_TSO6, !cfg.NoGuestCsum && !cfg.NoGuestTSO)
 	set(VIRTIO_NET_F_MRG_RXBUF, !cfg.NoMrgRxBuf)
-	set(VIRTIO_F_EVENT_IDX, !cfg.NoEventIdx)
+	set(virtio.VIRTIO_F_RING_EVENT_IDX, !cfg.NoEventIdx)
 	return f
 }
 
-// negotiate narrows want to what the device offers and drops the bits
-// whose prerequisites fell away (5.1.3.1).
-func negotiate(offer, want Features, legacy bool) Features {
-	f := offer & want
-	if legacy {
-		f &^= 1 << VIRTIO_F_VERSION_1
-	} else {
-		f &^= 1 << VIRTIO_F_ANY_LAYOUT // implied by VERSION_1
-	}
+// consistent drops from f the bits whose prerequisites it lacks
+// (5.1.3.1), as when a device offers TSO without checksum offload.
+func consistent(f Features) Features {
 	if !f.Has(VIRTIO_NET_F_CSUM) {
 		f &^= 1<<VIRTIO_NET_F_HOST_TSO4 | 1<<VIRTIO_NET_F_HOST_TSO6
 	}

@@ -1,6 +1,10 @@
 package virtionet
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"tamanet/virtio"
+)
 
 // Device configuration layout (5.1.4).
 const (
@@ -49,7 +53,7 @@ type Header struct {
 
 // headerLen is the header the negotiated features call for (5.1.6).
 func headerLen(f Features) int {
-	if f.Has(VIRTIO_F_VERSION_1) || f.Has(VIRTIO_NET_F_MRG_RXBUF) {
+	if f.Has(virtio.VIRTIO_F_VERSION_1) || f.Has(VIRTIO_NET_F_MRG_RXBUF) {
 		return HeaderLen
 	}
 	return LegacyHeaderLen

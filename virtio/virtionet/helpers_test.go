@@ -8,6 +8,7 @@ import (
 	"tamanet/devmodel/arena"
 	"tamanet/inet"
 	"tamanet/txframe"
+	"tamanet/virtio"
 	"tamanet/virtio/virtionet/model"
 )
 
@@ -29,6 +30,7 @@ type rig struct {
 	t     testing.TB
 	mem   *arena.Arena
 	m     *model.Model
+	tr    virtio.Transport
 	d     *Device
 	rx    [][]byte
 	csum  []bool
@@ -38,7 +40,15 @@ type rig struct {
 	keep  bool // copy delivered frames into rx
 }
 
+// newRig is newRigOn the modern PCI transport.
 func newRig(t testing.TB, mcfg model.Config, cfg Config) *rig {
+	t.Helper()
+	return newRigOn(t, "pci-modern", mcfg, cfg)
+}
+
+// newRigOn builds the model behind the register layer and transport of
+// kind (vmodel.Kinds) and the driver on it.
+func newRigOn(t testing.TB, kind string, mcfg model.Config, cfg Config) *rig {
 	t.Helper()
 	r := &rig{t: t, mem: arena.New(32 << 20), keep: true}
 	mcfg.Memory = r.mem
@@ -52,7 +62,12 @@ func newRig(t testing.TB, mcfg model.Config, cfg Config) *rig {
 	}
 	mcfg.Transmit = func(f []byte, h model.Header) { r.wire = append(r.wire, sent{f, h}) }
 	r.m = model.New(mcfg)
-	d, err := New(r.m, r.mem, cfg)
+	tr, err := r.m.Transport(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.tr = tr
+	d, err := New(tr, r.mem, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

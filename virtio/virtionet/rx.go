@@ -10,12 +10,12 @@ import (
 	"tamanet/virtio"
 )
 
-// RxStats counts the receive path. Every used buffer the driver takes is
-// in Buffers; every packet it makes of them ends in exactly one of
-// Packets or a Drop counter, so
-// Packets + DropShort + DropBadHeader + DropBadNumBuffers + DropBadLength +
-// DropZeroLength + DropRunt + DropOversize + DropNoHandler + DropReset
-// counts the packets seen. BadUsedID entries name no buffer of ours.
+// RxStats counts the receive path. Every used buffer the driver takes
+// back is in Buffers (BadUsedID entries name no buffer of ours and are
+// not). Every packet made of them ends in exactly one of Packets,
+// DropShort, DropBadHeader, DropBadNumBuffers, DropBadLength,
+// DropZeroLength, DropRunt, DropOversize or DropNoHandler; DropReset
+// counts the buffers a device reset took back unread.
 type RxStats struct {
 	// Buffers counts used receive buffers taken back.
 	Buffers uint64 `json:"buffers"`

@@ -57,6 +57,7 @@ type TxStats struct {
 type txSlot struct {
 	segs  int32
 	bytes int32
+	piece int32 // its memory in txArena
 }
 
 // txWatch is the watchdog's view of transmit progress.
@@ -65,18 +66,16 @@ type txWatch struct {
 	since     time.Time
 }
 
-// allocTx allocates one page-sized transmit buffer per descriptor: a
-// frame is copied, behind its header, into the buffers of the descriptors
-// its chain takes.
+// allocTx allocates the transmit memory (Config.TxBufferBytes), which
+// frames take in turn as a ring (txArena).
 func (d *Device) allocTx(dma virtio.DMA) error {
-	n := d.txq.Size()
-	var err error
-	d.txBufs, d.txBufsBus, err = dma.Alloc(n*pageSize, pageSize)
-	if err != nil || len(d.txBufs) < n*pageSize {
-		return fmt.Errorf("%w: %d transmit buffers: %w", ErrDMA, n, errors.Join(virtio.ErrDMA, err))
+	n := d.cfg.TxBufferBytes
+	mem, bus, err := dma.Alloc(n, pageSize)
+	if err != nil || len(mem) < n {
+		return fmt.Errorf("%w: %d bytes of transmit buffers: %w", ErrDMA, n, errors.Join(virtio.ErrDMA, err))
 	}
-	d.txSlots = make([]txSlot, n)
-	d.txChain = make([]virtio.Buffer, n)
+	d.txMem = newTxArena(mem[:n], bus, d.txq.Size())
+	d.txSlots = make([]txSlot, d.txq.Size())
 	return nil
 }
 
@@ -102,28 +101,28 @@ func (d *Device) TxCapabilities() txframe.Capabilities {
 }
 
 // tsoMaxFrame is the largest frame one chain carries: a 64 KiB IP packet,
-// or less if the whole queue holds less.
+// or less if the transmit memory holds less.
 func (d *Device) tsoMaxFrame() int {
-	room := d.txq.Size()*pageSize - d.hdrLen
-	if d.split {
-		room -= pageSize
-	}
-	return min(ethHeaderLen+65535, room)
+	return min(ethHeaderLen+65535, alignDown(len(d.txMem.mem), txAlign)-d.hdrLen)
 }
+
+func alignDown(v, a int) int { return v &^ (a - 1) }
 
 // maxFrame is the largest frame without TSO.
 func (d *Device) maxFrame() int { return ethHeaderLen + vlanTagLen + d.mtu }
 
-// txDescs is the number of descriptors a frame of n bytes takes.
-func (d *Device) txDescs(n int) int {
+// txDescs is the number of descriptors a frame takes: one for header and
+// frame, two when the header goes apart.
+func (d *Device) txDescs() int {
 	if d.split {
-		return 1 + (n+pageSize-1)/pageSize
+		return 2
 	}
-	return (d.hdrLen + n + pageSize - 1) / pageSize
+	return 1
 }
 
 // Transmit copies frames, in order, behind a virtio-net header into the
-// transmit buffers and makes them available to the device, with one
+// transmit memory, one contiguous piece each, and makes them available to
+// the device, with one
 // notification for the whole call if the device wants it. A frame may ask
 // for checksum insertion or TCP segmentation within TxCapabilities. It
 // returns how many frames it consumed: queued, or dropped and counted
@@ -140,7 +139,7 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 		f := &frames[i]
 		n := f.Len()
 		h, segs, ok := d.txHeader(&f.Offload, n)
-		descs := d.txDescs(n)
+		need := d.hdrLen + n
 		switch {
 		case n < ethHeaderLen:
 			s.DropRunt++
@@ -148,15 +147,15 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 			s.DropBadOffload++
 		case h.GSOType == VIRTIO_NET_HDR_GSO_NONE && n > d.maxFrame():
 			s.DropOversize++
-		case descs > d.txq.Size() || n > maxPacket:
+		case n > maxPacket || alignUp(need, txAlign) > len(d.txMem.mem):
 			s.DropExceedsRing++
 		case !carrier:
 			s.DropNoCarrier++
-		case d.txq.Free() < descs && d.txMakeRoom(descs, &queued):
+		case !d.txRoom(need) && d.txMakeRoom(need, &queued):
 			d.txKick(queued)
 			return consumed
 		default:
-			d.txQueue(f, n, &h, segs, descs)
+			d.txQueue(f, n, &h, segs)
 			queued++
 		}
 		consumed++
@@ -200,16 +199,22 @@ func (d *Device) txHeader(o *txframe.Offload, n int) (h Header, segs int, ok boo
 	return h, (n - hdr + mss - 1) / mss, true
 }
 
+// txRoom reports room for a frame of need bytes with its header:
+// descriptors and memory.
+func (d *Device) txRoom(need int) bool {
+	return d.txq.Free() >= d.txDescs() && d.txMem.fits(need)
+}
+
 // txMakeRoom reclaims what the device has finished; if that is not room
-// enough for need descriptors, it first tells the device about this
-// call's frames and reclaims again, then stops the queue and asks for an
+// enough for need bytes, it first tells the device about this call's
+// frames and reclaims again, then stops the queue and asks for an
 // interrupt once most chains in flight are done (checking for
 // completions that raced with the request). It reports whether the queue
 // still lacks room. Called with txMu held.
 func (d *Device) txMakeRoom(need int, queued *int) bool {
 	for {
 		d.txReclaim()
-		if d.txq.Free() >= need {
+		if d.txRoom(need) {
 			return false
 		}
 		if *queued > 0 {
@@ -228,34 +233,34 @@ func (d *Device) txMakeRoom(need int, queued *int) bool {
 	}
 }
 
-// txQueue copies one frame behind its header into the buffers of the
-// descriptors its chain takes and adds the chain. Called with txMu held
-// and room for descs descriptors.
-func (d *Device) txQueue(f *txframe.Frame, n int, h *Header, segs, descs int) {
-	chain := d.txChain[:descs]
+// txQueue copies one frame behind its header into its piece of the
+// transmit memory and adds the chain. Called with txMu held and room for
+// it.
+func (d *Device) txQueue(f *txframe.Frame, n int, h *Header, segs int) {
+	a := &d.txMem
+	hl := d.hdrLen
+	off, piece := a.alloc(hl + n)
+	buf := a.mem[off : off+hl+n]
+	h.Put(buf, hl)
 	var c partsCursor
-	for i := range chain {
-		id := d.txq.NextDescriptor(i)
-		off := int(id) * pageSize
-		buf := d.txBufs[off : off+pageSize]
-		used := 0
-		if i == 0 {
-			h.Put(buf, d.hdrLen)
-			used = d.hdrLen
-		}
-		if i > 0 || !d.split {
-			used += c.copyTo(buf[used:], f.Parts)
-		}
-		chain[i] = virtio.Buffer{Addr: d.txBufsBus + uint64(off), Len: uint32(used)}
+	c.copyTo(buf[hl:], f.Parts)
+	addr := a.bus + uint64(off)
+	chain := d.txChain[:1]
+	if d.split {
+		chain = d.txChain[:2]
+		chain[0] = virtio.Buffer{Addr: addr, Len: uint32(hl)}
+		chain[1] = virtio.Buffer{Addr: addr + uint64(hl), Len: uint32(n)}
+	} else {
+		chain[0] = virtio.Buffer{Addr: addr, Len: uint32(hl + n)}
 	}
 	head, err := d.txq.Add(chain...)
 	if err != nil {
 		// Cannot happen: the caller made room.
 		panic("virtio-net: transmit queue full: " + err.Error())
 	}
-	d.txSlots[head] = txSlot{segs: int32(segs), bytes: int32(n)}
+	d.txSlots[head] = txSlot{segs: int32(segs), bytes: int32(n), piece: int32(piece)}
 	s := &d.tx
-	s.Descriptors += uint64(descs)
+	s.Descriptors += uint64(len(chain))
 	switch {
 	case h.GSOType != VIRTIO_NET_HDR_GSO_NONE:
 		s.TSO++
@@ -316,7 +321,7 @@ func (d *Device) txCleanLocked() (wake bool) {
 	d.txReclaim()
 	// Room for the largest frame, as Linux's virtio_net wakes with room
 	// for a maximal skb.
-	wake = d.txStopped && d.txq.Free() >= d.txDescs(d.tsoMaxFrame())
+	wake = d.txStopped && d.txRoom(d.hdrLen+d.tsoMaxFrame())
 	if wake {
 		d.txStopped = false
 		d.tx.Wakes++
@@ -341,6 +346,7 @@ func (d *Device) txReclaim() {
 			d.tx.BadUsedLen++
 		}
 		p := d.txSlots[u.Head]
+		d.txMem.release(int(p.piece))
 		d.tx.Packets++
 		d.tx.Bytes += uint64(p.bytes)
 		d.tx.Segments += uint64(p.segs)
@@ -352,4 +358,5 @@ func (d *Device) txReclaim() {
 // reset and txReclaim has taken what it finished.
 func (d *Device) txDropInFlight() {
 	d.txq.Detach(func(uint16) { d.tx.DropReset++ })
+	d.txMem.reset()
 }

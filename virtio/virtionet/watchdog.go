@@ -85,7 +85,9 @@ func (d *Device) resetLocked() (wake bool, err error) {
 		d.tx.Wakes++
 	}
 	if err := d.restart(); err != nil {
-		d.t.SetStatus(d.t.Status() | statusFailed)
+		if d.vdev != nil {
+			d.vdev.Fail()
+		}
 		return wake, err
 	}
 	return wake, d.ready()

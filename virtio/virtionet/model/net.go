@@ -3,6 +3,8 @@ package model
 import (
 	"encoding/binary"
 	"errors"
+
+	vmodel "tamanet/virtio/model"
 )
 
 // struct virtio_net_hdr (5.1.6).
@@ -46,7 +48,6 @@ func (h *Header) put(b []byte, n int) {
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
 
 var (
-	errBadQueue  = errors.New("virtio-net model: bad queue setup")
 	errNotReady  = errors.New("virtio-net model: driver not ready or link down")
 	errNoBuffers = errors.New("virtio-net model: no receive buffers")
 	errTooBig    = errors.New("virtio-net model: frame bigger than the receive buffers")
@@ -61,82 +62,84 @@ type txFrame struct {
 const ethHeaderLen = 14
 
 // serveTx takes every available transmit chain, checks it and returns the
-// frames, and the interrupt to raise. Called with the lock held.
-func (m *Model) serveTx() ([]txFrame, uint16) {
+// frames, and whether to interrupt. Called inside UseRings.
+func (m *Model) serveTx(r vmodel.Rings, f uint64) ([]txFrame, bool) {
 	q := &m.q[txQ]
-	if !m.usable(txQ) {
-		return nil, noIRQ
-	}
+	q.bind(r)
 	if q.pending() > int(q.size) {
-		m.st.BadAvailIdx++
-		m.failLocked()
-		return nil, noIRQ
+		m.count(func(s *Stats) { s.BadAvailIdx++ })
+		r.NeedsReset()
+		return nil, false
 	}
 	var out []txFrame
-	hl := m.hdrLen()
+	hl := hdrLen(f)
 	for q.pending() > 0 {
 		head := q.take()
 		var ce chainError
 		m.chain, ce = q.walk(head, m.chain)
 		if ce != chainOK {
-			m.st.BadDescriptor++
-			m.failLocked()
-			return out, noIRQ
+			m.count(func(s *Stats) { s.BadDescriptor++ })
+			r.NeedsReset()
+			return out, false
 		}
-		var data []byte
-		ok := true
-		for _, d := range m.chain {
-			if d.write {
-				m.st.BadDescriptor++
-				ok = false
-				break
-			}
-			b, in := m.cfg.Memory.Bytes(d.addr, int(d.len))
-			if !in {
-				m.st.BadAddress++
-				ok = false
-				break
-			}
-			data = append(data, b...)
-		}
+		data, bad := m.gather(r)
 		q.push(uint32(head), 0)
-		if !ok {
+		if bad {
 			continue
 		}
 		if len(data) < hl {
-			m.st.BadTxHeader++
+			m.count(func(s *Stats) { s.BadTxHeader++ })
 			continue
 		}
 		h := parseHeader(data, hl)
 		frame := data[hl:]
-		if !m.txHeaderOK(&h, len(frame)) {
-			m.st.BadTxHeader++
+		if !txHeaderOK(&h, len(frame), f) {
+			m.count(func(s *Stats) { s.BadTxHeader++ })
 			continue
 		}
 		if len(frame) < ethHeaderLen || (h.GSOType == GSONone && m.cfg.MTU != 0 && len(frame) > ethHeaderLen+4+int(m.cfg.MTU)) {
-			m.st.BadTxFrame++
+			m.count(func(s *Stats) { s.BadTxFrame++ })
 			continue
 		}
-		m.st.TxFrames++
-		m.st.TxBytes += uint64(len(frame))
-		if h.GSOType != GSONone {
-			m.st.TxGSO++
-		} else if h.Flags&HdrFNeedsCsum != 0 {
-			m.st.TxCsum++
-		}
+		m.count(func(s *Stats) {
+			s.TxFrames++
+			s.TxBytes += uint64(len(frame))
+			if h.GSOType != GSONone {
+				s.TxGSO++
+			} else if h.Flags&HdrFNeedsCsum != 0 {
+				s.TxCsum++
+			}
+		})
 		out = append(out, txFrame{frame: frame, hdr: h})
 	}
 	q.publish()
-	if m.features&F_RING_EVENT_IDX != 0 {
+	if f&F_RING_EVENT_IDX != 0 {
 		q.setAvailEvent()
 	}
-	return out, m.queueInterrupt(txQ)
+	return out, m.wantsInterrupt(txQ, f)
 }
 
-// txHeaderOK checks a transmit header against the negotiated features
+// gather copies the device-readable chain in m.chain; bad reports a
+// device-writable descriptor or a buffer outside memory (counted).
+func (m *Model) gather(r vmodel.Rings) (data []byte, bad bool) {
+	for _, d := range m.chain {
+		if d.write {
+			m.count(func(s *Stats) { s.BadDescriptor++ })
+			return nil, true
+		}
+		b, in := r.Memory.Bytes(d.addr, int(d.len))
+		if !in {
+			m.count(func(s *Stats) { s.BadAddress++ })
+			return nil, true
+		}
+		data = append(data, b...)
+	}
+	return data, false
+}
+
+// txHeaderOK checks a transmit header against the negotiated features f
 // (5.1.6.2.1).
-func (m *Model) txHeaderOK(h *Header, n int) bool {
-	f := m.features
+func txHeaderOK(h *Header, n int, f uint64) bool {
 	if h.N != 0 || h.Flags&^HdrFNeedsCsum != 0 {
 		return false
 	}
@@ -160,10 +163,6 @@ func (m *Model) txHeaderOK(h *Header, n int) bool {
 	return h.Flags&HdrFNeedsCsum != 0 && h.GSOSize > 0 && int(h.HdrLen) < n
 }
 
-// failLocked sets DEVICE_NEEDS_RESET after a driver error the device
-// cannot get past (2.1.2).
-func (m *Model) failLocked() { m.status |= sNeedsReset }
-
 // Receive gives the device a frame from the outside, with the offloads
 // h asks for still to do (as a tap's vnet header does). What the driver
 // did not negotiate is done here first: GSO segmented, a partial checksum
@@ -171,37 +170,41 @@ func (m *Model) failLocked() { m.status |= sNeedsReset }
 // with no room is dropped and counted, as on a wire.
 func (m *Model) Receive(frame []byte, h Header) error {
 	m.mu.Lock()
-	var err error
-	var irq uint16 = noIRQ
-	switch {
-	case m.status&sDriverOK == 0 || !m.q[rxQ].ready:
-		m.st.RxNotReady++
-		err = errNotReady
-	case !m.linkUp:
+	up := m.linkUp
+	if !up {
 		m.st.RxLinkDown++
-		err = errNotReady
-	default:
-		for _, f := range m.forDriver(frame, h) {
-			if e := m.rxPut(f.frame, f.hdr); e != nil {
+	}
+	m.mu.Unlock()
+	if !up {
+		return errNotReady
+	}
+	f := m.dev.Negotiated()
+	var err error
+	ok := m.dev.UseRings(rxQ, func(r vmodel.Rings) bool {
+		q := &m.q[rxQ]
+		q.bind(r)
+		for _, fr := range m.forDriver(frame, h, f) {
+			if e := m.rxPut(r, fr.frame, fr.hdr, f); e != nil {
 				err = e
 			}
 		}
-		irq = m.queueInterrupt(rxQ)
+		return m.wantsInterrupt(rxQ, f)
+	})
+	if !ok {
+		m.count(func(s *Stats) { s.RxNotReady++ })
+		return errNotReady
 	}
-	m.mu.Unlock()
-	m.afterUnlock(irq)
 	return err
 }
 
 // forDriver turns a frame with offload requests into what the driver
-// negotiated to receive.
-func (m *Model) forDriver(frame []byte, h Header) []txFrame {
-	f := m.features
+// negotiated (f) to receive.
+func (m *Model) forDriver(frame []byte, h Header, f uint64) []txFrame {
 	gsoOK := h.GSOType == GSONone ||
 		h.GSOType&^GSOECN == GSOTCPv4 && f&F_GUEST_TSO4 != 0 ||
 		h.GSOType&^GSOECN == GSOTCPv6 && f&F_GUEST_TSO6 != 0
 	if !gsoOK {
-		m.st.RxSegmented++
+		m.count(func(s *Stats) { s.RxSegmented++ })
 		var out []txFrame
 		for _, s := range WireFrames(frame, h) {
 			out = append(out, txFrame{frame: s})
@@ -209,7 +212,7 @@ func (m *Model) forDriver(frame []byte, h Header) []txFrame {
 		return out
 	}
 	if h.Flags&HdrFNeedsCsum != 0 && f&F_GUEST_CSUM == 0 {
-		m.st.RxCsumDone++
+		m.count(func(s *Stats) { s.RxCsumDone++ })
 		return []txFrame{{frame: WireFrames(frame, h)[0]}}
 	}
 	if f&F_GUEST_CSUM == 0 {
@@ -219,17 +222,17 @@ func (m *Model) forDriver(frame []byte, h Header) []txFrame {
 }
 
 // rxPut writes one frame behind its header into the next receive chain,
-// or with MRG_RXBUF into as many as it takes (num_buffers). Called with
-// the lock held.
-func (m *Model) rxPut(frame []byte, h Header) error {
+// or with MRG_RXBUF into as many as it takes (num_buffers). Called inside
+// UseRings.
+func (m *Model) rxPut(r vmodel.Rings, frame []byte, h Header, f uint64) error {
 	q := &m.q[rxQ]
-	hl := m.hdrLen()
-	mrg := m.features&F_MRG_RXBUF != 0
+	hl := hdrLen(f)
+	mrg := f&F_MRG_RXBUF != 0
 	data := make([]byte, hl+len(frame))
 	copy(data[hl:], frame)
 	if q.pending() > int(q.size) {
-		m.st.BadAvailIdx++
-		m.failLocked()
+		m.count(func(s *Stats) { s.BadAvailIdx++ })
+		r.NeedsReset()
 		return errNoBuffers
 	}
 	type part struct {
@@ -247,21 +250,21 @@ func (m *Model) rxPut(frame []byte, h Header) error {
 		var ce chainError
 		m.chain, ce = q.walk(head, m.chain)
 		if ce != chainOK {
-			m.st.BadDescriptor++
-			m.failLocked()
+			m.count(func(s *Stats) { s.BadDescriptor++ })
+			r.NeedsReset()
 			return errNoBuffers
 		}
 		n := 0
 		for _, d := range m.chain {
 			if !d.write {
-				m.st.BadDescriptor++
-				m.failLocked()
+				m.count(func(s *Stats) { s.BadDescriptor++ })
+				r.NeedsReset()
 				return errNoBuffers
 			}
-			b, in := m.cfg.Memory.Bytes(d.addr, int(d.len))
+			b, in := r.Memory.Bytes(d.addr, int(d.len))
 			if !in {
-				m.st.BadAddress++
-				m.failLocked()
+				m.count(func(s *Stats) { s.BadAddress++ })
+				r.NeedsReset()
 				return errNoBuffers
 			}
 			k := copy(b, rest)
@@ -275,10 +278,10 @@ func (m *Model) rxPut(frame []byte, h Header) error {
 		ranOut := q.pending() == 0
 		q.lastAvail = start
 		if len(parts) == 0 || mrg && ranOut {
-			m.st.RxNoBuffers++
+			m.count(func(s *Stats) { s.RxNoBuffers++ })
 			return errNoBuffers
 		}
-		m.st.RxTooBig++
+		m.count(func(s *Stats) { s.RxTooBig++ })
 		return errTooBig
 	}
 	h.N = uint16(len(parts))
@@ -288,33 +291,35 @@ func (m *Model) rxPut(frame []byte, h Header) error {
 			h.N = 1 // VERSION_1 without MRG_RXBUF: num_buffers is 1 (5.1.6.4)
 		}
 	}
-	if b, ok := m.firstBuffer(parts[0].head); ok {
+	if b, ok := m.firstBuffer(r, parts[0].head); ok {
 		h.put(b, hl)
 	}
 	for _, p := range parts {
 		q.push(uint32(p.head), uint32(p.n))
 	}
 	q.publish()
-	if m.features&F_RING_EVENT_IDX != 0 {
+	if f&F_RING_EVENT_IDX != 0 {
 		q.setAvailEvent()
 	}
-	if len(parts) > 1 {
-		m.st.RxMerged++
-	}
-	m.st.RxFrames++
-	m.st.RxBytes += uint64(len(frame))
+	m.count(func(s *Stats) {
+		if len(parts) > 1 {
+			s.RxMerged++
+		}
+		s.RxFrames++
+		s.RxBytes += uint64(len(frame))
+	})
 	return nil
 }
 
 // firstBuffer is the memory of chain head's first descriptor (the header
-// goes there, and never spans descriptors: drivers post at least 12 bytes
+// goes there, and never spans descriptors: drivers post at least 10 bytes
 // first).
-func (m *Model) firstBuffer(head uint16) ([]byte, bool) {
+func (m *Model) firstBuffer(r vmodel.Rings, head uint16) ([]byte, bool) {
 	ch, ce := m.q[rxQ].walk(head, m.chain)
 	if ce != chainOK || len(ch) == 0 || ch[0].len < 10 {
 		return nil, false
 	}
-	return m.cfg.Memory.Bytes(ch[0].addr, int(ch[0].len))
+	return r.Memory.Bytes(ch[0].addr, int(ch[0].len))
 }
 
 // ReceiveRaw puts data, header included and unchecked, into the next
@@ -322,52 +327,60 @@ func (m *Model) firstBuffer(head uint16) ([]byte, bool) {
 // the driver's handling of bad headers and lengths. It reports false
 // without a buffer.
 func (m *Model) ReceiveRaw(data []byte, usedLen uint32) bool {
-	m.mu.Lock()
-	q := &m.q[rxQ]
-	if !m.usable(rxQ) || q.pending() == 0 {
-		m.mu.Unlock()
-		return false
-	}
-	head := q.take()
-	m.chain, _ = q.walk(head, m.chain)
-	rest := data
-	for _, d := range m.chain {
-		if b, in := m.cfg.Memory.Bytes(d.addr, int(d.len)); in {
-			rest = rest[copy(b, rest):]
+	f := m.dev.Negotiated()
+	put := false
+	m.dev.UseRings(rxQ, func(r vmodel.Rings) bool {
+		q := &m.q[rxQ]
+		q.bind(r)
+		if q.pending() == 0 {
+			return false
 		}
+		head := q.take()
+		m.chain, _ = q.walk(head, m.chain)
+		rest := data
+		for _, d := range m.chain {
+			if b, in := r.Memory.Bytes(d.addr, int(d.len)); in {
+				rest = rest[copy(b, rest):]
+			}
+		}
+		q.push(uint32(head), usedLen)
+		q.publish()
+		put = true
+		return m.wantsInterrupt(rxQ, f)
+	})
+	if put {
+		m.count(func(s *Stats) { s.InjectedRaw++ })
 	}
-	q.push(uint32(head), usedLen)
-	q.publish()
-	m.st.InjectedRaw++
-	irq := m.queueInterrupt(rxQ)
-	m.mu.Unlock()
-	m.afterUnlock(irq)
-	return true
+	return put
 }
 
 // InjectUsed writes a used entry of the device's choosing (id, len) to
-// queue q, as a buggy device would, and raises its interrupt.
+// queue q, as a buggy device would, and interrupts if the driver wants.
 func (m *Model) InjectUsed(q uint16, id, n uint32) {
-	m.mu.Lock()
-	if q > txQ || !m.q[q].ready {
-		m.mu.Unlock()
+	if q > txQ {
 		return
 	}
-	m.q[q].push(id, n)
-	m.q[q].publish()
-	m.st.InjectedUsed++
-	irq := m.queueInterrupt(int(q))
-	m.mu.Unlock()
-	m.afterUnlock(irq)
+	f := m.dev.Negotiated()
+	if m.dev.UseRings(q, func(r vmodel.Rings) bool {
+		qu := &m.q[q]
+		qu.bind(r)
+		qu.push(id, n)
+		qu.publish()
+		return m.wantsInterrupt(int(q), f)
+	}) {
+		m.count(func(s *Stats) { s.InjectedUsed++ })
+	}
 }
 
 // RxPosted is the number of receive chains the driver has made available
 // and the device has not used.
 func (m *Model) RxPosted() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.q[rxQ].ready {
-		return 0
-	}
-	return m.q[rxQ].pending()
+	n := 0
+	m.dev.UseRings(rxQ, func(r vmodel.Rings) bool {
+		q := &m.q[rxQ]
+		q.bind(r)
+		n = q.pending()
+		return false
+	})
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"tamanet/virtio"
+	vmodel "tamanet/virtio/model"
 )
 
 // Split virtqueue, device side (2.7).
@@ -23,12 +24,10 @@ type desc struct {
 	write bool
 }
 
-// queue is the device's view of one virtqueue.
+// queue is the device's view of one virtqueue: its rings (from the
+// generic part, each time the device uses them) and its two positions.
 type queue struct {
 	size        uint16
-	addrs       virtio.RingAddrs
-	vector      uint16
-	ready       bool
 	desc        []byte
 	avail, used []byte
 	lastAvail   uint16 // next available entry to take
@@ -37,23 +36,10 @@ type queue struct {
 	pendingFrom uint16
 }
 
-// setup locates the rings in mem. It reports false if any part is not
-// there.
-func (q *queue) setup(mem Memory, size uint16, a virtio.RingAddrs) bool {
-	n := int(size)
-	var ok1, ok2, ok3 bool
-	q.desc, ok1 = mem.Bytes(a.Desc, descSize*n)
-	// The event index words: 2 bytes past each ring, rounded to a word.
-	q.avail, ok2 = mem.Bytes(a.Avail, alignUp(virtio.UsedEventOffset(n)+2, 4))
-	q.used, ok3 = mem.Bytes(a.Used, alignUp(virtio.AvailEventOffset(n)+2, 4))
-	if !ok1 || !ok2 || !ok3 || a.Desc%16 != 0 || a.Avail%2 != 0 || a.Used%4 != 0 {
-		return false
-	}
-	*q = queue{size: size, addrs: a, vector: q.vector, ready: true, desc: q.desc, avail: q.avail, used: q.used}
-	return true
+// bind points q at the rings r.
+func (q *queue) bind(r vmodel.Rings) {
+	q.size, q.desc, q.avail, q.used = r.Size, r.Desc, r.Avail, r.Used
 }
-
-func alignUp(v, a int) int { return (v + a - 1) &^ (a - 1) }
 
 // availIdx is the driver's published available index.
 func (q *queue) availIdx() uint16 { return virtio.Load16(q.avail, 2) }
