@@ -855,7 +855,9 @@ func (g *guest) testLinkFlap(t *testing.T) {
 	down := vmtest.Await(t, g.vm, "tamanet: link down", mark, linkTimeout)
 	t.Logf("%s", down.Text)
 	// While the link is down nothing reaches the guest.
-	short := &http.Client{Timeout: 3 * time.Second}
+	// Dialled as the guest's other clients are (in tap mode, from
+	// inside the namespace), on a connection of its own.
+	short := &http.Client{Timeout: 3 * time.Second, Transport: g.client.Transport.(*http.Transport).Clone()}
 	if r, err := short.Get(g.base + "/"); err == nil {
 		r.Body.Close()
 		t.Errorf("GET / answered (status %d) while the link was down", r.StatusCode)
