@@ -57,12 +57,12 @@ func findEntropy() (*entropyDevice, error) {
 	var reg pci.Registry
 	err = virtiopci.Register(&reg, virtioboard.PCI(map[uint16]virtiopci.Binder{
 		virtio.DeviceEntropy: func(t virtio.Transport, pd *pci.Device) error {
-			line, ok := pd.GSI()
-			if !ok {
-				return fmt.Errorf("%s has no INTx line", pd.Addr)
+			r, err := kernel.RouteINTx(pd)
+			if err != nil {
+				return err
 			}
-			dev = &entropyDevice{t: t, where: fmt.Sprintf("%s (command %#x, INT%s line %d)", pd.Addr, pd.Command(), pd.PinName(), line)}
-			dev.gsi, dev.trig, dev.pol = kernel.ISARoute(uint8(line))
+			dev = &entropyDevice{t: t, where: fmt.Sprintf("%s (command %#x, %v, Interrupt Line %d)", pd.Addr, pd.Command(), r, pd.InterruptLine),
+				gsi: r.GSI, trig: r.Trigger, pol: r.Polarity}
 			return nil
 		},
 	}))
