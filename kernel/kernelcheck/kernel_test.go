@@ -309,7 +309,7 @@ func virtioRNGs(image string) []virtioRNG {
 // logVirtio logs what the guest said about discovery and the device.
 func logVirtio(t *testing.T, r vmtest.Result) {
 	for _, l := range strings.Split(r.Output, "\n") {
-		for _, p := range []string{"kernelcheck: entropy", "kernelcheck: virtio", "kernelcheck: command line"} {
+		for _, p := range []string{"kernelcheck: entropy", "kernelcheck: virtio", "kernelcheck: command line", "kernelcheck: pci", "kernelcheck: pirq"} {
 			if strings.HasPrefix(l, p) {
 				t.Log(l)
 			}
@@ -350,6 +350,16 @@ func testVirtioIRQ(t *testing.T, image string) {
 			logVirtio(t, r)
 		})
 	}
+	// A PIRQ left unrouted (slot 4's PIRQD) gets the offered ISA IRQ no
+	// other PIRQ uses: 5, as firmware put PIRQA-C on 10 and 11.
+	t.Run("PIRQDisabled", func(t *testing.T) {
+		cfg := vm.Config{Image: image, Machine: "pc", Cmdline: "pirq", Network: vm.NoNIC,
+			QEMUArgs: []string{"-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci,addr=4"}}
+		r := vmtest.Run(t, cfg, time.Minute)
+		r.Expect(t, exitPass, "kernelcheck: pirq: PIRQD of 00:04.0 disabled", "kernelcheck: pci: 1 PIRQs routed",
+			"INTA PIIX3 PIRQD -> IRQ 5 -> GSI 5 level/high", "kernelcheck: PASS")
+		logVirtio(t, r)
+	})
 }
 
 // testNoRAM: too little RAM above the runtime's start gets a clear message.

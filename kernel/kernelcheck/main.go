@@ -22,6 +22,8 @@
 //	          virtio-mmio) and check crypto/rand draws from it
 //	virtioirq a virtio-rng request with queue interrupts on: the device's
 //	          interrupt arrives on the line discovery named
+//	pirq      virtioirq after disabling the virtio-rng's PIIX3 PIRQ: the
+//	          board must route it again
 //	faults    nil dereference, division by zero and, with
 //	          debug.SetPanicOnFault, a general protection fault are
 //	          recovered panics
@@ -90,6 +92,8 @@ func main() {
 		err = checkEntropy()
 	case "virtioirq":
 		err = checkVirtioIRQ()
+	case "pirq":
+		err = checkPIRQ()
 	case "faults":
 		err = checkFaults()
 	case "preempt":

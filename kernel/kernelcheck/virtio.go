@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,7 @@ func findEntropy() (*entropyDevice, error) {
 	if err != nil {
 		return nil, err
 	}
+	fmt.Printf("kernelcheck: pci: %d PIRQs routed, %d Interrupt Lines fixed\n", bus.Stats.PIRQsRouted, bus.Stats.InterruptLinesFixed)
 	if err := bus.Probe(); err != nil {
 		return nil, err
 	}
@@ -174,4 +176,36 @@ func checkVirtioIRQ() error {
 		return fmt.Errorf("used %+v, %v: want the 16-byte request", u, ok)
 	}
 	return nil
+}
+
+// checkPIRQ leaves the PIIX3 PIRQ of the virtio-rng unrouted, as firmware
+// may, and then runs checkVirtioIRQ, whose enumeration must route it to a
+// free ISA IRQ on which the interrupt then arrives.
+func checkPIRQ() error {
+	bus, err := board.EnumeratePCI(nil)
+	if err != nil {
+		return err
+	}
+	var rng, router *pci.Device
+	for _, d := range bus.Devices {
+		switch (pci.ID{Vendor: d.VendorID, Device: d.DeviceID}) {
+		case pci.ID{Vendor: 0x1af4, Device: 0x1005}: // transitional virtio-rng
+			rng = d
+		case pci.ID{Vendor: 0x8086, Device: 0x7000}: // PIIX3
+			router = d
+		}
+	}
+	if rng == nil || router == nil {
+		return fmt.Errorf("want a transitional virtio-rng-pci on a PIIX3")
+	}
+	x, err := rng.INTx()
+	if err != nil {
+		return err
+	}
+	router.Write8(pci.PIRQA_ROUT+x.PIRQ, pci.PIRQ_ROUT_DISABLE)
+	if _, err := rng.INTx(); !errors.Is(err, pci.ErrPIRQDisabled) {
+		return fmt.Errorf("PIRQ%c disabled, yet INTx says %v", 'A'+x.PIRQ, err)
+	}
+	fmt.Printf("kernelcheck: pirq: PIRQ%c of %s disabled\n", 'A'+x.PIRQ, rng.Addr)
+	return checkVirtioIRQ()
 }
