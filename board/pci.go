@@ -40,13 +40,21 @@ func PCIWindows() pci.Windows {
 	}
 }
 
+// pciISAIRQs are the ISA interrupts a PIRQ the firmware left unrouted may
+// take: those QEMU's ACPI tables offer its PCI interrupt links (_PRS of
+// LNKA-LNKD: 5, 10, 11), which its MADT makes level-triggered, the two
+// firmware use first.
+var pciISAIRQs = []uint8{10, 11, 5}
+
 // EnumeratePCI enumerates the PCI hierarchy through configuration mechanism
-// #1 and assigns what the firmware left unassigned (pci.Bus.Assign with
-// PCIWindows), so that drivers probing it find addresses whichever firmware
-// booted the machine. drivers is the registry Probe will match (nil:
-// pci.Default). The bus is complete even with an error, which joins the
-// enumeration's and the assignment's problems.
+// #1, assigns what the firmware left unassigned (pci.Bus.Assign with
+// PCIWindows) and makes the INTx routing agree with the chipset
+// (pci.Bus.RouteINTx), so that drivers probing it find addresses and
+// interrupt lines whichever firmware booted the machine. drivers is the
+// registry Probe will match (nil: pci.Default). The bus is complete even
+// with an error, which joins the enumeration's, the assignment's and the
+// routing's problems.
 func EnumeratePCI(drivers *pci.Registry) (*pci.Bus, error) {
 	bus, err := pci.Enumerate(pci.NewMechanism1(PortIO{}), drivers)
-	return bus, errors.Join(err, bus.Assign(PCIWindows()))
+	return bus, errors.Join(err, bus.Assign(PCIWindows()), bus.RouteINTx(pciISAIRQs))
 }

@@ -25,7 +25,7 @@ type Platform struct {
 	// Config configures every device probed.
 	Config Config
 	// Bound receives each device brought up, with its PCI function; the
-	// kernel routes pd.GSI() to d.HandleInterrupt and runs d.NAPI(). If it
+	// kernel routes pd.INTx() to d.HandleInterrupt and runs d.NAPI(). If it
 	// returns an error the probe fails with it.
 	Bound func(d *Device, pd *pci.Device) error
 }

@@ -151,7 +151,8 @@ type Device struct {
 	Driver   string
 	ProbeErr error
 
-	cs ConfigSpace
+	cs  ConfigSpace
+	bus *Bus // nil for a Device not found by Enumerate
 }
 
 // Read32 reads the dword at off of this function's configuration space.
@@ -249,12 +250,13 @@ func pinName(pin uint8) string {
 	return strconv.Itoa(int(pin))
 }
 
-// GSI returns the interrupt the function's INTx# pin arrives on, as the
-// firmware recorded it in the Interrupt Line register. On QEMU -M pc
-// SeaBIOS writes the ISA IRQ its PIIX3 PIRQ router sends the pin to (10 or
-// 11), which is also that IOAPIC input; trigger mode and polarity come from
-// the platform (ACPI MADT), not from PCI. ok is false when the function
-// has no pin, the pin is out of range, or firmware left the line as 0xFF.
+// GSI returns the firmware's record of where the function's INTx# pin
+// arrives: its Interrupt Line register, an ISA IRQ on a PC, whose I/O APIC
+// input, trigger mode and polarity come from the platform (ACPI MADT).
+// Firmware can be wrong (qboot is, on QEMU -M pc, for any slot but 3):
+// route interrupts with INTx, which asks the chipset, and let
+// Bus.RouteINTx correct the register. ok is false when the function has no
+// pin, the pin is out of range, or firmware left the line as 0xFF.
 func (d *Device) GSI() (gsi uint32, ok bool) {
 	if d.InterruptPin == 0 || d.InterruptPin > maxInterruptPin ||
 		d.InterruptLine == interruptLineUnknown {

@@ -31,6 +31,10 @@ type Stats struct {
 	// Assigned counts functions Assign gave addresses to, BridgeWindows
 	// the bridges whose windows it opened.
 	Assigned, BridgeWindows int
+	// PIRQsRouted counts PIRQs RouteINTx routed because firmware had
+	// not, InterruptLinesFixed the Interrupt Lines it rewrote to match
+	// the router.
+	PIRQsRouted, InterruptLinesFixed int
 }
 
 // Bus is the result of enumerating a PCI hierarchy.
@@ -42,6 +46,7 @@ type Bus struct {
 
 	cs      ConfigSpace
 	drivers *Registry
+	router  *pirqRouter // nil on a chipset this package does not know
 }
 
 // Enumerate scans every bus reachable from bus 0 through PCI-to-PCI
@@ -66,6 +71,7 @@ func Enumerate(cs ConfigSpace, drivers *Registry) (*Bus, error) {
 			cmp.Compare(x.Addr.Device, y.Addr.Device),
 			cmp.Compare(x.Addr.Function, y.Addr.Function))
 	})
+	b.router = findRouter(b.Devices)
 	return b, errors.Join(errs...)
 }
 
@@ -131,7 +137,7 @@ func (b *Bus) readFunction(a Address, parent *Device) *Device {
 	if v := uint16(id); v == vendorAbsent || v == vendorNeverAssigned {
 		return nil
 	}
-	d := &Device{Addr: a, Parent: parent, cs: b.cs,
+	d := &Device{Addr: a, Parent: parent, cs: b.cs, bus: b,
 		VendorID: uint16(id), DeviceID: uint16(id >> 16)}
 
 	cc := d.Read32(REVISION_ID)

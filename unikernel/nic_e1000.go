@@ -59,14 +59,12 @@ func registerE1000(reg *pci.Registry, cfg nicConfig, bind bindFunc) error {
 // masked after the first interrupt, but link changes still arrive as
 // interrupts.
 func hookINTx(name string, pd *pci.Device, fn func() bool) (string, error) {
-	line, ok := pd.GSI()
-	if !ok {
-		return "", fmt.Errorf("%s at %s has no interrupt line (pin %d, line %#x)",
-			name, pd.Addr, pd.InterruptPin, pd.InterruptLine)
+	r, err := kernel.RouteINTx(pd)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	gsi, trig, pol := kernel.ISARoute(uint8(line))
-	if err := kernel.RequestIRQ(name, gsi, trig, pol, fn); err != nil {
+	if err := kernel.RequestIRQ(name, r.GSI, r.Trigger, r.Polarity, fn); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s line %d -> GSI %d %v/%v", pd.PinName(), pd.InterruptLine, gsi, trig, pol), nil
+	return r.String(), nil
 }

@@ -309,7 +309,7 @@ func virtioRNGs(image string) []virtioRNG {
 // logVirtio logs what the guest said about discovery and the device.
 func logVirtio(t *testing.T, r vmtest.Result) {
 	for _, l := range strings.Split(r.Output, "\n") {
-		for _, p := range []string{"kernelcheck: entropy", "kernelcheck: virtio", "kernelcheck: command line"} {
+		for _, p := range []string{"kernelcheck: entropy", "kernelcheck: virtio", "kernelcheck: command line", "kernelcheck: pci", "kernelcheck: pirq"} {
 			if strings.HasPrefix(l, p) {
 				t.Log(l)
 			}
@@ -320,25 +320,46 @@ func logVirtio(t *testing.T, r vmtest.Result) {
 // testVirtioIRQ: the virtio-rng's used buffer notification arrives on
 // the interrupt line discovery named, on every transport (INTx on PCI,
 // the DSDT's GSI on microvm's second I/O APIC), and AckInterrupt
-// acknowledges it.
-//
-// On pc the PCI devices boot with SeaBIOS: qboot writes an Interrupt Line
-// that is not where QEMU's PIIX3 delivers INTA of slot 4 (10 written, 11
-// wired: qboot seems to swizzle slots one off from QEMU's PIRQ mapping,
-// which slot 3, the e1000's, survives), so on qboot the INTx route must
-// come from the PIRQ registers, not from the Interrupt Line.
+// acknowledges it. On pc the PCI device sits in slot 4, beside the
+// e1000, and boots with qboot, whose Interrupt Line for that slot is not
+// where QEMU's PIIX3 delivers it (10 written, 11 wired): the route must
+// come from the chipset's PIRQ router.
 func testVirtioIRQ(t *testing.T, image string) {
 	for _, c := range virtioRNGs(image) {
 		t.Run(c.name, func(t *testing.T) {
 			c.cfg.Cmdline = "virtioirq"
-			if c.cfg.Machine == "pc" {
-				c.cfg.Firmware = "seabios"
-			}
 			r := vmtest.Run(t, c.cfg, time.Minute)
 			r.Expect(t, exitPass, "over "+c.transport+" on GSI", "kernelcheck: PASS")
 			logVirtio(t, r)
 		})
 	}
+	// INTA# of slot 6 is PIRQB on the PIIX3 (routed to IRQ 10 by both
+	// firmwares) and PIRQG on ICH9 (GSI 22), whatever Interrupt Line the
+	// firmware wrote.
+	for _, c := range []struct{ machine, firmware, route string }{
+		{"pc", "qboot", "PIIX3 PIRQB -> IRQ 10 -> GSI 10 level/high"},
+		{"pc", "seabios", "PIIX3 PIRQB -> IRQ 10 -> GSI 10 level/high"},
+		{"q35", "qboot", "ICH9 PIRQG -> GSI 22 -> GSI 22 level/high"},
+		{"q35", "seabios", "ICH9 PIRQG -> GSI 22 -> GSI 22 level/high"},
+	} {
+		t.Run("Slot6/"+c.machine+"/"+c.firmware, func(t *testing.T) {
+			cfg := vm.Config{Image: image, Machine: c.machine, Firmware: c.firmware, Cmdline: "virtioirq", Network: vm.NoNIC,
+				QEMUArgs: []string{"-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci,addr=6"}}
+			r := vmtest.Run(t, cfg, time.Minute)
+			r.Expect(t, exitPass, "INTA "+c.route, "kernelcheck: PASS")
+			logVirtio(t, r)
+		})
+	}
+	// A PIRQ left unrouted (slot 4's PIRQD) gets the offered ISA IRQ no
+	// other PIRQ uses: 5, as firmware put PIRQA-C on 10 and 11.
+	t.Run("PIRQDisabled", func(t *testing.T) {
+		cfg := vm.Config{Image: image, Machine: "pc", Cmdline: "pirq", Network: vm.NoNIC,
+			QEMUArgs: []string{"-cpu", "qemu64,+pdpe1gb", "-device", "virtio-rng-pci,addr=4"}}
+		r := vmtest.Run(t, cfg, time.Minute)
+		r.Expect(t, exitPass, "kernelcheck: pirq: PIRQD of 00:04.0 disabled", "kernelcheck: pci: 1 PIRQs routed",
+			"INTA PIIX3 PIRQD -> IRQ 5 -> GSI 5 level/high", "kernelcheck: PASS")
+		logVirtio(t, r)
+	})
 }
 
 // testNoRAM: too little RAM above the runtime's start gets a clear message.

@@ -22,6 +22,8 @@
 //	          virtio-mmio) and check crypto/rand draws from it
 //	virtioirq a virtio-rng request with queue interrupts on: the device's
 //	          interrupt arrives on the line discovery named
+//	pirq      virtioirq after disabling the virtio-rng's PIIX3 PIRQ: the
+//	          board must route it again
 //	faults    nil dereference, division by zero and, with
 //	          debug.SetPanicOnFault, a general protection fault are
 //	          recovered panics
@@ -90,6 +92,8 @@ func main() {
 		err = checkEntropy()
 	case "virtioirq":
 		err = checkVirtioIRQ()
+	case "pirq":
+		err = checkPIRQ()
 	case "faults":
 		err = checkFaults()
 	case "preempt":
@@ -180,13 +184,12 @@ func firstE1000() (regs unsafe.Pointer, gsi uint32, trig kernel.Trigger, pol ker
 		if d.VendorID != 0x8086 || d.DeviceID != 0x100e {
 			continue
 		}
-		line, ok := d.GSI()
-		if !ok {
-			return nil, 0, 0, 0, fmt.Errorf("e1000 has no interrupt line")
+		r, err := kernel.RouteINTx(d)
+		if err != nil {
+			return nil, 0, 0, 0, err
 		}
 		d.EnableMemory()
-		gsi, trig, pol = kernel.ISARoute(uint8(line))
-		return unsafe.Add(unsafe.Pointer(nil), uintptr(d.BARs[0].Addr)), gsi, trig, pol, nil
+		return unsafe.Add(unsafe.Pointer(nil), uintptr(d.BARs[0].Addr)), r.GSI, r.Trigger, r.Polarity, nil
 	}
 	return nil, 0, 0, 0, fmt.Errorf("no e1000")
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -57,12 +58,12 @@ func findEntropy() (*entropyDevice, error) {
 	var reg pci.Registry
 	err = virtiopci.Register(&reg, virtioboard.PCI(map[uint16]virtiopci.Binder{
 		virtio.DeviceEntropy: func(t virtio.Transport, pd *pci.Device) error {
-			line, ok := pd.GSI()
-			if !ok {
-				return fmt.Errorf("%s has no INTx line", pd.Addr)
+			r, err := kernel.RouteINTx(pd)
+			if err != nil {
+				return err
 			}
-			dev = &entropyDevice{t: t, where: fmt.Sprintf("%s (command %#x, INT%s line %d)", pd.Addr, pd.Command(), pd.PinName(), line)}
-			dev.gsi, dev.trig, dev.pol = kernel.ISARoute(uint8(line))
+			dev = &entropyDevice{t: t, where: fmt.Sprintf("%s (command %#x, %v, Interrupt Line %d)", pd.Addr, pd.Command(), r, pd.InterruptLine),
+				gsi: r.GSI, trig: r.Trigger, pol: r.Polarity}
 			return nil
 		},
 	}))
@@ -73,6 +74,7 @@ func findEntropy() (*entropyDevice, error) {
 	if err != nil {
 		return nil, err
 	}
+	fmt.Printf("kernelcheck: pci: %d PIRQs routed, %d Interrupt Lines fixed\n", bus.Stats.PIRQsRouted, bus.Stats.InterruptLinesFixed)
 	if err := bus.Probe(); err != nil {
 		return nil, err
 	}
@@ -174,4 +176,36 @@ func checkVirtioIRQ() error {
 		return fmt.Errorf("used %+v, %v: want the 16-byte request", u, ok)
 	}
 	return nil
+}
+
+// checkPIRQ leaves the PIIX3 PIRQ of the virtio-rng unrouted, as firmware
+// may, and then runs checkVirtioIRQ, whose enumeration must route it to a
+// free ISA IRQ on which the interrupt then arrives.
+func checkPIRQ() error {
+	bus, err := board.EnumeratePCI(nil)
+	if err != nil {
+		return err
+	}
+	var rng, router *pci.Device
+	for _, d := range bus.Devices {
+		switch (pci.ID{Vendor: d.VendorID, Device: d.DeviceID}) {
+		case pci.ID{Vendor: 0x1af4, Device: 0x1005}: // transitional virtio-rng
+			rng = d
+		case pci.ID{Vendor: 0x8086, Device: 0x7000}: // PIIX3
+			router = d
+		}
+	}
+	if rng == nil || router == nil {
+		return fmt.Errorf("want a transitional virtio-rng-pci on a PIIX3")
+	}
+	x, err := rng.INTx()
+	if err != nil {
+		return err
+	}
+	router.Write8(pci.PIRQA_ROUT+x.PIRQ, pci.PIRQ_ROUT_DISABLE)
+	if _, err := rng.INTx(); !errors.Is(err, pci.ErrPIRQDisabled) {
+		return fmt.Errorf("PIRQ%c disabled, yet INTx says %v", 'A'+x.PIRQ, err)
+	}
+	fmt.Printf("kernelcheck: pirq: PIRQ%c of %s disabled\n", 'A'+x.PIRQ, rng.Addr)
+	return checkVirtioIRQ()
 }

@@ -32,16 +32,23 @@ var extraDevices = []string{
 }
 
 // machines are the boards booted, with the chipset functions each must
-// show. On both, SeaBIOS writes Interrupt Line with the ISA IRQ it routed
-// the pin's PIRQ to; on q35 an IOAPIC-mode OS would take GSI 16-23 from
-// ACPI _PRT instead, but the register, which is what both views show, is
-// the same.
+// show, and the Interrupt Lines of the second e1000 (slot 6), the bridge
+// (slot 7) and the virtio-rng behind it: the ISA IRQ the chipset routes
+// each pin's PIRQ to, whichever firmware booted (qboot's own lines for
+// them are one PIRQ off, which board.EnumeratePCI corrects). On q35 an
+// IOAPIC-mode OS takes GSI 16-23 instead, but the register, which is what
+// both views show, holds the ISA route.
 var machines = []struct {
 	name                  string
 	hostBridge, isaBridge pci.ID
+	lines                 map[pci.Address]uint8
 }{
-	{"pc", pci.ID{Vendor: 0x8086, Device: 0x1237}, pci.ID{Vendor: 0x8086, Device: 0x7000}},  // i440FX, PIIX3
-	{"q35", pci.ID{Vendor: 0x8086, Device: 0x29c0}, pci.ID{Vendor: 0x8086, Device: 0x2918}}, // Q35 MCH, ICH9 LPC
+	// i440FX, PIIX3: slot 6 INTA is PIRQB (IRQ 10), slot 7 PIRQC (11).
+	{"pc", pci.ID{Vendor: 0x8086, Device: 0x1237}, pci.ID{Vendor: 0x8086, Device: 0x7000},
+		map[pci.Address]uint8{{Device: 6}: 10, {Device: 7}: 11, {Bus: 1}: 11}},
+	// Q35 MCH, ICH9 LPC: slot 6 INTA is PIRQG, slot 7 PIRQH (both 11).
+	{"q35", pci.ID{Vendor: 0x8086, Device: 0x29c0}, pci.ID{Vendor: 0x8086, Device: 0x2918},
+		map[pci.Address]uint8{{Device: 6}: 11, {Device: 7}: 11, {Bus: 1}: 11}},
 }
 
 // TestPCITable boots the image with two e1000s and a bridge with a device
@@ -63,6 +70,11 @@ func TestPCITable(t *testing.T) {
 				}
 				checkInfoPCI(t, guest, info)
 				checkExpected(t, guest, m.hostBridge, m.isaBridge)
+				for _, e := range guest {
+					if w, ok := m.lines[e.Addr]; ok && e.InterruptLine != w {
+						t.Errorf("%s: Interrupt Line %d, want %d (the chipset's route)", e.Addr, e.InterruptLine, w)
+					}
+				}
 				checkDecodes(t, guest, console)
 			})
 		}

@@ -86,10 +86,21 @@ const seabiosCommand = pci.COMMAND_IO_SPACE | pci.COMMAND_MEMORY_SPACE | 1<<8
 // lists are QEMU's, which "info pci" does not show.
 func QEMUPC() *Space { return qemuPC(true) }
 
+// FirmwarePIRQRoutes is what both SeaBIOS and qboot write to the PIIX3's
+// PIRQRC[A:D] (0x60-0x63): PIRQA# and PIRQB# to IRQ 10, PIRQC# and PIRQD#
+// to IRQ 11. PIRQRoutesWritable are the bits of each software may write.
+const (
+	FirmwarePIRQRoutes = 0x0b0b0a0a
+	PIRQRoutesWritable = 0x8f8f8f8f
+)
+
 // QEMUPCQboot returns the same machine as QEMU's qboot firmware leaves it:
-// bus numbers and Interrupt Lines set (by its own PIRQ routing: pin + slot
-// - 1, plus the bridge's slot behind it, onto IRQ 10 or 11), but no BAR
-// assigned, bridge windows closed and no decoding enabled.
+// bus numbers and Interrupt Lines set, but no BAR assigned, bridge windows
+// closed and no decoding enabled. qboot routes the PIRQs as SeaBIOS does
+// but computes each Interrupt Line from PIRQ (pin + slot - 1) with the pin
+// counted from 1, not 0: one PIRQ past the one QEMU wires the pin to,
+// which for INTA# of slot 4 (the virtio-net) names IRQ 10 where the
+// interrupt arrives on 11.
 func QEMUPCQboot() *Space { return qemuPC(false) }
 
 func qemuPC(seabios bool) *Space {
@@ -114,7 +125,7 @@ func qemuPC(seabios bool) *Space {
 	s.Add(pci.Address{Bus: 0, Device: 1, Function: 0}, qemuSubsys(Header{
 		VendorID: 0x8086, DeviceID: 0x7000, BaseClass: 0x06, SubClass: 0x01,
 		MultiFunction: true, Command: cmd,
-	}))
+	})).SetRegister(pci.PIRQA_ROUT, FirmwarePIRQRoutes, PIRQRoutesWritable)
 	s.Add(pci.Address{Bus: 0, Device: 1, Function: 1}, qemuSubsys(Header{
 		VendorID: 0x8086, DeviceID: 0x7010, BaseClass: 0x01, SubClass: 0x01, ProgIF: 0x80,
 		Command: cmd,
