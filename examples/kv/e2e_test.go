@@ -74,7 +74,7 @@ func TestKVBadStart(t *testing.T) {
 		want string
 	}{
 		{"badoption", vm.Config{Cmdline: "budget=0"}, "kv: boot option budget=0: want a packet count in [1, 4096]"},
-		{"nonic", vm.Config{Network: vm.NoNIC}, "kv: no e1000 (8086:100e) bound"},
+		{"nonic", vm.Config{Network: vm.NoNIC}, "kv: no NIC bound (an e1000 8086:100e or a virtio-net device)"},
 		{"badip6", vm.Config{Cmdline: "ip6=fd00::/64"}, "kv: boot option ip6=fd00::/64: fd00:: is the network address of fd00::/64"},
 		{"badgw", vm.Config{Cmdline: "ip=192.168.1.5/24 gw=10.0.2.2"}, "kv: boot option gw=10.0.2.2: outside 192.168.1.5/24 (ip=)"},
 	} {
