@@ -18,6 +18,10 @@ OUT := out
 TEXT_ADDR := 0x10010000
 TAMAGO_LDFLAGS := -T $(TEXT_ADDR) -R 0x1000
 MACHINE ?= pc
+# NIC=e1000 (qemu.sh's default) or virtio for run, bench and soak, with
+# optional QEMU device properties: NIC=virtio,mrg_rxbuf=off (qemu.sh -n).
+# MACHINE=microvm needs NIC=virtio (it has no PCI).
+NIC ?=
 # ACCEL=auto|tcg|kvm for run, bench and soak alike; qemu.sh's header (-a)
 # says how auto decides and why.
 ACCEL ?= auto
@@ -49,13 +53,13 @@ image: | $(OUT)
 
 # make run [APP=./cmd/tamanet] [HTTP_PORT=8080] [ECHO_PORT=8007]
 # [NAPI=napi|interrupt|busypoll] [BOOT="boot options"] [ADMIN=PORT]
-# [FIRMWARE=seabios|qboot]: host ports on 127.0.0.1 forwarded to the
-# guest's HTTP (80) and echo (7); ADMIN=8081 opens the admin listener (the
+# [FIRMWARE=seabios|qboot] [MACHINE=pc|q35|microvm] [NIC=e1000|virtio[,PROP=VAL...]]:
+# host ports on 127.0.0.1 forwarded to the guest's HTTP (80) and echo (7); ADMIN=8081 opens the admin listener (the
 # /debug/ routes: profiles, capture, trace) on guest port 8081, forwarded
 # from 127.0.0.1:8081. Without it no port serves them.
 run: image
 	@echo "$(notdir $(APP)): http://127.0.0.1:$(or $(HTTP_PORT),8080)/ (/stats, /metrics and the app's routes); port 7 on 127.0.0.1:$(or $(ECHO_PORT),8007) tcp+udp;$(if $(ADMIN), admin http://127.0.0.1:$(ADMIN)/debug/pprof/,) Ctrl-A X quits"
-	./qemu.sh -M $(MACHINE) -a $(ACCEL) -f $(FIRMWARE) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(ADMIN),-F $(ADMIN):$(ADMIN)) $(if $(NAPI)$(BOOT)$(ADMIN),-k "$(strip $(if $(NAPI),napi=$(NAPI)) $(if $(ADMIN),admin=$(ADMIN)) $(BOOT))") $(IMAGE)
+	./qemu.sh -M $(MACHINE) -a $(ACCEL) -f $(FIRMWARE) $(if $(NIC),-n $(NIC)) -p $(or $(HTTP_PORT),8080) -e $(or $(ECHO_PORT),8007) $(if $(ADMIN),-F $(ADMIN):$(ADMIN)) $(if $(NAPI)$(BOOT)$(ADMIN),-k "$(strip $(if $(NAPI),napi=$(NAPI)) $(if $(ADMIN),admin=$(ADMIN)) $(BOOT))") $(IMAGE)
 
 test: tools vet race
 	@tamago="$(TAMAGO_GO)"; test -x "$$tamago" || { echo "no tamago go command"; exit 1; }; \
@@ -76,14 +80,15 @@ vet:
 	go vet ./...
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 
-# make bench [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
-# [MODE_ROUNDS=2] [OFFLOAD_ROUNDS=2] [JUMBO_ROUNDS=2] [TICK_ROUNDS=2]
+# make bench [NIC=e1000|virtio] [MACHINE=pc|q35|microvm] [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
+# [MODE_ROUNDS=2] [OFFLOAD_ROUNDS=2] [JUMBO_ROUNDS=2] [TICK_ROUNDS=2] [FEATURE_ROUNDS=2]
 # [DURATION=3s] [WARMUP=1s] [IDLE=10s] [ACCEL=auto]: interleaved rounds of the unikernel
-# and the Linux baseline, then the unikernel's variants (NAPI modes,
-# offloads, MTU 9000, timer tick); ratio tables, JSON and plots go to
+# and the Linux baseline (both on NIC), then the unikernel's variants (NAPI modes,
+# offloads, MTU 9000, timer tick; with NIC=virtio each virtio-net feature
+# off in turn); ratio tables, JSON and plots go to
 # bench/results/, the run's summary to its summary/ (see bench/README.md).
 bench: image
-	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) ACCEL=$(ACCEL) bench/bench.sh $(OUT)/tamanet.elf
+	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) ACCEL=$(ACCEL) NIC=$(NIC) MACHINE=$(MACHINE) bench/bench.sh $(OUT)/tamanet.elf
 
 # make record RUN=bench/results/TIME NAME=what-it-shows: files the run's
 # summary as bench/notes/DATE-NAME/ with a NOTE.md to finish by hand
@@ -99,13 +104,13 @@ race:
 	go test -race -count=1 ./e1000/... ./napi/... ./virtio/...
 	go test -race -count=1 -run 'TestCarrier|TestAttach' ./netif/ ./netstack/
 
-# make soak [SOAK=10m] [NET=user|tap|auto] [ACCEL=auto]: the unikernel under
+# make soak [SOAK=10m] [NET=user|tap|auto] [ACCEL=auto] [NIC=e1000|virtio]: the unikernel under
 # mixed load with a link flap every 30 s; fails if the heap or the goroutines
 # grow, a checked byte is wrong or a request fails outside a flap
 # (bench/soak.sh, which runs tamabench soak -image; report and plots under
 # bench/results/soak-*).
 soak: image
-	@SOAK=$(or $(SOAK),10m) NET=$(or $(NET),user) ACCEL=$(ACCEL) bench/soak.sh $(OUT)/tamanet.elf
+	@SOAK=$(or $(SOAK),10m) NET=$(or $(NET),user) ACCEL=$(ACCEL) NIC=$(NIC) bench/soak.sh $(OUT)/tamanet.elf
 
 bench-go:
 	@tamago="$(TAMAGO_GO)"; TAMAGO="$$tamago" go test -run '^$$' -bench . -benchmem ./...

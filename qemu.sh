@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Boots a tamanet image (or any PVH kernel) in QEMU with an e1000.
+# Boots a tamanet image (or any PVH kernel) in QEMU with an e1000 or a
+# virtio-net NIC.
 #
 #   ./qemu.sh [options] IMAGE [-- extra qemu args]
 #     -a tcg|kvm|auto   accelerator (default auto). This is the one statement
@@ -21,7 +22,17 @@
 #                       port GUEST (repeatable); PROTO is tcp (default), udp
 #                       or tcp+udp, e.g. -F 8081:8081 for the admin listener
 #                       of boot option admin=8081
-#     -M MACHINE        pc (default) or q35
+#     -M MACHINE        pc (default), q35 or microvm (no PCI: virtio-net only)
+#     -n NIC[,PROP=VAL...]
+#                       the network device: e1000 (default; pc and q35) or
+#                       virtio: virtio-net-pci on pc and q35 (transitional:
+#                       legacy I/O BAR, modern capabilities, MSI-X), on
+#                       microvm virtio-net-device on a virtio-mmio transport
+#                       in its modern (version 2) register layout. PROP=VAL
+#                       pairs are appended to the -device, e.g. -n
+#                       virtio,mrg_rxbuf=off,event_idx=off or -n
+#                       virtio,disable-legacy=on. Its netdev is net0 either
+#                       way (QMP set_link).
 #     -f FIRMWARE       qboot (default: QEMU's qboot.rom, which starts a PVH
 #                       image much sooner than SeaBIOS and assigns no PCI
 #                       BARs, which tamanet then does itself) or seabios
@@ -31,7 +42,7 @@
 #     -k CMDLINE        kernel command line
 #     -P PROBE          image used by the KVM probe (default: IMAGE)
 #     -q SOCKET         QMP monitor on this unix socket (default: none), e.g.
-#                       for set_link (the e1000's netdev is net0)
+#                       for set_link (the NIC's netdev is net0)
 #     -t NETNS          tap mode: create network namespace NETNS holding a tap
 #                       (tap0, 10.0.2.2/24) and run QEMU inside it; -p/-e/-F
 #                       are ignored, clients reach the guest at 10.0.2.15 with
@@ -54,8 +65,8 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" forwards=() machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0 debugexit=1
-while getopts "a:m:p:e:F:M:f:i:k:P:q:t:Tu:06X" opt; do
+accel=auto mem=1G http_port="" echo_port="" forwards=() machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0 debugexit=1 nicopt=e1000
+while getopts "a:m:p:e:F:M:f:i:k:n:P:q:t:Tu:06X" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	F) case $OPTARG in
@@ -63,13 +74,30 @@ while getopts "a:m:p:e:F:M:f:i:k:P:q:t:Tu:06X" opt; do
 		tcp:[0-9]*:[0-9]* | udp:[0-9]*:[0-9]* | tcp+udp:[0-9]*:[0-9]*) forwards+=("$OPTARG") ;;
 		*) echo "qemu.sh: -F $OPTARG: want [tcp:|udp:|tcp+udp:]HOSTPORT:GUESTPORT" >&2; exit 2 ;;
 		esac ;;
-	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; P) probe=$OPTARG ;;
+	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; n) nicopt=$OPTARG ;; P) probe=$OPTARG ;;
 	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;; X) debugexit=0 ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 case $tapmtu in '' | *[!0-9]*) echo "qemu.sh: -u $tapmtu: want a number" >&2; exit 2 ;; esac
+# The NIC's -device: the model, netdev net0, then -n's properties.
+nicprops=""
+[ "${nicopt#*,}" != "$nicopt" ] && nicprops=,${nicopt#*,}
+case ${nicopt%%,*}:$machine in
+e1000:microvm*)
+	# With -0 there is no NIC to refuse.
+	if [ $nonic = 0 ]; then
+		echo "qemu.sh: -n e1000: microvm has no PCI bus for an e1000; use -n virtio (virtio-net on virtio-mmio)" >&2
+		exit 2
+	fi ;;
+e1000:*) nicdev=(-device "e1000,netdev=net0,romfile=$nicprops") ;;
+virtio:microvm*)
+	# QEMU's virtio-mmio defaults to the legacy (version 1) layout.
+	nicdev=(-device "virtio-net-device,netdev=net0$nicprops" -global virtio-mmio.force-legacy=false) ;;
+virtio:*) nicdev=(-device "virtio-net-pci,netdev=net0,romfile=$nicprops") ;;
+*) echo "qemu.sh: -n $nicopt: want e1000 or virtio, then optional ,PROP=VALUE device properties" >&2; exit 2 ;;
+esac
 
 # tap_unavailable prints why tap mode cannot work here, or nothing if it can:
 # it needs root (CAP_NET_ADMIN), /dev/net/tun and ip netns, and tries them
@@ -122,6 +150,7 @@ microvm*:* | *:seabios) fw_args=() ;;
 *) echo "qemu.sh: unknown firmware $firmware (want seabios or qboot)" >&2; exit 2 ;;
 esac
 echo "qemu.sh: firmware $firmware" >&2
+[ $nonic = 1 ] || echo "qemu.sh: nic ${nicdev[1]}" >&2
 
 fwd=""
 [ -n "$http_port" ] && fwd="$fwd,hostfwd=tcp:127.0.0.1:$http_port-:80"
@@ -135,7 +164,7 @@ done
 netdev=(-netdev "user,id=net0$fwd")
 [ -n "$netns" ] && netdev=(-netdev tap,id=net0,ifname=tap0,script=no,downscript=no)
 
-nic=("${netdev[@]}" -device e1000,netdev=net0,romfile=)
+nic=("${netdev[@]}" "${nicdev[@]}")
 [ $nonic = 1 ] && nic=(-nic none)
 args=(-M "$machine" "${accel_args[@]}" "${fw_args[@]}" -m "$mem" -smp 1
 	-nographic -no-reboot -serial stdio -monitor none

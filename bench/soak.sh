@@ -5,7 +5,8 @@
 #   bench/soak.sh IMAGE
 #
 # Boots IMAGE (accelerator ACCEL, default auto, decided as qemu.sh's -a says;
-# network NET: user (default), tap or auto) with a QMP socket, waits for
+# network NET: user (default), tap or auto; NIC: e1000 (default) or virtio,
+# as qemu.sh -n takes it) with a QMP socket, waits for
 # READY, then soaks it for SOAK (default 10m): keep-alive and new-connection
 # GETs, downloads and uploads checked by SHA-256, TCP and UDP echo, 500 idle
 # connections, a set_link flap every 30 s, and a /stats sample (after a
@@ -18,10 +19,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/summary.sh
 . "$here/summary.sh"
 [ $# = 1 ] && [ -f "$1" ] || { echo "usage: $0 UNIKERNEL_IMAGE" >&2; exit 2; }
-duration=${SOAK:-10m} net=${NET:-user} accel=${ACCEL:-auto}
+duration=${SOAK:-10m} net=${NET:-user} accel=${ACCEL:-auto} nic=${NIC:-e1000}
 out=$here/results/soak-$(date -u +%Y%m%dT%H%M%SZ)
-summary_begin "$out" SOAK="$duration" NET="$net" ACCEL="$accel" -- "$0" "$@"
+summary_begin "$out" SOAK="$duration" NET="$net" ACCEL="$accel" NIC="$nic" -- "$0" "$@"
 status=0
-"$here/tamabench.sh" soak -image "$1" -net "$net" -accel "$accel" -duration "$duration" -out "$out" || status=$?
+"$here/tamabench.sh" soak -image "$1" -net "$net" -nic "$nic" -accel "$accel" -duration "$duration" -out "$out" || status=$?
 summary_end "$out" soak.txt soak.json
 exit $status

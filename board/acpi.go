@@ -21,6 +21,9 @@ type ACPI struct {
 	PM1aControl uint16
 	S5Type      uint16
 	S5OK        bool
+	// DSDT is the Differentiated System Description Table's AML, where
+	// microvm lists its virtio-mmio transports.
+	DSDT []byte
 }
 
 // IOAPIC is one MADT I/O APIC entry.
@@ -219,6 +222,7 @@ func (a *ACPI) parseFADT(t []byte) error {
 		return err
 	}
 	a.S5Type, a.S5OK = s5Type(dsdt)
+	a.DSDT = dsdt
 	return nil
 }
 

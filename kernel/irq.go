@@ -58,9 +58,11 @@ type handler struct {
 	claimed atomic.Uint64
 }
 
-// line is an interrupt input routed to a vector.
+// line is an interrupt source delivered on a vector: an I/O APIC input,
+// or a message-signalled interrupt (msi true, gsi unused).
 type line struct {
 	gsi      uint32
+	msi      bool
 	vector   int
 	trigger  Trigger
 	polarity Polarity
@@ -75,10 +77,9 @@ type line struct {
 }
 
 var (
-	linesMu    sync.Mutex
-	byGSI      = map[uint32]*line{}
-	byVector   [256]atomic.Pointer[line]
-	nextVector = firstVector
+	linesMu  sync.Mutex
+	byGSI    = map[uint32]*line{}
+	byVector [256]atomic.Pointer[line]
 
 	spurious atomic.Uint64 // vectors with no line
 	// replayed counts level lines found asserted when routed (see
@@ -136,13 +137,11 @@ func RequestIRQ(name string, gsi uint32, trig Trigger, pol Polarity, fn func() b
 	defer linesMu.Unlock()
 	l := byGSI[gsi]
 	if l == nil {
-		if nextVector > lastVector {
+		l = &line{gsi: gsi, trigger: trig, polarity: pol}
+		if !installLine(l) {
 			return fmt.Errorf("kernel: out of vectors for GSI %d", gsi)
 		}
-		l = &line{gsi: gsi, vector: nextVector, trigger: trig, polarity: pol}
-		nextVector++
 		byGSI[gsi] = l
-		byVector[l.vector].Store(l)
 	} else if l.trigger != trig || l.polarity != pol {
 		return fmt.Errorf("kernel: GSI %d is %v/%v, %s asks for %v/%v", gsi, l.trigger, l.polarity, name, trig, pol)
 	}
@@ -168,7 +167,9 @@ func RequestIRQ(name string, gsi uint32, trig Trigger, pol Polarity, fn func() b
 func (h *handler) call(l *line) bool {
 	returned := false
 	defer func() {
-		if !returned {
+		if !returned && l.msi {
+			print("kernel: interrupt handler ", h.name, " (MSI, vector ", l.vector, ") panicked\n")
+		} else if !returned {
 			print("kernel: interrupt handler ", h.name, " (GSI ", l.gsi, ", vector ", l.vector, ") panicked\n")
 		}
 	}()
@@ -189,10 +190,16 @@ func dispatch(vector int) {
 		spurious.Add(1)
 		return
 	}
+	hs := l.handlers.Load()
+	if hs == nil {
+		// Published but not yet given its handler.
+		spurious.Add(1)
+		return
+	}
 	l.count.Add(1)
 	lattrace.Record(lattrace.KindIRQ, uint32(vector))
 	claimed := false
-	for _, h := range *l.handlers.Load() {
+	for _, h := range *hs {
 		if h.call(l) {
 			h.claimed.Add(1)
 			claimed = true
@@ -204,7 +211,7 @@ func dispatch(vector int) {
 	}
 	l.unhandled.Add(1)
 	l.streak++
-	if l.trigger == Level && l.streak >= stormLimit && !l.disabled.Load() {
+	if !l.msi && l.trigger == Level && l.streak >= stormLimit && !l.disabled.Load() {
 		// Nobody acknowledges the device: mask the input before the EOI
 		// re-delivers it forever.
 		l.disabled.Store(true)
@@ -229,9 +236,13 @@ type LineStats struct {
 
 // IRQStats is the kernel's interrupt accounting.
 type IRQStats struct {
-	Lines    []LineStats `json:"lines" metric:"label=line"`
-	Spurious uint64      `json:"spurious"`
-	Total    uint64      `json:"total"`
+	Lines []LineStats `json:"lines" metric:"label=line"`
+	// MSI holds the vectors RequestMSI gave out, in vector order.
+	MSI      []MSIStats `json:"msi" metric:"label=msi"`
+	Spurious uint64     `json:"spurious"`
+	// Total counts every interrupt delivered, on vectors given back
+	// included.
+	Total uint64 `json:"total"`
 	// Replayed counts level-triggered lines that were already asserted
 	// when RequestIRQ routed them, and whose handler it called.
 	Replayed uint64 `json:"replayed"`
@@ -242,8 +253,17 @@ func Stats() IRQStats {
 	linesMu.Lock()
 	defer linesMu.Unlock()
 	s := IRQStats{Spurious: spurious.Load(), Replayed: replayed.Load()}
-	for v := firstVector; v < nextVector; v++ {
+	for v := firstVector; v <= lastVector; v++ {
 		l := byVector[v].Load()
+		if l == nil {
+			continue
+		}
+		if l.msi {
+			m := MSIStats{Name: (*l.handlers.Load())[0].name, Vector: l.vector, Count: l.count.Load()}
+			s.MSI = append(s.MSI, m)
+			s.Total += m.Count
+			continue
+		}
 		ls := LineStats{
 			GSI: l.gsi, Vector: l.vector, Trigger: l.trigger.String(), Polarity: l.polarity.String(),
 			Count: l.count.Load(), Unhandled: l.unhandled.Load(), Disabled: l.disabled.Load(),
@@ -255,6 +275,19 @@ func Stats() IRQStats {
 		s.Lines = append(s.Lines, ls)
 		s.Total += ls.Count
 	}
-	s.Total += s.Spurious
+	s.Total += s.Spurious + releasedMSI.Load()
 	return s
+}
+
+// installLine gives l the lowest free vector and publishes it there for
+// dispatch; false when every vector is taken. linesMu must be held.
+func installLine(l *line) bool {
+	for v := firstVector; v <= lastVector; v++ {
+		if byVector[v].Load() == nil {
+			l.vector = v
+			byVector[v].Store(l)
+			return true
+		}
+	}
+	return false
 }

@@ -12,6 +12,8 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"os/signal"
+	"runtime"
 	"runtime/goos"
 	"sync"
 
@@ -69,5 +71,14 @@ func start() error {
 	startTick()
 	goos.Idle = idle
 	go cpu.ServiceInterrupts(dispatch)
+	// Until that goroutine has called signal.Notify, the amd64 package's
+	// interrupt entry relays to nobody: the interrupt is dropped and its
+	// vector stays in service, holding off every device vector below it,
+	// until the goroutine's first end-of-interrupt. A level-triggered
+	// line asserts again; an edge or a message is lost (measured: the
+	// first MSI a driver raised right after Init). Wait for the receiver.
+	for !signal.Waiting() {
+		runtime.Gosched()
+	}
 	return nil
 }

@@ -24,8 +24,8 @@ const (
 	phaseRuntime   = "runtime up"
 	phaseMain      = "main"
 	phasePCI       = "PCI enumerated"
-	phaseReset     = "e1000 reset"
-	phaseRxEnabled = "e1000 receive enabled"
+	phaseReset     = "NIC reset"
+	phaseRxEnabled = "NIC receive enabled"
 	phaseLinkUp    = "link up"
 	phaseIRQ       = "ACPI and interrupts up"
 	phaseStack     = "stack up"
@@ -54,6 +54,9 @@ type bootLog struct {
 	// loop; late tells printLate.
 	firstRx atomic.Uint64
 	late    chan struct{}
+	// rxHold is set on a NIC that holds frames back for rxHold after
+	// receive is enabled (QEMU's e1000).
+	rxHold atomic.Bool
 }
 
 // bootPhase is one phase and the TSC when it happened.
@@ -100,7 +103,7 @@ func (b *bootLog) printLocked() {
 	for _, p := range b.phases[b.printed:] {
 		at := board.SinceReset(p.tsc)
 		line := fmt.Sprintf("boot: %8.1f ms  %s", ms(at), p.name)
-		if p.name == phaseRxEnabled {
+		if p.name == phaseRxEnabled && b.rxHold.Load() {
 			line += fmt.Sprintf(" (QEMU's e1000 holds frames back until %.1f ms)", ms(at+rxHold))
 		}
 		fmt.Println(line)
@@ -120,21 +123,27 @@ func (b *bootLog) at(name string) (time.Duration, bool) {
 	return 0, false
 }
 
-// driverEvent is the e1000's Config.Event: reset and receive enable happen
+// e1000Event is the e1000's Config.Event: reset and receive enable happen
 // on main's goroutine during bring-up, the first frame in the poll loop,
 // which must not wait for the console.
-func (b *bootLog) driverEvent(e e1000.Event) {
+func (b *bootLog) e1000Event(e e1000.Event) {
 	switch e {
 	case e1000.EventReset:
 		b.mark(phaseReset)
 	case e1000.EventRxEnabled:
 		b.mark(phaseRxEnabled)
+		b.rxHold.Store(true)
 	case e1000.EventFirstFrame:
-		b.firstRx.CompareAndSwap(0, board.TSC())
-		select {
-		case b.late <- struct{}{}:
-		default:
-		}
+		b.firstFrame()
+	}
+}
+
+// firstFrame records the first received frame's TSC, from the poll loop.
+func (b *bootLog) firstFrame() {
+	b.firstRx.CompareAndSwap(0, board.TSC())
+	select {
+	case b.late <- struct{}{}:
+	default:
 	}
 }
 
@@ -153,7 +162,7 @@ type bootStats struct {
 	RuntimeUpSeconds       float64 `json:"runtime_up_seconds"`
 	MainSeconds            float64 `json:"main_seconds"`
 	PCISeconds             float64 `json:"pci_seconds"`
-	E1000ResetSeconds      float64 `json:"e1000_reset_seconds"`
+	NICResetSeconds        float64 `json:"nic_reset_seconds"`
 	RxEnabledSeconds       float64 `json:"rx_enabled_seconds"`
 	LinkUpSeconds          float64 `json:"link_up_seconds"`
 	IRQSeconds             float64 `json:"irq_seconds"`
@@ -181,7 +190,7 @@ func (b *bootLog) stats() bootStats {
 		RuntimeUpSeconds:       sec(phaseRuntime),
 		MainSeconds:            sec(phaseMain),
 		PCISeconds:             sec(phasePCI),
-		E1000ResetSeconds:      sec(phaseReset),
+		NICResetSeconds:        sec(phaseReset),
 		RxEnabledSeconds:       sec(phaseRxEnabled),
 		LinkUpSeconds:          sec(phaseLinkUp),
 		IRQSeconds:             sec(phaseIRQ),

@@ -6,54 +6,89 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"tamanet/board"
-	"tamanet/e1000"
-	"tamanet/kernel"
 	"tamanet/lattrace"
+	"tamanet/napi"
+	"tamanet/netif"
 	"tamanet/pci"
+	"tamanet/unikernel/entropy"
+	"tamanet/unikernel/virtioboard"
+	"tamanet/virtio/mmio"
 )
 
-// nic is the e1000 the unikernel serves on, with its PCI function and
-// interrupt routing.
-type nic struct {
-	dev  *e1000.Device
-	pci  *pci.Device
-	bus  *pci.Bus
-	regs board.MMIO32
+// netDevice is a NIC driver as the unikernel runs it: netif's Driver plus
+// its poll engine, station address and housekeeping. The e1000 and the
+// virtio-net driver both satisfy it.
+type netDevice interface {
+	netif.Driver
+	NAPI() *napi.Instance
+	SetMAC(mac [6]byte) error
+	Watchdog() error
+}
 
-	gsi  uint32
-	trig kernel.Trigger
-	pol  kernel.Polarity
+// nic is the NIC the unikernel serves on, whichever driver bound it.
+type nic struct {
+	// kind names the device ("e1000", "virtio-net"); where says where it
+	// is and what it negotiated, for the console.
+	kind, where string
+	// features lists what the driver negotiated with the device, for
+	// READY (empty where there is nothing to negotiate).
+	features string
+	dev      netDevice
+	bus      *pci.Bus
+	mmio     mmio.Stats // virtio-mmio discovery
+
+	// onFirstRx, if set, is called with the first received frame, for
+	// a driver that does not report it itself.
+	onFirstRx func()
+
+	// hookIRQ routes the device's interrupts to its driver and returns
+	// the routing for the READY line.
+	hookIRQ func() (string, error)
+	irq     string
+	// stats fills the driver's member of /stats.
+	stats func(*Stats)
 
 	// linkEvent carries "the carrier changed" from the driver's link
 	// upcall to logLink, which prints outside the interrupt path.
 	linkEvent chan struct{}
 }
 
+// nicConfig is what every driver takes from the boot options.
+type nicConfig struct {
+	napi         napi.Config
+	mtu          int
+	noMitigation bool
+	noOffload    bool
+	boot         *bootLog
+}
+
+// bindFunc claims a device for the unikernel: the first one bound is
+// served, a second is an error (the unikernel serves one NIC).
+type bindFunc func(n *nic) error
+
 // bringUpNIC enumerates PCI, assigns the BARs firmware left unassigned,
-// binds the e1000 driver to the first 82540EM (and the other drivers in reg
-// to their devices) and returns it. The bus table goes to the console once
-// the driver is up.
-func bringUpNIC(cfg e1000.Config, boot *bootLog, reg *pci.Registry) (*nic, error) {
-	n := &nic{linkEvent: make(chan struct{}, 1)}
-	err := e1000.Register(reg, e1000.Platform{
-		Map: func(bar pci.BAR) (e1000.Registers, error) {
-			m, err := board.MapMMIO(bar.Addr, bar.Size)
-			n.regs = m
-			return m, err
-		},
-		DMA:    board.DMA{},
-		Config: cfg,
-		Bound: func(d *e1000.Device, pd *pci.Device) error {
-			if n.dev != nil {
-				return fmt.Errorf("tamanet serves one e1000 and has %s", n.pci.Addr)
-			}
-			n.dev, n.pci = d, pd
-			return nil
-		},
-	})
+// binds the drivers in reg and ours (e1000; virtio-net and the entropy
+// policy's virtio-rng over PCI and virtio-mmio) and returns the NIC that
+// came up. The bus table goes to the console once the drivers are up.
+func bringUpNIC(cfg nicConfig, reg *pci.Registry, ent *entropy.Policy) (*nic, error) {
+	var served *nic
+	bind := func(n *nic) error {
+		if served != nil {
+			return fmt.Errorf("tamanet serves one NIC and has the %s %s", served.kind, served.where)
+		}
+		n.linkEvent = make(chan struct{}, 1)
+		served = n
+		return nil
+	}
+	if err := registerE1000(reg, cfg, bind); err != nil {
+		return nil, err
+	}
+	mmioBinders, err := registerVirtio(reg, cfg, bind, ent)
 	if err != nil {
 		return nil, err
 	}
@@ -63,38 +98,23 @@ func bringUpNIC(cfg e1000.Config, boot *bootLog, reg *pci.Registry) (*nic, error
 		// functions at fault are named.
 		fmt.Fprintf(os.Stderr, "tamanet: pci: %v\n", err)
 	}
-	n.bus = bus
-	boot.mark(phasePCI)
+	cfg.boot.mark(phasePCI)
 	perr := bus.Probe()
 	fmt.Print(bus)
-	if n.dev == nil {
-		return nil, fmt.Errorf("no e1000 (8086:100e) bound: %w", errors.Join(perr, errors.New("nothing to serve on")))
+	// microvm: no PCI, its virtio devices on virtio-mmio transports. A
+	// bad virtio_mmio.device= entry costs that device, not the boot.
+	_, mstats, merr := virtioboard.ProbeMMIO(mmioBinders)
+	if served == nil {
+		return nil, fmt.Errorf("no NIC bound (an e1000 8086:100e or a virtio-net device): %w",
+			errors.Join(perr, merr, errors.New("nothing to serve on")))
 	}
-	if perr != nil {
-		fmt.Fprintf(os.Stderr, "tamanet: pci probe: %v\n", perr)
+	if err := errors.Join(perr, merr); err != nil {
+		fmt.Fprintf(os.Stderr, "tamanet: probe: %v\n", err)
 	}
-	mac := n.dev.MAC()
-	fmt.Printf("tamanet: e1000 at %s, registers %#x, MAC %x, link %v\n",
-		n.pci.Addr, n.regs.Base(), mac[:], updown(n.dev.LinkUp()))
-	return n, nil
-}
-
-// hookIRQ routes the function's INTx to HandleInterrupt. Every mode needs
-// it: busy polling leaves receive and transmit causes masked after the first
-// interrupt, but link changes still arrive as interrupts.
-func (n *nic) hookIRQ() error {
-	line, ok := n.pci.GSI()
-	if !ok {
-		return fmt.Errorf("e1000 at %s has no interrupt line (pin %d, line %#x)",
-			n.pci.Addr, n.pci.InterruptPin, n.pci.InterruptLine)
-	}
-	n.gsi, n.trig, n.pol = kernel.ISARoute(uint8(line))
-	return kernel.RequestIRQ("e1000", n.gsi, n.trig, n.pol, n.dev.HandleInterrupt)
-}
-
-// irqDesc describes the interrupt routing for the console.
-func (n *nic) irqDesc() string {
-	return fmt.Sprintf("%s line %d -> GSI %d %v/%v", n.pci.PinName(), n.pci.InterruptLine, n.gsi, n.trig, n.pol)
+	served.bus, served.mmio = bus, mstats
+	mac := served.dev.MAC()
+	fmt.Printf("tamanet: %s %s, MAC %x, link %v\n", served.kind, served.where, mac[:], updown(served.dev.LinkUp()))
+	return served, nil
 }
 
 // watchdog runs the driver's housekeeping forever.
@@ -104,15 +124,37 @@ func (n *nic) watchdog(period time.Duration) {
 		err := n.dev.Watchdog()
 		lattrace.Record(lattrace.KindWatchdogEnd, 0)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "tamanet: e1000 watchdog: %v\n", err)
+			fmt.Fprintf(os.Stderr, "tamanet: %s watchdog: %v\n", n.kind, err)
 		}
 	}
 }
 
 // watchLink returns the driver as the stack should see it: carrier changes
 // also wake logLink.
-func (n *nic) watchLink() linkWatcher {
-	return linkWatcher{Device: n.dev, event: n.linkEvent}
+func (n *nic) watchLink() netif.Driver {
+	w := linkWatcher{netDevice: n.dev, event: n.linkEvent, onFirstRx: n.onFirstRx}
+	// The stack looks for these by type assertion: keep them visible.
+	mf, hasFilter := n.dev.(netif.MulticastFilter)
+	rb, batches := n.dev.(netif.RxBatcher)
+	switch {
+	case hasFilter && batches:
+		return struct {
+			linkWatcher
+			netif.MulticastFilter
+			netif.RxBatcher
+		}{w, mf, rb}
+	case batches:
+		return struct {
+			linkWatcher
+			netif.RxBatcher
+		}{w, rb}
+	case hasFilter:
+		return struct {
+			linkWatcher
+			netif.MulticastFilter
+		}{w, mf}
+	}
+	return w
 }
 
 // logLink prints the carrier each time it changes, and records the first
@@ -142,17 +184,27 @@ func onOff(on bool) string {
 	return "off"
 }
 
-// linkWatcher is the e1000 as netif's Driver, with the link upcall also
-// signalling event. Embedding keeps the device's other methods, the
-// multicast filter included.
+// linkWatcher is the driver as netif's Driver, with the link upcall also
+// signalling event.
 type linkWatcher struct {
-	*e1000.Device
-	event chan struct{}
+	netDevice
+	event     chan struct{}
+	onFirstRx func()
 }
 
 // Attach implements netif.Driver.
 func (w linkWatcher) Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func()) {
-	w.Device.Attach(rx, func(up bool) {
+	if first := w.onFirstRx; first != nil && rx != nil {
+		var seen atomic.Bool
+		next := rx
+		rx = func(frame []byte, csumOK bool) {
+			if !seen.Load() && seen.CompareAndSwap(false, true) {
+				first()
+			}
+			next(frame, csumOK)
+		}
+	}
+	w.netDevice.Attach(rx, func(up bool) {
 		if link != nil {
 			link(up)
 		}
@@ -161,4 +213,15 @@ func (w linkWatcher) Attach(rx func(frame []byte, csumOK bool), link func(up boo
 		default:
 		}
 	}, txReady)
+}
+
+// joinNonEmpty joins the non-empty parts with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, sep)
 }

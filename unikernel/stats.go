@@ -8,6 +8,7 @@ import (
 	"tamanet/e1000"
 	"tamanet/kernel"
 	"tamanet/lattrace"
+	"tamanet/napi"
 	"tamanet/netstack"
 	"tamanet/pci"
 	"tamanet/sntp"
@@ -15,6 +16,8 @@ import (
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/runtimestats"
 	"tamanet/unikernel/tlsroots"
+	"tamanet/virtio/mmio"
+	"tamanet/virtio/virtionet"
 )
 
 // Stats is a snapshot of every layer's statistics: the "system" member of
@@ -69,9 +72,22 @@ type Stats struct {
 	// busy): ticks, CPU profile samples, preemptions.
 	Tick tickStats `json:"tick"`
 	PCI  pci.Stats `json:"pci"`
-	// E1000 is the driver: hardware statistics registers, receive and
-	// transmit paths, interrupts, NAPI.
-	E1000 e1000.Stats `json:"e1000"`
+	// NIC names the device served on ("e1000", "virtio-net").
+	NIC string `json:"nic" metric:"info=nic"`
+	// NICTotals are the counters every driver keeps, under the same
+	// names whichever NIC is served; the driver's own member below has
+	// the rest.
+	NICTotals nicTotals `json:"nic_totals"`
+	// E1000 is the e1000 driver: hardware statistics registers, receive
+	// and transmit paths, interrupts, NAPI; absent on another NIC.
+	E1000 *e1000.Stats `json:"e1000,omitempty"`
+	// VirtioNet is the virtio-net driver: negotiated features, receive
+	// and transmit paths, the queues' notifications, interrupts, NAPI;
+	// absent on another NIC.
+	VirtioNet *virtionet.Stats `json:"virtio_net,omitempty"`
+	// VirtioMMIO is the virtio-mmio discovery (microvm): transports
+	// named, empty, bound.
+	VirtioMMIO mmio.Stats `json:"virtio_mmio"`
 	// Cost is what moving data has cost at the device interface, per
 	// megabyte, since boot.
 	Cost costStats `json:"cost"`
@@ -89,29 +105,60 @@ type Stats struct {
 	Admin *admin.Stats `json:"admin"`
 }
 
-// costStats are register writes and interrupts per megabyte (10^6 bytes)
-// moved since boot: the per-byte costs that offloads cut. Rates over an
-// interval come from the counters they are made of (e1000 tx.tail_writes,
-// device.interrupts, tx.bytes, rx.bytes).
+// costStats are device notifications and interrupts per megabyte (10^6
+// bytes) moved since boot: the per-byte costs that offloads and
+// notification suppression cut. Rates over an interval come from the
+// counters they are made of (the driver's doorbells, interrupts and bytes).
 type costStats struct {
-	// TxDoorbellsPerMB is TDT writes per MB transmitted.
-	TxDoorbellsPerMB float64 `json:"tx_doorbells_per_megabyte"`
-	// IRQsPerMB is e1000 interrupts per MB transmitted or received.
+	// DoorbellsPerMB is transmit doorbells (e1000 TDT writes, virtio
+	// transmit queue notifications) per MB transmitted.
+	DoorbellsPerMB float64 `json:"tx_doorbells_per_megabyte"`
+	// IRQsPerMB is the NIC's interrupts per MB transmitted or received.
 	IRQsPerMB float64 `json:"irqs_per_megabyte"`
 }
 
-// costOf works out costStats from the driver's counters.
-func costOf(s e1000.Stats) costStats {
-	perMB := func(n, bytes uint64) float64 {
-		if bytes == 0 {
-			return 0
-		}
-		return float64(n) * 1e6 / float64(bytes)
-	}
+// nicTotals are the counters common to every NIC driver, for tools and
+// tests that compare NICs.
+type nicTotals struct {
+	// LinkUp is the carrier as the driver last saw it; LinkChanges counts
+	// the changes it reported, LinkInterrupts the link (e1000 LSC) or
+	// configuration-change (virtio) interrupts that told it.
+	LinkUp         bool   `json:"link_up"`
+	LinkChanges    uint64 `json:"link_changes"`
+	LinkInterrupts uint64 `json:"link_interrupts"`
+	// RxPackets and RxBytes count frames handed to the stack.
+	RxPackets uint64 `json:"rx_packets"`
+	RxBytes   uint64 `json:"rx_bytes"`
+	// TxPackets and TxBytes count frames the device reported sent, as the
+	// stack handed them over (a TSO frame once); TxSegments the frames
+	// those became on the wire.
+	TxPackets  uint64 `json:"tx_packets"`
+	TxBytes    uint64 `json:"tx_bytes"`
+	TxSegments uint64 `json:"tx_segments"`
+	// TxDoorbells counts transmit notifications (e1000 TDT writes,
+	// virtio transmit queue notifications).
+	TxDoorbells uint64 `json:"tx_doorbells"`
+	// Interrupts counts the device's interrupts that found work or an
+	// event.
+	Interrupts uint64 `json:"interrupts"`
+	// NAPI is the poll engine's counters.
+	NAPI napi.Stats `json:"napi"`
+}
+
+// cost works out costStats from t.
+func (t nicTotals) cost() costStats {
 	return costStats{
-		TxDoorbellsPerMB: perMB(s.TX.TailWrites, s.TX.Bytes),
-		IRQsPerMB:        perMB(s.Device.Interrupts, s.TX.Bytes+s.RX.Bytes),
+		DoorbellsPerMB: perMB(t.TxDoorbells, t.TxBytes),
+		IRQsPerMB:      perMB(t.Interrupts, t.TxBytes+t.RxBytes),
 	}
+}
+
+// perMB is n per 10^6 of bytes, 0 before any byte.
+func perMB(n, bytes uint64) float64 {
+	if bytes == 0 {
+		return 0
+	}
+	return float64(n) * 1e6 / float64(bytes)
 }
 
 // tickStats is runtime.TickStats under /stats names.
@@ -122,12 +169,8 @@ type tickStats struct {
 	AsyncPreempts   uint64 `json:"async_preempts"`
 }
 
-// Stats takes the snapshot. The hardware statistics registers are read
-// first, so they are current rather than as of the last watchdog run.
+// Stats takes the snapshot.
 func (s *System) Stats() Stats {
-	d := s.nic.dev
-	d.UpdateStats()
-	es := d.Stats()
 	var addrs []string
 	for _, p := range s.Stack.Addrs() {
 		addrs = append(addrs, p.String())
@@ -136,17 +179,17 @@ func (s *System) Stats() Stats {
 	if d := s.dns(); d.IsValid() {
 		dns = d.String()
 	}
-	return Stats{
+	st := Stats{
 		Addresses:    addrs,
 		DNS:          dns,
 		DHCP:         s.dhcpStats(),
 		Resolver:     s.names.stats(),
 		TLSRoots:     s.tlsRoots,
 		NAPIMode:     s.Options.Mode.String(),
-		NAPIBudget:   d.NAPI().Budget(),
+		NAPIBudget:   s.nic.dev.NAPI().Budget(),
 		Mitigation:   !s.Options.NoMitigation,
 		Offload:      !s.Options.NoOffload,
-		MTU:          d.MTU(),
+		MTU:          s.nic.dev.MTU(),
 		Boot:         s.boot.stats(),
 		Entropy:      s.entropy.Stats(),
 		ClockSeconds: float64(board.Nanotime()) / 1e9,
@@ -157,12 +200,17 @@ func (s *System) Stats() Stats {
 		Halts:        kernel.Halts(),
 		Tick:         tickStats(kernel.TickStats()),
 		PCI:          s.nic.bus.Stats,
-		E1000:        es,
-		Cost:         costOf(es),
+		NIC:          s.nic.kind,
+		VirtioMMIO:   s.nic.mmio,
 		Stats:        s.Stack.Stats(),
 		Runtime:      runtimestats.Read(s.gcPace),
 		Trace:        lattrace.ReadStats(),
 		Admin:        s.adminStats(),
 		NDP:          s.Stack.NDPStats(),
 	}
+	// The driver's registers are read now, so they are current rather
+	// than as of the last watchdog run.
+	s.nic.stats(&st)
+	st.Cost = st.NICTotals.cost()
+	return st
 }

@@ -14,7 +14,6 @@ import (
 
 	"tamanet/board"
 	"tamanet/dhcpclient"
-	"tamanet/e1000"
 	"tamanet/expose"
 	"tamanet/kernel"
 	"tamanet/lattrace"
@@ -42,7 +41,7 @@ type System struct {
 	Name string
 	// Options are the boot options it was started with.
 	Options bootopt.Options
-	// Stack is the gVisor network stack on the e1000.
+	// Stack is the gVisor network stack on the NIC.
 	Stack *netstack.Stack
 	// Sockets are package net's TCP and UDP sockets on Stack
 	// (net.Listen, net.Dial and everything built on them).
@@ -77,21 +76,17 @@ func Start(name string) (*System, error) {
 	// after receive is enabled, so everything done before that write adds
 	// to the time to the first answer, and everything after it until the
 	// second is up is free.
-	cfg := e1000.Config{
-		NAPI:  napi.Config{Mode: opts.Mode, Budget: opts.Budget},
-		MTU:   opts.MTU,
-		Event: boot.driverEvent,
+	cfg := nicConfig{
+		napi:         napi.Config{Mode: opts.Mode, Budget: opts.Budget},
+		mtu:          opts.MTU,
+		noMitigation: opts.NoMitigation,
+		noOffload:    opts.NoOffload,
+		boot:         boot,
 	}
 	pace := gcpolicy.Set(opts.GOGC)
-	if opts.NoMitigation {
-		cfg.Mitigation = &e1000.Mitigation{}
-	}
 	var reg pci.Registry
 	ent := &entropy.Policy{}
-	if err := ent.Register(&reg); err != nil {
-		return nil, err
-	}
-	n, err := bringUpNIC(cfg, boot, &reg)
+	n, err := bringUpNIC(cfg, &reg, ent)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +131,7 @@ func Start(name string) (*System, error) {
 		return nil, err
 	}
 	boot.mark(phaseStack)
-	if err := n.hookIRQ(); err != nil {
+	if n.irq, err = n.hookIRQ(); err != nil {
 		return nil, err
 	}
 	go n.dev.NAPI().Run(context.Background())
@@ -236,14 +231,15 @@ func (s *System) HTTPServer(app http.Handler) *http.Server {
 // Ready prints the READY line once the application's listeners are bound:
 // the name and every address (IPv4, IPv6 link-local and static; SLAAC
 // addresses come later, each on a line of its own), what the application
-// serves (e.g. "http :80"), the DHCP lease (ip=dhcp), the NAPI mode and
-// interrupt routing, whether the NIC has received anything yet, and the
+// serves (e.g. "http :80"), the DHCP lease (ip=dhcp), the NAPI mode, the
+// NIC with its negotiated features and its interrupt routing, whether the NIC has received anything yet, and the
 // wall clock (RFC 3339, UTC).
 func (s *System) Ready(serving string) {
 	s.boot.mark(phaseReady)
-	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, irq %s; %s; clock %s\n",
+	fmt.Printf("READY %s %s %s%s; napi=%v budget=%d mitigation=%s offload=%s mtu=%d gogc=%s, %s, irq %s; %s; clock %s\n",
 		s.Name, s.addrs(), serving, s.dhcpLease(), s.Options.Mode, s.nic.dev.NAPI().Budget(),
-		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), s.gcPace, s.nic.irqDesc(), receiving(s.boot), wallClock())
+		onOff(!s.Options.NoMitigation), onOff(!s.Options.NoOffload), s.nic.dev.MTU(), s.gcPace,
+		joinNonEmpty(" ", s.nic.kind, s.nic.features), s.nic.irq, receiving(s.boot), wallClock())
 }
 
 // addrs lists the NIC's addresses for the console: "10.0.2.15/24,fe80::.../64".
@@ -264,8 +260,12 @@ func receiving(boot *bootLog) string {
 	if at, ok := boot.at(phaseFirstRx); ok {
 		return fmt.Sprintf("receiving since %.1f ms", ms(at))
 	}
-	if at, ok := boot.at(phaseRxEnabled); ok {
+	at, ok := boot.at(phaseRxEnabled)
+	switch {
+	case ok && boot.rxHold.Load():
 		return fmt.Sprintf("no frame received yet (QEMU's e1000 holds them back until %.1f ms)", ms(at+rxHold))
+	case ok:
+		return "no frame received yet"
 	}
 	return "receive not enabled"
 }

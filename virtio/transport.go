@@ -16,7 +16,7 @@ type Transport interface {
 	Name() string
 	// Legacy reports a legacy (pre-1.0) interface: 32 feature bits, no
 	// FEATURES_OK, guest-endian fields, and queues whose size the device
-	// fixes and whose rings must be laid out as in 2.7.2 (see RingLayout).
+	// fixes and whose rings must be laid out as in 2.7.2 (see LegacyRing).
 	Legacy() bool
 
 	// Reset writes 0 to device status and waits, with a bound, until the

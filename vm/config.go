@@ -56,6 +56,10 @@ type Config struct {
 	Accel  string
 	Memory string // e.g. 1G (default), 300M
 
+	// NIC is the network device and any device properties, as qemu.sh's
+	// -n takes them: e1000 (default), virtio, virtio,mrg_rxbuf=off. Its
+	// netdev is net0 whichever it is (QMP set_link).
+	NIC     string
 	Network Network
 	Ports   []Port // user networking's forwards (tap mode: ignored)
 	TapMTU  int    // tap mode: the tap's MTU (0: 1500)
@@ -101,6 +105,9 @@ func (c Config) scriptArgs(ports []Port, pidFile, qmpSock string) []string {
 		}
 	case NoNIC:
 		a = append(a, "-0")
+	}
+	if c.Network != NoNIC {
+		opt("-n", c.NIC)
 	}
 	if c.NoDebugExit {
 		a = append(a, "-X")

@@ -4,6 +4,7 @@ package vm_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -179,5 +180,61 @@ func TestResolveAccelAgrees(t *testing.T) {
 	}
 	if got := g.Accelerator(); got != want {
 		t.Errorf("qemu.sh -a auto chose %q, ResolveAccel %q", got, want)
+	}
+}
+
+// TestNIC starts paused guests with each NIC choice and reads QEMU's
+// device tree over QMP: the model, its properties and its netdev net0 (set_link
+// names it), and the modern virtio-mmio layout on microvm.
+func TestNIC(t *testing.T) {
+	img := image(t)
+	for _, c := range []struct {
+		machine, nic string
+		want         []string
+	}{
+		{"", "", []string{"dev: e1000,", `netdev = "net0"`}},
+		{"", "virtio,mrg_rxbuf=off,event_idx=off", []string{"dev: virtio-net-pci,", "dev: virtio-net-device,", "mrg_rxbuf = false", "event_idx = false", `netdev = "net0"`}},
+		{"q35", "virtio", []string{"dev: virtio-net-pci,", "mrg_rxbuf = true", `netdev = "net0"`}},
+		{"microvm", "virtio,csum=off", []string{"dev: virtio-net-device,", "csum = false", "force-legacy = false", `netdev = "net0"`}},
+	} {
+		t.Run(cmp.Or(c.machine, "pc")+"/"+cmp.Or(c.nic, "default"), func(t *testing.T) {
+			g := vmtest.Start(t, vm.Config{Image: img, Machine: c.machine, NIC: c.nic, Accel: "tcg", QEMUArgs: paused, QMP: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			q, err := g.QMP(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree, err := q.HMP("info qtree")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(tree, w) {
+					t.Errorf("info qtree has no %q", w)
+				}
+			}
+			if err := q.SetLink("net0", false); err != nil {
+				t.Errorf("set_link net0: %v", err)
+			}
+		})
+	}
+}
+
+// TestNICRefused checks that an e1000 on microvm (no PCI) and an unknown
+// model end qemu.sh with a message naming the problem, before QEMU runs.
+func TestNICRefused(t *testing.T) {
+	img := image(t)
+	for _, c := range []struct{ machine, nic, want string }{
+		{"microvm", "e1000", "microvm has no PCI bus"},
+		{"", "rtl8139", "want e1000 or virtio"},
+	} {
+		g := vmtest.Start(t, vm.Config{Image: img, Machine: c.machine, NIC: c.nic, Accel: "tcg", QEMUArgs: paused})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		code, err := g.Wait(ctx)
+		cancel()
+		if err != nil || code != 2 || !strings.Contains(g.Console.Text(), c.want) {
+			t.Errorf("-M %s -n %s: exit %d, %v, console %q; want exit 2 saying %q", c.machine, c.nic, code, err, g.Console.Text(), c.want)
+		}
 	}
 }

@@ -1,22 +1,43 @@
 #!/bin/bash
 # Builds the Linux baseline guest once and caches it outside the repository:
-# Debian's linux-image-amd64 kernel and its e1000 module, busybox-static, and
-# cmd/linuxd (the same Go handlers as the unikernel) in an initramfs.
+# Debian's linux-image-amd64 kernel and the modules of its NIC driver,
+# busybox-static, and cmd/linuxd (the same Go handlers as the unikernel) in
+# an initramfs.
 #
-#   bench/linux/build.sh [--force]
+#   bench/linux/build.sh [--force] [--nic e1000|virtio]
 #
+# --nic (default e1000) picks the driver the image loads, as qemu.sh's -n
+# picks the device: e1000, or virtio_net with the virtio PCI and MMIO
+# transports (pc, q35 and microvm). Each NIC is an image of its own, so
+# neither guest loads the other's modules.
 # Prints the cache directory on stdout; it holds vmlinuz, initramfs.cpio.gz
 # and manifest.txt. Progress goes to stderr. The directory name is a hash of
-# every input (package versions, this script, init.sh, the linuxd binary), so
-# a changed input builds a new image and an unchanged one is reused.
+# every input (package versions, the NIC, this script, init.sh, the linuxd
+# binary), so a changed input builds a new image and an unchanged one is
+# reused.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3
 export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-force=0
-[ "${1:-}" = --force ] && force=1
+force=0 nic=e1000
+while [ $# -gt 0 ]; do
+	case $1 in
+	--force) force=1 ;;
+	--nic) nic=${2:-}; shift ;;
+	*) echo "usage: $0 [--force] [--nic e1000|virtio]" >&2; exit 2 ;;
+	esac
+	shift
+done
+# The modules each NIC needs besides what their depends= pull in: the
+# virtio transports are not dependencies of virtio_net (it binds to
+# whichever transport found the device).
+case $nic in
+e1000) nic_modules=(e1000) ;;
+virtio) nic_modules=(virtio_pci virtio_mmio virtio_net) ;;
+*) echo "build.sh: --nic $nic: want e1000 or virtio" >&2; exit 2 ;;
+esac
 
 log() { echo "linux-baseline: $*" >&2; }
 
@@ -43,7 +64,7 @@ log "building cmd/linuxd"
 	-ldflags='-s -w' -o "$tmp/linuxd" ./cmd/linuxd)
 linuxd_sum=$(sha256sum "$tmp/linuxd" | cut -d' ' -f1)
 
-key=$( { echo "$kpkg $kver"; echo "busybox-static $bver"; echo "$linuxd_sum";
+key=$( { echo "$kpkg $kver"; echo "busybox-static $bver"; echo "$linuxd_sum"; echo "nic $nic";
 	cat "$here/build.sh" "$here/init.sh"; } | sha256sum | cut -c1-16)
 out=${XDG_CACHE_HOME:-$HOME/.cache}/tamanet/linux-$key
 if [ $force = 0 ] && [ -s "$out/vmlinuz" ] && [ -s "$out/initramfs.cpio.gz" ]; then
@@ -100,7 +121,7 @@ add_module() {
 	esac
 	echo "$name.ko" >>"$root/lib/modules/load.list"
 }
-add_module e1000
+for m in "${nic_modules[@]}"; do add_module "$m"; done
 log "modules: $(tr '\n' ' ' <"$root/lib/modules/load.list")"
 
 cp "$tmp/busybox/bin/busybox" "$root/bin/busybox"
@@ -117,6 +138,7 @@ cp "$tmp"/kernel/boot/vmlinuz-* "$out.tmp/vmlinuz"
 	echo "kernel $kpkg $kver"
 	echo "busybox-static $bver"
 	echo "linuxd sha256 $linuxd_sum"
+	echo "nic $nic"
 	echo "modules $(tr '\n' ' ' <"$root/lib/modules/load.list")"
 	echo "go $(go version)"
 } >"$out.tmp/manifest.txt"

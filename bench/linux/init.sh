@@ -10,9 +10,19 @@ exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 
-# Modules in dependency order, as resolved at build time.
+# Modules in dependency order, as resolved at build time. insmod, unlike
+# modprobe, does not take a module's parameters from the kernel command
+# line (NAME.PARAM=VALUE, e.g. the virtio_mmio.device= QEMU's microvm
+# appends): pass them on, looking only when the command line names the
+# module, so other boots spend nothing on it.
+read -r cmdline </proc/cmdline
 while read -r m; do
-	insmod "/lib/modules/$m" || echo "init: insmod $m failed"
+	name=${m%.ko} params=""
+	case " $cmdline " in
+	*" $name."*) params=$(echo "$cmdline" | tr ' ' '\n' | sed -n "s/^$name\.//p") ;;
+	esac
+	# shellcheck disable=SC2086 # one argument per parameter
+	insmod "/lib/modules/$m" $params || echo "init: insmod $m failed"
 done </lib/modules/load.list
 
 ip link set lo up

@@ -62,7 +62,10 @@ func (s sysSource) netCounters() (map[string]uint64, error) {
 }
 
 // irqs sums, over all CPUs, the /proc/interrupts lines whose action list
-// names the interface.
+// names the interface or, for drivers that name their vectors after the
+// device rather than the interface (virtio_net: virtio0 on a shared line,
+// virtio0-config, virtio0-input.0, virtio0-output.0 with MSI-X), its
+// device.
 func (s sysSource) irqs() (uint64, error) {
 	f, err := os.Open(filepath.Join(s.root, "proc/interrupts"))
 	if err != nil {
@@ -74,11 +77,12 @@ func (s sysSource) irqs() (uint64, error) {
 		return 0, fmt.Errorf("proc/interrupts: empty")
 	}
 	ncpu := len(strings.Fields(sc.Text())) // header: CPU0 CPU1 ...
+	dev := s.deviceName()
 	var total uint64
 	found := false
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 1+ncpu || !strings.HasSuffix(f[0], ":") || !names(f[1+ncpu:], s.ifname) {
+		if len(f) < 1+ncpu || !strings.HasSuffix(f[0], ":") || !names(f[1+ncpu:], s.ifname, dev) {
 			continue
 		}
 		found = true
@@ -99,11 +103,23 @@ func (s sysSource) irqs() (uint64, error) {
 	return total, nil
 }
 
+// deviceName is the name of the interface's device (the last element of
+// its sysfs device link: virtio0 for virtio_net), "" if it has none.
+func (s sysSource) deviceName() string {
+	link, err := os.Readlink(filepath.Join(s.root, "sys/class/net", s.ifname, "device"))
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(link)
+}
+
 // names reports whether the trailing fields of an interrupt line (chip,
-// trigger, action names separated by ", ") include ifname.
-func names(fields []string, ifname string) bool {
+// trigger, action names separated by ", ") include ifname, or dev or one
+// of its vectors (dev-NAME) when dev is not "".
+func names(fields []string, ifname, dev string) bool {
 	for _, f := range fields {
-		if strings.TrimSuffix(f, ",") == ifname {
+		f = strings.TrimSuffix(f, ",")
+		if f == ifname || dev != "" && (f == dev || strings.HasPrefix(f, dev+"-")) {
 			return true
 		}
 	}

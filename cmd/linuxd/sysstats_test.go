@@ -45,6 +45,25 @@ func TestSysStats(t *testing.T) {
 	}
 }
 
+// TestSysStatsVirtio counts virtio_net's vectors, which /proc/interrupts
+// names after the device (sysfs eth0/device), not the interface.
+func TestSysStatsVirtio(t *testing.T) {
+	root := fakeRoot(t, `           CPU0
+ 24:          3   PCI-MSI 49152-edge      virtio0-config
+ 25:        700   PCI-MSI 49153-edge      virtio0-input.0
+ 26:         50   PCI-MSI 49154-edge      virtio0-output.0
+ 27:          9   PCI-MSI 65536-edge      virtio1-input.0
+ 11:          4   IO-APIC  11-fasteoi   virtio0, uhci_hcd:usb1
+`)
+	if err := os.Symlink("../../../virtio0", filepath.Join(root, "sys/class/net/eth0/device")); err != nil {
+		t.Fatal(err)
+	}
+	st := sysSource{root: root, ifname: "eth0"}.stats()
+	if len(st.Errors) != 0 || st.IRQs != 757 {
+		t.Fatalf("got %+v, want 757 interrupts", st)
+	}
+}
+
 func TestSysStatsErrorsReported(t *testing.T) {
 	st := sysSource{root: fakeRoot(t, "CPU0\n 11: 1 IO-APIC x eth1\n"), ifname: "eth0"}.stats()
 	if len(st.Errors) != 1 || !strings.Contains(st.Errors[0], "no line for eth0") {

@@ -44,14 +44,14 @@ func resolveNet(s string) (vm.Network, error) {
 }
 
 // resolveAccel gives tcg or kvm for accel (tcg, kvm or auto), deciding
-// auto once, with image, as qemu.sh's -a auto would: every guest of the
-// run then boots on the same accelerator.
-func resolveAccel(accel, image string) (string, error) {
+// auto once, with image on machine ("": pc), as qemu.sh's -a auto would:
+// every guest of the run then boots on the same accelerator.
+func resolveAccel(accel, image, machine string) (string, error) {
 	switch accel {
 	case "tcg", "kvm":
 		return accel, nil
 	case "auto":
-		return vm.ResolveAccel(image, "")
+		return vm.ResolveAccel(image, machine)
 	}
 	return "", usagef("accelerator %q: want tcg, kvm or auto", accel)
 }
@@ -172,13 +172,14 @@ func consoleLog(path string) (*os.File, error) {
 func accelCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tamabench accel", flag.ContinueOnError)
 	accel := fs.String("a", "auto", "tcg, kvm or auto")
+	machine := fs.String("M", "", "the machine the run boots (qemu.sh -M; default pc)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("accel: want [-a tcg|kvm|auto] IMAGE")
 	}
-	a, err := resolveAccel(*accel, fs.Arg(0))
+	a, err := resolveAccel(*accel, fs.Arg(0), *machine)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tamanet/cmd/tamabench/internal/result"
 	"tamanet/vm"
 )
 
@@ -128,5 +129,83 @@ func TestBeforeTargets(t *testing.T) {
 	c = &interleave{uni: cur, before: old, modes: "napi,busypoll", net: "user", rounds: 1, out: dir, cmdline: map[string]string{}}
 	if err := c.plan(io.Discard); err == nil {
 		t.Error("-n with -B accepted")
+	}
+}
+
+// TestNICVariants checks -nic and -dev: every target on -nic's NIC, each
+// -dev target with its device properties added, the first the base, no
+// Linux; and the flag's refusals.
+func TestNICVariants(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "tamanet.elf")
+	if err := os.WriteFile(img, []byte("image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var devs nicVariants
+	for _, d := range []string{"virtio=", "event-idx-off=event_idx=off", "offloads-off=csum=off,guest_csum=off"} {
+		if err := devs.Set(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &interleave{uni: img, nic: "virtio", machine: "microvm", devices: devs, net: "user", accel: "tcg", rounds: 1, out: dir, cmdline: map[string]string{}}
+	if err := c.plan(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"tamanet-virtio", "tamanet-event-idx-off", "tamanet-offloads-off"}
+	if !slices.Equal(c.targets, want) || c.base != want[0] {
+		t.Fatalf("targets %v base %s; want %v base %s", c.targets, c.base, want, want[0])
+	}
+	for target, nic := range map[string]string{
+		"tamanet-virtio":        "virtio",
+		"tamanet-event-idx-off": "virtio,event_idx=off",
+		"tamanet-offloads-off":  "virtio,csum=off,guest_csum=off",
+	} {
+		cfg, err := c.config(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.NIC != nic || cfg.Machine != "microvm" {
+			t.Errorf("%s: NIC %q on %q, want %q on microvm", target, cfg.NIC, cfg.Machine, nic)
+		}
+	}
+	if !strings.Contains(c.bootNote, "nic virtio, machine microvm") {
+		t.Errorf("results' note %q does not name the NIC", c.bootNote)
+	}
+	// Without -nic the properties go to qemu.sh's default model.
+	if got := joinProps("", "mac=52:54:00:12:34:57"); got != "e1000,mac=52:54:00:12:34:57" {
+		t.Errorf("joinProps on the default NIC: %q", got)
+	}
+	for _, bad := range []string{"noequals", "=event_idx=off", "a,b=x"} {
+		if err := devs.Set(bad); err == nil {
+			t.Errorf("-dev %s accepted", bad)
+		}
+	}
+	devs = devs[:1]
+	devs = append(devs, devs[0])
+	c = &interleave{uni: img, devices: devs, net: "user", accel: "tcg", rounds: 1, out: dir, cmdline: map[string]string{}}
+	if err := c.plan(io.Discard); err == nil {
+		t.Error("-dev virtio= twice accepted")
+	}
+	c = &interleave{uni: img, devices: devs[:1], modes: "napi", net: "user", accel: "tcg", rounds: 1, out: dir, cmdline: map[string]string{}}
+	if err := c.plan(io.Discard); err == nil {
+		t.Error("-dev with -n accepted")
+	}
+}
+
+func TestConsolePhases(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	lines := []vm.Line{
+		{Text: "qemu.sh: nic virtio-net-pci,netdev=net0,romfile=", At: t0.Add(50 * time.Millisecond)},
+		{Text: "READY linuxd http=[::]:80 echo=[::]:7", At: t0.Add(7200 * time.Millisecond)},
+		{Text: "init: eth0 10.0.2.15/24 via 10.0.2.2, mtu 1500, starting linuxd", At: t0.Add(7000 * time.Millisecond)},
+		{Text: "READY linuxd again", At: t0.Add(9000 * time.Millisecond)},
+	}
+	got := consolePhases(lines, t0)
+	want := []result.Phase{{Name: "init_eth0", MS: 7000}, {Name: "ready", MS: 7200}}
+	if !slices.Equal(got, want) {
+		t.Errorf("consolePhases: %+v, want %+v", got, want)
+	}
+	if got := consolePhases(lines[:1], t0); len(got) != 0 {
+		t.Errorf("no phase lines: %+v", got)
 	}
 }

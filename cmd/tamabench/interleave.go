@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -32,6 +33,8 @@ const (
 // interleave is the parsed command line of "interleave".
 type interleave struct {
 	uni, before, modes, out, accel, firmware, net string
+	nic, machine                                  string      // qemu.sh -n and -M for every guest ("": its defaults, e1000 on pc)
+	devices                                       nicVariants // -dev: the unikernel's NIC variants
 	rounds                                        int
 	idle                                          time.Duration
 	ipv6, saveStats                               bool
@@ -41,6 +44,7 @@ type interleave struct {
 	network  vm.Network
 	targets  []string
 	cmdline  map[string]string // a unikernel target's boot options
+	nicOf    map[string]string // a -dev target's NIC (qemu.sh -n)
 	base     string
 	linux    string // bench/linux/build.sh's directory
 	host     string // the guest as the client names it
@@ -62,7 +66,10 @@ func interleaveCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.DurationVar(&c.idle, "I", 10*time.Second, "idle CPU measurement per boot (0s skips it)")
 	fs.BoolVar(&c.ipv6, "6", false, "measure over IPv6 (tap only): both guests at fd00:1::15/64, the tap fd00:1::2/64")
 	fs.IntVar(&c.mtu, "U", 0, "every guest and the tap at this MTU (tap only); 0: 1500")
-	fs.BoolVar(&c.saveStats, "S", false, "save the unikernel's /stats after each run as stats/TARGET-rROUND.json")
+	fs.BoolVar(&c.saveStats, "S", false, "save each guest's /stats after its run as stats/TARGET-rROUND.json")
+	fs.StringVar(&c.nic, "nic", "", "every guest's NIC, as qemu.sh -n takes it: e1000 (default) or virtio, then optional ,PROP=VALUE device properties; the Linux baseline loads that NIC's driver")
+	fs.StringVar(&c.machine, "M", "", "every guest's machine (qemu.sh -M): pc (default), q35 or microvm (which needs -nic virtio)")
+	fs.Var(&c.devices, "dev", "a variant of the unikernel's NIC, NAME=PROPS (repeatable): target tamanet-NAME booted with -nic plus the device properties PROPS (\"\" none; e.g. mrg-rxbuf-off=mrg_rxbuf=off), compared with the first; Linux is not booted")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -99,11 +106,11 @@ func (c *interleave) plan(stderr io.Writer) error {
 			return usagef("interleave: no unikernel image at %s", c.uni)
 		}
 	}
-	if (c.modes != "" || c.before != "") && c.uni == "" {
-		return usagef("interleave: -n and -B need -u")
+	if (c.modes != "" || c.before != "" || len(c.devices) > 0) && c.uni == "" {
+		return usagef("interleave: -n, -B and -dev need -u")
 	}
-	if c.modes != "" && c.before != "" {
-		return usagef("interleave: -n or -B, not both")
+	if n := btoi(c.modes != "") + btoi(c.before != "") + btoi(len(c.devices) > 0); n > 1 {
+		return usagef("interleave: one of -n, -B and -dev, not several")
 	}
 	if c.before != "" {
 		if _, err := os.Stat(c.before); err != nil {
@@ -124,6 +131,12 @@ func (c *interleave) plan(stderr io.Writer) error {
 		return usagef("interleave: -U %d needs tap mode (user networking stays at 1500)", c.mtu)
 	}
 	c.netNote = c.network.String()
+	if c.nic != "" {
+		c.netNote += ", nic " + c.nic
+	}
+	if c.machine != "" {
+		c.netNote += ", machine " + c.machine
+	}
 	if c.ipv6 {
 		c.netNote += " ipv6"
 	}
@@ -147,11 +160,22 @@ func (c *interleave) plan(stderr io.Writer) error {
 			c.targets = append(c.targets, t)
 		}
 		c.base = c.targets[0]
+	} else if len(c.devices) > 0 {
+		c.nicOf = map[string]string{}
+		for _, d := range c.devices {
+			t := "tamanet-" + d.name
+			if _, dup := c.nicOf[t]; dup {
+				return usagef("interleave: -dev %s given twice", d.name)
+			}
+			c.nicOf[t] = joinProps(c.nic, d.props)
+			c.targets = append(c.targets, t)
+		}
+		c.base = c.targets[0]
 	} else if c.before != "" {
 		c.targets = []string{beforeTarget, "tamanet"}
 		c.base = beforeTarget
 	} else {
-		if c.linux, err = buildLinux(stderr); err != nil {
+		if c.linux, err = buildLinux(c.nic, stderr); err != nil {
 			return err
 		}
 		if err := copyFile(filepath.Join(c.linux, "manifest.txt"), filepath.Join(c.out, "linux-manifest.txt")); err != nil {
@@ -166,7 +190,7 @@ func (c *interleave) plan(stderr io.Writer) error {
 	if probe == "" {
 		probe = filepath.Join(c.linux, "vmlinuz")
 	}
-	accel, err := resolveAccel(c.accel, probe)
+	accel, err := resolveAccel(c.accel, probe, c.machine)
 	if err != nil {
 		return err
 	}
@@ -191,14 +215,16 @@ func variant(m string) (target, bootOpts string) {
 	return "tamanet-" + strings.NewReplacer("=", "-", "+", "-").Replace(m), strings.ReplaceAll(m, "+", " ")
 }
 
-// buildLinux builds (or finds cached) the Linux baseline and returns its
+// buildLinux builds (or finds cached) the Linux baseline for nic (qemu.sh
+// -n: its model picks the driver the image loads) and returns its
 // directory (vmlinuz, initramfs.cpio.gz, manifest.txt).
-func buildLinux(stderr io.Writer) (string, error) {
+func buildLinux(nic string, stderr io.Writer) (string, error) {
 	root, err := vm.RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(filepath.Join(root, "bench", "linux", "build.sh"))
+	model, _, _ := strings.Cut(nic, ",")
+	cmd := exec.Command(filepath.Join(root, "bench", "linux", "build.sh"), "--nic", cmp.Or(model, "e1000"))
 	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -221,7 +247,7 @@ func copyFile(src, dst string) error {
 
 // config is target's guest.
 func (c *interleave) config(target string) (vm.Config, error) {
-	cfg := vm.Config{Accel: c.accel, Firmware: c.firmware, Network: c.network, TapMTU: c.mtu, TapIPv6: c.ipv6}
+	cfg := vm.Config{Accel: c.accel, Firmware: c.firmware, NIC: cmp.Or(c.nicOf[target], c.nic), Machine: c.machine, Network: c.network, TapMTU: c.mtu, TapIPv6: c.ipv6}
 	var opts []string
 	if target == linuxTarget {
 		cfg.Image, cfg.Initrd = filepath.Join(c.linux, "vmlinuz"), filepath.Join(c.linux, "initramfs.cpio.gz")
@@ -306,7 +332,12 @@ func (c *interleave) measure(ctx context.Context, target string, round int, stdo
 	if err := runSelf(ctx, g, io.MultiWriter(stdout, table), stderr, run...); err != nil {
 		return err
 	}
-	if c.saveStats && target != linuxTarget {
+	if target == linuxTarget {
+		if err := addLinuxPhases(filepath.Join(c.out, fmt.Sprintf("%s-r%d.json", target, round)), g); err != nil {
+			fmt.Fprintf(stderr, "interleave: no boot phases for %s: %v\n", target, err)
+		}
+	}
+	if c.saveStats {
 		path := filepath.Join(c.out, "stats", fmt.Sprintf("%s-r%d.json", target, round))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
@@ -363,4 +394,46 @@ func (c *interleave) compare(stdout, stderr io.Writer) error {
 	}
 	defer table.Close()
 	return compareCmd(args, io.MultiWriter(stdout, table), stderr)
+}
+
+// nicVariant is one -dev: target tamanet-NAME with device properties
+// props added to -nic's.
+type nicVariant struct{ name, props string }
+
+// nicVariants is the repeatable -dev flag.
+type nicVariants []nicVariant
+
+func (v *nicVariants) String() string {
+	var s []string
+	for _, d := range *v {
+		s = append(s, d.name+"="+d.props)
+	}
+	return strings.Join(s, " ")
+}
+
+// Set takes NAME=PROPS: NAME becomes part of a target's name, PROPS are
+// QEMU device properties (PROP=VALUE,...), possibly none.
+func (v *nicVariants) Set(s string) error {
+	name, props, ok := strings.Cut(s, "=")
+	if !ok || name == "" || strings.ContainsAny(name, ",/ ") {
+		return fmt.Errorf("%q: want NAME=PROPS, e.g. event-idx-off=event_idx=off or virtio= for none", s)
+	}
+	*v = append(*v, nicVariant{name, props})
+	return nil
+}
+
+// joinProps adds device properties props to nic (qemu.sh -n: MODEL[,PROPS]),
+// the model defaulting to qemu.sh's e1000.
+func joinProps(nic, props string) string {
+	if props == "" {
+		return nic
+	}
+	return cmp.Or(nic, "e1000") + "," + props
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -14,6 +14,7 @@
 //	tamabench interleave [flags] [-- run flags]  rounds of guests booted in turn, each measured by run, then compare
 //	tamabench profile    [flags] IMAGE TEST  one run test over tap with the guest's CPU profile and QEMU's per-thread CPU
 //	tamabench accel      IMAGE               the accelerator qemu.sh -a auto picks for IMAGE
+//	tamabench costs      DIR...              per-MB notifications and interrupts from the /stats interleave -S saved
 //
 // "tamabench -h" or "tamabench CMD -h" lists the flags. Targets must be
 // loopback addresses.
@@ -53,7 +54,7 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
-const commands = "run, boot, compare, soak, interleave, profile, accel"
+const commands = "run, boot, compare, soak, interleave, profile, accel, costs"
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -74,6 +75,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return profileCmd(ctx, args[1:], stdout, stderr)
 	case "accel":
 		return accelCmd(args[1:], stdout, stderr)
+	case "costs":
+		return costsCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, "usage: tamabench "+strings.ReplaceAll(commands, ", ", "|")+" [flags]; tamabench CMD -h for flags")
 		return nil

@@ -33,6 +33,7 @@ func profileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	secs := fs.Int("s", 20, "length of the test in seconds (at least 14: 10 s sampled after 3 s)")
 	noProf := fs.Bool("P", false, "no guest CPU profile (sampling costs the guest a little)")
 	out := fs.String("o", "", "output directory (default bench/results/profile-<UTC time>-TEST)")
+	nic := fs.String("nic", "", "the NIC, as qemu.sh -n takes it: e1000 (default) or virtio, then optional ,PROP=VALUE device properties")
 	accel := fs.String("a", "auto", "accelerator: tcg, kvm or auto (qemu.sh's -a says how auto decides)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -53,7 +54,7 @@ func profileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := vm.TapAvailable(); err != nil {
 		return fmt.Errorf("profile: needs tap mode: %w", err)
 	}
-	a, err := resolveAccel(*accel, image)
+	a, err := resolveAccel(*accel, image, "")
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func profileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer log.Close()
 	cmdline := strings.TrimSpace(*bootOpts + " admin=8081")
-	g, err := vm.Start(vm.Config{Image: image, Cmdline: cmdline, Accel: a, Network: vm.Tap}, log)
+	g, err := vm.Start(vm.Config{Image: image, Cmdline: cmdline, Accel: a, NIC: *nic, Network: vm.Tap}, log)
 	if err != nil {
 		return err
 	}

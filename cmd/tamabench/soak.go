@@ -45,6 +45,7 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	out := fs.String("out", "", "directory for soak.json and the plots (required without -image; with it, default bench/results/soak-<UTC time>)")
 	image := fs.String("image", "", "boot this unikernel image (QMP socket, admin=8081), wait for READY and soak it; the target flags (-host, ports, -qmp, -tap) are then decided here")
 	network := fs.String("net", "user", "with -image: user, tap or auto (tap where allowed)")
+	nic := fs.String("nic", "", "with -image: "+"the NIC, as qemu.sh -n takes it: e1000 (default) or virtio, then optional ,PROP=VALUE device properties")
 	accel := fs.String("accel", "auto", "with -image: tcg, kvm or auto (qemu.sh's -a says how auto decides)")
 	note := fs.String("note", "", "free text recorded with the settings (e.g. qemu tcg, net user)")
 	tap := fs.Bool("tap", false, "also allow a private target address on the subnet of a local tap (run inside qemu.sh's namespace)")
@@ -52,7 +53,7 @@ func soakCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *image != "" {
-		return soakImage(ctx, fs, guestSoak{image: *image, network: *network, accel: *accel, out: *out, note: *note, duration: c.Duration}, stdout, stderr)
+		return soakImage(ctx, fs, guestSoak{image: *image, network: *network, nic: *nic, accel: *accel, out: *out, note: *note, duration: c.Duration}, stdout, stderr)
 	}
 	if fs.NArg() > 0 || *out == "" {
 		return usagef("soak: want -out DIR (or -image IMAGE) and no arguments")

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ const readyWait = 5 * time.Minute
 // guestSoak is "tamabench soak -image": the guest the soak boots itself.
 type guestSoak struct {
 	image, network, accel string
+	nic                   string // qemu.sh -n
 	out, note             string
 	duration              time.Duration
 	args                  []string // the soak flags to pass on to the child
@@ -37,7 +39,7 @@ func (s guestSoak) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	accel, err := resolveAccel(s.accel, s.image)
+	accel, err := resolveAccel(s.accel, s.image, "")
 	if err != nil {
 		return err
 	}
@@ -50,8 +52,8 @@ func (s guestSoak) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer log.Close()
-	fmt.Fprintf(stderr, "soak: booting %s (accel %s, network %s)\n", s.image, accel, n)
-	g, err := vm.Start(vm.Config{Image: s.image, Cmdline: "admin=" + strconv.Itoa(guestAdmin), Accel: accel, Network: n, Ports: ports, QMP: true}, log)
+	fmt.Fprintf(stderr, "soak: booting %s (accel %s, network %s, nic %s)\n", s.image, accel, n, cmp.Or(s.nic, "e1000"))
+	g, err := vm.Start(vm.Config{Image: s.image, Cmdline: "admin=" + strconv.Itoa(guestAdmin), Accel: accel, NIC: s.nic, Network: n, Ports: ports, QMP: true}, log)
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func (s guestSoak) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if n == vm.Tap {
 		host, args = vm.GuestIP, append(args, "-tap")
 	}
-	note := fmt.Sprintf("qemu %s, net %s", accel, n)
+	note := fmt.Sprintf("qemu %s, net %s, nic %s", accel, n, cmp.Or(s.nic, "e1000"))
 	if s.note != "" {
 		note = s.note + ", " + note
 	}

@@ -72,9 +72,10 @@ func awaitReady(t *testing.T, g *vm.Guest) vm.Line {
 // reaching it.
 type guest struct {
 	vm     *vm.Guest
-	base   string // http://127.0.0.1:PORT
-	admin  string // http://127.0.0.1:PORT of the admin listener, "" without withAdmin
-	echo   string // 127.0.0.1:PORT, TCP and UDP
+	ready  vm.Line // the READY line
+	base   string  // http://127.0.0.1:PORT
+	admin  string  // http://127.0.0.1:PORT of the admin listener, "" without withAdmin
+	echo   string  // 127.0.0.1:PORT, TCP and UDP
 	client *http.Client
 }
 
@@ -83,10 +84,19 @@ type guest struct {
 // for its READY line.
 func bootGuest(t *testing.T, image, cmdline string, qemuExtra ...string) *guest {
 	t.Helper()
-	admin := opensAdmin(cmdline)
-	v, _ := bootReady(t, vm.Config{Image: image, Cmdline: cmdline, Ports: servicePorts(admin), QMP: true, QEMUArgs: qemuExtra})
+	return bootGuestOn(t, vm.Config{Image: image, Cmdline: cmdline, QEMUArgs: qemuExtra})
+}
+
+// bootGuestOn is bootGuest on the machine and NIC cfg names, in user
+// networking with the service ports forwarded and a QMP socket.
+func bootGuestOn(t *testing.T, cfg vm.Config) *guest {
+	t.Helper()
+	admin := opensAdmin(cfg.Cmdline)
+	cfg.Network, cfg.Ports, cfg.QMP = vm.User, servicePorts(admin), true
+	v, ready := bootReady(t, cfg)
 	g := &guest{
 		vm:     v,
+		ready:  ready,
 		base:   v.URL(httpPort, ""),
 		echo:   v.Addr(echoPort),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}},

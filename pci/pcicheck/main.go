@@ -48,7 +48,7 @@ func main() {
 	for _, d := range bus.Devices {
 		if v, bar, err := msixControl(d); err == nil {
 			fmt.Printf("pcicheck: msix %s BAR%d entry 0 vector control %#x\n", d.Addr, bar, v)
-		} else if !errors.Is(err, errNoMSIX) {
+		} else if !errors.Is(err, pci.ErrNoMSI) {
 			fmt.Printf("pcicheck: msix %s: %v\n", d.Addr, err)
 		}
 	}
@@ -64,38 +64,18 @@ func main() {
 	board.Exit(code)
 }
 
-// MSI-X capability registers (PCI 3.0 section 6.8.2).
-const (
-	msixTable      = 4      // Table Offset and BIR
-	msixBIRMask    = 0x7    // which BAR holds the table
-	msixEntrySize  = 16     // per vector: address, data, vector control
-	msixVectorCtrl = 12     // offset of Vector Control in an entry
-	msixMasked     = 1 << 0 // Vector Control's mask bit, set at reset
-	msixCapability = pci.CAP_ID_MSIX
-)
-
-var errNoMSIX = errors.New("no MSI-X capability")
-
 // msixControl reads Vector Control of the first entry of d's MSI-X table
 // through its memory BAR; a reset function has it masked (1).
 func msixControl(d *pci.Device) (uint32, uint8, error) {
-	off, ok := d.FindCapability(msixCapability)
-	if !ok {
-		return 0, 0, errNoMSIX
+	info, err := d.MSIXInfo()
+	if err != nil {
+		return 0, info.Table.BAR.Index, err
 	}
-	table := d.Read32(off + msixTable)
-	bir := uint8(table & msixBIRMask)
-	for _, b := range d.BARs {
-		if b.Index != bir || b.Kind == pci.BARIO || b.Addr == 0 {
-			continue
-		}
-		m, err := board.MapMMIO(b.Addr+uint64(table&^msixBIRMask), msixEntrySize)
-		if err != nil {
-			return 0, bir, err
-		}
-		return m.Read32(msixVectorCtrl), bir, nil
+	m, err := board.MapMMIO(info.Table.BAR.Addr+uint64(info.Table.Offset), pci.MSIX_ENTRY_SIZE)
+	if err != nil {
+		return 0, info.Table.BAR.Index, err
 	}
-	return 0, bir, fmt.Errorf("MSI-X table in BAR%d, which has no memory address", bir)
+	return m.Read32(pci.MSIX_ENTRY_VECTOR_CTRL), info.Table.BAR.Index, nil
 }
 
 // handshake writes protocol.Ready to CONFIG_ADDRESS and polls it until the

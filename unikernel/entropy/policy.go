@@ -11,8 +11,11 @@ import (
 
 	"tamanet/board"
 	"tamanet/pci"
+	"tamanet/unikernel/virtioboard"
 	"tamanet/virtio"
+	"tamanet/virtio/mmio"
 	"tamanet/virtio/rng"
+	"tamanet/virtio/virtiopci"
 )
 
 // reseedPeriod is how often the random generator takes fresh bytes from a
@@ -30,7 +33,7 @@ const (
 // crypto/rand, so predictable ones would let anyone off the path inject
 // into connections.
 var ErrNoEntropy = errors.New("no entropy source: the CPU lacks RDRAND and there is no virtio-rng device; " +
-	"start QEMU with -cpu ...,+rdrand or -device virtio-rng-pci, " +
+	"start QEMU with -cpu ...,+rdrand or -device virtio-rng-pci (microvm: virtio-rng-device), " +
 	"or boot with rng=insecure to accept predictable TCP sequence numbers")
 
 // Use keys a Generator from src and makes it the source of every random
@@ -49,24 +52,46 @@ func Use(name string, src io.Reader) (*Generator, error) {
 // Policy decides where random numbers come from: RDRAND, a virtio-rng
 // device, or, only when asked, the board's RDRAND emulation.
 type Policy struct {
-	dev *rng.RNG
-	pci *pci.Device
-	gen *Generator // nil unless the device keys one
+	dev   *rng.RNG
+	where string     // the device's PCI address or virtio-mmio window
+	gen   *Generator // nil unless the device keys one
 }
 
-// Register adds the virtio-rng driver to reg; a device it binds is kept.
+// Register is the entropy source's discovery for a program with no other
+// virtio driver: it adds virtio-pci with the entropy binder alone to reg,
+// and takes a virtio-rng on virtio-mmio (microvm) now. A program with
+// more virtio drivers puts BindPCI and BindMMIO in its own binder maps.
 func (p *Policy) Register(reg *pci.Registry) error {
-	return rng.Register(reg, rng.Platform{
-		Ports: func(bar pci.BAR) (virtio.Ports, error) { return board.MapIO(bar.Addr, bar.Size) },
-		DMA:   board.DMA{},
-		Bound: func(r *rng.RNG, pd *pci.Device) error {
-			if p.dev != nil {
-				return fmt.Errorf("tamanet uses one virtio-rng and has %s", p.pci.Addr)
-			}
-			p.dev, p.pci = r, pd
-			return nil
-		},
-	})
+	if err := virtiopci.Register(reg, virtioboard.PCI(map[uint16]virtiopci.Binder{virtio.DeviceEntropy: p.BindPCI})); err != nil {
+		return err
+	}
+	// A bad virtio_mmio.device= entry costs that device, not the boot.
+	if _, _, err := virtioboard.ProbeMMIO(map[uint16]mmio.Binder{virtio.DeviceEntropy: p.BindMMIO}); err != nil {
+		fmt.Fprintf(os.Stderr, "tamanet: %v\n", err)
+	}
+	return nil
+}
+
+// BindPCI brings up a virtio-rng PCI function and keeps it.
+func (p *Policy) BindPCI(t virtio.Transport, pd *pci.Device) error {
+	return p.bind(t, pd.Addr.String())
+}
+
+// BindMMIO brings up a virtio-rng on virtio-mmio and keeps it.
+func (p *Policy) BindMMIO(t virtio.Transport, d mmio.Device) error {
+	return p.bind(t, d.String())
+}
+
+func (p *Policy) bind(t virtio.Transport, where string) error {
+	if p.dev != nil {
+		return fmt.Errorf("tamanet uses one virtio-rng and has %s", p.where)
+	}
+	r, err := rng.New(t, board.DMA{}, rng.Config{})
+	if err != nil {
+		return err
+	}
+	p.dev, p.where = r, fmt.Sprintf("%s (%s)", where, t.Name())
+	return nil
 }
 
 // Choose decides, before anything draws random numbers for the network:
@@ -84,7 +109,7 @@ func (p *Policy) Choose(insecure bool) error {
 			return err
 		}
 		p.gen = g
-		fmt.Printf("tamanet: random numbers from virtio-rng at %s (the CPU has no RDRAND)\n", p.pci.Addr)
+		fmt.Printf("tamanet: random numbers from virtio-rng at %s (the CPU has no RDRAND)\n", p.where)
 		go reseed(g, reseedPeriod)
 		return nil
 	case insecure:

@@ -1,7 +1,8 @@
 // Package rng drives a virtio entropy device (Virtual I/O Device
-// specification 1.2, section 5.4; QEMU's -device virtio-rng-pci) through
-// package virtio's legacy PCI transport: one request queue, to which the
-// driver posts device-writable buffers that the device fills with entropy.
+// specification 1.2, section 5.4; QEMU's -device virtio-rng-pci or, on
+// microvm, virtio-rng-device) over any virtio.Transport: one request
+// queue, to which the driver posts device-writable buffers that the device
+// fills with entropy.
 // It is what the unikernel seeds its random numbers from on a CPU without
 // RDRAND, as Linux's hw_random feeds the kernel's pool.
 //
@@ -66,9 +67,10 @@ type RNG struct {
 	st     Stats
 }
 
-// New initialises the device behind ports (3.1.1): reset, no features to
-// negotiate (5.4.3), the request queue in memory from dma, DRIVER_OK.
-func New(ports virtio.Ports, dma virtio.DMA, cfg Config) (*RNG, error) {
+// New initialises the device behind t (3.1.1): reset, no features to
+// negotiate (5.4.3) beyond VIRTIO_F_VERSION_1 on a modern transport, the
+// request queue in memory from dma, DRIVER_OK.
+func New(t virtio.Transport, dma virtio.DMA, cfg Config) (*RNG, error) {
 	if cfg.BufferSize <= 0 {
 		cfg.BufferSize = DefaultBufferSize
 	}
@@ -78,15 +80,16 @@ func New(ports virtio.Ports, dma virtio.DMA, cfg Config) (*RNG, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = time.Sleep
 	}
-	dev, err := virtio.Open(ports, 0)
+	dev, err := virtio.Init(t, 0)
 	if err != nil {
 		return nil, err
 	}
 	r := &RNG{dev: dev, cfg: cfg}
-	if r.q, err = dev.SetupQueue(requestQueue, dma); err != nil {
+	if r.q, err = virtio.NewQueue(t, requestQueue, 0, dma, virtio.NoVector, false); err != nil {
 		dev.Fail()
 		return nil, err
 	}
+	r.q.DisableInterrupts() // the driver polls
 	if r.buf, r.bufBus, err = dma.Alloc(cfg.BufferSize, 16); err != nil || len(r.buf) < cfg.BufferSize {
 		dev.Fail()
 		return nil, fmt.Errorf("virtio-rng: request buffer: %w", errors.Join(virtio.ErrDMA, err))
@@ -128,9 +131,10 @@ func (r *RNG) request(size int) (int, error) {
 	}
 	r.q.Kick()
 	for waited := time.Duration(0); ; waited += pollPeriod {
-		if got, written, ok := r.q.Collect(); ok {
-			if got != id || int(written) > size {
-				return 0, r.fail(fmt.Errorf("virtio-rng: device answered request %d with %d (%d bytes of %d)", id, got, written, size))
+		if u, ok := r.q.Get(); ok {
+			got, written := u.Head, u.Len
+			if u.Err != nil || got != id || int(written) > size {
+				return 0, r.fail(fmt.Errorf("virtio-rng: device answered request %d with %d (%d bytes of %d): %v", id, got, written, size, u.Err))
 			}
 			r.st.Requests++
 			r.st.Bytes += uint64(written)

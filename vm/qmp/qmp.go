@@ -92,7 +92,7 @@ func (q *Client) HMP(command string) (string, error) {
 	return out, err
 }
 
-// SetLink sets the link state of the netdev called name (qemu.sh's e1000
+// SetLink sets the link state of the netdev called name (qemu.sh's NIC
 // is on "net0").
 func (q *Client) SetLink(name string, up bool) error {
 	return q.Execute("set_link", map[string]any{"name": name, "up": up}, nil)

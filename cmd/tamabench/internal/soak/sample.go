@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
+
+	"tamanet/cmd/tamabench/internal/jsonpath"
 )
 
 // Sample is one look at the target: POST /debug/gc (a forced garbage
@@ -109,19 +110,10 @@ func fetchJSON(ctx context.Context, c *http.Client, method, url string, v any) e
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// lookup finds the number at a dotted path in a decoded JSON document.
+// lookup finds the non-negative number at a dotted path in a decoded JSON
+// document.
 func lookup(doc map[string]any, path string) (uint64, bool) {
-	var cur any = doc
-	for _, k := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return 0, false
-		}
-		if cur, ok = m[k]; !ok {
-			return 0, false
-		}
-	}
-	f, ok := cur.(float64)
+	f, ok := jsonpath.Number(doc, path)
 	if !ok || f < 0 {
 		return 0, false
 	}
