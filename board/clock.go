@@ -78,20 +78,76 @@ func startPIT() {
 	outb(pitChannel0, 0) // reload 0 means 65536
 }
 
-// calibratePIT measures the TSC against PIT channel 0 (see startPIT) for
-// calibrationTicks. It blocks for that long.
-func calibratePIT() {
-	last := readPIT()
-	startTSC := rdtsc()
-	elapsed := uint32(0)
-	for elapsed < calibrationTicks {
-		now := readPIT()
-		elapsed += uint32(last - now) // wraps correctly modulo 65536
+// Without a PM timer (QEMU's microvm has none) the PIT is the reference,
+// but its 16-bit counter wraps every 55 ms, unseen while the boot runs. So
+// a short window is measured at once (pitQuickTicks, 5 ms instead of a
+// 50 ms busy wait), and the window then stays open like the PM timer's:
+// at its end the quick rate predicts how far the PIT went, to within the
+// rate's error times the window, which tells how many times the counter
+// wrapped as long as that stays under a quarter turn (14 ms). The quick
+// rate's error is known from its reads' spreads, so the longest window
+// whose turns are certain is too (pending.maxTSC); past it the window is
+// measured afresh.
+const (
+	pitQuickTicks = pitHz / 200
+	pitWrap       = 1 << 16
+	// maxPollGapTSC is the longest gap between two PIT reads that
+	// cannot hide a turn (55 ms): 10 ms at 1 GHz, under 55 ms for any
+	// TSC faster than 182 MHz.
+	maxPollGapTSC = 10_000_000
+)
+
+// calibratePITQuick measures the TSC against PIT channel 0 (see startPIT)
+// over pitQuickTicks, polling so that no wrap goes unseen, and opens the
+// window CalibrateClock refines.
+func calibratePITQuick() {
+	tsc0, c0, spread0 := readRef(readPIT32)
+	last, elapsed := c0, uint32(0)
+	tsc, spread := tsc0, spread0
+	for elapsed < pitQuickTicks {
+		prev := tsc
+		var now uint32
+		tsc, now, spread = readRef(readPIT32)
+		if tsc-prev > maxPollGapTSC {
+			// The host stopped the CPU for long enough that the PIT
+			// may have turned unseen: start again.
+			tsc0, c0, spread0 = tsc, now, spread
+			last, elapsed = now, 0
+			continue
+		}
+		elapsed += (last - now) & (pitWrap - 1) // counts down
 		last = now
 	}
-	endTSC := rdtsc()
-	setRate(endTSC, (endTSC-startTSC)*pitHz/uint64(elapsed))
+	d := tsc - tsc0
+	setRate(tsc, d*pitHz/uint64(elapsed))
+	// The rate is off by at most the ends' half-spreads plus a PIT tick
+	// over d; a window of maxTSC is then off by less than a quarter turn.
+	errTSC := (spread0+spread)/2 + d/uint64(elapsed)
+	quarterTurnTSC := uint64(pitWrap/4) * clock.hz / pitHz
+	pending.open, pending.pit = true, true
+	pending.tsc, pending.ticks = tsc0, uint64(c0)
+	pending.maxTSC = quarterTurnTSC * (d / max(errTSC, 1))
 }
+
+// pitTicksSince returns the PIT ticks from the window's start to the
+// reading (tsc, now): the counter's last partial turn plus the whole turns
+// the quick rate makes likeliest. ok is false if the window is too long
+// for the turns to be certain.
+func pitTicksSince(tsc uint64, now uint32) (ticks uint64, ok bool) {
+	d := tsc - pending.tsc
+	if d > pending.maxTSC {
+		return 0, false
+	}
+	partial := (pending.ticks - uint64(now)) & (pitWrap - 1)
+	predicted := d * pitHz / clock.hz
+	if predicted+pitWrap/2 < partial {
+		return partial, true
+	}
+	turns := (predicted + pitWrap/2 - partial) / pitWrap
+	return turns*pitWrap + partial, true
+}
+
+func readPIT32() uint32 { return uint32(readPIT()) }
 
 // setRate rebases the clock at tsc and switches it to hz, keeping it
 // monotonic.
@@ -118,12 +174,14 @@ const (
 	maxWindowTSC = 4_000_000_000
 )
 
-// pending is the open calibration window: the PM timer's port and mask,
-// and a reading of both counters at its start. port 0 means none is open.
+// pending is the open calibration window: its reference (the PM timer's
+// port and mask, or the PIT), and a reading of both counters at its start.
 var pending struct {
+	open, pit  bool
 	port       uint16
 	mask       uint32
 	tsc, ticks uint64
+	maxTSC     uint64 // PIT: the longest window whose turns are certain
 }
 
 // A PM timer read that takes more than readPMSpread TSC ticks (130 µs at
@@ -137,35 +195,43 @@ const (
 	readPMTries  = 16
 )
 
-// readPM reads the PM timer and the TSC at the same moment, as far as the
-// port access allows: the TSC is the midpoint of readings around it.
-func readPM(port uint16) (tsc uint64, ticks uint32) {
-	best := ^uint64(0)
+// readRef reads a reference counter (read) and the TSC at the same
+// moment, as far as the port access allows: the TSC is the midpoint of
+// readings around it, spread apart.
+func readRef(read func() uint32) (tsc uint64, ticks uint32, spread uint64) {
+	spread = ^uint64(0)
 	for range readPMTries {
 		before := rdtsc()
-		t := inl(port)
-		spread := rdtsc() - before
-		if spread < best {
-			best, tsc, ticks = spread, before+spread/2, t
+		t := read()
+		d := rdtsc() - before
+		if d < spread {
+			spread, tsc, ticks = d, before+d/2, t
 		}
-		if best <= readPMSpread {
+		if spread <= readPMSpread {
 			break
 		}
 	}
+	return tsc, ticks, spread
+}
+
+// readPM reads the PM timer at port and the TSC at the same moment.
+func readPM(port uint16) (tsc uint64, ticks uint32) {
+	tsc, ticks, _ = readRef(func() uint32 { return inl(port) })
 	return tsc, ticks
 }
 
-// beginCalibration opens the calibration window at start-up if the ACPI
-// tables name a PM timer, and otherwise calibrates against the PIT at once.
-// Until the window closes the clock runs at assumedTSCHz.
+// beginCalibration opens the calibration window at start-up, on the PM
+// timer if the ACPI tables name one (the clock runs at assumedTSCHz until
+// the window closes), else on the PIT after a quick first measurement
+// (the clock runs at its rate meanwhile).
 func beginCalibration() {
 	startPIT()
 	port, ext := pmTimer()
 	if port == 0 {
-		calibratePIT()
+		calibratePITQuick()
 		return
 	}
-	pending.port, pending.mask = port, 0xFFFFFF
+	pending.open, pending.port, pending.mask = true, port, 0xFFFFFF
 	if ext {
 		pending.mask = 0xFFFFFFFF
 	}
@@ -175,17 +241,21 @@ func beginCalibration() {
 
 // CalibrateClock completes the TSC calibration opened at start-up: it waits
 // until the window is at least 50 ms long (usually it already is: the boot
-// went on meanwhile) and sets the clock's rate from the TSC and PM timer
-// counts across it. Until then Nanotime runs at an assumed 1 GHz, and
-// boot-phase times are exact only once it has run. kernel.Init calls it;
-// later calls return at once. It must not race with itself (the runtime
-// runs on one CPU, without preemption).
+// went on meanwhile) and sets the clock's rate from the TSC and reference
+// counts across it. Until then Nanotime runs at an assumed 1 GHz (PIT:
+// at the quick rate), and boot-phase times are exact only once it has run.
+// kernel.Init calls it; later calls return at once. It must not race with
+// itself (the runtime runs on one CPU, without preemption).
 func CalibrateClock() {
-	port := pending.port
-	if port == 0 {
+	if !pending.open {
 		return
 	}
-	pending.port = 0
+	pending.open = false
+	if pending.pit {
+		calibratePITEnd()
+		return
+	}
+	port := pending.port
 	for {
 		tsc, now := readPM(port)
 		ticks := (uint64(now) - pending.ticks) & uint64(pending.mask)
@@ -201,8 +271,26 @@ func CalibrateClock() {
 	}
 }
 
+// calibratePITEnd closes the PIT window calibratePITQuick opened, polling
+// until it spans calibrationTicks; a window too long to count its turns
+// is measured afresh.
+func calibratePITEnd() {
+	for {
+		tsc, now, _ := readRef(readPIT32)
+		ticks, ok := pitTicksSince(tsc, now)
+		if !ok {
+			pending.tsc, pending.ticks = tsc, uint64(now)
+			continue
+		}
+		if ticks >= calibrationTicks {
+			setRate(tsc, (tsc-pending.tsc)*pitHz/ticks)
+			return
+		}
+	}
+}
+
 // Calibrated reports whether the clock runs at the measured TSC rate.
-func Calibrated() bool { return pending.port == 0 }
+func Calibrated() bool { return !pending.open }
 
 // handoffTSC is the TSC when the firmware handed over to cpuinit (PVH
 // entry).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,7 +46,18 @@ var goRuntimeHistograms = regexp.MustCompile(`^/sched/(latencies|pauses/total/gc
 // collector and a Collector per source, through promhttp in the format the
 // scraper asks for. A value that cannot be exposed fails that value only,
 // not the scrape, and counts in promhttp_metric_handler_errors_total.
+//
+// The registry is made on the first request: the Go collector's set-up
+// costs tens of milliseconds under emulation, which a unikernel would
+// otherwise spend before it is ready to serve.
 func MetricsHandler(sources ...Source) http.Handler {
+	h := sync.OnceValue(func() http.Handler { return newMetricsHandler(sources) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h().ServeHTTP(w, r)
+	})
+}
+
+func newMetricsHandler(sources []Source) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 		collectors.GoRuntimeMetricsRule{Matcher: goRuntimeHistograms})))

@@ -51,9 +51,10 @@ func TestParseCAs(t *testing.T) {
 	}
 }
 
-// TestPool: Mozilla's bundle, the option's CAs and the files' CAs all
-// verify; a bad file block is counted and skipped.
-func TestPool(t *testing.T) {
+// TestPEM: Mozilla's unconstrained roots, the option's CAs and the files'
+// CAs are all in the file and verify; a bad file block is counted and
+// skipped.
+func TestPEM(t *testing.T) {
 	opt, file := newCA(t, "option CA"), newCA(t, "file CA")
 	dir := t.TempDir()
 	notCA, err := file.Issue([]string{"x.test"})
@@ -64,13 +65,18 @@ func TestPool(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "extra.pem"), bad, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pool, st, err := tlsroots.Pool([]*x509.Certificate{opt.Cert}, dir)
+	roots, st, err := tlsroots.PEM([]*x509.Certificate{opt.Cert}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Bundle < 100 || st.Options != 1 || st.Files != 1 || st.FileErrors != 1 || st.Trusted != st.Bundle+2 ||
 		!strings.Contains(st.LastFileError, "PEM block 2") {
 		t.Errorf("stats %+v", st)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(roots)
+	if n := len(pool.Subjects()); n != st.Trusted {
+		t.Errorf("%d certificates in the file, stats say %d", n, st.Trusted)
 	}
 	for _, ca := range []*tlsrootstest.CA{opt, file} {
 		srv, err := ca.Issue([]string{"web.tamanet.test"})
@@ -81,19 +87,29 @@ func TestPool(t *testing.T) {
 			t.Errorf("%s: %v", ca.Cert.Subject, err)
 		}
 	}
-	if _, _, err := tlsroots.Pool(nil, filepath.Join(dir, "missing")); err != nil {
+	if _, _, err := tlsroots.PEM(nil, filepath.Join(dir, "missing")); err != nil {
 		t.Errorf("missing directory: %v", err)
 	}
 }
 
-// TestInstallOnce: a second Install (as after a program's own
-// x509roots/fallback import) is an error, not a panic.
-func TestInstallOnce(t *testing.T) {
-	pool := newCA(t, "install CA").Pool()
-	if err := tlsroots.Install(pool); err != nil {
+// TestInstall: crypto/x509's first verification without roots of its
+// own reads the installed file; a second Install (as after a program's
+// own x509roots/fallback import) is an error, not a panic.
+func TestInstall(t *testing.T) {
+	t.Setenv("SSL_CERT_FILE", "") // restored after the test
+	ca := newCA(t, "install CA")
+	path := filepath.Join(t.TempDir(), "etc", "ssl", "cert.pem")
+	if err := tlsroots.Install(path, ca.PEM()); err != nil {
 		t.Fatal(err)
 	}
-	if err := tlsroots.Install(pool); err == nil || !strings.Contains(err.Error(), "set already") {
+	srv, err := ca.Issue([]string{"web.tamanet.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Leaf.Verify(x509.VerifyOptions{DNSName: "web.tamanet.test"}); err != nil {
+		t.Errorf("verify with the installed roots: %v", err)
+	}
+	if err := tlsroots.Install(path, ca.PEM()); err == nil || !strings.Contains(err.Error(), "set already") {
 		t.Errorf("second Install: %v", err)
 	}
 }
