@@ -15,3 +15,16 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+func TestLevel(t *testing.T) {
+	for v, want := range map[string]int{"": 0, "0": 0, "2": 2} {
+		if n, err := Level("debug", v, 2); n != want || err != nil {
+			t.Errorf("Level(%q): %d, %v, want %d", v, n, err, want)
+		}
+	}
+	for _, v := range []string{"3", "-1", "x"} {
+		if _, err := Level("debug", v, 2); err == nil || !strings.Contains(err.Error(), `debug="`+v+`": want a whole number in [0, 2]`) {
+			t.Errorf("Level(%q): %v, want an error naming the parameter and the bound", v, err)
+		}
+	}
+}

@@ -7,28 +7,21 @@
 // not exist.
 //
 // The package holds the listener's access rule and the routes that need
-// nothing of the unikernel's but a clock (pprof, the latency trace, forced
-// collections); the unikernel adds those that read its own state (packet
-// capture, boot phases). It does not import tamago: all of it runs under
-// plain go test.
+// nothing of the unikernel's but a clock (the runtime's profiles, the
+// latency trace, forced collections); the unikernel adds those that read
+// its own state (packet capture, boot phases). It does not import tamago:
+// all of it runs under plain go test.
 package admin
 
 import (
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"net/netip"
 	"sync/atomic"
-
-	"tamanet/httpparam"
 )
 
 // Prefix is the path every debug route lives under.
 const Prefix = "/debug/"
-
-// MaxProfileSeconds bounds ?seconds= of the CPU profile and the execution
-// trace: a longer one would hold a connection and the profiler for as long.
-const MaxProfileSeconds = 60
 
 // Stats counts the admin listener's connections.
 type Stats struct {
@@ -97,34 +90,6 @@ func (l *Listener) Stats() Stats {
 var NotHere http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 	http.Error(w, "404 page not found (debug routes are served only on the admin listener, boot option admin=PORT)", http.StatusNotFound)
 })
-
-// PprofRoutes are the runtime's profiles (net/http/pprof) under
-// /debug/pprof/, by http.ServeMux pattern, with ?seconds= bounded by
-// MaxProfileSeconds.
-func PprofRoutes() map[string]http.Handler {
-	return map[string]http.Handler{
-		"GET /debug/pprof/":        http.HandlerFunc(pprof.Index),
-		"GET /debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
-		"GET /debug/pprof/profile": boundSeconds(http.HandlerFunc(pprof.Profile)),
-		"GET /debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
-		"POST /debug/pprof/symbol": http.HandlerFunc(pprof.Symbol),
-		"GET /debug/pprof/trace":   boundSeconds(http.HandlerFunc(pprof.Trace)),
-	}
-}
-
-// boundSeconds refuses a ?seconds= outside [1, MaxProfileSeconds] with 400
-// (net/http/pprof takes any).
-func boundSeconds(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := r.URL.Query().Get("seconds"); v != "" {
-			if _, err := httpparam.Count("seconds", v, MaxProfileSeconds); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-		}
-		h.ServeHTTP(w, r)
-	})
-}
 
 // Mux serves routes (by http.ServeMux pattern) and nothing else.
 func Mux(routes map[string]http.Handler) *http.ServeMux {
