@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 
 	"tamanet/napi"
+	"tamanet/upcall"
 )
 
 // Errors returned by the driver.
@@ -33,13 +34,6 @@ var (
 	ErrNotFound       = errors.New("e1000: multicast address not in the filter")
 	ErrFilterFull     = errors.New("e1000: multicast filter list full")
 )
-
-// upcalls are the stack's callbacks, swapped as a unit by Attach.
-type upcalls struct {
-	rx      func(frame []byte, csumOK bool)
-	link    func(up bool)
-	txReady func()
-}
 
 // Device is one 82540EM. Its methods are safe for concurrent use; the
 // receive path, the transmit path and the filters each have their own lock,
@@ -93,10 +87,8 @@ type Device struct {
 	carrierMu    sync.Mutex
 	unconfigured bool
 	carrier      atomic.Bool
-	up           atomic.Pointer[upcalls]
+	up           upcall.Set
 	dev          devCounters
-
-	rxBatchEnd atomic.Pointer[func()] // see OnRxBatchEnd
 
 	hwMu sync.Mutex
 	hw   HWStats
@@ -131,23 +123,13 @@ func (d *Device) LinkUp() bool { return d.carrier.Load() }
 // turned frames away has room again. Any of them may be nil. Frames that
 // arrive with no rx callback are dropped and counted.
 func (d *Device) Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func()) {
-	d.up.Store(&upcalls{rx: rx, link: link, txReady: txReady})
+	d.up.Attach(rx, link, txReady)
 }
 
 // OnRxBatchEnd registers f, called in the poll loop after each poll that
 // delivered frames to the rx callback, so the stack can finish work it
 // batches across frames (GRO).
-func (d *Device) OnRxBatchEnd(f func()) { d.rxBatchEnd.Store(&f) }
-
-// upcalls returns the callbacks; never nil.
-func (d *Device) upcalls() *upcalls {
-	if u := d.up.Load(); u != nil {
-		return u
-	}
-	return &noUpcalls
-}
-
-var noUpcalls upcalls
+func (d *Device) OnRxBatchEnd(f func()) { d.up.OnRxBatchEnd(f) }
 
 // syncCarrier sets the carrier from STATUS.LU, or down while the device is
 // unconfigured, and tells the stack if it changed. Reading STATUS, recording
@@ -167,7 +149,7 @@ func (d *Device) syncCarrierLocked() {
 		return
 	}
 	d.dev.linkChanges.Add(1)
-	if f := d.upcalls().link; f != nil {
+	if f := d.up.Funcs().Link; f != nil {
 		f(up)
 	}
 }

@@ -118,7 +118,7 @@ func (d *Device) rxClean(budget int) int {
 	d.rxMu.Lock()
 	defer d.rxMu.Unlock()
 
-	deliver := d.upcalls().rx
+	deliver := d.up.Funcs().RX
 	n := d.cfg.RxDescriptors
 	i := d.rxNextToClean
 	done, delivered := 0, 0
@@ -170,8 +170,8 @@ func (d *Device) rxClean(budget int) int {
 		// the device never sees head == tail on a full ring.
 		d.regs.Write32(RDT, uint32((i+n-1)%n))
 	}
-	if f := d.rxBatchEnd.Load(); f != nil && delivered > 0 {
-		(*f)()
+	if f := d.up.BatchEnd(); f != nil && delivered > 0 {
+		f()
 	}
 	return done
 }

@@ -53,7 +53,7 @@ func (d *Device) Reset() error {
 	if err != nil {
 		return err
 	}
-	if f := d.upcalls().txReady; wake && f != nil {
+	if f := d.up.Funcs().TxReady; wake && f != nil {
 		f()
 	}
 	return nil

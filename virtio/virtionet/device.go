@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 
 	"tamanet/napi"
+	"tamanet/upcall"
 	"tamanet/virtio"
 )
 
@@ -38,15 +39,6 @@ const (
 	statusNeedsReset = virtio.STATUS_DEVICE_NEEDS_RESET
 	statusFailed     = virtio.STATUS_FAILED
 )
-
-// upcalls are the stack's callbacks, swapped as a unit by Attach.
-type upcalls struct {
-	rx      func(frame []byte, csumOK bool)
-	link    func(up bool)
-	txReady func()
-}
-
-var noUpcalls upcalls
 
 // Device is one virtio network device. Its methods are safe for
 // concurrent use: the receive path and the transmit path each have their
@@ -87,10 +79,8 @@ type Device struct {
 	carrierMu sync.Mutex
 	broken    bool // the device needs a reset, or one failed: no carrier
 	carrier   atomic.Bool
-	up        atomic.Pointer[upcalls]
+	up        upcall.Set
 	dev       devCounters
-
-	rxBatchEnd atomic.Pointer[func()]
 }
 
 // Compile-time check that the driver is a poller for the engine.
@@ -279,20 +269,12 @@ func (d *Device) LinkUp() bool { return d.carrier.Load() }
 // carrier changes, one at a time, in order; txReady runs when a transmit
 // queue that turned frames away has room again. Any may be nil.
 func (d *Device) Attach(rx func(frame []byte, csumOK bool), link func(up bool), txReady func()) {
-	d.up.Store(&upcalls{rx: rx, link: link, txReady: txReady})
+	d.up.Attach(rx, link, txReady)
 }
 
 // OnRxBatchEnd registers f, called in the poll loop after each poll that
 // delivered frames, so the stack can finish what it batches (GRO).
-func (d *Device) OnRxBatchEnd(f func()) { d.rxBatchEnd.Store(&f) }
-
-// upcalls returns the callbacks; never nil.
-func (d *Device) upcalls() *upcalls {
-	if u := d.up.Load(); u != nil {
-		return u
-	}
-	return &noUpcalls
-}
+func (d *Device) OnRxBatchEnd(f func()) { d.up.OnRxBatchEnd(f) }
 
 // syncCarrier reads the link status and tells the stack if the carrier
 // changed; reading and telling are one step under carrierMu, so changes
@@ -312,7 +294,7 @@ func (d *Device) syncCarrierLocked() {
 		return
 	}
 	d.dev.linkChanges.Add(1)
-	if f := d.upcalls().link; f != nil {
+	if f := d.up.Funcs().Link; f != nil {
 		f(up)
 	}
 }

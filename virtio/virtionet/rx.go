@@ -167,7 +167,7 @@ func (d *Device) rxBuf(i int32, n int) []byte {
 func (d *Device) rxClean(budget int) int {
 	d.rxMu.Lock()
 	defer d.rxMu.Unlock()
-	deliver := d.upcalls().rx
+	deliver := d.up.Funcs().RX
 	done, delivered, reposted := 0, 0, 0
 	for done < budget {
 		u, ok := d.rxq.Get()
@@ -195,8 +195,8 @@ func (d *Device) rxClean(budget int) int {
 	if reposted > 0 {
 		d.rxKick()
 	}
-	if f := d.rxBatchEnd.Load(); f != nil && delivered > 0 {
-		(*f)()
+	if f := d.up.BatchEnd(); f != nil && delivered > 0 {
+		f()
 	}
 	return done
 }

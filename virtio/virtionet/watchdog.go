@@ -60,7 +60,7 @@ func (d *Device) txHung() bool {
 // Watchdog tries again.
 func (d *Device) Reset() error {
 	wake, err := d.resetLocked()
-	if f := d.upcalls().txReady; wake && f != nil {
+	if f := d.up.Funcs().TxReady; wake && f != nil {
 		f()
 	}
 	return err
