@@ -26,8 +26,16 @@ var (
 
 // addLoopback creates the loopback NIC and returns its routes.
 func addLoopback(s *stack.Stack) ([]tcpip.Route, error) {
-	if err := s.CreateNICWithOptions(LoopbackNICID, loopback.New(), stack.NICOptions{Name: "lo"}); err != nil {
+	// Created disabled so that no router solicitation is scheduled
+	// before quietNDP has turned them off.
+	if err := s.CreateNICWithOptions(LoopbackNICID, loopback.New(), stack.NICOptions{Name: "lo", Disabled: true}); err != nil {
 		return nil, fmt.Errorf("netstack: create loopback NIC: %s", err)
+	}
+	if err := quietNDP(s, LoopbackNICID); err != nil {
+		return nil, err
+	}
+	if err := s.EnableNIC(LoopbackNICID); err != nil {
+		return nil, fmt.Errorf("netstack: enable loopback NIC: %s", err)
 	}
 	var routes []tcpip.Route
 	for _, p := range []netip.Prefix{loopback4, loopback6} {
@@ -42,6 +50,28 @@ func addLoopback(s *stack.Stack) ([]tcpip.Route, error) {
 		routes = append(routes, tcpip.Route{Destination: a.Subnet(), NIC: LoopbackNICID})
 	}
 	return routes, nil
+}
+
+// quietNDP stops the NIC soliciting routers and acting on router
+// advertisements, as Linux does on loopback. gVisor's NDP settings are the
+// protocol's, for every NIC, so lo would otherwise send up to three router
+// solicitations to itself after it is enabled, each then dropped as not for
+// this host, and they would count in the stack's totals (Stats.Stack.NICs
+// and the IP drop counters) as if there were such traffic.
+func quietNDP(s *stack.Stack, id tcpip.NICID) error {
+	ep, err := s.GetNetworkEndpoint(id, ipv6.ProtocolNumber)
+	if err != nil {
+		return fmt.Errorf("netstack: NIC %d IPv6 endpoint: %s", id, err)
+	}
+	ndp, ok := ep.(ipv6.NDPEndpoint)
+	if !ok {
+		return fmt.Errorf("netstack: NIC %d IPv6 endpoint %T has no NDP settings", id, ep)
+	}
+	c := ndp.NDPConfigurations()
+	c.MaxRtrSolicitations = 0
+	c.HandleRAs = ipv6.HandlingRAsDisabled
+	ndp.SetNDPConfigurations(c)
+	return nil
 }
 
 // NewLoopback is a gVisor stack with the loopback NIC only, TCP tuned as
