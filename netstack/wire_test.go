@@ -35,8 +35,9 @@ type fakeNIC struct {
 	done  chan struct{}
 	rxBuf []byte
 
-	// wireLost counts frames the wire dropped because carrier was down.
-	wireLost atomic.Uint64
+	// wireLost and wireLostBytes count frames the wire dropped because
+	// carrier was down or the peer's driver was not yet attached.
+	wireLost, wireLostBytes atomic.Uint64
 }
 
 const fakeRing = 32
@@ -181,6 +182,7 @@ func (f *fakeNIC) deliverOne() bool {
 		rx(f.rxBuf[:n], f.peer.csumOK)
 	} else {
 		f.wireLost.Add(1)
+		f.wireLostBytes.Add(uint64(n))
 	}
 	for i := range f.rxBuf[:n] {
 		f.rxBuf[i] = 0xA5
