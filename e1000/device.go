@@ -149,9 +149,7 @@ func (d *Device) syncCarrierLocked() {
 		return
 	}
 	d.dev.linkChanges.Add(1)
-	if f := d.up.Funcs().Link; f != nil {
-		f(up)
-	}
+	d.up.Link(up)
 }
 
 // statusLU reads STATUS.LU.

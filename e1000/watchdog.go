@@ -53,8 +53,8 @@ func (d *Device) Reset() error {
 	if err != nil {
 		return err
 	}
-	if f := d.up.Funcs().TxReady; wake && f != nil {
-		f()
+	if wake {
+		d.up.TxReady()
 	}
 	return nil
 }

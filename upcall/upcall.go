@@ -49,3 +49,17 @@ func (s *Set) BatchEnd() func() {
 	}
 	return nil
 }
+
+// TxReady calls the TxReady callback, if one is attached.
+func (s *Set) TxReady() {
+	if f := s.Funcs().TxReady; f != nil {
+		f()
+	}
+}
+
+// Link calls the Link callback with up, if one is attached.
+func (s *Set) Link(up bool) {
+	if f := s.Funcs().Link; f != nil {
+		f(up)
+	}
+}

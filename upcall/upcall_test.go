@@ -17,6 +17,11 @@ func TestSet(t *testing.T) {
 	if f.TxReady != nil || len(got) != 3 || got[0] != "rx" || got[1] != "link" || got[2] != "end" {
 		t.Fatalf("calls %v, TxReady %v", got, f.TxReady != nil)
 	}
+	s.TxReady() // none attached: nothing to call
+	s.Link(false)
+	if len(got) != 4 || got[3] != "link" {
+		t.Fatalf("Link did not call the callback: %v", got)
+	}
 	s.Attach(nil, nil, nil)
 	if s.Funcs().RX != nil {
 		t.Fatal("Attach did not replace the callbacks")

@@ -294,9 +294,7 @@ func (d *Device) syncCarrierLocked() {
 		return
 	}
 	d.dev.linkChanges.Add(1)
-	if f := d.up.Funcs().Link; f != nil {
-		f(up)
-	}
+	d.up.Link(up)
 }
 
 // setBroken records whether the device is unusable and updates the

@@ -309,9 +309,7 @@ func (d *Device) txKick(queued int) {
 // room again, restarts it by calling txReady outside the lock.
 func (d *Device) txClean() {
 	if d.txCleanLocked() {
-		if f := d.up.Funcs().TxReady; f != nil {
-			f()
-		}
+		d.up.TxReady()
 	}
 }
 

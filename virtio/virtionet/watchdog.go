@@ -60,8 +60,8 @@ func (d *Device) txHung() bool {
 // Watchdog tries again.
 func (d *Device) Reset() error {
 	wake, err := d.resetLocked()
-	if f := d.up.Funcs().TxReady; wake && f != nil {
-		f()
+	if wake {
+		d.up.TxReady()
 	}
 	return err
 }
