@@ -35,6 +35,7 @@ func profileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("o", "", "output directory (default bench/results/profile-<UTC time>-TEST)")
 	nic := fs.String("nic", "", "the NIC, as qemu.sh -n takes it: e1000 (default) or virtio, then optional ,PROP=VALUE device properties")
 	accel := fs.String("a", "auto", "accelerator: tcg, kvm or auto (qemu.sh's -a says how auto decides)")
+	conns := fs.String("c", "16", "connection count of an rps test (one: each count runs the whole test)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func profileCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	go func() {
 		loadDone <- runSelf(ctx, g, bench, bench, "run", "-q", "-tap", "-host", vm.GuestIP,
 			"-http-port", strconv.Itoa(guestHTTP), "-tcp-port", strconv.Itoa(guestEcho), "-udp-port", strconv.Itoa(guestEcho),
-			"-tests", test, "-warmup", "1s", "-duration", strconv.Itoa(*secs)+"s")
+			"-tests", test, "-concurrency", *conns, "-warmup", "1s", "-duration", strconv.Itoa(*secs)+"s")
 	}()
 	shares, profErr := sampleWindow(ctx, g, !*noProf, filepath.Join(*out, "cpu.pprof"))
 	if err := <-loadDone; err != nil {
