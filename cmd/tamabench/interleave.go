@@ -319,9 +319,7 @@ func (c *interleave) measure(ctx context.Context, target string, round int, stdo
 		run = append(run, "-admin-port", clientPort(g, guestAdmin))
 	}
 	run = append(run, "-boot-start", strconv.FormatInt(g.Start.UnixNano(), 10), "-boot-timeout", "300s")
-	if c.idle > 0 {
-		run = append(run, "-idle-pid", strconv.Itoa(pid), "-idle-time", c.idle.String())
-	}
+	run = append(run, "-idle-pid", strconv.Itoa(pid), "-idle-time", c.idle.String())
 	run = append(run, "-note", c.bootNote, "-out", c.out)
 	run = append(run, c.runFlags(target)...)
 	table, err := os.Create(filepath.Join(c.out, fmt.Sprintf("%s-r%d.txt", target, round)))

@@ -79,8 +79,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.DurationVar(&c.bootProbe.Interval, "boot-interval", 10*time.Millisecond, "time between boot polls")
 	fs.DurationVar(&c.bootProbe.Connect, "boot-connect", 100*time.Millisecond, "each boot poll gives up connecting after this long (a fresh one is already on its way)")
 	fs.DurationVar(&c.neighRetrans, "boot-neigh-retrans", load.BootNeighbourRetrans, "with -tap: the tap's ARP retransmission time while waiting for the first 200, and a queue of a few packets awaiting resolution (0 leaves both alone)")
-	fs.IntVar(&c.idlePID, "idle-pid", 0, "the guest's QEMU process: after the boot wait, measure its host CPU while no traffic flows; with -trace, sample its threads' waits for a host CPU")
-	fs.DurationVar(&c.idleTime, "idle-time", 10*time.Second, "length of the idle CPU measurement")
+	fs.IntVar(&c.idlePID, "idle-pid", 0, "the guest's QEMU process: its host CPU per MB or request in every test; after the boot wait, its host CPU while no traffic flows; with -trace, its threads' waits for a host CPU")
+	fs.DurationVar(&c.idleTime, "idle-time", 10*time.Second, "length of the idle CPU measurement (0s skips it)")
 	fs.DurationVar(&c.idleWait, "idle-settle", 2*time.Second, "quiet time before the idle CPU measurement")
 	fs.BoolVar(&c.trace, "trace", false, "run the latency tests with the guest's latency trace on (GET /debug/trace) and explain their slowest 0.1% of requests")
 	fs.BoolVar(&c.tap, "tap", false, "also allow a private target address on the subnet of a local tap (qemu.sh tap mode, run inside its namespace)")
@@ -114,8 +114,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	if c.trace && c.admin == "" {
 		return nil, usagef("-trace needs -admin-port: the latency trace is on the guest's admin listener")
 	}
-	if c.idlePID < 0 || c.idleTime <= 0 || c.idleWait < 0 {
-		return nil, usagef("idle: want a pid >= 0, a positive -idle-time and a -idle-settle >= 0")
+	if c.idlePID < 0 || c.idleTime < 0 || c.idleWait < 0 {
+		return nil, usagef("idle: want a pid >= 0, -idle-time >= 0 and -idle-settle >= 0")
 	}
 	check := load.CheckLoopback
 	if c.tap {
@@ -174,8 +174,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		f.Tests = append(f.Tests, t)
 	}
-	if c.idlePID > 0 && ctx.Err() == nil {
+	if c.idlePID > 0 && c.idleTime > 0 && ctx.Err() == nil {
 		f.Tests = append(f.Tests, load.IdleCPU(ctx, c.idlePID, c.idleWait, c.idleTime))
+	}
+	if c.idlePID > 0 {
+		// Found after the boot: QEMU names its vCPU thread as it starts it.
+		if c.opts.CPU, err = load.OpenQEMUCPU(c.idlePID); err != nil {
+			fmt.Fprintln(stderr, "tamabench: no host CPU per unit of work:", err)
+		}
 	}
 	addr := c.target
 	// latency runs a latency test, traced with -trace.

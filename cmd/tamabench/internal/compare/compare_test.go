@@ -125,3 +125,54 @@ func TestMergeHDR(t *testing.T) {
 		t.Fatal("garbage accepted")
 	}
 }
+
+// TestCompareCPUCost: the throughput tests get a vCPU and a QEMU cost row
+// in their unit, lower is better; a round without a cost (an older file)
+// is left out of the median, and latency tests get none.
+func TestCompareCPUCost(t *testing.T) {
+	files := []*result.File{
+		file("linux", 1, 100, 1000, 30, 0), file("tamanet", 1, 50, 1000, 30, 0),
+		file("linux", 2, 100, 1000, 30, 0), file("tamanet", 2, 50, 1000, 30, 0),
+	}
+	cost := func(f *result.File, mb, req float64) {
+		f.Find("download").HostCPU = &result.HostCPU{VCPUNS: 1, QEMUNS: 2, VCPUMSPerMB: mb, QEMUMSPerMB: 2 * mb}
+		f.Find("rps_c16").HostCPU = &result.HostCPU{VCPUNS: 1, QEMUNS: 2, VCPUUSPerReq: req, QEMUUSPerReq: 2 * req}
+	}
+	cost(files[0], 40, 300)
+	cost(files[1], 10, 100)
+	cost(files[3], 30, 200)
+	tab, err := Compare(files, "linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := row(t, tab, "download", MetricVCPU)
+	if r.Unit != "ms/MB" || !r.LowerBetter || r.Base != 40 || r.BaseRounds != 1 || r.Other != 20 || r.OtherRounds != 2 ||
+		r.Ratio != 0.5 || r.Better("linux") != "tamanet" {
+		t.Fatalf("download vCPU row %+v", r)
+	}
+	if r := row(t, tab, "download", MetricQEMU); r.Base != 80 || r.Other != 40 {
+		t.Fatalf("download QEMU row %+v", r)
+	}
+	if r := row(t, tab, "rps_c16", MetricQEMU); r.Unit != "µs/req" || r.Base != 600 || r.Other != 300 {
+		t.Fatalf("rps QEMU row %+v", r)
+	}
+	for _, r := range tab.Rows {
+		if r.Test == "http_keepalive" && (r.Metric == MetricVCPU || r.Metric == MetricQEMU) {
+			t.Fatalf("latency test with a cost row: %+v", r)
+		}
+	}
+	var sb strings.Builder
+	if err := WriteText(&sb, tab); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sb.String(), "lower is cheaper") {
+		t.Fatalf("no legend for the cost rows:\n%s", sb.String())
+	}
+	// Files without costs: no rows and no legend.
+	tab, _ = Compare(files[2:], "linux")
+	sb.Reset()
+	WriteText(&sb, tab)
+	if strings.Contains(sb.String(), MetricVCPU) {
+		t.Fatalf("cost rows without costs:\n%s", sb.String())
+	}
+}

@@ -34,6 +34,9 @@ func WriteText(w io.Writer, t *Table) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if hasCPUCost(t.Rows) {
+		fmt.Fprintf(w, "metrics %s and %s: host CPU time of the guest's QEMU (its vCPU thread; all its threads) per unit of work over the measured window, lower is cheaper\n", MetricVCPU, MetricQEMU)
+	}
 	if len(t.Phases) > 0 {
 		fmt.Fprintln(w)
 	}
@@ -64,4 +67,13 @@ func (r Row) MarshalJSON() ([]byte, error) {
 		plain
 		Ratio *float64 `json:"ratio"`
 	}{plain(r), ratio})
+}
+
+func hasCPUCost(rows []Row) bool {
+	for _, r := range rows {
+		if r.Metric == MetricVCPU || r.Metric == MetricQEMU {
+			return true
+		}
+	}
+	return false
 }

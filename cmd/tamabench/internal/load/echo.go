@@ -52,9 +52,7 @@ func TCPEcho(ctx context.Context, addr string, o Options) result.Test {
 		}
 		return int64(len(in)), nil
 	}
-	t := measure(ctx, TestTCPEcho, o, []op{f})
-	t.Name, t.Kind, t.Bytes = TestTCPEcho, result.KindLatency, 0
-	return t
+	return measure(ctx, TestTCPEcho, result.KindLatency, o, []op{f})
 }
 
 // UDPEcho measures the round trip of o.EchoSize-byte datagrams. Each carries
@@ -94,7 +92,5 @@ func UDPEcho(ctx context.Context, addr string, o Options) result.Test {
 			return int64(n), nil
 		}
 	}
-	t := measure(ctx, TestUDPEcho, o, []op{f})
-	t.Name, t.Kind, t.Bytes = TestUDPEcho, result.KindLatency, 0
-	return t
+	return measure(ctx, TestUDPEcho, result.KindLatency, o, []op{f})
 }

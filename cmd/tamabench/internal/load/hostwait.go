@@ -2,10 +2,8 @@ package load
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,21 +31,12 @@ type HostWaits struct {
 // every millisecond until Stop.
 func StartHostWaits(pid int) (*HostWaits, error) {
 	dir := fmt.Sprintf("/proc/%d/task", pid)
-	tasks, err := os.ReadDir(dir)
+	vcpu, err := vcpuThread(dir)
 	if err != nil {
 		return nil, err
 	}
-	h := &HostWaits{main: filepath.Join(dir, strconv.Itoa(pid), "schedstat"),
+	h := &HostWaits{vcpu: filepath.Join(dir, vcpu, "schedstat"), main: filepath.Join(dir, strconv.Itoa(pid), "schedstat"),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	for _, t := range tasks {
-		comm, err := os.ReadFile(filepath.Join(dir, t.Name(), "comm"))
-		if err == nil && strings.HasPrefix(string(comm), "CPU 0/") {
-			h.vcpu = filepath.Join(dir, t.Name(), "schedstat")
-		}
-	}
-	if h.vcpu == "" {
-		return nil, fmt.Errorf("QEMU %d has no thread named \"CPU 0/...\" (qemu -name ...,debug-threads=on)", pid)
-	}
 	if _, err := h.sample(); err != nil {
 		return nil, err
 	}
@@ -55,26 +44,12 @@ func StartHostWaits(pid int) (*HostWaits, error) {
 	return h, nil
 }
 
-// runDelay reads run_delay (the second field, ns) of a schedstat file.
-func runDelay(path string) (time.Duration, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0, fmt.Errorf("%s: %q", path, b)
-	}
-	ns, err := strconv.ParseInt(f[1], 10, 64)
-	return time.Duration(ns), err
-}
-
 func (h *HostWaits) sample() (tail.HostSample, error) {
-	v, err := runDelay(h.vcpu)
+	_, v, err := schedstat(h.vcpu)
 	if err != nil {
 		return tail.HostSample{}, err
 	}
-	m, err := runDelay(h.main)
+	_, m, err := schedstat(h.main)
 	if err != nil {
 		return tail.HostSample{}, err
 	}

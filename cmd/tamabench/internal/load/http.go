@@ -74,9 +74,7 @@ func HTTPLatency(ctx context.Context, addr string, keepAlive bool, o Options) re
 	}
 	c := newClient(o, keepAlive)
 	defer c.CloseIdleConnections()
-	t := measure(ctx, name, o, []op{getOp(c, "http://"+addr+o.Path, o)})
-	t.Name, t.Kind, t.Bytes = name, result.KindLatency, 0
-	return t
+	return measure(ctx, name, result.KindLatency, o, []op{getOp(c, "http://"+addr+o.Path, o)})
 }
 
 // RPS measures closed-loop GETs of o.Path from conc workers, each with its
@@ -88,9 +86,7 @@ func RPS(ctx context.Context, addr string, conc int, o Options) result.Test {
 		defer c.CloseIdleConnections()
 		ops[i] = getOp(c, "http://"+addr+o.Path, o)
 	}
-	t := measure(ctx, RPSName(conc), o, ops)
-	t.Name, t.Kind, t.Bytes = RPSName(conc), result.KindRPS, 0
-	return t
+	return measure(ctx, RPSName(conc), result.KindRPS, o, ops)
 }
 
 // Download measures GET /bytes?n=o.BulkBytes on one keep-alive connection
@@ -184,8 +180,7 @@ func readChecked(c *http.Client, req *http.Request, buf []byte, want int64, test
 // bulk runs f sequentially and reports MB/s; the per-request times are not
 // a latency of interest and are dropped.
 func bulk(ctx context.Context, name string, o Options, f op) result.Test {
-	t := measure(ctx, name, o, []op{f})
-	t.Name, t.Kind = name, result.KindBulk
+	t := measure(ctx, name, result.KindBulk, o, []op{f})
 	t.Latency, t.HDR = nil, ""
 	t.MBps = float64(t.Bytes) / 1e6 / t.DurationS
 	return t

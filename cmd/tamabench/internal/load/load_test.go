@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tamanet/cmd/internal/service"
+	"tamanet/cmd/tamabench/internal/result"
 )
 
 // target is an in-process service on 127.0.0.1: HTTP plus TCP and UDP echo.
@@ -212,7 +213,7 @@ func TestWarmupStraddleCredited(t *testing.T) {
 		}
 		return n, nil
 	}
-	r := measure(context.Background(), "straddle", o, []op{slow})
+	r := measure(context.Background(), "straddle", result.KindBulk, o, []op{slow})
 	if r.Count != 0 || r.Bytes == 0 || r.Bytes >= n {
 		t.Errorf("count %d, bytes %d: want no count and a share of the %d bytes in (0, %d)", r.Count, r.Bytes, n, n)
 	}

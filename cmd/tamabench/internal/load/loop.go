@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,12 +20,14 @@ const errorPause = 10 * time.Millisecond
 
 // measure runs each op in its own worker, first for o.Warmup unrecorded,
 // then for o.Duration (or o.MaxOps operations) recorded, and returns the
-// counts, latency summary and histogram, and rate as a result.Test with
-// Name and Kind unset. An operation that started in the warm-up and ended
-// after it is neither counted nor timed, but its bytes are credited in
-// proportion to the part of it that fell in the measured window, so a bulk
-// transfer straddling the end of the warm-up is not lost from the rate.
-func measure(ctx context.Context, name string, o Options, ops []op) result.Test {
+// counts, latency summary and histogram, and rate as test name of kind,
+// with the guest's host CPU over the recorded window if o.CPU is set. Only
+// bulk tests keep the payload bytes. An operation that started in the
+// warm-up and ended after it is neither counted nor timed, but its bytes
+// are credited in proportion to the part of it that fell in the measured
+// window, so a bulk transfer straddling the end of the warm-up is not lost
+// from the rate (nor from the CPU per MB: the window's CPU starts then).
+func measure(ctx context.Context, name, kind string, o Options, ops []op) result.Test {
 	var (
 		ok, bad  atomic.Uint64
 		bytes    atomic.Uint64
@@ -36,6 +39,12 @@ func measure(ctx context.Context, name string, o Options, ops []op) result.Test 
 	until := from.Add(o.Duration)
 	if o.Duration <= 0 {
 		until = from.Add(100 * 365 * 24 * time.Hour) // bounded by MaxOps
+	}
+	// The window's first CPU reading: now without a warm-up, before any
+	// operation runs; else when the warm-up ends.
+	var cpu0 cpuReading
+	if o.Warmup <= 0 {
+		cpu0 = readCPU(o.CPU)
 	}
 	hs := make([]*hist.Histogram, len(ops))
 	for i, f := range ops {
@@ -77,13 +86,23 @@ func measure(ctx context.Context, name string, o Options, ops []op) result.Test 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		wait := time.NewTimer(time.Until(from))
+		defer wait.Stop()
+		select {
+		case <-wait.C:
+		case <-stop:
+			return // ended in the warm-up (cancelled)
+		}
+		if o.Warmup > 0 {
+			cpu0 = readCPU(o.CPU)
+		}
 		if o.Progress != nil {
-			time.Sleep(time.Until(from))
 			o.Progress.watch(name, from, o.Duration, &ok, &bad, stop)
 		}
 	}()
 	wg.Wait()
 	end := time.Now()
+	cpu1 := readCPU(o.CPU)
 	close(stop)
 	<-done
 
@@ -96,6 +115,8 @@ func measure(ctx context.Context, name string, o Options, ops []op) result.Test 
 		el = time.Nanosecond
 	}
 	t := result.Test{
+		Name:        name,
+		Kind:        kind,
 		Concurrency: len(ops),
 		DurationS:   el.Seconds(),
 		Count:       ok.Load(),
@@ -110,7 +131,48 @@ func measure(ctx context.Context, name string, o Options, ops []op) result.Test 
 	if t.Count > 0 {
 		t.HDR, _ = all.Encode() // a histogram this package built always encodes
 	}
+	if kind != result.KindBulk {
+		t.Bytes = 0 // an echo's or a GET's payload is no throughput
+	}
+	if o.CPU != nil {
+		setHostCPU(&t, cpu0, cpu1)
+	}
 	return t
+}
+
+// cpuReading is a sample of a QEMUCPU taken at one end of the measured
+// window (taken false: the window never began).
+type cpuReading struct {
+	taken bool
+	s     CPUSample
+	err   error
+}
+
+func readCPU(q *QEMUCPU) cpuReading {
+	if q == nil {
+		return cpuReading{}
+	}
+	s, err := q.Sample()
+	return cpuReading{true, s, err}
+}
+
+// setHostCPU records on t the host CPU used between the window's two
+// readings, or why there is none.
+func setHostCPU(t *result.Test, start, end cpuReading) {
+	var err error
+	switch {
+	case !start.taken:
+		err = fmt.Errorf("the test ended before its measured window began")
+	case start.err != nil:
+		err = start.err
+	case end.err != nil:
+		err = end.err
+	}
+	if err != nil {
+		t.HostCPU = &result.HostCPU{Error: "host CPU: " + err.Error()}
+		return
+	}
+	t.SetHostCPU(end.s.Since(start.s))
 }
 
 // straddleCredit is the share of n bytes, moved by an operation from t0 to

@@ -25,6 +25,9 @@ type Options struct {
 	// Samples, if set, receives the start and end of every recorded
 	// operation (for the latency trace's tail analysis).
 	Samples *Samples
+	// CPU, if set, reads the guest's QEMU's host CPU time at the start
+	// and end of every test's measured window.
+	CPU *QEMUCPU
 }
 
 // Sample is one recorded operation on the host's clock.

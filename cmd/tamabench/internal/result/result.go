@@ -89,6 +89,76 @@ type Test struct {
 	// says why a traced test has none.
 	Tail       *tail.Summary `json:"tail,omitempty"`
 	TraceError string        `json:"trace_error,omitempty"`
+	// HostCPU is what the guest's QEMU spent on host CPUs over the
+	// measured window (tests run with the guest's QEMU PID known).
+	HostCPU *HostCPU `json:"host_cpu,omitempty"`
+}
+
+// HostCPU is the host CPU time the guest's QEMU used over a test's
+// measured window, and that time per unit of the test's work: per MB
+// (10^6 bytes) for bulk tests, per request (operation) for the others. At
+// the same rate, the cheaper stack is the one with the lower figure.
+type HostCPU struct {
+	// VCPUNS is the virtual CPU thread's time on a CPU, ns: the guest's
+	// own code. QEMUNS is every QEMU thread's, which adds the main loop
+	// (tap I/O, device emulation).
+	VCPUNS int64 `json:"vcpu_ns"`
+	QEMUNS int64 `json:"qemu_ns"`
+	// Per MB, bulk tests.
+	VCPUMSPerMB float64 `json:"vcpu_ms_per_mb,omitempty"`
+	QEMUMSPerMB float64 `json:"qemu_ms_per_mb,omitempty"`
+	// Per request, the other tests.
+	VCPUUSPerReq float64 `json:"vcpu_us_per_req,omitempty"`
+	QEMUUSPerReq float64 `json:"qemu_us_per_req,omitempty"`
+	// Error says why the times could not be read (then they are 0).
+	Error string `json:"error,omitempty"`
+}
+
+// Units of the host CPU cost.
+const (
+	UnitMSPerMB  = "ms/MB"
+	UnitUSPerReq = "µs/req"
+)
+
+// CostUnit is the unit of the host CPU cost of a kind of test: per MB for
+// bulk transfers, per request (operation) for the others.
+func CostUnit(kind string) string {
+	if kind == KindBulk {
+		return UnitMSPerMB
+	}
+	return UnitUSPerReq
+}
+
+// SetHostCPU records the CPU times of t's measured window, vcpu and all
+// threads' qemu, and their cost per unit of t's work (per CostUnit of its
+// Kind; a test that did no work has no cost).
+func (t *Test) SetHostCPU(vcpu, qemu time.Duration) {
+	h := &HostCPU{VCPUNS: int64(vcpu), QEMUNS: int64(qemu)}
+	switch {
+	case CostUnit(t.Kind) == UnitMSPerMB && t.Bytes > 0:
+		// ms per 10^6 bytes is ns per byte.
+		h.VCPUMSPerMB = float64(vcpu) / float64(t.Bytes)
+		h.QEMUMSPerMB = float64(qemu) / float64(t.Bytes)
+	case CostUnit(t.Kind) == UnitUSPerReq && t.Count > 0:
+		h.VCPUUSPerReq = float64(vcpu) / float64(time.Microsecond) / float64(t.Count)
+		h.QEMUUSPerReq = float64(qemu) / float64(time.Microsecond) / float64(t.Count)
+	}
+	t.HostCPU = h
+}
+
+// CPUCost returns t's host CPU per unit of work (CostUnit of its Kind): the
+// vCPU thread's and all QEMU threads'. ok is false if it has none.
+func (t *Test) CPUCost() (vcpu, qemu float64, ok bool) {
+	h := t.HostCPU
+	if h == nil || h.Error != "" {
+		return 0, 0, false
+	}
+	if CostUnit(t.Kind) == UnitMSPerMB {
+		vcpu, qemu = h.VCPUMSPerMB, h.QEMUMSPerMB
+	} else {
+		vcpu, qemu = h.VCPUUSPerReq, h.QEMUUSPerReq
+	}
+	return vcpu, qemu, vcpu > 0 || qemu > 0
 }
 
 // Phase is one boot phase: when it happened, in ms since the boot's start

@@ -34,6 +34,9 @@ func WriteTable(w io.Writer, f *File) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := writeHostCPU(w, f.Tests); err != nil {
+		return err
+	}
 	for _, t := range f.Tests {
 		if t.Kind == KindBoot && t.Count > 0 {
 			fmt.Fprintf(w, "%s: first 200 after %.0f ms (%d failed attempts before it)\n", t.Name, t.ElapsedMS, t.Errors)
@@ -44,6 +47,9 @@ func WriteTable(w io.Writer, f *File) error {
 		if t.FirstError != "" {
 			fmt.Fprintf(w, "%s: first error: %s\n", t.Name, t.FirstError)
 		}
+		if t.HostCPU != nil && t.HostCPU.Error != "" {
+			fmt.Fprintf(w, "%s: no %s\n", t.Name, t.HostCPU.Error)
+		}
 		if t.TraceError != "" {
 			fmt.Fprintf(w, "%s: no trace: %s\n", t.Name, t.TraceError)
 		}
@@ -52,6 +58,30 @@ func WriteTable(w io.Writer, f *File) error {
 		}
 	}
 	return nil
+}
+
+// writeHostCPU prints the tests' host CPU costs, if any were measured: per
+// test, how busy the guest's QEMU kept the host over the measured window
+// and its CPU time per unit of work.
+func writeHostCPU(w io.Writer, tests []Test) error {
+	var rows []Test
+	for _, t := range tests {
+		if _, _, ok := t.CPUCost(); ok {
+			rows = append(rows, t)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "host CPU of the guest's QEMU over each measured window: its vCPU thread and all its threads (busy: % of a host core; per MB or request: lower is cheaper)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "test\tvCPU busy\tQEMU busy\tvCPU\tQEMU\tunit\t")
+	for _, t := range rows {
+		vcpu, qemu, _ := t.CPUCost()
+		busy := func(ns int64) float64 { return 100 * float64(ns) / 1e9 / t.DurationS }
+		fmt.Fprintf(tw, "%s\t%.0f%%\t%.0f%%\t%.2f\t%.2f\t%s\t\n", t.Name, busy(t.HostCPU.VCPUNS), busy(t.HostCPU.QEMUNS), vcpu, qemu, CostUnit(t.Kind))
+	}
+	return tw.Flush()
 }
 
 // writeTail prints a traced test's tail: the causes with their counts, the
