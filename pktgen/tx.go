@@ -109,3 +109,10 @@ func (g *Gen) Transmit(spec TxSpec, started func(line string)) (TxReport, error)
 		Elapsed: elapsed, Delta: delta,
 	}, nil
 }
+
+// ReadyLine is the console line printed once the NIC is attached: nic
+// names the device (e1000, virtio).
+func ReadyLine(mode Mode, nic string, mac [6]byte) string {
+	return fmt.Sprintf("PKTGEN ready mode=%s nic=%s mac=%02x:%02x:%02x:%02x:%02x:%02x",
+		mode, nic, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
+}
