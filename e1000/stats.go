@@ -213,3 +213,25 @@ func (d *Device) hwSnapshot() HWStats {
 	defer d.hwMu.Unlock()
 	return d.hw
 }
+
+// ReadHWStats is UpdateStats followed by a snapshot of the accumulated
+// registers: the device's own counts up to now, without taking the receive
+// and transmit locks that Stats takes. Differences between two calls are
+// what the device counted in between (the watchdog's reads in the
+// meantime only move counts from the registers to the totals).
+func (d *Device) ReadHWStats() HWStats {
+	d.UpdateStats()
+	return d.hwSnapshot()
+}
+
+// Drops is the sum of the drop counters: frames Transmit consumed without
+// queueing, and queued ones a reset discarded.
+func (s *TxStats) Drops() uint64 {
+	return s.DropOversize + s.DropRunt + s.DropBadOffload + s.DropExceedsRing + s.DropNoCarrier + s.DropReset
+}
+
+// Drops is the sum of the drop counters: descriptors harvested that were
+// not delivered.
+func (s *RxStats) Drops() uint64 {
+	return s.DropNoEOP + s.DropFrameError + s.DropZeroLength + s.DropRunt + s.DropOversize + s.DropNoHandler + s.DropReset
+}

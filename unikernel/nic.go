@@ -15,6 +15,7 @@ import (
 	"tamanet/napi"
 	"tamanet/netif"
 	"tamanet/pci"
+	"tamanet/pktgen"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/virtioboard"
 	"tamanet/virtio/mmio"
@@ -52,6 +53,8 @@ type nic struct {
 	irq     string
 	// stats fills the driver's member of /stats.
 	stats func(*Stats)
+	// pktgenCounters reads what pktgen reports of the driver and device.
+	pktgenCounters func() pktgen.Counters
 
 	// linkEvent carries "the carrier changed" from the driver's link
 	// upcall to logLink, which prints outside the interrupt path.

@@ -9,6 +9,7 @@ import (
 	"tamanet/e1000"
 	"tamanet/kernel"
 	"tamanet/pci"
+	"tamanet/pktgen/nicstats"
 )
 
 // registerE1000 adds the e1000 driver to reg; a device it brings up is
@@ -29,9 +30,10 @@ func registerE1000(reg *pci.Registry, cfg nicConfig, bind bindFunc) error {
 		Config: ecfg,
 		Bound: func(d *e1000.Device, pd *pci.Device) error {
 			n := &nic{
-				kind:  "e1000",
-				where: fmt.Sprintf("at %s, registers %#x", pd.Addr, regs.Base()),
-				dev:   d,
+				kind:           "e1000",
+				where:          fmt.Sprintf("at %s, registers %#x", pd.Addr, regs.Base()),
+				dev:            d,
+				pktgenCounters: nicstats.E1000(d),
 				hookIRQ: func() (string, error) {
 					return hookINTx("e1000", pd, d.HandleInterrupt)
 				},

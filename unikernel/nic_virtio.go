@@ -9,6 +9,7 @@ import (
 	"tamanet/board"
 	"tamanet/kernel"
 	"tamanet/pci"
+	"tamanet/pktgen/nicstats"
 	"tamanet/unikernel/entropy"
 	"tamanet/unikernel/virtioboard"
 	"tamanet/virtio"
@@ -101,11 +102,12 @@ func (v virtioNet) start(t virtio.Transport, msix bool) (*virtionet.Device, erro
 // nic describes d for the unikernel.
 func (v virtioNet) nic(d *virtionet.Device, t virtio.Transport, where string) *nic {
 	return &nic{
-		kind:      "virtio-net",
-		where:     fmt.Sprintf("%s (%s), features %s", where, t.Name(), d.Features()),
-		features:  t.Name() + " " + d.Features(),
-		dev:       d,
-		onFirstRx: v.cfg.boot.firstFrame,
+		kind:           "virtio-net",
+		where:          fmt.Sprintf("%s (%s), features %s", where, t.Name(), d.Features()),
+		features:       t.Name() + " " + d.Features(),
+		dev:            d,
+		onFirstRx:      v.cfg.boot.firstFrame,
+		pktgenCounters: nicstats.VirtioNet(d),
 		stats: func(s *Stats) {
 			vs := d.Stats()
 			s.VirtioNet = &vs

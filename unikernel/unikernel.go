@@ -21,6 +21,7 @@ import (
 	"tamanet/netstack"
 	"tamanet/netstack/stdnet"
 	"tamanet/pci"
+	"tamanet/pktgen"
 	"tamanet/sntp"
 	"tamanet/unikernel/admin"
 	"tamanet/unikernel/bootopt"
@@ -110,6 +111,9 @@ func Start(name string) (*System, error) {
 	}
 	boot.mark(phaseIRQ)
 	boot.flush()
+	if opts.Pktgen != pktgen.ModeOff {
+		return nil, runPktgen(n, opts, boot)
+	}
 	// Before the stack, which draws its TCP secrets from crypto/rand.
 	if err := ent.Choose(opts.InsecureRNG); err != nil {
 		return nil, err

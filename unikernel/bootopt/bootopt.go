@@ -59,6 +59,19 @@
 //	adminallow=PREFIX[,PREFIX...]  who may connect to it (default 10.0.2.2/32,
 //	                               the host under QEMU user networking and
 //	                               qemu.sh's tap); others are closed and counted
+//	pktgen=tx|tso|sink             run the NIC below the stack as a packet
+//	                               generator or a receive sink instead of
+//	                               serving (default: off; package tamanet/pktgen):
+//	                               tx sends UDP frames from ip= to gw=, tso TCP
+//	                               super-frames for the device to segment; sink
+//	                               counts what arrives until an end marker
+//	pktgen_size=N                  tx: the frame's length without FCS, 60 to
+//	                               MTU+14 (default 1514); tso: each super-frame's
+//	                               TCP payload, up to the driver's largest TSO
+//	                               frame (default 65160: 45 segments of MSS 1448)
+//	pktgen_seconds=N               tx, tso: how long to transmit, 1-600 (default 5)
+//	pktgen_dst=XX:XX:XX:XX:XX:XX   tx, tso: the frames' Ethernet destination
+//	                               (default broadcast)
 //
 // Unknown keys and bad values are errors, so a mistyped option is reported
 // at boot instead of silently running the default.
@@ -76,6 +89,7 @@ import (
 	"tamanet/e1000"
 	"tamanet/inet"
 	"tamanet/napi"
+	"tamanet/pktgen"
 	"tamanet/unikernel/tlsroots"
 )
 
@@ -133,7 +147,23 @@ type Options struct {
 	// (adminallow=, else DefaultAdminAllow).
 	Admin      uint16
 	AdminAllow []netip.Prefix
+	// Pktgen is pktgen=: the NIC run as a packet generator or sink
+	// instead of serving (pktgen.ModeOff, the zero value, serves).
+	// PktgenSize is pktgen_size= (0: the mode's default), PktgenDuration
+	// pktgen_seconds= (DefaultPktgenDuration for tx and tso), PktgenDst
+	// pktgen_dst= (all zero: broadcast).
+	Pktgen         pktgen.Mode
+	PktgenSize     int
+	PktgenDuration time.Duration
+	PktgenDst      [6]byte
 }
+
+// DefaultPktgenDuration is how long pktgen=tx or tso transmits without
+// pktgen_seconds=, and MaxPktgenDuration the longest it allows.
+const (
+	DefaultPktgenDuration = 5 * time.Second
+	MaxPktgenDuration     = 600 * time.Second
+)
 
 // MaxGOGC bounds gogc=N.
 const MaxGOGC = 10000
@@ -208,8 +238,18 @@ func Parse(cmdline string) (Options, error) {
 			o.Admin, err = parsePort(val)
 		case "adminallow":
 			o.AdminAllow, err = parsePrefixes(val)
+		case "pktgen":
+			o.Pktgen, err = pktgen.ParseMode(val)
+		case "pktgen_size":
+			if o.PktgenSize, err = strconv.Atoi(val); err != nil || o.PktgenSize < 1 {
+				err = fmt.Errorf("want a number of bytes")
+			}
+		case "pktgen_seconds":
+			o.PktgenDuration, err = parseSeconds(val, MaxPktgenDuration)
+		case "pktgen_dst":
+			o.PktgenDst, err = parseMAC(val)
 		default:
-			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, ca, ntp, mac, ip6, gw6, gogc, testroutes, admin, adminallow)")
+			err = fmt.Errorf("unknown key (known: napi, budget, mitigation, offload, mtu, tick, rng, ip, dhcpwait, gw, dns, ca, ntp, mac, ip6, gw6, gogc, testroutes, admin, adminallow, pktgen, pktgen_size, pktgen_seconds, pktgen_dst)")
 		}
 		if err != nil {
 			return Options{}, fmt.Errorf("boot option %s: %w", shorten(word), err)
@@ -226,6 +266,9 @@ func Parse(cmdline string) (Options, error) {
 		return Options{}, fmt.Errorf("boot option adminallow=: only with admin=PORT")
 	case o.Admin != 0 && o.AdminAllow == nil:
 		o.AdminAllow = DefaultAdminAllow
+	}
+	if err := checkPktgen(&o, seen); err != nil {
+		return Options{}, err
 	}
 	// The gateway must be on the subnet, the given one or the default.
 	if o.Gateway.IsValid() {
@@ -386,4 +429,32 @@ func parseMTU(s string) (int, error) {
 		return 0, fmt.Errorf("beyond the 82540EM's largest MTU, %d (a 16288-byte transmit packet)", e1000.MaxMTU)
 	}
 	return n, nil
+}
+
+// checkPktgen checks the pktgen_ options against pktgen= and mtu=, and
+// fills in the transmit duration's default. The driver checks the size
+// again against what it takes (its MTU, its largest TSO frame).
+func checkPktgen(o *Options, seen map[string]bool) error {
+	tx := o.Pktgen == pktgen.ModeTx || o.Pktgen == pktgen.ModeTSO
+	for _, key := range []string{"pktgen_size", "pktgen_seconds", "pktgen_dst"} {
+		if seen[key] && !tx {
+			return fmt.Errorf("boot option %s=: only with pktgen=tx or pktgen=tso", key)
+		}
+	}
+	if tx && o.PktgenDuration == 0 {
+		o.PktgenDuration = DefaultPktgenDuration
+	}
+	mtu := o.MTU
+	if mtu == 0 {
+		mtu = e1000.MTU
+	}
+	switch {
+	case o.PktgenSize == 0:
+	case o.Pktgen == pktgen.ModeTx && (o.PktgenSize < pktgen.MinFrameSize || o.PktgenSize > mtu+14):
+		return fmt.Errorf("boot option pktgen_size=%d: a frame of %d to %d bytes (MTU %d plus the Ethernet header)",
+			o.PktgenSize, pktgen.MinFrameSize, mtu+14, mtu)
+	case o.Pktgen == pktgen.ModeTSO && o.PktgenSize > pktgen.MaxTSOPayload:
+		return fmt.Errorf("boot option pktgen_size=%d: a TCP payload of 1 to %d bytes (one IPv4 packet)", o.PktgenSize, pktgen.MaxTSOPayload)
+	}
+	return nil
 }

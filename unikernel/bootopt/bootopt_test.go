@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tamanet/napi"
+	"tamanet/pktgen"
 	"tamanet/unikernel/tlsroots/tlsrootstest"
 )
 
@@ -59,6 +60,14 @@ func TestParse(t *testing.T) {
 		{"ntp=fd00:1::2", Options{NTP: netip.MustParseAddrPort("[fd00:1::2]:123")}},
 		{"ntp=[fd00:1::2]:4123", Options{NTP: netip.MustParseAddrPort("[fd00:1::2]:4123")}},
 		{"ntp=[::ffff:10.0.2.2]:123", Options{NTP: netip.MustParseAddrPort("10.0.2.2:123")}},
+		{"pktgen=sink", Options{Pktgen: pktgen.ModeSink}},
+		{"pktgen=tx", Options{Pktgen: pktgen.ModeTx, PktgenDuration: DefaultPktgenDuration}},
+		{"pktgen_size=60 pktgen=tx pktgen_seconds=2 pktgen_dst=02:00:00:00:00:02", Options{
+			Pktgen: pktgen.ModeTx, PktgenSize: 60, PktgenDuration: 2 * time.Second, PktgenDst: [6]byte{2, 0, 0, 0, 0, 2}}},
+		{"pktgen=tx pktgen_size=1514", Options{Pktgen: pktgen.ModeTx, PktgenSize: 1514, PktgenDuration: DefaultPktgenDuration}},
+		{"pktgen=tx mtu=9000 pktgen_size=9014", Options{Pktgen: pktgen.ModeTx, MTU: 9000, PktgenSize: 9014, PktgenDuration: DefaultPktgenDuration}},
+		{"pktgen=tso pktgen_seconds=600", Options{Pktgen: pktgen.ModeTSO, PktgenDuration: 600 * time.Second}},
+		{"pktgen=tso pktgen_size=65483", Options{Pktgen: pktgen.ModeTSO, PktgenSize: 65483, PktgenDuration: DefaultPktgenDuration}},
 	} {
 		got, err := Parse(tc.line)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -136,6 +145,20 @@ func TestParseErrors(t *testing.T) {
 		{"ntp=0.0.0.0", "not a unicast address"},
 		{"ntp=127.0.0.1", "not a unicast address"},
 		{"ntp=fe80::1%eth0", "no zone"},
+		{"pktgen=rx", `unknown mode "rx" (want tx, tso or sink)`},
+		{"pktgen=off", `unknown mode "off"`},
+		{"pktgen_size=100", "pktgen_size=: only with pktgen=tx or pktgen=tso"},
+		{"pktgen=sink pktgen_seconds=5", "pktgen_seconds=: only with pktgen=tx or pktgen=tso"},
+		{"pktgen_dst=02:00:00:00:00:02", "pktgen_dst=: only with pktgen=tx"},
+		{"pktgen=tx pktgen_size=59", "pktgen_size=59: a frame of 60 to 1514 bytes"},
+		{"pktgen=tx pktgen_size=1515", "pktgen_size=1515: a frame of 60 to 1514 bytes (MTU 1500"},
+		{"pktgen=tx mtu=1280 pktgen_size=1500", "a frame of 60 to 1294 bytes (MTU 1280"},
+		{"pktgen=tso pktgen_size=65484", "pktgen_size=65484: a TCP payload of 1 to 65483 bytes"},
+		{"pktgen=tso pktgen_size=0", "pktgen_size=0: want a number of bytes"},
+		{"pktgen=tso pktgen_size=big", "want a number of bytes"},
+		{"pktgen=tx pktgen_seconds=0", "want seconds in [1, 600]"},
+		{"pktgen=tx pktgen_seconds=601", "want seconds in [1, 600]"},
+		{"pktgen=tx pktgen_dst=ff:ff:ff:ff:ff:ff", "a multicast address"},
 	} {
 		got, err := Parse(tc.line)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {

@@ -99,3 +99,16 @@ func (d *Device) txSnapshot(s *Stats) {
 	s.Rings.TxInFlight = uint64(d.txq.Size() - d.txq.Free())
 	s.Rings.TxSize = uint64(d.txq.Size())
 }
+
+// Drops is the sum of the drop counters: frames Transmit consumed without
+// queueing, and queued ones a reset discarded.
+func (s *TxStats) Drops() uint64 {
+	return s.DropRunt + s.DropOversize + s.DropBadOffload + s.DropExceedsRing + s.DropNoCarrier + s.DropReset
+}
+
+// Drops is the sum of the drop counters: packets not delivered, and
+// buffers a reset took back unread.
+func (s *RxStats) Drops() uint64 {
+	return s.DropShort + s.DropBadHeader + s.DropBadNumBuffers + s.DropBadLength + s.DropZeroLength +
+		s.DropRunt + s.DropOversize + s.DropNoHandler + s.DropReset
+}
