@@ -341,8 +341,9 @@ func settledStats(ctx context.Context, link *linkio.Link) (linkio.Stats, error) 
 	return s, err
 }
 
-// sink writes frames to the guest for -seconds, then sends end markers
-// until the guest's sink line for the interval appears.
+// sink waits until the guest receives, writes frames to it for -seconds,
+// then sends end markers until the guest's sink line for the interval
+// appears.
 func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, ready pktgenlines.Ready, row *ceiling.Row) error {
 	host := sinkframe.Endpoint{MAC: link.MAC, IP: netip.MustParseAddr(tapIP), Port: discardPort}
 	guest := sinkframe.Endpoint{MAC: ready.MAC, IP: netip.MustParseAddr(vm.GuestIP), Port: discardPort}
@@ -377,6 +378,9 @@ func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, r
 		return err
 	}
 
+	if _, err := c.awaitReceiving(ctx, g, writers[0], marker); err != nil {
+		return err
+	}
 	mark := g.Console.Mark()
 	before, err := link.Stats()
 	if err != nil {
@@ -386,7 +390,7 @@ func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, r
 	if err != nil {
 		return err
 	}
-	line, markers, err := c.endMarkers(ctx, g, writers[0], marker, mark)
+	line, _, markers, err := c.markUntilLine(ctx, g, writers[0], marker, mark)
 	if err != nil {
 		return err
 	}
@@ -462,30 +466,51 @@ func writeUntil(ctx context.Context, w *linkio.Writer, batch *linkio.Batch, back
 	return sent, nil
 }
 
-// endMarkers sends an end marker every 100 ms until a PKTGEN sink line
-// printed after index mark appears (within -marker-wait) and returns it
-// and how many markers it sent.
-func (c *ceilingRun) endMarkers(ctx context.Context, g *vm.Guest, w *linkio.Writer, marker *linkio.Batch, mark int) (string, int, error) {
+// markUntilLine sends an end marker every 100 ms until a PKTGEN sink line
+// printed at index from or later appears (within -marker-wait) and returns
+// it, its index and how many markers the tap took.
+func (c *ceilingRun) markUntilLine(ctx context.Context, g *vm.Guest, w *linkio.Writer, marker *linkio.Batch, from int) (string, int, int, error) {
 	deadline := time.Now().Add(c.markerWait)
 	sent := 0
 	for {
 		if _, err := w.Send(marker, 0); err == nil {
 			sent++
 		} else if !errors.Is(err, linkio.ErrFull) {
-			return "", sent, err
+			return "", 0, sent, err
 		}
 		tick, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		line, _, err := g.Console.Await(tick, pktgenlines.Tag+pktgenlines.EventSink, mark)
+		line, i, err := g.Console.Await(tick, pktgenlines.Tag+pktgenlines.EventSink, from)
 		cancel()
 		switch {
 		case err == nil:
-			return line.Text, sent, nil
+			return line.Text, i, sent, nil
 		case ctx.Err() != nil || errors.Is(err, vm.ErrEnded):
-			return "", sent, err
+			return "", 0, sent, err
 		case time.Now().After(deadline):
-			return "", sent, fmt.Errorf("no PKTGEN sink line after %d end markers in %v", sent, c.markerWait)
+			return "", 0, sent, fmt.Errorf("no PKTGEN sink line after %d end markers in %v", sent, c.markerWait)
 		}
 	}
+}
+
+// awaitReceiving returns once the sink receives and has answered every
+// marker sent meanwhile, so that none of their lines comes after the
+// measurement starts. The ready line can come well before the device
+// receives: QEMU's e1000 holds reception for about a second after the
+// driver enables it (its link autonegotiation), queueing the host's frames
+// in the tap and then dropping them.
+func (c *ceilingRun) awaitReceiving(ctx context.Context, g *vm.Guest, w *linkio.Writer, marker *linkio.Batch) (int, error) {
+	_, i, sent, err := c.markUntilLine(ctx, g, w, marker, g.Console.Mark())
+	if err != nil {
+		return 0, fmt.Errorf("the sink never received: %w", err)
+	}
+	wait, cancel := context.WithTimeout(ctx, c.markerWait)
+	defer cancel()
+	for answered := 1; answered < sent; answered++ {
+		if _, i, err = g.Console.Await(wait, pktgenlines.Tag+pktgenlines.EventSink, i+1); err != nil {
+			return 0, fmt.Errorf("%d of %d markers answered: %w", answered, sent, err)
+		}
+	}
+	return sent, nil
 }
 
 // writeShares prints and saves the share of each transfer of the -share
