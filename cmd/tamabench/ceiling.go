@@ -50,7 +50,7 @@ const ceilingModes = "tx-60,tx-1514,tso,sink-60,sink-1514"
 // ceilingRun is the parsed command line of "ceiling".
 type ceilingRun struct {
 	image, nic, machine, accel, firmware, out, share string
-	seconds, writers                                 int
+	seconds, writers, rounds                         int
 	modes                                            []ceilingMode
 	bootTimeout, markerWait                          time.Duration
 	backoff                                          time.Duration
@@ -99,6 +99,7 @@ func ceilingCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.accel, "a", "auto", "accelerator: tcg, kvm or auto, decided once for every boot")
 	fs.StringVar(&c.firmware, "f", "qboot", "firmware (qemu.sh -f): qboot or seabios")
 	modes := fs.String("modes", ceilingModes, "measurements, comma-separated: tx-SIZE (the guest sends SIZE-byte frames), tso (TSO super-frames) or sink-SIZE (the host sends the guest SIZE-byte frames)")
+	fs.IntVar(&c.rounds, "r", 1, "rounds: every mode once a round, in turn")
 	fs.IntVar(&c.seconds, "seconds", 5, "how long each mode sends (boot option pktgen_seconds=; the host's writing time for sink), 1-600")
 	fs.IntVar(&c.writers, "writers", 1, "sink: AF_PACKET writers, each a goroutine with a socket of its own (more compete with QEMU for the host's CPUs)")
 	fs.DurationVar(&c.backoff, "backoff", 100*time.Microsecond, "sink: a writer that finds the tap's queue full pauses this long (0: retries at once, spinning a CPU)")
@@ -118,13 +119,15 @@ func ceilingCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	f := &ceiling.File{Schema: ceiling.Schema, Started: time.Now().UTC(), NIC: c.nicName(),
 		Note: fmt.Sprintf("qemu %s, %s, machine %s, net tap", c.accel, c.firmware, c.machineName()), Seconds: float64(c.seconds)}
-	for _, m := range c.modes {
-		fmt.Fprintf(stderr, "ceiling: %s on %s\n", m.name, f.NIC)
-		row, err := c.measure(ctx, m)
-		if err != nil {
-			return fmt.Errorf("ceiling %s: %w", m.name, err)
+	for round := 1; round <= c.rounds; round++ {
+		for _, m := range c.modes {
+			fmt.Fprintf(stderr, "ceiling: round %d/%d: %s on %s\n", round, c.rounds, m.name, f.NIC)
+			row, err := c.measure(ctx, m, round)
+			if err != nil {
+				return fmt.Errorf("ceiling %s round %d: %w", m.name, round, err)
+			}
+			f.Rows = append(f.Rows, row)
 		}
-		f.Rows = append(f.Rows, row)
 	}
 	if err := ceiling.Save(filepath.Join(c.out, "ceiling.json"), f); err != nil {
 		return err
@@ -147,8 +150,8 @@ func (c *ceilingRun) plan(modes *string, stderr io.Writer) error {
 	if c.modes, err = parseCeilingModes(*modes); err != nil {
 		return err
 	}
-	if c.seconds < 1 || c.seconds > 600 || c.writers < 1 || c.backoff < 0 {
-		return usagef("ceiling: want -seconds from 1 to 600, -writers >= 1, -backoff >= 0")
+	if c.seconds < 1 || c.seconds > 600 || c.writers < 1 || c.backoff < 0 || c.rounds < 1 {
+		return usagef("ceiling: want -seconds from 1 to 600, -r >= 1, -writers >= 1, -backoff >= 0")
 	}
 	if _, err := os.Stat(c.image); err != nil {
 		return usagef("ceiling: no unikernel image at %s", c.image)
@@ -198,8 +201,8 @@ func (c *ceilingRun) bootOpts(m ceilingMode) string {
 }
 
 // measure boots the guest for m, measures and stops it.
-func (c *ceilingRun) measure(ctx context.Context, m ceilingMode) (ceiling.Row, error) {
-	log, err := consoleLog(filepath.Join(c.out, "console-"+m.name+".log"))
+func (c *ceilingRun) measure(ctx context.Context, m ceilingMode, round int) (ceiling.Row, error) {
+	log, err := consoleLog(filepath.Join(c.out, fmt.Sprintf("console-%s-r%d.log", m.name, round)))
 	if err != nil {
 		return ceiling.Row{}, err
 	}
@@ -238,7 +241,7 @@ func (c *ceilingRun) measure(ctx context.Context, m ceilingMode) (ceiling.Row, e
 	if ready.Mode != m.mode {
 		return ceiling.Row{}, fmt.Errorf("the guest is in mode %s, not %s: %q", ready.Mode, m.mode, line.Text)
 	}
-	row := ceiling.Row{Name: m.name, Mode: m.mode, Size: m.size, WireSize: m.size}
+	row := ceiling.Row{Name: m.name, Round: round, Mode: m.mode, Size: m.size, WireSize: m.size}
 	if m.mode == "sink" {
 		row.Direction = ceiling.GuestRx
 		err = c.sink(ctx, g, link, ready, &row)

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 )
 
@@ -38,7 +39,8 @@ type File struct {
 type Row struct {
 	// Name is the mode and size as the table names it: tx-60, tso, sink-1514.
 	Name      string `json:"name"`
-	Mode      string `json:"mode"` // tx, tso or sink (boot option pktgen=)
+	Round     int    `json:"round"` // 1, 2, ...: every mode is measured once a round
+	Mode      string `json:"mode"`  // tx, tso or sink (boot option pktgen=)
 	Direction string `json:"direction"`
 	// Size is the frame's length without FCS (tx, sink) or the TCP
 	// payload of each super-frame (tso); WireSize is the largest frame
@@ -116,7 +118,7 @@ func (r Row) DevAgreement() (frames, bytes float64, ok bool) {
 	return frames, bytes, true
 }
 
-// Find returns the row named name, or nil.
+// Find returns the first row named name, or nil.
 func (f *File) Find(name string) *Row {
 	for i := range f.Rows {
 		if f.Rows[i].Name == name {
@@ -124,6 +126,25 @@ func (f *File) Find(name string) *Row {
 		}
 	}
 	return nil
+}
+
+// CeilingMBps is the median over rounds of the ceiling MB/s of the rows
+// named name, and how many there are (0: none, the median 0).
+func (f *File) CeilingMBps(name string) (float64, int) {
+	var v []float64
+	for _, r := range f.Rows {
+		if r.Name == name {
+			v = append(v, r.Ceiling().MBps())
+		}
+	}
+	if len(v) == 0 {
+		return 0, 0
+	}
+	sort.Float64s(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2, n
+	}
+	return v[len(v)/2], len(v)
 }
 
 // Save writes f as indented JSON to path.

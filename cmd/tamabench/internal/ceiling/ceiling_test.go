@@ -64,19 +64,19 @@ func TestShares(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Share{
-		{"tamanet", "download", 3, "tso", 4, 75},
-		{"tamanet", "download", 3, "tx-1514", 1.514, 100 * 3 / 1.514},
-		{"linux", "download", 1, "tso", 4, 25},
-		{"linux", "download", 1, "tx-1514", 1.514, 100 / 1.514},
-		{"tamanet", "upload", 0.4, "sink-1514", 0.5, 80},
-		{"linux", "upload", 0.25, "sink-1514", 0.5, 50},
+		{"tamanet", "download", 3, "tso", 4, 1, 75},
+		{"tamanet", "download", 3, "tx-1514", 1.514, 1, 100 * 3 / 1.514},
+		{"linux", "download", 1, "tso", 4, 1, 25},
+		{"linux", "download", 1, "tx-1514", 1.514, 1, 100 / 1.514},
+		{"tamanet", "upload", 0.4, "sink-1514", 0.5, 1, 80},
+		{"linux", "upload", 0.25, "sink-1514", 0.5, 1, 50},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("shares %+v", got)
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.Target != w.Target || g.Test != w.Test || g.Ceiling != w.Ceiling || g.MBps != w.MBps ||
+		if g.Target != w.Target || g.Test != w.Test || g.Ceiling != w.Ceiling || g.MBps != w.MBps || g.Rounds != w.Rounds ||
 			math.Abs(g.CeilingMBps-w.CeilingMBps) > 1e-9 || math.Abs(g.Percent-w.Percent) > 1e-9 {
 			t.Errorf("share %d: %+v, want %+v", i, g, w)
 		}
@@ -122,5 +122,24 @@ func TestSaveLoadAndTable(t *testing.T) {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, b.String())
 		}
+	}
+}
+
+// TestCeilingMedianOverRounds: a share is taken against the median of the
+// rounds' ceilings.
+func TestCeilingMedianOverRounds(t *testing.T) {
+	f := &File{Schema: Schema}
+	for i, mb := range []int64{3, 1, 2, 10} {
+		f.Rows = append(f.Rows, Row{Name: "sink-1514", Round: i + 1, Direction: GuestRx, Guest: Count{Bytes: mb * 1e6, Seconds: 1}})
+	}
+	if m, n := f.CeilingMBps("sink-1514"); m != 2.5 || n != 4 {
+		t.Errorf("median of 4: %v over %d", m, n)
+	}
+	f.Rows = f.Rows[:3]
+	if m, n := f.CeilingMBps("sink-1514"); m != 2 || n != 3 {
+		t.Errorf("median of 3: %v over %d", m, n)
+	}
+	if m, n := f.CeilingMBps("tso"); m != 0 || n != 0 {
+		t.Errorf("no rows: %v over %d", m, n)
 	}
 }

@@ -11,10 +11,11 @@ type Share struct {
 	Target string  `json:"target"`
 	Test   string  `json:"test"` // download or upload
 	MBps   float64 `json:"mb_s"` // the transfer's median
-	// Ceiling names the ceiling's row; CeilingMBps is its rate, 0 if the
-	// run did not measure that row.
+	// Ceiling names the ceiling's rows; CeilingMBps is their median rate
+	// over Rounds rounds, 0 if the run did not measure them.
 	Ceiling     string  `json:"ceiling"`
 	CeilingMBps float64 `json:"ceiling_mb_s"`
+	Rounds      int     `json:"ceiling_rounds"`
 	Percent     float64 `json:"percent"` // 100 MBps / CeilingMBps
 }
 
@@ -39,9 +40,7 @@ func Shares(tab *compare.Table, f *File) ([]Share, error) {
 		seen[target+" "+test] = true
 		for _, name := range matching[test] {
 			s := Share{Target: target, Test: test, MBps: mbps, Ceiling: name}
-			if r := f.Find(name); r != nil {
-				s.CeilingMBps = r.Ceiling().MBps()
-			}
+			s.CeilingMBps, s.Rounds = f.CeilingMBps(name)
 			if s.CeilingMBps > 0 {
 				s.Percent = 100 * mbps / s.CeilingMBps
 			}

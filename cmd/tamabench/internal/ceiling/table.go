@@ -13,10 +13,10 @@ import (
 func WriteTable(w io.Writer, f *File) error {
 	fmt.Fprintf(w, "ceiling: nic %s, %s, %g s per mode; MB/s are frames on the wire without FCS (10^6 bytes/s); ceiling = host for guest tx, guest for guest rx\n", f.NIC, f.Note, f.Seconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tdirection\tframe\tceiling frames/s\tceiling MB/s\tguest frames/s\tguest MB/s\thost frames/s\thost MB/s\tdev/guest frames\tdev/guest bytes\t")
+	fmt.Fprintln(tw, "mode\tround\tdirection\tframe\tceiling frames/s\tceiling MB/s\tguest frames/s\tguest MB/s\thost frames/s\thost MB/s\tdev/guest frames\tdev/guest bytes\t")
 	for _, r := range f.Rows {
 		c := r.Ceiling()
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.0f\t%.2f\t%.0f\t%.2f\t", r.Name, r.Direction, r.WireSize,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.0f\t%.2f\t%.0f\t%.2f\t%.0f\t%.2f\t", r.Name, r.Round, r.Direction, r.WireSize,
 			c.FramesPerS(), c.MBps(), r.Guest.FramesPerS(), r.Guest.MBps(), r.Host.FramesPerS(), r.Host.MBps())
 		if fr, by, ok := r.DevAgreement(); ok {
 			fmt.Fprintf(tw, "%.4f\t%.4f\t\n", fr, by)
@@ -29,7 +29,7 @@ func WriteTable(w io.Writer, f *File) error {
 	}
 	for _, r := range f.Rows {
 		if n := r.notes(); n != "" {
-			fmt.Fprintf(w, "%s: %s\n", r.Name, n)
+			fmt.Fprintf(w, "%s r%d: %s\n", r.Name, r.Round, n)
 		}
 	}
 	return nil
@@ -45,6 +45,11 @@ func (r Row) notes() string {
 			r.Host.Frames, r.Host.Bytes, r.Host.Seconds, r.Guest.Frames, r.Guest.Seconds))
 		if r.Mode == "tso" {
 			n = append(n, fmt.Sprintf("super-frames of %d bytes of TCP payload", r.Size))
+			if r.Host.Frames > 0 {
+				// virtio-net hands QEMU's tap whole super-frames (GSO),
+				// the e1000 model segments them itself.
+				n = append(n, fmt.Sprintf("the tap's frames average %d bytes", r.Host.Bytes/r.Host.Frames))
+			}
 		}
 		if r.GuestDrops != 0 {
 			n = append(n, fmt.Sprintf("driver dropped %d", r.GuestDrops))
@@ -64,7 +69,7 @@ func (r Row) notes() string {
 
 // WriteShares prints each transfer's share of its ceiling.
 func WriteShares(w io.Writer, shares []Share) error {
-	fmt.Fprintln(w, "transfers as a share of the ceiling: the transfer's MB/s (payload, median over rounds) / the ceiling's MB/s (frames on the wire)")
+	fmt.Fprintln(w, "transfers as a share of the ceiling: the transfer's MB/s (payload, median over rounds) / the ceiling's MB/s (frames on the wire, median over rounds)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\ttest\tMB/s\tceiling\tceiling MB/s\tshare\t")
 	for _, s := range shares {
