@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"tamanet/cmd/tamabench/internal/compare"
 	"tamanet/cmd/tamabench/internal/linkio"
 	"tamanet/cmd/tamabench/internal/pktgenlines"
+	"tamanet/cmd/tamabench/internal/result"
 	"tamanet/cmd/tamabench/internal/sinkframe"
 	"tamanet/vm"
 )
@@ -519,23 +519,15 @@ func (c *ceilingRun) awaitReceiving(ctx context.Context, g *vm.Guest, w *linkio.
 // writeShares prints and saves the share of each transfer of the -share
 // ratio table.
 func (c *ceilingRun) writeShares(f *ceiling.File, stdout io.Writer) error {
-	b, err := os.ReadFile(c.share)
-	if err != nil {
-		return err
-	}
 	var tab compare.Table
-	if err := json.Unmarshal(b, &tab); err != nil {
-		return fmt.Errorf("%s: %w", c.share, err)
+	if err := result.ReadJSON(c.share, &tab); err != nil {
+		return err
 	}
 	shares, err := ceiling.Shares(&tab, f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.share, err)
 	}
-	js, err := json.MarshalIndent(shares, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(c.out, "share.json"), append(js, '\n'), 0o644); err != nil {
+	if err := result.WriteJSON(filepath.Join(c.out, "share.json"), shares); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)

@@ -8,11 +8,11 @@
 package ceiling
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"time"
+
+	"tamanet/cmd/tamabench/internal/result"
 )
 
 // Schema identifies this version of the format.
@@ -148,23 +148,13 @@ func (f *File) CeilingMBps(name string) (float64, int) {
 }
 
 // Save writes f as indented JSON to path.
-func Save(path string, f *File) error {
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+func Save(path string, f *File) error { return result.WriteJSON(path, f) }
 
 // Load reads a ceiling file and checks its schema.
 func Load(path string) (*File, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	f := new(File)
-	if err := json.Unmarshal(b, f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := result.ReadJSON(path, f); err != nil {
+		return nil, err
 	}
 	if f.Schema != Schema {
 		return nil, fmt.Errorf("%s: schema %q, want %q", path, f.Schema, Schema)

@@ -47,8 +47,11 @@ func tapInNamespace(t *testing.T) (*vm.NetnsDialer, int) {
 		t.Fatalf("tap: %v", err)
 	}
 	t.Cleanup(func() { unix.Close(fd) })
-	if out, err := exec.Command("ip", "netns", "exec", ns, "ip", "link", "set", "tap0", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip link set tap0 up: %v: %s", err, out)
+	// Without IPv6 the host's stack sends nothing of its own on the tap
+	// (MLD reports, router solicitations): only the test's frames.
+	setup := "sysctl -qw net.ipv6.conf.tap0.disable_ipv6=1 && ip link set tap0 up"
+	if out, err := exec.Command("ip", "netns", "exec", ns, "sh", "-c", setup).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", setup, err, out)
 	}
 	return d, fd
 }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 
 	"tamanet/inet"
+	"tamanet/pktgen"
 )
 
 // Endpoint is one end of a data frame.
@@ -29,16 +30,7 @@ const (
 	MaxSize = 14 + 65535
 )
 
-// EtherType values.
-const (
-	etherIPv4 = 0x0800
-	// EndMarkerEtherType is the IEEE local experimental EtherType the end
-	// marker uses, so no stack mistakes it for traffic.
-	EndMarkerEtherType = 0x88B5
-)
-
-// EndMarkerMagic starts the payload of an end marker.
-const EndMarkerMagic = "TAMANET-SINK-END"
+const etherIPv4 = 0x0800
 
 // UDP returns a frame of size bytes (Ethernet header to the end of the UDP
 // payload, no FCS) from src to dst, its payload a byte pattern, its IPv4
@@ -87,13 +79,14 @@ func UDP(src, dst Endpoint, size int) ([]byte, error) {
 	return b, nil
 }
 
-// EndMarker returns the end marker frame from src to dst: EtherType
-// EndMarkerEtherType, payload EndMarkerMagic, padded to MinSize.
+// EndMarker returns the end marker frame from src to dst, as package
+// pktgen (the sink) recognises it: EtherType pktgen.MarkerEtherType, the
+// payload pktgen.MarkerText, padded to MinSize.
 func EndMarker(src, dst net.HardwareAddr) []byte {
 	b := make([]byte, MinSize)
 	copy(b[0:6], dst)
 	copy(b[6:12], src)
-	binary.BigEndian.PutUint16(b[12:14], EndMarkerEtherType)
-	copy(b[14:], EndMarkerMagic)
+	binary.BigEndian.PutUint16(b[12:14], pktgen.MarkerEtherType)
+	copy(b[14:], pktgen.MarkerText)
 	return b
 }

@@ -8,6 +8,8 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+
+	"tamanet/pktgen"
 )
 
 var (
@@ -67,8 +69,11 @@ func TestUDPRefusesBadInput(t *testing.T) {
 func TestEndMarker(t *testing.T) {
 	b := EndMarker(host.MAC, guest.MAC)
 	eth := header.Ethernet(b)
-	if len(b) != MinSize || uint16(eth.Type()) != EndMarkerEtherType || !bytes.HasPrefix(b[14:], []byte(EndMarkerMagic)) {
-		t.Fatalf("marker %x", b)
+	if len(b) != MinSize || !pktgen.IsMarker(b) {
+		t.Fatalf("marker %x: not one to the sink", b)
+	}
+	if data, _ := UDP(host, guest, MinSize); pktgen.IsMarker(data) {
+		t.Fatal("a data frame taken for a marker")
 	}
 	if !bytes.Equal([]byte(eth.DestinationAddress()), guest.MAC) || !bytes.Equal([]byte(eth.SourceAddress()), host.MAC) {
 		t.Fatalf("marker addresses %x", b[:12])
