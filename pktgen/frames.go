@@ -50,15 +50,7 @@ const (
 // udpFrame returns a frame of size bytes: an IPv4 UDP datagram to the
 // discard port with both checksums filled in.
 func udpFrame(f Flow, size int) []byte {
-	b := make([]byte, size)
-	for i := udpHdrs; i < size; i++ {
-		b[i] = byte(i)
-	}
-	ip := ethernet(b, f)
-	ipv4(ip, f, size-ethLen, protoUDP)
-	udp := ip[ipv4Len:]
-	binary.BigEndian.PutUint16(udp[0:], discardPort)
-	binary.BigEndian.PutUint16(udp[2:], discardPort)
+	b, ip, udp := packet(f, size, udpHdrs, protoUDP)
 	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
 	sum := ^inet.Fold(inet.Sum(pseudoHeader(ip, len(udp)), udp))
 	if sum == 0 {
@@ -73,16 +65,7 @@ func udpFrame(f Flow, size int) []byte {
 // segments. As txframe asks, its checksum field holds the pseudo-header
 // sum, length included.
 func tcpSuperFrame(f Flow, payload, mss int) txframe.Frame {
-	size := tcpHdrs + payload
-	b := make([]byte, size)
-	for i := tcpHdrs; i < size; i++ {
-		b[i] = byte(i)
-	}
-	ip := ethernet(b, f)
-	ipv4(ip, f, size-ethLen, protoTCP)
-	tcp := ip[ipv4Len:]
-	binary.BigEndian.PutUint16(tcp[0:], discardPort)
-	binary.BigEndian.PutUint16(tcp[2:], discardPort)
+	b, ip, tcp := packet(f, tcpHdrs+payload, tcpHdrs, protoTCP)
 	tcp[12] = tcpLen / 4 << 4
 	tcp[13] = 0x18 // ACK|PSH
 	binary.BigEndian.PutUint16(tcp[14:], 0xFFFF)
@@ -94,6 +77,23 @@ func tcpSuperFrame(f Flow, payload, mss int) txframe.Frame {
 		L4: txframe.L4TCP, L3Start: ethLen, L4Start: ethLen + ipv4Len,
 		MSS: uint16(mss), HeaderLen: tcpHdrs,
 	}}
+}
+
+// packet returns a frame of size bytes with its Ethernet and IPv4
+// headers filled in, both transport ports the discard port and the
+// payload after hdrs bytes of headers a counting pattern; ip and l4 are
+// its IP packet and transport segment.
+func packet(f Flow, size, hdrs int, proto byte) (b, ip, l4 []byte) {
+	b = make([]byte, size)
+	for i := hdrs; i < size; i++ {
+		b[i] = byte(i)
+	}
+	ip = ethernet(b, f)
+	ipv4(ip, f, size-ethLen, proto)
+	l4 = ip[ipv4Len:]
+	binary.BigEndian.PutUint16(l4[0:], discardPort)
+	binary.BigEndian.PutUint16(l4[2:], discardPort)
+	return b, ip, l4
 }
 
 // ethernet fills the Ethernet header and returns what follows it.

@@ -27,8 +27,9 @@ type SinkReport struct {
 	// Frames and Bytes count the frames the driver delivered, markers
 	// not included.
 	Frames, Bytes uint64
-	// Elapsed is from the interval's first frame to its end marker; zero
-	// for an interval without frames.
+	// Elapsed is from the interval's first frame to its last (not to the
+	// marker, which the sender may send a while after its burst); zero
+	// for an interval with fewer than two frames.
 	Elapsed time.Duration
 	// Delta is what the driver and the device counted from the previous
 	// report up to this one's: the device's registers are read when the
@@ -46,7 +47,7 @@ func (r SinkReport) String() string {
 // interval is what the receive upcall counted between two markers.
 type interval struct {
 	frames, bytes uint64
-	first, end    time.Time
+	first, last   time.Time
 }
 
 // sink is the receive side. cur belongs to the driver's receive upcall,
@@ -69,7 +70,6 @@ func (s *sink) init() { s.ended = make(chan interval, endedQueue) }
 // or copying; a marker ends the interval.
 func (s *sink) receive(frame []byte, _ bool) {
 	if IsMarker(frame) {
-		s.cur.end = time.Now()
 		select {
 		case s.ended <- s.cur:
 			s.cur = interval{}
@@ -78,8 +78,9 @@ func (s *sink) receive(frame []byte, _ bool) {
 		}
 		return
 	}
+	s.cur.last = time.Now()
 	if s.cur.frames == 0 {
-		s.cur.first = time.Now()
+		s.cur.first = s.cur.last
 	}
 	s.cur.frames++
 	s.cur.bytes += uint64(len(frame))
@@ -95,10 +96,7 @@ func (g *Gen) StartSink(report func(SinkReport), stop <-chan struct{}) {
 			select {
 			case iv := <-g.sink.ended:
 				now := g.counters()
-				r := SinkReport{Frames: iv.frames, Bytes: iv.bytes, Delta: now.sub(prev)}
-				if iv.frames > 0 {
-					r.Elapsed = iv.end.Sub(iv.first)
-				}
+				r := SinkReport{Frames: iv.frames, Bytes: iv.bytes, Delta: now.sub(prev), Elapsed: iv.last.Sub(iv.first)}
 				prev = now
 				report(r)
 			case <-stop:

@@ -39,4 +39,9 @@
 // carrier change. A bad boot option or missing hardware makes Start return
 // an error that says which; MustStart and Exit print it and leave QEMU with
 // status 3 (isa-debug-exit: (1<<1)|1) instead of hanging.
+//
+// With boot option pktgen=tx|tso|sink, Start brings the NIC up as usual but
+// runs it under package pktgen instead of the stack, prints the PKTGEN
+// lines and does not return (unless with an error): a measurement of what
+// the device can do with no stack on top.
 package unikernel

@@ -63,6 +63,32 @@ func (n *NetnsDialer) Listen(network, address string) (net.Listener, error) {
 	return l, err
 }
 
+// PacketSocket opens a raw AF_PACKET socket inside the namespace, bound
+// to its interface ifname: a test writes whole Ethernet frames with it
+// onto a tap, towards the guest (the socket receives nothing). The caller
+// closes the descriptor.
+func (n *NetnsDialer) PacketSocket(ifname string) (int, error) {
+	fd := -1
+	err := n.Run(func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		// Protocol 0: it sends only, nothing is queued to it.
+		s, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		if err := unix.Bind(s, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+			unix.Close(s)
+			return err
+		}
+		fd = s
+		return nil
+	})
+	return fd, err
+}
+
 // Run runs f on a thread that is in the namespace while f runs: the
 // sockets f creates (an AF_PACKET socket bound to the tap, a netlink
 // socket reading its counters) belong to the namespace for their life.

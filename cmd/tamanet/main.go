@@ -13,6 +13,10 @@
 // latency trace, forced GC) are served on PORT, to adminallow='s peers;
 // tcp/80 answers 404 under /debug/ either way.
 //
+// With boot option pktgen=tx|tso|sink it serves nothing: the NIC runs as a
+// packet generator or receive sink (package tamanet/pktgen), for the
+// device's ceiling.
+//
 // Boot options come from the kernel command line (QEMU -append), see
 // tamanet/unikernel/bootopt.
 package main

@@ -9,6 +9,12 @@ import (
 	"tamanet/virtio/virtionet"
 )
 
+// Both drivers are what pktgen drives.
+var (
+	_ pktgen.Driver = (*e1000.Device)(nil)
+	_ pktgen.Driver = (*virtionet.Device)(nil)
+)
+
 // E1000 returns the reader of d's counters.
 func E1000(d *e1000.Device) func() pktgen.Counters {
 	return func() pktgen.Counters {

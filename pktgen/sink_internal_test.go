@@ -35,3 +35,29 @@ func TestSinkReceiveAllocs(t *testing.T) {
 		t.Errorf("%v allocations per marker", a)
 	}
 }
+
+func TestIsMarker(t *testing.T) {
+	marker := func(n int, etherType uint16, text string) []byte {
+		f := make([]byte, n)
+		f[12], f[13] = byte(etherType>>8), byte(etherType)
+		copy(f[14:], text)
+		return f
+	}
+	for _, tc := range []struct {
+		frame []byte
+		want  bool
+	}{
+		{marker(60, MarkerEtherType, MarkerText), true},
+		{marker(30, MarkerEtherType, MarkerText), true}, // no padding
+		{marker(60, MarkerEtherType, MarkerText+" and more"), true},
+		{marker(29, MarkerEtherType, MarkerText[:15]), false},
+		{marker(60, 0x0800, MarkerText), false},
+		{marker(60, MarkerEtherType, "TAMANET-SINK-EN"), false},
+		{marker(14, MarkerEtherType, ""), false},
+		{nil, false},
+	} {
+		if got := IsMarker(tc.frame); got != tc.want {
+			t.Errorf("IsMarker(% x) = %v", tc.frame, got)
+		}
+	}
+}
