@@ -368,17 +368,14 @@ func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, r
 			}
 		}
 	}()
-	if err := vm.NewNetnsDialer(g.Netns).Run(func() error {
-		for i := range writers {
-			w, err := linkio.OpenWriter(link.Index)
-			if err != nil {
-				return err
-			}
-			writers[i] = w
+	for i := range writers {
+		fd, err := vm.NewNetnsDialer(g.Netns).PacketSocket(tapName)
+		if err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
-		return err
+		if writers[i], err = linkio.NewWriter(fd); err != nil {
+			return err
+		}
 	}
 
 	if _, err := c.awaitReceiving(ctx, g, writers[0], marker); err != nil {

@@ -7,5 +7,6 @@
 //
 // Both keep a socket, which belongs to the network namespace of the
 // thread that created it: open them from inside the namespace holding
-// the link (vm.NetnsDialer.Run) and use them from anywhere.
+// the link (vm.NetnsDialer.Run, vm.NetnsDialer.PacketSocket) and use them
+// from anywhere.
 package linkio

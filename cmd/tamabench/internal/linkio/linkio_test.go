@@ -56,25 +56,33 @@ func tapInNamespace(t *testing.T) (*vm.NetnsDialer, int) {
 	return d, fd
 }
 
+// openTap opens the counters of the namespace's tap0 and a writer to it.
+func openTap(t *testing.T, d *vm.NetnsDialer) (*Link, *Writer) {
+	t.Helper()
+	var link *Link
+	if err := d.Run(func() (err error) {
+		link, err = OpenLink("tap0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := d.PacketSocket("tap0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWriter(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link, w
+}
+
 // TestWriterThroughTap sends a batch through the tap and reads it on the
 // other side byte for byte; the tap's tx counters, read over rtnetlink,
 // count what was read.
 func TestWriterThroughTap(t *testing.T) {
 	d, tapFD := tapInNamespace(t)
-	var (
-		link *Link
-		w    *Writer
-	)
-	err := d.Run(func() (err error) {
-		if link, err = OpenLink("tap0"); err != nil {
-			return err
-		}
-		w, err = OpenWriter(link.Index)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	link, w := openTap(t, d)
 	defer link.Close()
 	defer w.Close()
 	if len(link.MAC) != 6 || link.Index == 0 {
@@ -146,19 +154,7 @@ func readFrame(fd int, buf []byte) (int, error) {
 // reports ErrFull and the tap counts the drops.
 func TestFullQueue(t *testing.T) {
 	d, _ := tapInNamespace(t)
-	var (
-		link *Link
-		w    *Writer
-	)
-	if err := d.Run(func() (err error) {
-		if link, err = OpenLink("tap0"); err != nil {
-			return err
-		}
-		w, err = OpenWriter(link.Index)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	link, w := openTap(t, d)
 	defer link.Close()
 	defer w.Close()
 	b := NewBatch([][]byte{make([]byte, 60)})

@@ -17,23 +17,16 @@ type Writer struct {
 	fd int
 }
 
-// OpenWriter opens a writer to the link with index ifindex, in the calling
-// thread's namespace. It receives nothing (protocol 0).
-func OpenWriter(ifindex int) (*Writer, error) {
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("linkio: AF_PACKET socket: %w", err)
-	}
-	w := &Writer{fd: fd}
+// NewWriter makes a writer of fd, an AF_PACKET raw socket bound to the
+// link (vm.NetnsDialer.PacketSocket opens one inside a namespace), which
+// the writer owns from then on: it has the socket bypass the link's
+// queueing discipline.
+func NewWriter(fd int) (*Writer, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
-		w.Close()
+		unix.Close(fd)
 		return nil, fmt.Errorf("linkio: PACKET_QDISC_BYPASS: %w", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifindex}); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("linkio: bind to link %d: %w", ifindex, err)
-	}
-	return w, nil
+	return &Writer{fd: fd}, nil
 }
 
 // Close closes the socket.
