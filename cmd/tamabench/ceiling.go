@@ -107,11 +107,18 @@ func ceilingCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&c.share, "share", "", "a ratio table (tamabench compare -json, e.g. a bench run's vs-linux/ratio.json): also print each download and upload as a share of its ceiling (share.txt, share.json)")
 	fs.DurationVar(&c.bootTimeout, "boot-timeout", 5*time.Minute, "give up on a guest that has not printed PKTGEN ready after this long")
 	fs.DurationVar(&c.markerWait, "marker-wait", 30*time.Second, "sink: give up on the guest's PKTGEN sink line after sending end markers this long")
+	from := fs.String("from", "", "a saved ceiling.json to print instead of measuring (no IMAGE), with -share its shares of another run's transfers (written to -o if given)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if *from != "" {
+		if fs.NArg() != 0 {
+			return usagef("ceiling: -from takes no IMAGE")
+		}
+		return c.reread(*from, stdout)
+	}
 	if fs.NArg() != 1 {
-		return usagef("ceiling: want [flags] IMAGE")
+		return usagef("ceiling: want [flags] IMAGE, or -from CEILING.json")
 	}
 	c.image = fs.Arg(0)
 	if err := c.plan(modes, stderr); err != nil {
@@ -142,6 +149,26 @@ func ceilingCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stderr, "ceiling: results in %s\n", c.out)
 	return nil
+}
+
+// reread prints a saved ceiling, and its shares with -share.
+func (c *ceilingRun) reread(path string, stdout io.Writer) error {
+	f, err := ceiling.Load(path)
+	if err != nil {
+		return err
+	}
+	if err := ceiling.WriteTable(stdout, f); err != nil {
+		return err
+	}
+	if c.share == "" {
+		return nil
+	}
+	if c.out != "" {
+		if err := os.MkdirAll(c.out, 0o755); err != nil {
+			return err
+		}
+	}
+	return c.writeShares(f, stdout)
 }
 
 // plan checks the flags and decides the accelerator and output directory.
@@ -513,8 +540,8 @@ func (c *ceilingRun) awaitReceiving(ctx context.Context, g *vm.Guest, w *linkio.
 	return sent, nil
 }
 
-// writeShares prints and saves the share of each transfer of the -share
-// ratio table.
+// writeShares prints the share of each transfer of the -share ratio table
+// and saves them in -o, if any.
 func (c *ceilingRun) writeShares(f *ceiling.File, stdout io.Writer) error {
 	var tab compare.Table
 	if err := result.ReadJSON(c.share, &tab); err != nil {
@@ -524,10 +551,13 @@ func (c *ceilingRun) writeShares(f *ceiling.File, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.share, err)
 	}
+	fmt.Fprintln(stdout)
+	if c.out == "" {
+		return ceiling.WriteShares(stdout, shares)
+	}
 	if err := result.WriteJSON(filepath.Join(c.out, "share.json"), shares); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout)
 	return writeBoth(filepath.Join(c.out, "share.txt"), stdout, func(w io.Writer) error { return ceiling.WriteShares(w, shares) })
 }
 

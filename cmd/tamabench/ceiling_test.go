@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"tamanet/cmd/tamabench/internal/ceiling"
+	"tamanet/cmd/tamabench/internal/result"
 	"tamanet/toolchain/tamagotest"
 	"tamanet/vm/vmtest"
 )
@@ -98,5 +99,34 @@ func TestCeilingE1000(t *testing.T) {
 	}
 	if tso := f.Find("tso"); tso.Size != 65160 || tso.WireSize != 1514 {
 		t.Errorf("tso: size %d wire %d", tso.Size, tso.WireSize)
+	}
+}
+
+// TestCeilingFrom re-reads a saved ceiling and puts a ratio table's
+// transfers against it, without booting anything.
+func TestCeilingFrom(t *testing.T) {
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "ceiling.json")
+	f := &ceiling.File{Schema: ceiling.Schema, NIC: "e1000", Seconds: 1, Rows: []ceiling.Row{
+		{Name: "tso", Round: 1, Mode: "tso", Direction: ceiling.GuestTx, Host: ceiling.Count{Frames: 1, Bytes: 258e6, Seconds: 1}},
+		{Name: "sink-1514", Round: 1, Mode: "sink", Direction: ceiling.GuestRx, Guest: ceiling.Count{Frames: 1, Bytes: 289e6, Seconds: 1}},
+	}}
+	if err := ceiling.Save(saved, f); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := runTool(t, "ceiling", "-from", saved, "-share", filepath.Join("testdata", "ratio.json"), "-o", dir)
+	// testdata/ratio.json: tamanet downloads 129 MB/s, Linux uploads 26.16.
+	rows := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		rows[strings.Join(strings.Fields(l), " ")] = true
+	}
+	for _, s := range []string{"tamanet download 129.00 tso 258.00 50.0%", "linux upload 26.16 sink-1514 289.00 9.1%", "tamanet download 129.00 tx-1514 - -"} {
+		if !rows[s] {
+			t.Errorf("output lacks the row %q:\n%s", s, out)
+		}
+	}
+	var shares []ceiling.Share
+	if err := result.ReadJSON(filepath.Join(dir, "share.json"), &shares); err != nil || len(shares) != 6 {
+		t.Errorf("share.json: %v %+v", err, shares)
 	}
 }
