@@ -70,7 +70,7 @@ test: tools vet race
 # test packages must not race each other's apt (tamagotest.Tool fails,
 # naming this target, when one is missing).
 TEST_TOOLS := qemu-system-x86_64 qemu-system-x86 tshark tshark radvd radvd \
-	dnsmasq dnsmasq-base promtool prometheus
+	dnsmasq dnsmasq-base promtool prometheus nft nftables
 tools:
 	@scripts/ensure-tool.sh $(TEST_TOOLS) >/dev/null
 
@@ -81,11 +81,12 @@ vet:
 	@tamago="$(TAMAGO_GO)"; set -x; GOOS=tamago GOARCH=amd64 GOTOOLCHAIN=local "$$tamago" vet -tags linkcpuinit ./...
 
 # make bench [NIC=e1000|virtio] [MACHINE=pc|q35|microvm] [NET=auto|user|tap] [IPV6=1] [FIRMWARE=seabios|qboot] [ROUNDS=3]
-# [MODE_ROUNDS=2] [OFFLOAD_ROUNDS=2] [JUMBO_ROUNDS=2] [TICK_ROUNDS=2] [FEATURE_ROUNDS=2]
+# [MODE_ROUNDS=2] [OFFLOAD_ROUNDS=2] [JUMBO_ROUNDS=2] [TICK_ROUNDS=2] [FEATURE_ROUNDS=2] [CEILING_ROUNDS=1] [CEILING_SECONDS=5]
 # [DURATION=3s] [WARMUP=1s] [IDLE=10s] [ACCEL=auto]: interleaved rounds of the unikernel
 # and the Linux baseline (both on NIC), then the unikernel's variants (NAPI modes,
 # offloads, MTU 9000, timer tick; with NIC=virtio each virtio-net feature
-# off in turn); ratio tables, JSON and plots go to
+# off in turn), then the NIC's ceiling with no stack above it (tap only) and
+# each transfer's share of it; ratio tables, JSON and plots go to
 # bench/results/, the run's summary to its summary/ (see bench/README.md).
 bench: image
 	@NET=$(or $(NET),auto) FIRMWARE=$(FIRMWARE) ACCEL=$(ACCEL) NIC=$(NIC) MACHINE=$(MACHINE) bench/bench.sh $(OUT)/tamanet.elf

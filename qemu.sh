@@ -50,6 +50,9 @@
 #                       exits. Falls back to user networking, with a message,
 #                       where the machine does not allow it.
 #     -u MTU            tap mode: the tap's MTU (default 1500), for jumbo frames
+#     -H MAC            tap mode: the tap's MAC address (default: the kernel's
+#                       random one), for a guest told the host's address on
+#                       its command line (e.g. boot option pktgen_dst=)
 #     -T                only check whether tap mode works here: exit 0 if it
 #                       does, else say why and exit 1
 #     -0                no network device at all (tests of a missing NIC)
@@ -65,8 +68,8 @@
 # used are printed on stderr.
 set -euo pipefail
 
-accel=auto mem=1G http_port="" echo_port="" forwards=() machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 nonic=0 tap6=0 debugexit=1 nicopt=e1000
-while getopts "a:m:p:e:F:M:f:i:k:n:P:q:t:Tu:06X" opt; do
+accel=auto mem=1G http_port="" echo_port="" forwards=() machine=pc firmware=qboot initrd="" cmdline="" probe="" qmp="" netns="" tapcheck=0 tapmtu=1500 tapmac="" nonic=0 tap6=0 debugexit=1 nicopt=e1000
+while getopts "a:m:p:e:F:M:f:i:k:n:P:q:t:Tu:H:06X" opt; do
 	case $opt in
 	a) accel=$OPTARG ;; m) mem=$OPTARG ;; p) http_port=$OPTARG ;; e) echo_port=$OPTARG ;;
 	F) case $OPTARG in
@@ -75,12 +78,15 @@ while getopts "a:m:p:e:F:M:f:i:k:n:P:q:t:Tu:06X" opt; do
 		*) echo "qemu.sh: -F $OPTARG: want [tcp:|udp:|tcp+udp:]HOSTPORT:GUESTPORT" >&2; exit 2 ;;
 		esac ;;
 	M) machine=$OPTARG ;; f) firmware=$OPTARG ;; i) initrd=$OPTARG ;; k) cmdline=$OPTARG ;; n) nicopt=$OPTARG ;; P) probe=$OPTARG ;;
-	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;; X) debugexit=0 ;;
+	q) qmp=$OPTARG ;; t) netns=$OPTARG ;; T) tapcheck=1 ;; u) tapmtu=$OPTARG ;; H) tapmac=$OPTARG ;; 0) nonic=1 ;; 6) tap6=1 ;; X) debugexit=0 ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 case $tapmtu in '' | *[!0-9]*) echo "qemu.sh: -u $tapmtu: want a number" >&2; exit 2 ;; esac
+case $tapmac in '' | [0-9a-fA-F][0-9a-fA-F]:[0-9a-fA-F][0-9a-fA-F]:[0-9a-fA-F][0-9a-fA-F]:[0-9a-fA-F][0-9a-fA-F]:[0-9a-fA-F][0-9a-fA-F]:[0-9a-fA-F][0-9a-fA-F]) ;;
+*) echo "qemu.sh: -H $tapmac: want a MAC address XX:XX:XX:XX:XX:XX" >&2; exit 2 ;;
+esac
 # The NIC's -device: the model, netdev net0, then -n's properties.
 nicprops=""
 [ "${nicopt#*,}" != "$nicopt" ] && nicprops=,${nicopt#*,}
@@ -212,7 +218,8 @@ ip netns exec "$netns" sh -e -c '
 	ip addr add 10.0.2.2/24 dev tap0
 	if [ $0 = 0 ]; then ip -6 addr add fd00:1::2/64 dev tap0 nodad; fi
 	ip link set tap0 mtu $1
-	ip link set tap0 up' $((1 - tap6)) "$tapmtu"
+	if [ -n "$2" ]; then ip link set tap0 address $2; fi
+	ip link set tap0 up' $((1 - tap6)) "$tapmtu" "$tapmac"
 v6=""
 [ $tap6 = 1 ] && v6=", fd00:1::2/64"
 echo "qemu.sh: network tap (namespace $netns, tap0 10.0.2.2/24$v6 mtu $tapmtu, guest 10.0.2.15)" >&2

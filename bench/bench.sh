@@ -26,7 +26,15 @@
 #    FEATURE_ROUNDS rounds (default 2) of the list of part 3; then as many
 #    rounds of the download alone, of these variants and of tamanet against
 #    Linux, after which each guest's /stats gives the notifications and
-#    interrupts per MB. 0 rounds skips a part.
+#    interrupts per MB.
+# 7. The NIC's ceiling, tap mode only: CEILING_ROUNDS rounds (default 1) of
+#    tamabench ceiling, the unikernel booted once per mode as a packet
+#    generator or receive sink below any stack (boot option pktgen=: tx of
+#    60- and 1514-byte frames, TSO super-frames, receiving 60- and
+#    1514-byte frames), CEILING_SECONDS (default 5) each; then every
+#    download and upload of part 1, both guests, as a share of its
+#    ceiling (download: tso and tx-1514, upload: sink-1514).
+# 0 rounds skips a part.
 # NIC=e1000 (default) or virtio (qemu.sh -n, device properties allowed:
 # NIC=virtio,mrg_rxbuf=off): every guest of every part, the unikernel and
 # Linux alike, on that NIC, Linux with that NIC's driver. MACHINE=pc
@@ -54,6 +62,7 @@ image=$1
 rounds=${ROUNDS:-3} mode_rounds=${MODE_ROUNDS:-2} net=${NET:-auto} ipv6=${IPV6:-0}
 offload_rounds=${OFFLOAD_ROUNDS:-2} jumbo_rounds=${JUMBO_ROUNDS:-2} tick_rounds=${TICK_ROUNDS:-2}
 feature_rounds=${FEATURE_ROUNDS:-2} nic=${NIC:-e1000} machine=${MACHINE:-pc}
+ceiling_rounds=${CEILING_ROUNDS:-1} ceiling_seconds=${CEILING_SECONDS:-5}
 duration=${DURATION:-3s} warmup=${WARMUP:-1s} idle=${IDLE:-10s}
 accel_knob=${ACCEL:-auto}
 firmware=${FIRMWARE:-qboot}
@@ -77,13 +86,14 @@ out=$repo/bench/results/$ts
 mkdir -p "$out"
 t0=$(date +%s)
 [ "$net" = tap ] || jumbo_rounds=0
+[ "${net%% *}" = tap ] || ceiling_rounds=0
 [ "${nic%%,*}" = virtio ] || feature_rounds=0
 features=""
 [ "${nic%%,*}" = virtio ] && features=", $feature_rounds per virtio feature setting"
-settings="accel $accel (ACCEL=$accel_knob), firmware $firmware, network $net, machine $machine, nic $nic, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, $tick_rounds per tick setting$features, per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
+settings="accel $accel (ACCEL=$accel_knob), firmware $firmware, network $net, machine $machine, nic $nic, $rounds rounds vs Linux, $mode_rounds per NAPI mode, $offload_rounds per offload setting, $jumbo_rounds vs Linux at MTU 9000, $tick_rounds per tick setting$features, $ceiling_rounds of the ceiling (${ceiling_seconds} s a mode), per test ${warmup} warm-up + ${duration}, idle ${idle} per boot"
 echo "bench: $settings" | tee "$out/settings.txt" >&2
 summary_begin "$out" ROUNDS="$rounds" MODE_ROUNDS="$mode_rounds" OFFLOAD_ROUNDS="$offload_rounds" \
-	JUMBO_ROUNDS="${JUMBO_ROUNDS:-2}" TICK_ROUNDS="$tick_rounds" FEATURE_ROUNDS="${FEATURE_ROUNDS:-2}" NIC="$nic" MACHINE="$machine" NET="${NET:-auto}" IPV6="$ipv6" \
+	JUMBO_ROUNDS="${JUMBO_ROUNDS:-2}" TICK_ROUNDS="$tick_rounds" FEATURE_ROUNDS="${FEATURE_ROUNDS:-2}" CEILING_ROUNDS="${CEILING_ROUNDS:-1}" CEILING_SECONDS="$ceiling_seconds" NIC="$nic" MACHINE="$machine" NET="${NET:-auto}" IPV6="$ipv6" \
 	FIRMWARE="$firmware" ACCEL="$accel_knob" DURATION="$duration" WARMUP="$warmup" IDLE="$idle" -- "$0" "$@"
 
 # ib: tamabench interleave with what every part shares (the accelerator,
@@ -139,6 +149,12 @@ if [ "$feature_rounds" -gt 0 ]; then
 	ib -u "$image" -r "$feature_rounds" -I 0s \
 		-S -o "$out/vs-linux-download" -- -duration "$duration" -warmup "$warmup" -q -tests download >"$out/vs-linux-download.log"
 	"$here/tamabench.sh" costs "$out/virtio-features-download" "$out/vs-linux-download" >"$out/virtio-features-download/costs.txt"
+fi
+if [ "$ceiling_rounds" -gt 0 ]; then
+	echo "bench: the NIC's ceiling (packet generator and sink below the stack)" >&2
+	"$repo/scripts/ensure-tool.sh" nft nftables >/dev/null
+	"$here/tamabench.sh" ceiling -a "$accel" -f "$firmware" -M "$machine" -nic "$nic" -r "$ceiling_rounds" \
+		-seconds "$ceiling_seconds" -o "$out/ceiling" -share "$out/vs-linux/ratio.json" "$image" >"$out/ceiling.log"
 fi
 secs=$(($(date +%s) - t0))
 
@@ -205,6 +221,12 @@ goals >"$out/goals.txt"
 		printf ',\n"%s": ' "${part//-/_}"
 		cat "$out/$part/ratio.json"
 	done
+	if [ -f "$out/ceiling/ceiling.json" ]; then
+		printf ',\n"ceiling": '
+		cat "$out/ceiling/ceiling.json"
+		printf ',\n"ceiling_share": '
+		cat "$out/ceiling/share.json"
+	fi
 	printf '}\n'
 } >"$repo/bench/results/$ts.json"
 summary_end "$out" settings.txt goals.txt bench.json="$repo/bench/results/$ts.json" \
@@ -213,7 +235,7 @@ summary_end "$out" settings.txt goals.txt bench.json="$repo/bench/results/$ts.js
 	offload-download/costs.txt mtu9000/ratio.txt mtu9000/ratio.json tick/ratio.txt tick/ratio.json \
 	virtio-features/ratio.txt virtio-features/ratio.json virtio-features-download/ratio.txt \
 	virtio-features-download/ratio.json virtio-features-download/costs.txt vs-linux-download/ratio.txt \
-	vs-linux-download/ratio.json
+	vs-linux-download/ratio.json ceiling/ceiling.txt ceiling/ceiling.json ceiling/share.txt ceiling/share.json
 
 echo
 echo "== tamanet / Linux ($settings) =="
@@ -249,6 +271,13 @@ for part in offload mtu9000 tick virtio-features; do
 		;;
 	esac
 done
+if [ -f "$out/ceiling/ceiling.txt" ]; then
+	echo
+	echo "== the NIC's ceiling: $nic with no stack above it (boot option pktgen=) =="
+	cat "$out/ceiling/ceiling.txt"
+	echo
+	cat "$out/ceiling/share.txt"
+fi
 echo
 echo "== goals (numbers from network $net) =="
 cat "$out/goals.txt"

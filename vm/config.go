@@ -64,6 +64,7 @@ type Config struct {
 	Ports   []Port // user networking's forwards (tap mode: ignored)
 	TapMTU  int    // tap mode: the tap's MTU (0: 1500)
 	TapIPv6 bool   // tap mode: fd00:1::2/64 on the tap besides 10.0.2.2/24
+	TapMAC  string // tap mode: the tap's MAC address (empty: the kernel's random one)
 	Netns   string // tap mode: the namespace's name (empty: one is made up)
 
 	QMP         bool     // a QMP socket (Guest.QMP)
@@ -103,6 +104,7 @@ func (c Config) scriptArgs(ports []Port, pidFile, qmpSock string) []string {
 		if c.TapIPv6 {
 			a = append(a, "-6")
 		}
+		opt("-H", c.TapMAC)
 	case NoNIC:
 		a = append(a, "-0")
 	}

@@ -32,7 +32,7 @@ func NewNetnsDialer(ns string) *NetnsDialer { return &NetnsDialer{ns: ns} }
 // DialContext dials network/address from inside the namespace.
 func (n *NetnsDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	var c net.Conn
-	err := n.in(func() error {
+	err := n.Run(func() error {
 		var err error
 		c, err = n.d.DialContext(ctx, network, address)
 		return err
@@ -43,7 +43,7 @@ func (n *NetnsDialer) DialContext(ctx context.Context, network, address string) 
 // ListenPacket opens a packet socket inside the namespace.
 func (n *NetnsDialer) ListenPacket(network, address string) (net.PacketConn, error) {
 	var c net.PacketConn
-	err := n.in(func() error {
+	err := n.Run(func() error {
 		var err error
 		c, err = net.ListenPacket(network, address)
 		return err
@@ -55,7 +55,7 @@ func (n *NetnsDialer) ListenPacket(network, address string) (net.PacketConn, err
 // there, which the guest reaches over its tap.
 func (n *NetnsDialer) Listen(network, address string) (net.Listener, error) {
 	var l net.Listener
-	err := n.in(func() error {
+	err := n.Run(func() error {
 		var err error
 		l, err = net.Listen(network, address)
 		return err
@@ -69,7 +69,7 @@ func (n *NetnsDialer) Listen(network, address string) (net.Listener, error) {
 // closes the descriptor.
 func (n *NetnsDialer) PacketSocket(ifname string) (int, error) {
 	fd := -1
-	err := n.in(func() error {
+	err := n.Run(func() error {
 		ifi, err := net.InterfaceByName(ifname)
 		if err != nil {
 			return err
@@ -89,8 +89,10 @@ func (n *NetnsDialer) PacketSocket(ifname string) (int, error) {
 	return fd, err
 }
 
-// in runs f on a thread that is in the namespace while f runs.
-func (n *NetnsDialer) in(f func() error) error {
+// Run runs f on a thread that is in the namespace while f runs: the
+// sockets f creates (an AF_PACKET socket bound to the tap, a netlink
+// socket reading its counters) belong to the namespace for their life.
+func (n *NetnsDialer) Run(f func() error) error {
 	target, err := os.Open("/var/run/netns/" + n.ns)
 	if err != nil {
 		return fmt.Errorf("netns %s: %w", n.ns, err)

@@ -127,11 +127,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *jsonPath != "" {
-		b, err := json.MarshalIndent(tab, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*jsonPath, append(b, '\n'), 0o644); err != nil {
+		if err := result.WriteJSON(*jsonPath, tab); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@
 //	tamabench profile    [flags] IMAGE TEST  one run test over tap with the guest's CPU profile and QEMU's per-thread CPU
 //	tamabench accel      IMAGE               the accelerator qemu.sh -a auto picks for IMAGE
 //	tamabench costs      DIR...              per-MB notifications and interrupts from the /stats interleave -S saved
+//	tamabench ceiling    [flags] IMAGE       what the NIC moves with no stack above it (boot option pktgen=), per mode, over tap
 //
 // "tamabench -h" or "tamabench CMD -h" lists the flags. Targets must be
 // loopback addresses.
@@ -54,7 +55,7 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
-const commands = "run, boot, compare, soak, interleave, profile, accel, costs"
+const commands = "run, boot, compare, soak, interleave, profile, accel, costs, ceiling"
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -77,6 +78,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return accelCmd(args[1:], stdout, stderr)
 	case "costs":
 		return costsCmd(args[1:], stdout, stderr)
+	case "ceiling":
+		return ceilingCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, "usage: tamabench "+strings.ReplaceAll(commands, ", ", "|")+" [flags]; tamabench CMD -h for flags")
 		return nil

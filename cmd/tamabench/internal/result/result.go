@@ -218,26 +218,39 @@ func (f *File) Validate() error {
 }
 
 // Save writes f as indented JSON to path.
-func Save(path string, f *File) error {
-	b, err := json.MarshalIndent(f, "", "  ")
+func Save(path string, f *File) error { return WriteJSON(path, f) }
+
+// Load reads and validates a result file.
+func Load(path string) (*File, error) {
+	f := new(File)
+	if err := ReadJSON(path, f); err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// WriteJSON writes v as indented JSON, a newline at the end, to path: the
+// form of every file tamabench writes.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// Load reads and validates a result file.
-func Load(path string) (*File, error) {
+// ReadJSON reads the JSON file at path into v; a decoding error names the
+// file.
+func ReadJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	f := new(File)
-	if err := json.Unmarshal(b, f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return f, nil
+	return nil
 }
