@@ -41,8 +41,12 @@ const (
 	MinFrameSize = 60
 	// DefaultFrameSize is a full frame at MTU 1500.
 	DefaultFrameSize = 1514
-	// DefaultTSOPayload is 45 segments of MSS 1448 (MTU 1500).
-	DefaultTSOPayload = 45 * 1448
+	// DefaultTSOPayload is 44 segments of MSS 1448 (MTU 1500) and a
+	// shorter 45th. Not a whole number of segments: after a payload that
+	// is one, QEMU's e1000 sends a header-only segment more (it transmits
+	// what is left at EOP unless that is shorter than the headers), which
+	// its GPTC and the tap count but no stack meant to send.
+	DefaultTSOPayload = 44*1448 + 1288
 	// MaxTSOPayload is the most TCP payload one IPv4 packet carries.
 	MaxTSOPayload = maxIPv4Len - ipv4Len - tcpLen
 )
@@ -167,7 +171,10 @@ func (g *Gen) plan(spec TxSpec) (txPlan, error) {
 		mss := mtu - ipv4Len - tcpLen
 		limit := min(caps.TSOMaxSize-tcpHdrs, MaxTSOPayload)
 		if p.size == 0 {
-			p.size = min(DefaultTSOPayload, limit/mss*mss)
+			p.size = min(DefaultTSOPayload, limit)
+			if p.size%mss == 0 {
+				p.size-- // see DefaultTSOPayload
+			}
 		}
 		if p.size < 1 || p.size > limit {
 			return txPlan{}, fmt.Errorf("pktgen: TSO payload %d outside [1, %d] (the driver's largest TSO frame is %d bytes)", p.size, limit, caps.TSOMaxSize)

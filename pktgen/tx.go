@@ -12,7 +12,7 @@ type TxSpec struct {
 	Mode Mode
 	// Size is, for ModeTx, the frame's length without FCS (60 to MTU+14)
 	// and, for ModeTSO, the TCP payload of each super-frame (up to what
-	// the driver's TSO takes); zero means the default (1514, 65160).
+	// the driver's TSO takes); zero means the default (1514, DefaultTSOPayload).
 	Size int
 	// Duration is how long to keep the ring full.
 	Duration time.Duration

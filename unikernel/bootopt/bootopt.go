@@ -68,7 +68,7 @@
 //	pktgen_size=N                  tx: the frame's length without FCS, 60 to
 //	                               MTU+14 (default 1514); tso: each super-frame's
 //	                               TCP payload, up to the driver's largest TSO
-//	                               frame (default 65160: 45 segments of MSS 1448)
+//	                               frame (default 65000: 45 segments, the last short)
 //	pktgen_seconds=N               tx, tso: how long to transmit, 1-600 (default 5)
 //	pktgen_dst=XX:XX:XX:XX:XX:XX   tx, tso: the frames' Ethernet destination
 //	                               (default broadcast)
