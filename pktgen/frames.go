@@ -51,9 +51,11 @@ const (
 	MaxTSOPayload = maxIPv4Len - ipv4Len - tcpLen
 )
 
-// udpFrame returns a frame of size bytes: an IPv4 UDP datagram to the
-// discard port with both checksums filled in.
-func udpFrame(f Flow, size int) []byte {
+// UDPFrame returns a frame of size bytes (udpHdrs to the largest IPv4
+// packet; the caller checks): an IPv4 UDP datagram from and to the discard
+// port with both checksums filled in. The host's sink writer sends the same
+// frames the generator does.
+func UDPFrame(f Flow, size int) []byte {
 	b, ip, udp := packet(f, size, udpHdrs, protoUDP)
 	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
 	sum := ^inet.Fold(inet.Sum(pseudoHeader(ip, len(udp)), udp))
@@ -161,7 +163,7 @@ func (g *Gen) plan(spec TxSpec) (txPlan, error) {
 		if p.size < MinFrameSize || p.size > mtu+ethLen {
 			return txPlan{}, fmt.Errorf("pktgen: frame size %d outside [%d, %d] (MTU %d)", p.size, MinFrameSize, mtu+ethLen, mtu)
 		}
-		frame = txframe.Frame{Parts: [][]byte{udpFrame(spec.Flow, p.size)}}
+		frame = txframe.Frame{Parts: [][]byte{UDPFrame(spec.Flow, p.size)}}
 		p.frameBytes, p.wireFrames, p.wireBytes = p.size, 1, p.size
 	case ModeTSO:
 		caps := g.d.TxCapabilities()

@@ -34,9 +34,6 @@ const (
 	tapIP   = "10.0.2.2"
 	// tapMAC is locally administered (02:...) and spells "tama".
 	tapMAC = "02:74:61:6d:61:02"
-	// discardPort is where the sink's frames go (RFC 863), as the
-	// guest's own do.
-	discardPort = 9
 	// defaultMTUFrame is the largest frame at MTU 1500, what TSO segments
 	// are on the wire.
 	defaultMTUFrame = 1514
@@ -375,8 +372,8 @@ func settledStats(ctx context.Context, link *linkio.Link) (linkio.Stats, error) 
 // then sends end markers until the guest's sink line for the interval
 // appears.
 func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, ready pktgenlines.Ready, row *ceiling.Row) error {
-	host := sinkframe.Endpoint{MAC: link.MAC, IP: netip.MustParseAddr(tapIP), Port: discardPort}
-	guest := sinkframe.Endpoint{MAC: ready.MAC, IP: netip.MustParseAddr(vm.GuestIP), Port: discardPort}
+	host := sinkframe.Endpoint{MAC: link.MAC, IP: netip.MustParseAddr(tapIP)}
+	guest := sinkframe.Endpoint{MAC: ready.MAC, IP: netip.MustParseAddr(vm.GuestIP)}
 	frame, err := sinkframe.UDP(host, guest, row.Size)
 	if err != nil {
 		return err

@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	host  = Endpoint{MAC: net.HardwareAddr{0x02, 0, 0, 0, 0, 2}, IP: netip.MustParseAddr("10.0.2.2"), Port: 9}
-	guest = Endpoint{MAC: net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}, IP: netip.MustParseAddr("10.0.2.15"), Port: 9}
+	host  = Endpoint{MAC: net.HardwareAddr{0x02, 0, 0, 0, 0, 2}, IP: netip.MustParseAddr("10.0.2.2")}
+	guest = Endpoint{MAC: net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}, IP: netip.MustParseAddr("10.0.2.15")}
 )
 
 // TestUDPValid checks each size's frame as a receiver would, with gVisor's
