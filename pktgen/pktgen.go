@@ -11,7 +11,8 @@
 // the wire carries it (TSO segments with their headers) and, where the
 // device keeps statistics registers (the e1000's GPTC/GOTC, GPRC/GORC,
 // MPC), as the device counted it; the report's String is the console line
-// the unikernel prints and the host side parses (PKTGEN done, PKTGEN sink).
+// the unikernel prints (PKTGEN done, PKTGEN sink), which ParseDone and
+// ParseSink read back on the host.
 //
 // It depends on no network stack: Driver is the part of netif's driver
 // interface it uses, which the e1000 and virtio-net drivers satisfy.

@@ -37,9 +37,9 @@ type SinkReport struct {
 	Delta Counters
 }
 
-// String is the console line: PKTGEN sink ... .
+// String is the console line PKTGEN sink (ParseSink reads it).
 func (r SinkReport) String() string {
-	return fmt.Sprintf("PKTGEN sink frames=%d bytes=%d seconds=%.3f dev_frames=%d dev_bytes=%d dev_missed=%d errors=%d",
+	return fmt.Sprintf(Tag+EventSink+" frames=%d bytes=%d seconds=%.3f dev_frames=%d dev_bytes=%d dev_missed=%d errors=%d",
 		r.Frames, r.Bytes, r.Elapsed.Seconds(),
 		r.Delta.dev(r.Delta.DevRxFrames), r.Delta.dev(r.Delta.DevRxBytes), r.Delta.dev(r.Delta.DevRxMissed), r.Delta.RxErrors)
 }

@@ -37,16 +37,11 @@ type TxReport struct {
 	Delta Counters
 }
 
-// String is the console line: PKTGEN done mode=... .
+// String is the console line PKTGEN done (ParseDone reads it).
 func (r TxReport) String() string {
-	return fmt.Sprintf("PKTGEN done mode=%s frames=%d bytes=%d wire_frames=%d wire_bytes=%d seconds=%.3f dev_frames=%d dev_bytes=%d drops=%d",
+	return fmt.Sprintf(Tag+EventDone+" mode=%s frames=%d bytes=%d wire_frames=%d wire_bytes=%d seconds=%.3f dev_frames=%d dev_bytes=%d drops=%d",
 		r.Mode, r.Frames, r.Bytes, r.WireFrames, r.WireBytes, r.Elapsed.Seconds(),
 		r.Delta.dev(r.Delta.DevTxFrames), r.Delta.dev(r.Delta.DevTxBytes), r.Delta.TxDrops)
-}
-
-// StartLine is the console line printed as the first frame is queued.
-func StartLine(mode Mode, size int) string {
-	return fmt.Sprintf("PKTGEN start mode=%s size=%d", mode, size)
 }
 
 // Transmit keeps the driver's transmit ring full of spec's frames for
@@ -108,11 +103,4 @@ func (g *Gen) Transmit(spec TxSpec, started func(line string)) (TxReport, error)
 		WireFrames: frames * uint64(p.wireFrames), WireBytes: frames * uint64(p.wireBytes),
 		Elapsed: elapsed, Delta: delta,
 	}, nil
-}
-
-// ReadyLine is the console line printed once the NIC is attached: nic
-// names the device (e1000, virtio).
-func ReadyLine(mode Mode, nic string, mac [6]byte) string {
-	return fmt.Sprintf("PKTGEN ready mode=%s nic=%s mac=%02x:%02x:%02x:%02x:%02x:%02x",
-		mode, nic, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
 }

@@ -20,9 +20,9 @@ import (
 	"tamanet/cmd/tamabench/internal/ceiling"
 	"tamanet/cmd/tamabench/internal/compare"
 	"tamanet/cmd/tamabench/internal/linkio"
-	"tamanet/cmd/tamabench/internal/pktgenlines"
 	"tamanet/cmd/tamabench/internal/result"
 	"tamanet/cmd/tamabench/internal/sinkframe"
+	"tamanet/pktgen"
 	"tamanet/vm"
 )
 
@@ -246,23 +246,20 @@ func (c *ceilingRun) measure(ctx context.Context, m ceilingMode, round int) (cei
 	if err := dropIPAtTap(g); err != nil {
 		return ceiling.Row{}, err
 	}
-	var link *linkio.Link
-	if err := vm.NewNetnsDialer(g.Netns).Run(func() (err error) {
-		link, err = linkio.OpenLink(tapName)
-		return err
-	}); err != nil {
+	link, err := vm.NewNetnsDialer(g.Netns).OpenLink(tapName)
+	if err != nil {
 		return ceiling.Row{}, err
 	}
 	defer link.Close()
-	line, _, err := g.Console.Await(boot, pktgenlines.Tag+pktgenlines.EventReady, 0)
+	line, _, err := g.Console.Await(boot, pktgen.Tag+pktgen.EventReady, 0)
 	if err != nil {
 		return ceiling.Row{}, fmt.Errorf("%w; console:\n%s", err, g.Console.Text())
 	}
-	ready, err := pktgenlines.ParseReady(line.Text)
+	ready, err := pktgen.ParseReady(line.Text)
 	if err != nil {
 		return ceiling.Row{}, err
 	}
-	if ready.Mode != m.mode {
+	if ready.Mode.String() != m.mode {
 		return ceiling.Row{}, fmt.Errorf("the guest is in mode %s, not %s: %q", ready.Mode, m.mode, line.Text)
 	}
 	row := ceiling.Row{Name: m.name, Round: round, Mode: m.mode, Size: m.size, WireSize: m.size}
@@ -301,10 +298,10 @@ func dropIPAtTap(g *vm.Guest) error {
 
 // transmit measures a tx or tso run: the guest's done line, and the tap's
 // rx counters between its start and done lines.
-func (c *ceilingRun) transmit(ctx context.Context, g *vm.Guest, link *linkio.Link, row *ceiling.Row) error {
+func (c *ceilingRun) transmit(ctx context.Context, g *vm.Guest, link *vm.Link, row *ceiling.Row) error {
 	wait, cancel := context.WithTimeout(ctx, c.bootTimeout)
 	defer cancel()
-	line, i, err := g.Console.Await(wait, pktgenlines.Tag+pktgenlines.EventStart, 0)
+	line, i, err := g.Console.Await(wait, pktgen.Tag+pktgen.EventStart, 0)
 	if err != nil {
 		return err
 	}
@@ -313,7 +310,7 @@ func (c *ceilingRun) transmit(ctx context.Context, g *vm.Guest, link *linkio.Lin
 		return err
 	}
 	t0 := time.Now()
-	start, err := pktgenlines.ParseStart(line.Text)
+	start, err := pktgen.ParseStart(line.Text)
 	if err != nil {
 		return err
 	}
@@ -321,7 +318,7 @@ func (c *ceilingRun) transmit(ctx context.Context, g *vm.Guest, link *linkio.Lin
 	// machine.
 	wait, cancel = context.WithTimeout(ctx, time.Duration(c.seconds)*time.Second+2*time.Minute)
 	defer cancel()
-	line, _, err = g.Console.Await(wait, pktgenlines.Tag+pktgenlines.EventDone, i)
+	line, _, err = g.Console.Await(wait, pktgen.Tag+pktgen.EventDone, i)
 	if err != nil {
 		return err
 	}
@@ -330,7 +327,7 @@ func (c *ceilingRun) transmit(ctx context.Context, g *vm.Guest, link *linkio.Lin
 	if err != nil {
 		return err
 	}
-	done, err := pktgenlines.ParseDone(line.Text)
+	done, err := pktgen.ParseDone(line.Text)
 	if err != nil {
 		return err
 	}
@@ -350,7 +347,7 @@ func (c *ceilingRun) transmit(ctx context.Context, g *vm.Guest, link *linkio.Lin
 // settledStats reads the link's counters until two reads a little apart
 // agree (frames the guest queued before its done line still on their way
 // through QEMU), within a bound.
-func settledStats(ctx context.Context, link *linkio.Link) (linkio.Stats, error) {
+func settledStats(ctx context.Context, link *vm.Link) (vm.LinkStats, error) {
 	s, err := link.Stats()
 	deadline := time.Now().Add(5 * time.Second)
 	for err == nil && time.Now().Before(deadline) {
@@ -359,7 +356,7 @@ func settledStats(ctx context.Context, link *linkio.Link) (linkio.Stats, error) 
 			return s, context.Cause(ctx)
 		case <-time.After(50 * time.Millisecond):
 		}
-		var next linkio.Stats
+		var next vm.LinkStats
 		if next, err = link.Stats(); err == nil && next == s {
 			break
 		}
@@ -371,9 +368,9 @@ func settledStats(ctx context.Context, link *linkio.Link) (linkio.Stats, error) 
 // sink waits until the guest receives, writes frames to it for -seconds,
 // then sends end markers until the guest's sink line for the interval
 // appears.
-func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, ready pktgenlines.Ready, row *ceiling.Row) error {
+func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *vm.Link, ready pktgen.Ready, row *ceiling.Row) error {
 	host := sinkframe.Endpoint{MAC: link.MAC, IP: netip.MustParseAddr(tapIP)}
-	guest := sinkframe.Endpoint{MAC: ready.MAC, IP: netip.MustParseAddr(vm.GuestIP)}
+	guest := sinkframe.Endpoint{MAC: ready.MAC[:], IP: netip.MustParseAddr(vm.GuestIP)}
 	frame, err := sinkframe.UDP(host, guest, row.Size)
 	if err != nil {
 		return err
@@ -383,7 +380,7 @@ func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, r
 		frames[i] = frame
 	}
 	batch := linkio.NewBatch(frames)
-	marker := linkio.NewBatch([][]byte{sinkframe.EndMarker(link.MAC, ready.MAC)})
+	marker := linkio.NewBatch([][]byte{sinkframe.EndMarker(link.MAC, ready.MAC[:])})
 	writers := make([]*linkio.Writer, c.writers)
 	defer func() {
 		for _, w := range writers {
@@ -422,7 +419,7 @@ func (c *ceilingRun) sink(ctx context.Context, g *vm.Guest, link *linkio.Link, r
 	if err != nil {
 		return err
 	}
-	s, err := pktgenlines.ParseSink(line)
+	s, err := pktgen.ParseSink(line)
 	if err != nil {
 		return err
 	}
@@ -503,7 +500,7 @@ func (c *ceilingRun) markUntilLine(ctx context.Context, g *vm.Guest, w *linkio.W
 			return "", 0, sent, err
 		}
 		tick, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		line, i, err := g.Console.Await(tick, pktgenlines.Tag+pktgenlines.EventSink, from)
+		line, i, err := g.Console.Await(tick, pktgen.Tag+pktgen.EventSink, from)
 		cancel()
 		switch {
 		case err == nil:
@@ -530,7 +527,7 @@ func (c *ceilingRun) awaitReceiving(ctx context.Context, g *vm.Guest, w *linkio.
 	wait, cancel := context.WithTimeout(ctx, c.markerWait)
 	defer cancel()
 	for answered := 1; answered < sent; answered++ {
-		if _, i, err = g.Console.Await(wait, pktgenlines.Tag+pktgenlines.EventSink, i+1); err != nil {
+		if _, i, err = g.Console.Await(wait, pktgen.Tag+pktgen.EventSink, i+1); err != nil {
 			return 0, fmt.Errorf("%d of %d markers answered: %w", answered, sent, err)
 		}
 	}

@@ -5,9 +5,6 @@ package main
 import (
 	"context"
 	"encoding/binary"
-	"net"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,57 +16,39 @@ import (
 	"tamanet/vm/vmtest"
 )
 
-// pktgenLine is a PKTGEN console line's key=value fields.
-type pktgenLine map[string]string
-
-// parsePktgen parses the fields after the tag of a PKTGEN line.
-func parsePktgen(t *testing.T, l vm.Line) pktgenLine {
+// bootPktgen boots the unikernel in pktgen mode on a tap and returns its
+// PKTGEN ready line and the counters of the tap.
+func bootPktgen(t *testing.T, image, nic, cmdline string) (*vm.Guest, pktgen.Ready, *vm.Link) {
 	t.Helper()
-	t.Log(l.Text)
-	f := pktgenLine{}
-	_, rest, _ := strings.Cut(l.Text, "PKTGEN ")
-	for _, w := range strings.Fields(rest)[1:] {
-		k, v, ok := strings.Cut(w, "=")
-		if !ok {
-			t.Fatalf("%q: %q is not key=value", l.Text, w)
-		}
-		f[k] = v
-	}
-	return f
-}
-
-// int is field k as an integer.
-func (f pktgenLine) int(t *testing.T, k string) int64 {
-	t.Helper()
-	n, err := strconv.ParseInt(f[k], 10, 64)
-	if err != nil {
-		t.Fatalf("field %s=%q: %v", k, f[k], err)
-	}
-	return n
-}
-
-// tapCounter reads one of the tap's statistics inside the guest's
-// namespace.
-func tapCounter(t *testing.T, g *vm.Guest, name string) int64 {
-	t.Helper()
-	out, err := g.Command("cat", "/sys/class/net/tap0/statistics/"+name).Output()
-	if err != nil {
-		t.Fatalf("tap0 %s: %v", name, err)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	g := vmtest.Start(t, vm.Config{Image: image, NIC: nic, Network: vm.Tap, Cmdline: cmdline})
+	ready := parse(t, vmtest.Await(t, g, pktgen.Tag+pktgen.EventReady, 0, readyTimeout), pktgen.ParseReady)
+	tap, err := vm.NewNetnsDialer(g.Netns).OpenLink("tap0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	t.Cleanup(func() { tap.Close() })
+	return g, ready, tap
 }
 
-// bootPktgen boots the unikernel in pktgen mode on a tap and returns its
-// PKTGEN ready line's fields.
-func bootPktgen(t *testing.T, image, nic, cmdline string) (*vm.Guest, pktgenLine) {
+// parse logs a console line and parses it with p.
+func parse[L any](t *testing.T, l vm.Line, p func(string) (L, error)) L {
 	t.Helper()
-	g := vmtest.Start(t, vm.Config{Image: image, NIC: nic, Network: vm.Tap, Cmdline: cmdline})
-	ready := parsePktgen(t, vmtest.Await(t, g, "PKTGEN ready", 0, readyTimeout))
-	return g, ready
+	t.Log(l.Text)
+	v, err := p(l.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// tapStats reads the tap's counters.
+func tapStats(t *testing.T, tap *vm.Link) vm.LinkStats {
+	t.Helper()
+	s, err := tap.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestPktgenTx runs the packet generator for two seconds on each NIC and
@@ -81,42 +60,45 @@ func TestPktgenTx(t *testing.T) {
 	image := tamagotest.BuildImage(t, "./cmd/tamanet", "")
 	for _, tc := range []struct {
 		name, nic, cmdline string
-		// tapFrames is the line's count the tap's rx_packets is held to:
-		// a virtio-net tap takes TSO super-frames whole (vnet header).
-		tapFrames string
+		// superFrames: the tap's rx_packets is held to the line's frames,
+		// not its wire_frames: a virtio-net tap takes TSO super-frames
+		// whole (vnet header).
+		superFrames bool
 	}{
-		{"e1000", "e1000", "pktgen=tx pktgen_seconds=2", "wire_frames"},
+		{"e1000", "e1000", "pktgen=tx pktgen_seconds=2", false},
 		// A payload that is no multiple of the MSS: QEMU's e1000 follows
 		// a segmentation that ends on a segment boundary with a segment of
 		// headers alone, which its registers and the tap count.
-		{"e1000-tso", "e1000", "pktgen=tso pktgen_size=65000 pktgen_seconds=2", "wire_frames"},
-		{"virtio", "virtio", "pktgen=tx pktgen_size=60 pktgen_seconds=2", "wire_frames"},
-		{"virtio-tso", "virtio", "pktgen=tso pktgen_seconds=2", "frames"},
+		{"e1000-tso", "e1000", "pktgen=tso pktgen_size=65000 pktgen_seconds=2", false},
+		{"virtio", "virtio", "pktgen=tx pktgen_size=60 pktgen_seconds=2", false},
+		{"virtio-tso", "virtio", "pktgen=tso pktgen_seconds=2", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, ready := bootPktgen(t, image, tc.nic, tc.cmdline)
-			wantNIC := strings.TrimSuffix(tc.nic, "-tso")
-			if ready["nic"] != wantNIC || ready["mac"] == "" {
-				t.Errorf("ready line: nic %q mac %q, want nic %s", ready["nic"], ready["mac"], wantNIC)
+			g, ready, tap := bootPktgen(t, image, tc.nic, tc.cmdline)
+			if ready.NIC != tc.nic || ready.MAC == ([6]byte{}) {
+				t.Errorf("ready line: nic %q mac %x, want nic %s", ready.NIC, ready.MAC, tc.nic)
 			}
-			vmtest.Await(t, g, "PKTGEN start", 0, 30*time.Second)
-			done := parsePktgen(t, vmtest.Await(t, g, "PKTGEN done", 0, time.Minute))
-			frames, wire := done.int(t, "frames"), done.int(t, "wire_frames")
-			if frames == 0 || done.int(t, "drops") != 0 {
-				t.Fatalf("frames %d, drops %s", frames, done["drops"])
+			vmtest.Await(t, g, pktgen.Tag+pktgen.EventStart, 0, 30*time.Second)
+			done := parse(t, vmtest.Await(t, g, pktgen.Tag+pktgen.EventDone, 0, time.Minute), pktgen.ParseDone)
+			if done.Frames == 0 || done.Drops != 0 {
+				t.Fatalf("frames %d, drops %d", done.Frames, done.Drops)
 			}
-			if dev := done.int(t, "dev_frames"); tc.nic == "e1000" {
+			if dev, wire := done.DevFrames, done.WireFrames; tc.nic == "e1000" {
 				if diff := dev - wire; diff*1000 > wire || -diff*1000 > wire {
 					t.Errorf("the device sent %d frames, the guest counted %d on the wire", dev, wire)
 				}
-			} else if dev != -1 || done.int(t, "dev_bytes") != -1 {
+			} else if dev != -1 || done.DevBytes != -1 {
 				t.Errorf("virtio-net has no statistics registers: dev_frames %d", dev)
 			}
 			// The tap counts what QEMU wrote to it as received, or as
 			// dropped when the host's backlog was full.
-			want := done.int(t, tc.tapFrames)
-			rx, dropped := tapCounter(t, g, "rx_packets"), tapCounter(t, g, "rx_dropped")
-			t.Logf("tap rx_packets %d, rx_dropped %d; guest %s %d", rx, dropped, tc.tapFrames, want)
+			want := done.WireFrames
+			if tc.superFrames {
+				want = done.Frames
+			}
+			c := tapStats(t, tap)
+			rx, dropped := int64(c.RxPackets), int64(c.RxDropped)
+			t.Logf("tap rx_packets %d, rx_dropped %d; guest sent %d", rx, dropped, want)
 			if diff := rx + dropped - want; diff*1000 > want || -diff*1000 > want {
 				t.Errorf("the tap took %d frames (%d of them dropped by the host), the guest sent %d", rx+dropped, dropped, want)
 			}
@@ -136,18 +118,14 @@ func TestPktgenSink(t *testing.T) {
 }
 
 func testSink(t *testing.T, image, nic string) {
-	g, ready := bootPktgen(t, image, nic, "pktgen=sink")
-	guestMAC, err := net.ParseMAC(ready["mac"])
-	if err != nil {
-		t.Fatalf("ready line's mac: %v", err)
-	}
+	g, ready, tap := bootPktgen(t, image, nic, "pktgen=sink")
 	fd, err := vm.NewNetnsDialer(g.Netns).PacketSocket("tap0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
 	frame := make([]byte, 1514)
-	copy(frame, guestMAC)
+	copy(frame, ready.MAC[:])
 	copy(frame[6:], []byte{0x02, 0, 0, 0, 0, 0x02})
 	binary.BigEndian.PutUint16(frame[12:], 0x0800)
 	marker := make([]byte, 60)
@@ -159,7 +137,7 @@ func testSink(t *testing.T, image, nic string) {
 	// enables receive: the guest receives once a marker ends the (empty)
 	// interval since ready.
 	markers := 0
-	endInterval := func(from int, accept func(pktgenLine) bool) pktgenLine {
+	endInterval := func(from int, accept func(pktgen.SinkDone) bool) pktgen.SinkDone {
 		t.Helper()
 		deadline := time.Now().Add(time.Minute)
 		for {
@@ -171,12 +149,12 @@ func testSink(t *testing.T, image, nic string) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			for {
-				l, i, err := g.Console.Await(ctx, "PKTGEN sink", from)
+				l, i, err := g.Console.Await(ctx, pktgen.Tag+pktgen.EventSink, from)
 				if err != nil {
 					break
 				}
 				from = i + 1
-				if f := parsePktgen(t, l); accept(f) {
+				if f := parse(t, l, pktgen.ParseSink); accept(f) {
 					cancel()
 					return f
 				}
@@ -184,12 +162,12 @@ func testSink(t *testing.T, image, nic string) {
 			cancel()
 		}
 	}
-	endInterval(0, func(pktgenLine) bool { return true })
+	endInterval(0, func(pktgen.SinkDone) bool { return true })
 
 	// The writes outrun the guest: frames the tap's queue has no room
 	// for are dropped there (tx_dropped) and never reach QEMU. What QEMU
 	// read (tx_packets) is what the guest was offered.
-	tapBefore := tapCounter(t, g, "tx_packets")
+	tapBefore := tapStats(t, tap)
 	const count = 100000
 	for range count {
 		if _, err := unix.Write(fd, frame); err != nil {
@@ -199,13 +177,14 @@ func testSink(t *testing.T, image, nic string) {
 	// Empty intervals the earlier markers end are skipped: the host
 	// takes the first line with its frames.
 	before := markers
-	r := endInterval(g.Console.Mark(), func(f pktgenLine) bool { return f["frames"] != "0" })
-	offered := tapCounter(t, g, "tx_packets") - tapBefore
-	frames, dev, missed := r.int(t, "frames"), r.int(t, "dev_frames"), max(r.int(t, "dev_missed"), 0)
+	r := endInterval(g.Console.Mark(), func(f pktgen.SinkDone) bool { return f.Frames != 0 })
+	tapMoved := tapStats(t, tap).Sub(tapBefore)
+	offered := int64(tapMoved.TxPackets)
+	frames, dev, missed := r.Frames, r.DevFrames, max(r.DevMissed, 0)
 	markers -= before
 	t.Logf("wrote %d frames, then %d markers; the tap passed %d to QEMU and dropped %d",
-		count, markers, offered, tapCounter(t, g, "tx_dropped"))
-	if frames == 0 || r.int(t, "bytes") != frames*1514 || r.int(t, "errors") != 0 {
+		count, markers, offered, tapMoved.TxDropped)
+	if frames == 0 || r.Bytes != frames*1514 || r.Errors != 0 {
 		t.Errorf("the sink counted %d frames of %d written", frames, count)
 	}
 	// Everything QEMU read reached the sink, but for the markers (some
