@@ -210,11 +210,11 @@ func (d *Device) txQueue(f *txframe.Frame, n int, p *txPlan) bool {
 	}
 	// The data first, so that a refused mapping leaves no descriptor
 	// written and the device's context as it was.
-	w := txWalk{parts: f.Parts, hdr: hdr, inPlace: p.inPlace}
+	w := txWalker(f, hdr, p.inPlace)
 	i, last, refs := data, data, 0
 	for {
 		off := i * txBufferSize
-		ref, k := w.next(d.txBufs[off : off+txBufferSize])
+		ref, k := w.Next(d.txBufs[off : off+txBufferSize])
 		if k == 0 {
 			break
 		}

@@ -25,59 +25,15 @@ type txBuf struct {
 	mapped bool
 }
 
-// txWalk cuts a frame into data descriptors: one part's bytes in place, or
-// a slot buffer's worth (txBufferSize) of copied bytes. The first hdr bytes
-// are always copied; inPlace false copies everything.
-type txWalk struct {
-	parts   [][]byte
-	part    int // current part
-	off     int // offset in it
-	pos     int // offset in the frame
-	hdr     int
-	inPlace bool
-}
-
-// ref reports whether the bytes at the walk's position go in place.
-func (w *txWalk) ref() bool {
-	return w.inPlace && w.pos >= w.hdr && len(w.parts[w.part])-w.off >= txRefMin
-}
-
-// done reports whether the walk has passed the last byte.
-func (w *txWalk) done() bool {
-	for w.part < len(w.parts) && w.off == len(w.parts[w.part]) {
-		w.part, w.off = w.part+1, 0
+// txWalker walks frame f for the ring: copies in slot-buffer runs, in
+// place (when inPlace) up to the largest data descriptor, hdr bytes of
+// headers copied.
+func txWalker(f *txframe.Frame, hdr int, inPlace bool) txframe.Walker {
+	w := txframe.Walker{Parts: f.Parts, Copy: hdr, CopyMax: txBufferSize, RefMax: maxTxPacket}
+	if inPlace {
+		w.RefMin = txRefMin
 	}
-	return w.part == len(w.parts)
-}
-
-// next returns the next descriptor's bytes: in place (ref, a slice of one
-// part), or copied into dst when dst is not nil (n bytes, ref nil). n is 0
-// at the end.
-func (w *txWalk) next(dst []byte) (ref []byte, n int) {
-	if w.done() {
-		return nil, 0
-	}
-	if w.ref() {
-		p := w.parts[w.part]
-		ref = p[w.off:min(len(p), w.off+maxTxPacket)]
-		w.off += len(ref)
-		w.pos += len(ref)
-		return ref, len(ref)
-	}
-	for n < txBufferSize && !w.done() && (n == 0 || !w.ref()) {
-		p := w.parts[w.part][w.off:]
-		k := min(txBufferSize-n, len(p))
-		if w.inPlace && w.pos < w.hdr {
-			k = min(k, w.hdr-w.pos) // stop at the headers' end: what follows may go in place
-		}
-		if dst != nil {
-			copy(dst[n:], p[:k])
-		}
-		n += k
-		w.off += k
-		w.pos += k
-	}
-	return nil, n
+	return w
 }
 
 // txDataDescs is how many data descriptors frame f of n bytes takes, and
@@ -89,18 +45,7 @@ func (d *Device) txDataDescs(f *txframe.Frame, n, hdr int) (descs int, inPlace b
 	if f.Hold == nil || d.mapper == nil {
 		return copied, false
 	}
-	w := txWalk{parts: f.Parts, hdr: hdr, inPlace: true}
-	refs := 0
-	for {
-		ref, k := w.next(nil)
-		if k == 0 {
-			break
-		}
-		descs++
-		if ref != nil {
-			refs++
-		}
-	}
+	descs, refs, _ := txWalker(f, hdr, true).Count()
 	if refs == 0 || descs > copied {
 		return copied, false
 	}
