@@ -1,0 +1,226 @@
+package e1000
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"tamanet/txframe"
+)
+
+// holder is a test frame's hold: it counts its releases, notes how many
+// frames were on the wire at the first, and then poisons the parts, so a
+// device that read them after the release would put garbage on the wire.
+type holder struct {
+	parts     [][]byte
+	releases  int
+	wireAtRel int
+	wire      *[][]byte
+}
+
+func (h *holder) Release() {
+	h.releases++
+	if h.releases == 1 && h.wire != nil {
+		h.wireAtRel = len(*h.wire)
+	}
+	for _, p := range h.parts {
+		for i := range p {
+			p[i] = 0xEE
+		}
+	}
+}
+
+// held makes a frame of f's bytes cut at sizes (each part a separate
+// allocation, as gVisor's views are) that the driver may read in place.
+func held(f []byte, o txframe.Offload, wire *[][]byte, sizes ...int) (txframe.Frame, *holder) {
+	var parts [][]byte
+	for _, p := range split(bytes.Clone(f), sizes...) {
+		parts = append(parts, bytes.Clone(p))
+	}
+	h := &holder{parts: parts, wire: wire}
+	return txframe.Frame{Parts: parts, Offload: o, Hold: h}, h
+}
+
+// checkLoans fails unless every mapping the driver made was ended exactly
+// once and every hold it took was released.
+func checkLoans(t *testing.T, r *rig) {
+	t.Helper()
+	maps, unmaps, bad := r.m.DMA().Maps()
+	s := r.d.Stats().TX
+	if maps != unmaps || bad != 0 || s.Holds != s.Releases {
+		t.Errorf("mappings %d made, %d ended, %d bad; holds %d, releases %d", maps, unmaps, bad, s.Holds, s.Releases)
+	}
+}
+
+// TestTransmitInPlace: frames whose parts the device reads in place reach
+// the wire exactly as the same frames copied (TSO segments, checksums,
+// parts longer than a data descriptor, headers sharing a part with
+// payload), and each hold is released once, after the device is done.
+func TestTransmitInPlace(t *testing.T) {
+	type tc struct {
+		name  string
+		f     []byte
+		o     txframe.Offload
+		sizes []int
+		place bool // some part goes in place
+	}
+	cases := []tc{
+		{"tso", tcpFrame(40000, 7, 0x18, 3), tcpOffload(1448), []int{66, 3000, 100, 17000, 300}, true},
+		{"tso header in payload part", tcpFrame(20000, 9, 0x19, 4), tcpOffload(1448), []int{5066}, true},
+		{"tso small parts only", tcpFrame(3000, 1, 0x10, 5), tcpOffload(1000), []int{66, 400, 400, 400, 400, 400, 400, 400}, false},
+		// A frame that fits one slot buffer is copied: in place it would
+		// take two descriptors.
+		{"checksum", tcpFrame(1448, 3, 0x10, 6), tcpOffload(0), []int{66}, false},
+		{"plain jumbo", udpFrame(peerMAC, 5000), txframe.Offload{}, []int{42}, true},
+		{"plain small", frame(peerMAC, 60, 1), txframe.Offload{}, []int{14}, false},
+	}
+	copied, inPlace := newRig(t, Config{MTU: 9000}), newRig(t, Config{MTU: 9000})
+	var frames []txframe.Frame
+	var holds []*holder
+	for _, c := range cases {
+		if k := copied.d.Transmit([]txframe.Frame{{Parts: [][]byte{c.f}, Offload: c.o}}); k != 1 {
+			t.Fatalf("%s: copy not taken", c.name)
+		}
+		f, h := held(c.f, c.o, &inPlace.wire, c.sizes...)
+		frames, holds = append(frames, f), append(holds, h)
+	}
+	if k := inPlace.d.Transmit(frames); k != len(frames) {
+		t.Fatalf("took %d of %d", k, len(frames))
+	}
+	for i, c := range cases {
+		if !c.place && holds[i].releases != 1 {
+			t.Errorf("%s: copied frame's hold released %d times at once", c.name, holds[i].releases)
+		}
+	}
+	copied.drain()
+	inPlace.drain()
+	if len(inPlace.wire) != len(copied.wire) {
+		t.Fatalf("%d frames on the wire in place, %d copied", len(inPlace.wire), len(copied.wire))
+	}
+	for i := range copied.wire {
+		if !bytes.Equal(inPlace.wire[i], copied.wire[i]) {
+			t.Errorf("wire frame %d differs in place", i)
+		}
+	}
+	places := 0
+	for i, c := range cases {
+		h := holds[i]
+		if h.releases != 1 {
+			t.Errorf("%s: released %d times", c.name, h.releases)
+		}
+		if c.place {
+			places++
+			if h.wireAtRel != len(inPlace.wire) {
+				t.Errorf("%s: released with %d of %d frames on the wire", c.name, h.wireAtRel, len(inPlace.wire))
+			}
+		}
+	}
+	s := inPlace.d.Stats().TX
+	if s.InPlace != uint64(places) || s.DescriptorsInPlace < s.InPlace+1 || s.Descriptors >= copied.d.Stats().TX.Descriptors {
+		t.Errorf("in place: %+v; copied used %d descriptors", s, copied.d.Stats().TX.Descriptors)
+	}
+	checkLoans(t, inPlace)
+}
+
+// TestTransmitInPlaceReleasedOnReset: held frames the device never
+// finished are released exactly once by the watchdog's reset, and not
+// again by a later one; frames offered without carrier are released at
+// once.
+func TestTransmitInPlaceReleasedOnReset(t *testing.T) {
+	r := newRig(t, Config{TxDescriptors: 64, TxTimeout: time.Second})
+	r.m.Write32(TCTL, 0) // the transmitter hangs
+	var holds []*holder
+	var frames []txframe.Frame
+	for i := range 3 {
+		f, h := held(tcpFrame(9000, uint32(i)*9000, 0x10, 1), tcpOffload(1448), &r.wire, 66)
+		frames, holds = append(frames, f), append(holds, h)
+	}
+	if k := r.d.Transmit(frames); k != 3 {
+		t.Fatalf("took %d", k)
+	}
+	r.drain()
+	if maps, unmaps, _ := r.m.DMA().Maps(); maps != 3 || unmaps != 0 || holds[0].releases != 0 {
+		t.Fatalf("before the reset: %d mapped, %d unmapped, %d released", maps, unmaps, holds[0].releases)
+	}
+	for range 3 {
+		r.now = r.now.Add(time.Second)
+		if err := r.d.Watchdog(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := r.d.Stats(); s.Device.Resets != 1 || s.TX.DropReset != 3 {
+		t.Fatalf("resets %d, dropped %d", s.Device.Resets, s.TX.DropReset)
+	}
+	if err := r.d.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range holds {
+		if h.releases != 1 {
+			t.Errorf("frame %d released %d times", i, h.releases)
+		}
+	}
+
+	// Carrier lost: dropped and released in Transmit.
+	r.m.SetLink(false)
+	f, h := held(tcpFrame(9000, 0, 0x10, 1), tcpOffload(1448), &r.wire, 66)
+	if k := r.d.Transmit([]txframe.Frame{f}); k != 1 || h.releases != 1 || r.d.Stats().TX.DropNoCarrier != 1 {
+		t.Errorf("without carrier: took %d, released %d, %+v", k, h.releases, r.d.Stats().TX)
+	}
+	checkLoans(t, r)
+}
+
+// refusingMapper maps nothing after its first ok mappings.
+type refusingMapper struct {
+	DMAMapper
+	ok int
+}
+
+func (m *refusingMapper) Map(b []byte) (uint64, bool) {
+	if m.ok == 0 {
+		return 0, false
+	}
+	m.ok--
+	return m.DMAMapper.Map(b)
+}
+
+// TestTransmitInPlaceMapRefused: a part the mapper refuses drops its frame
+// (counted, released, its other mappings ended) and leaves the ring as it
+// was for the next frame.
+func TestTransmitInPlaceMapRefused(t *testing.T) {
+	r := newRig(t, Config{})
+	r.d.mapper = &refusingMapper{DMAMapper: r.d.mapper, ok: 1}
+	bad, h := held(tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), &r.wire, 66, 8000, 100)
+	good, h2 := held(tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), &r.wire, 66)
+	if k := r.d.Transmit([]txframe.Frame{bad}); k != 1 {
+		t.Fatalf("took %d", k)
+	}
+	s := r.d.Stats().TX
+	if s.DropMap != 1 || s.Queued != 0 || h.releases != 1 || s.Contexts != 0 {
+		t.Errorf("refused frame: released %d, %+v", h.releases, s)
+	}
+	r.d.mapper = r.d.mapper.(*refusingMapper).DMAMapper
+	if k := r.d.Transmit([]txframe.Frame{good}); k != 1 {
+		t.Fatalf("took %d", k)
+	}
+	r.drain()
+	if len(r.wire) != 14 || h2.releases != 1 {
+		t.Errorf("%d frames on the wire, released %d", len(r.wire), h2.releases)
+	}
+	checkLoans(t, r)
+}
+
+func TestTransmitInPlaceZeroAllocs(t *testing.T) {
+	r := newRig(t, Config{})
+	r.m.SetTransmitHandler(func([]byte) {})
+	f, _ := held(tcpFrame(30000, 1, 0x10, 1), tcpOffload(1448), nil, 66, 10000)
+	fs := []txframe.Frame{f}
+	allocs := testing.AllocsPerRun(50, func() {
+		if n := r.d.Transmit(fs); n != len(fs) {
+			t.Fatalf("Transmit took %d", n)
+		}
+		r.drain()
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per TSO frame in place", allocs)
+	}
+}
