@@ -6,39 +6,12 @@ import (
 	"time"
 
 	"tamanet/txframe"
+	"tamanet/txframe/txtest"
 )
 
-// holder is a test frame's hold: it counts its releases, notes how many
-// frames were on the wire at the first, and then poisons the parts, so a
-// device that read them after the release would put garbage on the wire.
-type holder struct {
-	parts     [][]byte
-	releases  int
-	wireAtRel int
-	wire      *[][]byte
-}
-
-func (h *holder) Release() {
-	h.releases++
-	if h.releases == 1 && h.wire != nil {
-		h.wireAtRel = len(*h.wire)
-	}
-	for _, p := range h.parts {
-		for i := range p {
-			p[i] = 0xEE
-		}
-	}
-}
-
-// held makes a frame of f's bytes cut at sizes (each part a separate
-// allocation, as gVisor's views are) that the driver may read in place.
-func held(f []byte, o txframe.Offload, wire *[][]byte, sizes ...int) (txframe.Frame, *holder) {
-	var parts [][]byte
-	for _, p := range split(bytes.Clone(f), sizes...) {
-		parts = append(parts, bytes.Clone(p))
-	}
-	h := &holder{parts: parts, wire: wire}
-	return txframe.Frame{Parts: parts, Offload: o, Hold: h}, h
+// held is txtest.Held with the wire of r counted at the first release.
+func held(r *rig, f []byte, o txframe.Offload, sizes ...int) (txframe.Frame, *txtest.Holder) {
+	return txtest.Held(f, o, func() int { return len(r.wire) }, sizes...)
 }
 
 // checkLoans fails unless every mapping the driver made was ended exactly
@@ -76,20 +49,20 @@ func TestTransmitInPlace(t *testing.T) {
 	}
 	copied, inPlace := newRig(t, Config{MTU: 9000}), newRig(t, Config{MTU: 9000})
 	var frames []txframe.Frame
-	var holds []*holder
+	var holds []*txtest.Holder
 	for _, c := range cases {
 		if k := copied.d.Transmit([]txframe.Frame{{Parts: [][]byte{c.f}, Offload: c.o}}); k != 1 {
 			t.Fatalf("%s: copy not taken", c.name)
 		}
-		f, h := held(c.f, c.o, &inPlace.wire, c.sizes...)
+		f, h := held(inPlace, c.f, c.o, c.sizes...)
 		frames, holds = append(frames, f), append(holds, h)
 	}
 	if k := inPlace.d.Transmit(frames); k != len(frames) {
 		t.Fatalf("took %d of %d", k, len(frames))
 	}
 	for i, c := range cases {
-		if !c.place && holds[i].releases != 1 {
-			t.Errorf("%s: copied frame's hold released %d times at once", c.name, holds[i].releases)
+		if !c.place && holds[i].Releases != 1 {
+			t.Errorf("%s: copied frame's hold released %d times at once", c.name, holds[i].Releases)
 		}
 	}
 	copied.drain()
@@ -105,13 +78,13 @@ func TestTransmitInPlace(t *testing.T) {
 	places := 0
 	for i, c := range cases {
 		h := holds[i]
-		if h.releases != 1 {
-			t.Errorf("%s: released %d times", c.name, h.releases)
+		if h.Releases != 1 {
+			t.Errorf("%s: released %d times", c.name, h.Releases)
 		}
 		if c.place {
 			places++
-			if h.wireAtRel != len(inPlace.wire) {
-				t.Errorf("%s: released with %d of %d frames on the wire", c.name, h.wireAtRel, len(inPlace.wire))
+			if h.SeenAtRelease != len(inPlace.wire) {
+				t.Errorf("%s: released with %d of %d frames on the wire", c.name, h.SeenAtRelease, len(inPlace.wire))
 			}
 		}
 	}
@@ -129,18 +102,18 @@ func TestTransmitInPlace(t *testing.T) {
 func TestTransmitInPlaceReleasedOnReset(t *testing.T) {
 	r := newRig(t, Config{TxDescriptors: 64, TxTimeout: time.Second})
 	r.m.Write32(TCTL, 0) // the transmitter hangs
-	var holds []*holder
+	var holds []*txtest.Holder
 	var frames []txframe.Frame
 	for i := range 3 {
-		f, h := held(tcpFrame(9000, uint32(i)*9000, 0x10, 1), tcpOffload(1448), &r.wire, 66)
+		f, h := held(r, tcpFrame(9000, uint32(i)*9000, 0x10, 1), tcpOffload(1448), 66)
 		frames, holds = append(frames, f), append(holds, h)
 	}
 	if k := r.d.Transmit(frames); k != 3 {
 		t.Fatalf("took %d", k)
 	}
 	r.drain()
-	if maps, unmaps, _ := r.m.DMA().Maps(); maps != 3 || unmaps != 0 || holds[0].releases != 0 {
-		t.Fatalf("before the reset: %d mapped, %d unmapped, %d released", maps, unmaps, holds[0].releases)
+	if maps, unmaps, _ := r.m.DMA().Maps(); maps != 3 || unmaps != 0 || holds[0].Releases != 0 {
+		t.Fatalf("before the reset: %d mapped, %d unmapped, %d released", maps, unmaps, holds[0].Releases)
 	}
 	for range 3 {
 		r.now = r.now.Add(time.Second)
@@ -155,16 +128,16 @@ func TestTransmitInPlaceReleasedOnReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, h := range holds {
-		if h.releases != 1 {
-			t.Errorf("frame %d released %d times", i, h.releases)
+		if h.Releases != 1 {
+			t.Errorf("frame %d released %d times", i, h.Releases)
 		}
 	}
 
 	// Carrier lost: dropped and released in Transmit.
 	r.m.SetLink(false)
-	f, h := held(tcpFrame(9000, 0, 0x10, 1), tcpOffload(1448), &r.wire, 66)
-	if k := r.d.Transmit([]txframe.Frame{f}); k != 1 || h.releases != 1 || r.d.Stats().TX.DropNoCarrier != 1 {
-		t.Errorf("without carrier: took %d, released %d, %+v", k, h.releases, r.d.Stats().TX)
+	f, h := held(r, tcpFrame(9000, 0, 0x10, 1), tcpOffload(1448), 66)
+	if k := r.d.Transmit([]txframe.Frame{f}); k != 1 || h.Releases != 1 || r.d.Stats().TX.DropNoCarrier != 1 {
+		t.Errorf("without carrier: took %d, released %d, %+v", k, h.Releases, r.d.Stats().TX)
 	}
 	checkLoans(t, r)
 }
@@ -189,22 +162,22 @@ func (m *refusingMapper) Map(b []byte) (uint64, bool) {
 func TestTransmitInPlaceMapRefused(t *testing.T) {
 	r := newRig(t, Config{})
 	r.d.mapper = &refusingMapper{DMAMapper: r.d.mapper, ok: 1}
-	bad, h := held(tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), &r.wire, 66, 8000, 100)
-	good, h2 := held(tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), &r.wire, 66)
+	bad, h := held(r, tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), 66, 8000, 100)
+	good, h2 := held(r, tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), 66)
 	if k := r.d.Transmit([]txframe.Frame{bad}); k != 1 {
 		t.Fatalf("took %d", k)
 	}
 	s := r.d.Stats().TX
-	if s.DropMap != 1 || s.Queued != 0 || h.releases != 1 || s.Contexts != 0 {
-		t.Errorf("refused frame: released %d, %+v", h.releases, s)
+	if s.DropMap != 1 || s.Queued != 0 || h.Releases != 1 || s.Contexts != 0 {
+		t.Errorf("refused frame: released %d, %+v", h.Releases, s)
 	}
 	r.d.mapper = r.d.mapper.(*refusingMapper).DMAMapper
 	if k := r.d.Transmit([]txframe.Frame{good}); k != 1 {
 		t.Fatalf("took %d", k)
 	}
 	r.drain()
-	if len(r.wire) != 14 || h2.releases != 1 {
-		t.Errorf("%d frames on the wire, released %d", len(r.wire), h2.releases)
+	if len(r.wire) != 14 || h2.Releases != 1 {
+		t.Errorf("%d frames on the wire, released %d", len(r.wire), h2.Releases)
 	}
 	checkLoans(t, r)
 }
@@ -212,7 +185,7 @@ func TestTransmitInPlaceMapRefused(t *testing.T) {
 func TestTransmitInPlaceZeroAllocs(t *testing.T) {
 	r := newRig(t, Config{})
 	r.m.SetTransmitHandler(func([]byte) {})
-	f, _ := held(tcpFrame(30000, 1, 0x10, 1), tcpOffload(1448), nil, 66, 10000)
+	f, _ := held(r, tcpFrame(30000, 1, 0x10, 1), tcpOffload(1448), 66, 10000)
 	fs := []txframe.Frame{f}
 	allocs := testing.AllocsPerRun(50, func() {
 		if n := r.d.Transmit(fs); n != len(fs) {

@@ -131,7 +131,7 @@ func (a *Arena) Map(buf []byte) (busAddr uint64, ok bool) {
 
 // Unmap ends the loan Map made at busAddr; the device can no longer reach
 // the buffer. An address Map did not hand out, or one already unmapped, is
-// counted (Maps) and otherwise ignored.
+// counted (see Maps) and otherwise ignored.
 func (a *Arena) Unmap(busAddr uint64, n int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
