@@ -14,15 +14,11 @@ func held(r *rig, f []byte, o txframe.Offload, sizes ...int) (txframe.Frame, *tx
 	return txtest.Held(f, o, func() int { return len(r.wire) }, sizes...)
 }
 
-// checkLoans fails unless every mapping the driver made was ended exactly
-// once and every hold it took was released.
+// checkLoans: every mapping and hold r's driver took was ended.
 func checkLoans(t *testing.T, r *rig) {
 	t.Helper()
-	maps, unmaps, bad := r.m.DMA().Maps()
 	s := r.d.Stats().TX
-	if maps != unmaps || bad != 0 || s.Holds != s.Releases {
-		t.Errorf("mappings %d made, %d ended, %d bad; holds %d, releases %d", maps, unmaps, bad, s.Holds, s.Releases)
-	}
+	txtest.CheckLoans(t, r.m.DMA(), s.Holds, s.Releases)
 }
 
 // TestTransmitInPlace: frames whose parts the device reads in place reach
@@ -142,26 +138,12 @@ func TestTransmitInPlaceReleasedOnReset(t *testing.T) {
 	checkLoans(t, r)
 }
 
-// refusingMapper maps nothing after its first ok mappings.
-type refusingMapper struct {
-	DMAMapper
-	ok int
-}
-
-func (m *refusingMapper) Map(b []byte) (uint64, bool) {
-	if m.ok == 0 {
-		return 0, false
-	}
-	m.ok--
-	return m.DMAMapper.Map(b)
-}
-
 // TestTransmitInPlaceMapRefused: a part the mapper refuses drops its frame
 // (counted, released, its other mappings ended) and leaves the ring as it
 // was for the next frame.
 func TestTransmitInPlaceMapRefused(t *testing.T) {
 	r := newRig(t, Config{})
-	r.d.mapper = &refusingMapper{DMAMapper: r.d.mapper, ok: 1}
+	r.d.mapper = &txtest.RefusingMapper{Mapper: r.d.mapper, OK: 1}
 	bad, h := held(r, tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), 66, 8000, 100)
 	good, h2 := held(r, tcpFrame(20000, 0, 0x10, 1), tcpOffload(1448), 66)
 	if k := r.d.Transmit([]txframe.Frame{bad}); k != 1 {
@@ -171,7 +153,7 @@ func TestTransmitInPlaceMapRefused(t *testing.T) {
 	if s.DropMap != 1 || s.Queued != 0 || h.Releases != 1 || s.Contexts != 0 {
 		t.Errorf("refused frame: released %d, %+v", h.Releases, s)
 	}
-	r.d.mapper = r.d.mapper.(*refusingMapper).DMAMapper
+	r.d.mapper = r.d.mapper.(*txtest.RefusingMapper).Mapper
 	if k := r.d.Transmit([]txframe.Frame{good}); k != 1 {
 		t.Fatalf("took %d", k)
 	}

@@ -6,6 +6,7 @@ package txtest
 
 import (
 	"bytes"
+	"testing"
 
 	"tamanet/txframe"
 )
@@ -45,4 +46,43 @@ func Held(f []byte, o txframe.Offload, seen func() int, sizes ...int) (txframe.F
 	parts = append(parts, bytes.Clone(f))
 	h := &Holder{Parts: parts, Seen: seen}
 	return txframe.Frame{Parts: parts, Offload: o, Hold: h}, h
+}
+
+// Mapper is a driver's DMA mapper (e1000.DMAMapper, virtio.DMAMapper).
+type Mapper interface {
+	Map(buf []byte) (busAddr uint64, ok bool)
+	Unmap(busAddr uint64, n int)
+}
+
+// RefusingMapper passes its first OK mappings to Mapper and refuses the
+// rest, as a mapper does memory its device cannot reach.
+type RefusingMapper struct {
+	Mapper
+	OK int
+}
+
+// Map implements Mapper.
+func (m *RefusingMapper) Map(b []byte) (uint64, bool) {
+	if m.OK == 0 {
+		return 0, false
+	}
+	m.OK--
+	return m.Mapper.Map(b)
+}
+
+// Arena is the device model's memory: the mappings it made and ended, and
+// the Unmap calls that named none (arena.Arena.Maps).
+type Arena interface {
+	Maps() (maps, unmaps, bad uint64)
+}
+
+// CheckLoans fails t unless every mapping mem made was ended exactly once
+// and the driver released as many holds as it took.
+func CheckLoans(t testing.TB, mem Arena, holds, releases uint64) {
+	t.Helper()
+	maps, unmaps, bad := mem.Maps()
+	if maps != unmaps || bad != 0 || holds != releases {
+		t.Errorf("loans not settled: %d mappings made, %d ended, %d bad Unmap calls; %d holds, %d released",
+			maps, unmaps, bad, holds, releases)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"tamanet/devmodel/arena"
 	"tamanet/txframe"
 	"tamanet/txframe/txtest"
-	"tamanet/virtio"
 	"tamanet/virtio/virtionet/model"
 )
 
@@ -17,15 +16,11 @@ func held(r *rig, f []byte, o txframe.Offload, sizes ...int) (txframe.Frame, *tx
 	return txtest.Held(f, o, func() int { return len(r.wire) }, sizes...)
 }
 
-// checkLoans fails unless every mapping the driver made was ended exactly
-// once and every hold it took was released.
+// checkLoans: every mapping and hold r's driver took was ended.
 func checkLoans(t *testing.T, r *rig) {
 	t.Helper()
-	maps, unmaps, bad := r.mem.Maps()
 	s := r.d.Stats().TX
-	if maps != unmaps || bad != 0 || s.Holds != s.Releases {
-		t.Errorf("mappings %d made, %d ended, %d bad; holds %d, releases %d", maps, unmaps, bad, s.Holds, s.Releases)
-	}
+	txtest.CheckLoans(t, r.mem, s.Holds, s.Releases)
 }
 
 // TestTransmitInPlace: frames whose parts the device reads in place reach
@@ -152,26 +147,12 @@ func TestTransmitInPlaceReleasedOnReset(t *testing.T) {
 	checkLoans(t, r)
 }
 
-// refusingMapper maps nothing after its first ok mappings.
-type refusingMapper struct {
-	virtio.DMAMapper
-	ok int
-}
-
-func (m *refusingMapper) Map(b []byte) (uint64, bool) {
-	if m.ok == 0 {
-		return 0, false
-	}
-	m.ok--
-	return m.DMAMapper.Map(b)
-}
-
 // TestTransmitInPlaceMapRefused: a part the mapper refuses drops its frame
 // (counted, released, its other mappings and its memory given back) and
 // the next frame goes as usual.
 func TestTransmitInPlaceMapRefused(t *testing.T) {
 	r := newRig(t, model.Config{}, Config{})
-	r.d.mapper = &refusingMapper{DMAMapper: r.d.mapper, ok: 1}
+	r.d.mapper = &txtest.RefusingMapper{Mapper: r.d.mapper, OK: 1}
 	bad, h := held(r, tcpFrame(20000, false, true), tcpOffload(false, 1448), 54, 8000, 100)
 	if k := r.d.Transmit([]txframe.Frame{bad}); k != 1 {
 		t.Fatalf("took %d", k)
@@ -180,7 +161,7 @@ func TestTransmitInPlaceMapRefused(t *testing.T) {
 	if s.DropMap != 1 || s.Queued != 0 || h.Releases != 1 || r.d.txMem.used != 0 || r.d.txq.InFlight() != 0 {
 		t.Errorf("refused frame: released %d, arena pieces %d, %+v", h.Releases, r.d.txMem.used, s)
 	}
-	r.d.mapper = r.d.mapper.(*refusingMapper).DMAMapper
+	r.d.mapper = r.d.mapper.(*txtest.RefusingMapper).Mapper
 	good, h2 := held(r, tcpFrame(20000, false, true), tcpOffload(false, 1448), 54)
 	if k := r.d.Transmit([]txframe.Frame{good}); k != 1 {
 		t.Fatalf("took %d", k)
