@@ -73,6 +73,7 @@ type txPlan struct {
 	ext     bool // TCP/IP data descriptors (else legacy)
 	tso     bool
 	inPlace bool // some parts go to the device in place (txref.go)
+	hdr     int  // the headers prepareTSO rewrites, always copied
 	popts   uint8
 	segs    int // frames the device puts on the wire
 	context txContext

@@ -91,9 +91,8 @@ func (d *Device) txFree() int { return d.cfg.TxDescriptors - 1 - d.txInFlight() 
 // 2 KiB buffers of the transmit ring, one descriptor per buffer, or points
 // descriptors at the parts themselves where the frame's parts are held
 // (see txref.go), and tells the device about all of them with one TDT
-// write. A frame may ask for
-// checksum insertion or TCP segmentation (txframe.Offload, within
-// TxCapabilities). It returns how many frames it consumed: queued, or
+// write. A frame may ask for checksum insertion or TCP segmentation
+// (txframe.Offload, within TxCapabilities). It returns how many frames it consumed: queued, or
 // dropped and counted because they were malformed (shorter than an Ethernet
 // header, longer than MaxFrame without TSO, an offload request the device
 // cannot honour, more descriptors than the ring has) or the link was down.
@@ -163,11 +162,10 @@ func (d *Device) txPlan(f *txframe.Frame, n int) (txPlan, bool) {
 		return p, false
 	}
 	p.ctx = p.tso || !d.txCtx.valid || d.txCtx.ctx != p.context
-	hdr := 0
 	if p.tso {
-		hdr = int(p.context.hdrlen)
+		p.hdr = int(p.context.hdrlen)
 	}
-	p.descs, p.inPlace = d.txDataDescs(f, n, hdr)
+	p.descs, p.inPlace = d.txDataDescs(f, n, p.hdr)
 	if p.ctx {
 		p.descs++
 	}
@@ -204,13 +202,9 @@ func (d *Device) txQueue(f *txframe.Frame, n int, p *txPlan) bool {
 	if p.ctx {
 		data = next(first, nd)
 	}
-	hdr := 0
-	if p.tso {
-		hdr = int(p.context.hdrlen)
-	}
 	// The data first, so that a refused mapping leaves no descriptor
 	// written and the device's context as it was.
-	w := txWalker(f, hdr, p.inPlace)
+	w := txWalker(f, p.hdr, p.inPlace)
 	i, last, refs := data, data, 0
 	for {
 		off := i * txBufferSize
