@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"unsafe"
 
 	"github.com/usbarmory/tamago/dma"
 )
@@ -75,3 +76,29 @@ func (DMA) Alloc(size, align int) (buf []byte, busAddr uint64, err error) {
 	clear(buf)
 	return buf, uint64(addr), nil
 }
+
+// Map gives the device the bus address of buf, memory the runtime manages
+// (the drivers' DMAMapper; transmit uses it to let the device read the
+// stack's packet buffers in place). It is the address itself: the tamago
+// amd64 page tables map all memory virtual == physical, and QEMU's devices
+// address guest-physical memory with no IOMMU between, so a heap address
+// is a bus address. Go's collector does not move heap objects, and the
+// driver keeps the buffer's owner (the stack's packet) referenced until
+// Unmap, so the memory stays put and alive while the device reads it.
+// Goroutine stacks do move: buf must be heap memory, which gVisor's views
+// are. Host tests use the device model's arena instead, which lends fake
+// bus addresses. Map refuses memory outside the runtime's RAM range.
+func (DMA) Map(buf []byte) (busAddr uint64, ok bool) {
+	if len(buf) == 0 {
+		return 0, false
+	}
+	start, end := runtime.MemRegion()
+	addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(buf))))
+	if addr < start || addr >= end || uint64(len(buf)) > end-addr {
+		return 0, false
+	}
+	return addr, true
+}
+
+// Unmap ends a mapping of Map: nothing to undo with identity mapping.
+func (DMA) Unmap(busAddr uint64, n int) {}

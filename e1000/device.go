@@ -51,9 +51,11 @@ type Device struct {
 	txRingBus, txBufsBus uint64
 	txWake               int // free descriptors needed to wake a stopped queue
 
-	txSlots  []txSlot // per descriptor, for packets starting there
-	txCmdIDE uint8    // TXD_CMD_IDE when TIDV delays completions
-	maxFrame int      // largest frame without TSO, header included
+	txSlots  []txSlot  // per descriptor, for packets starting there
+	txBufMap []txBuf   // per descriptor, what its data descriptor points at
+	mapper   DMAMapper // nil: every frame is copied
+	txCmdIDE uint8     // TXD_CMD_IDE when TIDV delays completions
+	maxFrame int       // largest frame without TSO, header included
 
 	// Receive buffers, sized for the MTU: bytes each, their RCTL bits
 	// (BSIZE, BSEX, LPE), and the longest frame delivered.

@@ -78,6 +78,8 @@ func New(regs Registers, dma DMA, cfg Config) (*Device, error) {
 		d.txCmdIDE = TXD_CMD_IDE
 	}
 	d.txSlots = make([]txSlot, cfg.TxDescriptors)
+	d.txBufMap = make([]txBuf, cfg.TxDescriptors)
+	d.mapper, _ = dma.(DMAMapper)
 	d.maxFrame = ethHeaderLen + cfg.MTU
 	d.txWake = max(1, cfg.TxDescriptors/4)
 	d.napi = napi.New(d, cfg.NAPI)

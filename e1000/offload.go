@@ -72,6 +72,8 @@ type txPlan struct {
 	ctx     bool // a context descriptor goes first
 	ext     bool // TCP/IP data descriptors (else legacy)
 	tso     bool
+	inPlace bool // some parts go to the device in place (txref.go)
+	hdr     int  // the headers prepareTSO rewrites, always copied
 	popts   uint8
 	segs    int // frames the device puts on the wire
 	context txContext

@@ -43,6 +43,16 @@ type TxStats struct {
 	DropNoCarrier uint64
 	// DropReset counts queued frames discarded by a watchdog reset.
 	DropReset uint64
+	// DropMap counts frames dropped because the DMA mapper refused one
+	// of their parts (memory the device cannot reach).
+	DropMap uint64
+	// Holds counts consumed frames whose parts the stack held for the
+	// driver (txframe.Frame.Hold); Releases the holds ended. They are
+	// equal whenever no held frame is in the ring. InPlace counts the
+	// frames the device read (partly) in place, and DescriptorsInPlace
+	// their descriptors pointing into the stack's memory.
+	Holds, Releases             uint64
+	InPlace, DescriptorsInPlace uint64
 	// RingFull counts Transmit calls that found the ring full and stopped
 	// the queue; Wakes counts the txReady calls that restarted it.
 	RingFull, Wakes uint64
@@ -64,6 +74,7 @@ type txSlot struct {
 	last  int32 // index of the packet's EOP descriptor
 	segs  int32 // frames on the wire
 	bytes int64
+	hold  txframe.Releaser // the frame's hold, while the device reads it in place
 }
 
 // txInFlight is the number of descriptors handed to the device and not yet
@@ -77,16 +88,18 @@ func (d *Device) txInFlight() int {
 func (d *Device) txFree() int { return d.cfg.TxDescriptors - 1 - d.txInFlight() }
 
 // Transmit copies frames, in order, from their parts into the preallocated
-// 2 KiB buffers of the transmit ring, one descriptor per buffer, and tells
-// the device about all of them with one TDT write. A frame may ask for
-// checksum insertion or TCP segmentation (txframe.Offload, within
-// TxCapabilities). It returns how many frames it consumed: queued, or
+// 2 KiB buffers of the transmit ring, one descriptor per buffer, or points
+// descriptors at the parts themselves where the frame's parts are held
+// (see txref.go), and tells the device about all of them with one TDT
+// write. A frame may ask for checksum insertion or TCP segmentation
+// (txframe.Offload, within TxCapabilities). It returns how many frames it consumed: queued, or
 // dropped and counted because they were malformed (shorter than an Ethernet
 // header, longer than MaxFrame without TSO, an offload request the device
 // cannot honour, more descriptors than the ring has) or the link was down.
 // A result below len(frames) means the ring filled up; the queue is then
-// stopped and txReady is called once there is room again. The frames are
-// not retained.
+// stopped and txReady is called once there is room again. A consumed
+// frame's hold is released once the device is done with it, or at once if
+// it was dropped or copied.
 func (d *Device) Transmit(frames []txframe.Frame) int {
 	d.txMu.Lock()
 	defer d.txMu.Unlock()
@@ -98,6 +111,7 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 		f := &frames[i]
 		n := f.Len()
 		p, ok := d.txPlan(f, n)
+		queuedBefore := queued
 		switch {
 		case n < ethHeaderLen:
 			s.DropRunt++
@@ -116,9 +130,16 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 			}
 			d.txKick(queued)
 			return consumed
+		case !d.txQueue(f, n, &p):
+			s.DropMap++
 		default:
-			d.txQueue(f, n, &p)
 			queued++
+		}
+		if f.Hold != nil {
+			s.Holds++
+			if queued == queuedBefore || !p.inPlace {
+				d.txRelease(f.Hold) // dropped, or copied: nothing left to read
+			}
 		}
 		consumed++
 	}
@@ -132,14 +153,19 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 // device last loaded.
 func (d *Device) txPlan(f *txframe.Frame, n int) (txPlan, bool) {
 	if f.Offload.L4 == txframe.L4None {
-		return txPlan{descs: dataDescs(n), segs: 1}, true
+		p := txPlan{segs: 1}
+		p.descs, p.inPlace = d.txDataDescs(f, n, 0)
+		return p, true
 	}
 	p, ok := planOffload(&f.Offload, n)
 	if !ok {
 		return p, false
 	}
 	p.ctx = p.tso || !d.txCtx.valid || d.txCtx.ctx != p.context
-	p.descs = dataDescs(n)
+	if p.tso {
+		p.hdr = int(p.context.hdrlen)
+	}
+	p.descs, p.inPlace = d.txDataDescs(f, n, p.hdr)
 	if p.ctx {
 		p.descs++
 	}
@@ -164,18 +190,47 @@ func (d *Device) txMakeRoom(need int, queued *int) bool {
 	return d.txFree() < need
 }
 
-// txQueue fills the descriptors of one frame, copying its parts into their
-// buffers. Called with txMu held and room for p.descs descriptors.
-func (d *Device) txQueue(f *txframe.Frame, n int, p *txPlan) {
+// txQueue fills the descriptors of one frame: its data, copied into the
+// slot buffers or mapped in place, then the descriptors. It reports false,
+// having filled nothing the device can see, if the mapper refused a part.
+// Called with txMu held and room for p.descs descriptors.
+func (d *Device) txQueue(f *txframe.Frame, n int, p *txPlan) bool {
 	s := &d.tx
 	nd := d.cfg.TxDescriptors
 	first := d.txNextToUse
-	i := first
+	data := first
 	if p.ctx {
-		txDescAt(d.txRing, i).setContext(&p.context)
+		data = next(first, nd)
+	}
+	// The data first, so that a refused mapping leaves no descriptor
+	// written and the device's context as it was.
+	w := txWalker(f, p.hdr, p.inPlace)
+	i, last, refs := data, data, 0
+	for {
+		off := i * txBufferSize
+		ref, k := w.Next(d.txBufs[off : off+txBufferSize])
+		if k == 0 {
+			break
+		}
+		b := txBuf{bus: d.txBufAddr(i), n: int32(k)}
+		if ref != nil {
+			bus, ok := d.mapper.Map(ref)
+			if !ok {
+				d.txUnmap(data, i)
+				return false
+			}
+			b = txBuf{bus: bus, n: int32(k), mapped: true}
+			refs++
+		}
+		d.txBufMap[i] = b
+		last = i
+		i = next(i, nd)
+	}
+
+	if p.ctx {
+		txDescAt(d.txRing, first).setContext(&p.context)
 		d.txCtx = txCtxCache{ctx: p.context, valid: true}
 		s.Contexts++
-		i = next(i, nd)
 	} else if p.ext {
 		s.ContextsReused++
 	}
@@ -185,58 +240,42 @@ func (d *Device) txQueue(f *txframe.Frame, n int, p *txPlan) {
 	case p.ext:
 		s.ChecksumOffload++
 	}
-
 	cmd := uint8(TXD_CMD_IFCS) | d.txCmdIDE
 	if p.tso {
 		cmd |= TXD_DCMD_TSE
 	}
-	var c partsCursor
-	for left, firstData := n, true; left > 0; firstData = false {
-		chunk := min(left, txBufferSize)
-		off := i * txBufferSize
-		buf := d.txBufs[off : off+chunk]
-		c.copyTo(buf, f.Parts)
-		left -= chunk
+	for i := data; ; i = next(i, nd) {
+		b := d.txBufMap[i]
 		dcmd := cmd
-		if left == 0 {
+		if i == last {
 			dcmd |= TXD_CMD_EOP | TXD_CMD_RS
 		}
 		desc := txDescAt(d.txRing, i)
 		switch {
 		case !p.ext:
-			desc.set(d.txBufAddr(i), chunk, dcmd)
-		case firstData:
+			desc.set(b.bus, int(b.n), dcmd)
+		case i == data:
 			if p.tso {
-				prepareTSO(buf, &p.context)
+				prepareTSO(d.txBufs[i*txBufferSize:][:b.n], &p.context)
 			}
-			desc.setData(d.txBufAddr(i), chunk, dcmd, p.popts)
+			desc.setData(b.bus, int(b.n), dcmd, p.popts)
 		default:
-			desc.setData(d.txBufAddr(i), chunk, dcmd, 0)
+			desc.setData(b.bus, int(b.n), dcmd, 0)
 		}
-		if left == 0 {
-			d.txSlots[first] = txSlot{last: int32(i), segs: int32(p.segs), bytes: int64(n)}
+		if i == last {
+			break
 		}
-		i = next(i, nd)
 	}
+	slot := txSlot{last: int32(last), segs: int32(p.segs), bytes: int64(n)}
+	if refs > 0 {
+		slot.hold = f.Hold
+		s.InPlace++
+		s.DescriptorsInPlace += uint64(refs)
+	}
+	d.txSlots[first] = slot
 	s.Descriptors += uint64(p.descs)
-	d.txNextToUse = i
-}
-
-// partsCursor walks a frame's parts as one byte stream.
-type partsCursor struct {
-	part, off int
-}
-
-// copyTo fills dst from parts, starting where the previous call stopped.
-func (c *partsCursor) copyTo(dst []byte, parts [][]byte) {
-	for len(dst) > 0 && c.part < len(parts) {
-		k := copy(dst, parts[c.part][c.off:])
-		dst = dst[k:]
-		c.off += k
-		if c.off == len(parts[c.part]) {
-			c.part, c.off = c.part+1, 0
-		}
-	}
+	d.txNextToUse = next(last, nd)
+	return true
 }
 
 // txKick hands queued new descriptors to the device: one TDT write for the
@@ -281,10 +320,10 @@ func (d *Device) txCleanLocked() (wake bool) {
 func (d *Device) txReclaim() {
 	n := d.cfg.TxDescriptors
 	for d.txNextToClean != d.txNextToUse {
-		p := d.txSlots[d.txNextToClean]
-		if txDescAt(d.txRing, int(p.last)).writeBack()&TXD_STAT_DD == 0 {
+		if txDescAt(d.txRing, int(d.txSlots[d.txNextToClean].last)).writeBack()&TXD_STAT_DD == 0 {
 			break
 		}
+		p := d.txRetire(d.txNextToClean)
 		d.tx.Packets++
 		d.tx.Bytes += uint64(p.bytes)
 		d.tx.Segments += uint64(p.segs)
@@ -293,12 +332,14 @@ func (d *Device) txReclaim() {
 }
 
 // txDropInFlight counts every packet still in the ring as dropped by a
-// reset and forgets them. Called with txMu held, once the device is
-// quiesced and txReclaim has retired the packets it completed.
+// reset, ends its mappings and hold, and forgets it. Called with txMu held,
+// once the device is quiesced and txReclaim has retired the packets it
+// completed.
 func (d *Device) txDropInFlight() {
 	n := d.cfg.TxDescriptors
-	for i := d.txNextToClean; i != d.txNextToUse; i = next(int(d.txSlots[i].last), n) {
+	for d.txNextToClean != d.txNextToUse {
+		p := d.txRetire(d.txNextToClean)
 		d.tx.DropReset++
+		d.txNextToClean = next(int(p.last), n)
 	}
-	d.txNextToClean = d.txNextToUse
 }

@@ -32,7 +32,11 @@ var (
 // NewLink does.
 //
 // Transmit hands the driver each packet as the list of gVisor's buffer views
-// it is made of, which the driver copies into its DMA buffers: one copy.
+// it is made of, with a reference on the packet (txframe.Frame.Hold) that
+// the driver drops once the device is done: the driver may point the device
+// at the views themselves, and copies only what it must or what is cheaper
+// to copy. Software-segmented frames carry no hold (their headers live in a
+// buffer reused per batch) and are copied.
 // When the driver checksums TCP for both IP versions the endpoint offers
 // gVisor host GSO (stack.GSOEndpoint): TCP then leaves the checksum to the
 // device (CHECKSUM_PARTIAL) and writes up to 64 KiB per packet, which the
@@ -371,7 +375,11 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) 
 		}
 		start := len(e.parts)
 		e.appendBytes(pkt, 0, size)
-		e.frames = append(e.frames, txframe.Frame{Parts: e.parts[start:], Offload: o})
+		// The frame's parts are the packet's views: holding the packet
+		// keeps them, so the driver may hand them to the device as they
+		// are and release the packet when the device is done.
+		pkt.IncRef()
+		e.frames = append(e.frames, txframe.Frame{Parts: e.parts[start:], Offload: o, Hold: (*heldPacket)(pkt)})
 		e.pktLast = append(e.pktLast, len(e.frames)-1)
 		switch {
 		case o.MSS != 0:
@@ -458,8 +466,22 @@ func (e *Endpoint) transmit(frames []txframe.Frame) (int, tcpip.Error) {
 	return sent, nil
 }
 
-// drop counts frames that will not be sent under reason and returns err.
+// drop counts frames that will not be sent under reason, releases their
+// holds (the driver never consumed them) and returns err.
 func (e *Endpoint) drop(reason *atomic.Uint64, frames []txframe.Frame, err tcpip.Error) tcpip.Error {
 	reason.Add(uint64(len(frames)))
+	for i := range frames {
+		if h := frames[i].Hold; h != nil {
+			frames[i].Hold = nil
+			h.Release()
+		}
+	}
 	return err
 }
+
+// heldPacket is a packet whose reference a frame holds (txframe.Frame.Hold):
+// the driver's Release drops it.
+type heldPacket stack.PacketBuffer
+
+// Release implements txframe.Releaser.
+func (h *heldPacket) Release() { (*stack.PacketBuffer)(h).DecRef() }

@@ -182,6 +182,11 @@ func TestE1000LargeTransfer(t *testing.T) {
 		if nc.RxGROOut*4 > nc.RxGROIn || nc.RxVerified == 0 {
 			t.Errorf("%s: GRO merged little: %d segments in, %d packets out, %d verified", side.name, nc.RxGROIn, nc.RxGROOut, nc.RxVerified)
 		}
+		// The stack's views went to the device in place, and every hold
+		// and mapping ended (the ring may still hold the last frames).
+		if ds.TX.InPlace == 0 || ds.TX.Holds != nc.TxFrames {
+			t.Errorf("%s: in place %d frames, %d holds, netif %d frames", side.name, ds.TX.InPlace, ds.TX.Holds, nc.TxFrames)
+		}
 		t.Logf("%s: netif %+v; driver TX %+v; interrupts %d, polls %d; model TDT writes %d, TSO %d -> %d segments, rx missed %d",
 			side.name, nc, ds.TX, ds.Device.Interrupts, ds.NAPI.Polls, ms.TDTWrites, ms.TxTSOContexts, ms.TxTSOSegments, ms.RxNoDescriptors)
 	}

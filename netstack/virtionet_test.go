@@ -167,6 +167,10 @@ func TestVirtioNetLargeTransfer(t *testing.T) {
 		if stack.TCP.ChecksumErrors.Value() != 0 || stack.IP.MalformedPacketsReceived.Value() != 0 {
 			t.Errorf("%s: checksum errors: TCP %d, IP malformed %d", side.name, stack.TCP.ChecksumErrors.Value(), stack.IP.MalformedPacketsReceived.Value())
 		}
+		// The stack's views went to the device in place.
+		if ds.TX.InPlace == 0 || ds.TX.Holds != nc.TxFrames {
+			t.Errorf("%s: in place %d frames, %d holds, netif %d frames", side.name, ds.TX.InPlace, ds.TX.Holds, nc.TxFrames)
+		}
 		t.Logf("%s: driver TX %+v RX %+v; device %+v; NAPI polls %d; model %+v", side.name, ds.TX, ds.RX, ds.Device, ds.NAPI.Polls, ms)
 	}
 }

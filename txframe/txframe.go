@@ -11,11 +11,25 @@ package txframe
 // segmentation requested it is one large TCP packet that the device cuts
 // into several frames on the wire.
 type Frame struct {
-	// Parts hold the frame's bytes in order. A driver copies them and keeps
-	// no reference after Transmit returns.
+	// Parts hold the frame's bytes in order. Without Hold a driver copies
+	// them and keeps no reference after Transmit returns.
 	Parts [][]byte
 	// Offload is the work left to the device; the zero value asks for none.
 	Offload Offload
+	// Hold, if not nil, says every part stays valid and unchanged until
+	// the driver calls Hold.Release, so the device may read the parts in
+	// place instead of from a copy. A driver that consumes the frame
+	// (counts it in Transmit's result: queued or dropped) calls Release
+	// exactly once: when the device has finished with every descriptor
+	// of the frame, or when the frame is dropped, at once or by a reset.
+	// A frame Transmit did not consume stays its sender's to release.
+	Hold Releaser
+}
+
+// Releaser ends a Frame's hold on its parts. It is an interface so the
+// stack can pass a pointer it already has (its packet) without allocating.
+type Releaser interface {
+	Release()
 }
 
 // Len is the frame's length in bytes.

@@ -84,6 +84,20 @@ type DMA interface {
 	Alloc(size, align int) (buf []byte, busAddr uint64, err error)
 }
 
+// DMAMapper is implemented by a DMA allocator that can also lend the device
+// memory it did not allocate, for a while (Linux's dma_map_single): a
+// driver's transmit path uses it to let the device read a frame's bytes
+// where the stack keeps them. On the unikernel memory is identity mapped,
+// so a heap buffer's address is its bus address (board.DMA.Map); in host
+// tests the shared arena lends fake bus addresses until Unmap.
+type DMAMapper interface {
+	// Map returns the bus address of buf[0], valid until Unmap, or false
+	// if the device cannot reach buf.
+	Map(buf []byte) (busAddr uint64, ok bool)
+	// Unmap ends a mapping of n bytes that Map made at busAddr.
+	Unmap(busAddr uint64, n int)
+}
+
 // Errors.
 var (
 	ErrDeviceFailed    = errors.New("virtio: device reports an error (DEVICE_NEEDS_RESET or FAILED)")

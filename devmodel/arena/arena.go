@@ -36,6 +36,12 @@ type Arena struct {
 	failNext int
 	allocs   uint64
 	failures uint64
+	// mapped are the windows Map handed out, by window number; free
+	// lists the numbers of unused ones.
+	mapped       [][]byte
+	free         []int
+	maps, unmaps uint64
+	badUnmaps    uint64
 }
 
 // New returns an arena of size bytes (DefaultSize if size <= 0).
@@ -93,12 +99,89 @@ func (a *Arena) Used() int {
 	return a.used
 }
 
-// Bytes returns the allocated bytes at bus address addr, length n, or false
-// if any of them lies outside what Alloc has handed out. Tests use it to
-// inspect memory the way the device sees it.
+// Mapped memory: ordinary memory a driver lends the device for a while
+// (Map), the way a unikernel with identity-mapped memory gives a device a
+// heap buffer's physical address. Each mapping gets a window of mapWindow
+// bytes of fake bus addresses from MapBase on, so an address names its
+// mapping without a search and a stale address finds nothing.
+const (
+	MapBase   = 1 << 40
+	mapWindow = 1 << 24
+)
+
+// Map lends buf to the device until Unmap: the bus address of buf[0], or
+// false for an empty buffer or one larger than a window.
+func (a *Arena) Map(buf []byte) (busAddr uint64, ok bool) {
+	if len(buf) == 0 || len(buf) > mapWindow {
+		return 0, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var w int
+	if k := len(a.free); k > 0 {
+		w, a.free = a.free[k-1], a.free[:k-1]
+	} else {
+		w = len(a.mapped)
+		a.mapped = append(a.mapped, nil)
+	}
+	a.mapped[w] = buf
+	a.maps++
+	return MapBase + uint64(w)*mapWindow, true
+}
+
+// Unmap ends the loan Map made at busAddr; the device can no longer reach
+// the buffer. An address Map did not hand out, or one already unmapped, is
+// counted (see Maps) and otherwise ignored.
+func (a *Arena) Unmap(busAddr uint64, n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w, ok := a.window(busAddr)
+	if !ok || (busAddr-MapBase)%mapWindow != 0 || len(a.mapped[w]) != n {
+		a.badUnmaps++
+		return
+	}
+	a.mapped[w] = nil
+	a.free = append(a.free, w)
+	a.unmaps++
+}
+
+// window is the number of the live mapping holding busAddr. Called with mu
+// held.
+func (a *Arena) window(busAddr uint64) (int, bool) {
+	if busAddr < MapBase {
+		return 0, false
+	}
+	w := (busAddr - MapBase) / mapWindow
+	if w >= uint64(len(a.mapped)) || a.mapped[w] == nil {
+		return 0, false
+	}
+	return int(w), true
+}
+
+// Maps returns the Map and Unmap calls so far, and the Unmap calls that
+// named no live mapping. Tests compare them to find a leaked or doubly
+// ended loan.
+func (a *Arena) Maps() (maps, unmaps, bad uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.maps, a.unmaps, a.badUnmaps
+}
+
+// Bytes returns the allocated or mapped bytes at bus address addr, length
+// n, or false if any of them lies outside what Alloc has handed out or a
+// live mapping. Tests use it to inspect memory the way the device sees it.
 func (a *Arena) Bytes(addr uint64, n int) ([]byte, bool) {
 	a.mu.Lock()
 	used := a.used
+	if w, ok := a.window(addr); ok && n >= 0 {
+		b := a.mapped[w]
+		a.mu.Unlock()
+		off := (addr - MapBase) % mapWindow
+		if off > uint64(len(b)) || uint64(n) > uint64(len(b))-off {
+			return nil, false
+		}
+		return b[off : off+uint64(n) : off+uint64(n)], true
+	}
 	a.mu.Unlock()
 	if n < 0 || addr < Base {
 		return nil, false

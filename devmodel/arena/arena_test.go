@@ -50,3 +50,32 @@ func TestArenaAlloc(t *testing.T) {
 		t.Errorf("Counts: %d allocs, %d failures; want 3 and 7", allocs, failures)
 	}
 }
+
+// TestArenaMap: a mapping reads the lent buffer through its bus address
+// until Unmap; a stale or foreign Unmap is counted and changes nothing.
+func TestArenaMap(t *testing.T) {
+	a := New(4096)
+	buf := []byte("lent to the device")
+	bus, ok := a.Map(buf)
+	if !ok || bus < MapBase {
+		t.Fatalf("Map: %#x %v", bus, ok)
+	}
+	if b, ok := a.Bytes(bus+5, 2); !ok || string(b) != "to" {
+		t.Fatalf("Bytes in the mapping: %q %v", b, ok)
+	}
+	if _, ok := a.Bytes(bus, len(buf)+1); ok {
+		t.Fatal("Bytes past the mapping succeeded")
+	}
+	a.Unmap(bus, len(buf))
+	if _, ok := a.Bytes(bus, 1); ok {
+		t.Fatal("Bytes after Unmap succeeded")
+	}
+	a.Unmap(bus, len(buf))
+	a.Unmap(Base, 1)
+	if maps, unmaps, bad := a.Maps(); maps != 1 || unmaps != 1 || bad != 2 {
+		t.Errorf("maps %d unmaps %d bad %d", maps, unmaps, bad)
+	}
+	if _, ok := a.Map(nil); ok {
+		t.Error("empty buffer mapped")
+	}
+}

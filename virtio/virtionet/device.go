@@ -67,8 +67,9 @@ type Device struct {
 	txMu      sync.Mutex
 	txq       *virtio.Queue
 	txMem     txArena
-	txSlots   []txSlot         // per chain head
-	txChain   [2]virtio.Buffer // scratch for one chain
+	txSlots   []txSlot                  // per chain head
+	txChain   [maxTxChain]virtio.Buffer // scratch for one chain
+	mapper    virtio.DMAMapper          // nil: every frame is copied
 	txStopped bool
 	txWatch   txWatch
 	tx        TxStats

@@ -37,6 +37,18 @@ type TxStats struct {
 	DropExceedsRing uint64 `json:"drop_exceeds_ring"`
 	DropNoCarrier   uint64 `json:"drop_no_carrier"`
 	DropReset       uint64 `json:"drop_reset"`
+	// DropMap counts frames dropped because the DMA mapper refused one
+	// of their parts (memory the device cannot reach).
+	DropMap uint64 `json:"drop_map"`
+	// Holds counts consumed frames whose parts the stack held for the
+	// driver (txframe.Frame.Hold); Releases the holds ended. They are
+	// equal whenever no held frame is in the queue. InPlace counts the
+	// frames the device read (partly) in place, DescriptorsInPlace their
+	// descriptors pointing into the stack's memory.
+	Holds              uint64 `json:"holds"`
+	Releases           uint64 `json:"releases"`
+	InPlace            uint64 `json:"in_place"`
+	DescriptorsInPlace uint64 `json:"descriptors_in_place"`
 	// RingFull counts Transmit calls that found the queue full and
 	// stopped it; Wakes the txReady calls that restarted it.
 	RingFull uint64 `json:"ring_full"`
@@ -57,7 +69,10 @@ type TxStats struct {
 type txSlot struct {
 	segs  int32
 	bytes int32
-	piece int32 // its memory in txArena
+	piece int32            // its memory in txArena
+	hold  txframe.Releaser // the frame's hold, while the device reads it in place
+	nmaps int32
+	maps  [maxTxChain]txMap // the chain's buffers in the stack's memory
 }
 
 // txWatch is the watchdog's view of transmit progress.
@@ -76,6 +91,7 @@ func (d *Device) allocTx(dma virtio.DMA) error {
 	}
 	d.txMem = newTxArena(mem[:n], bus, d.txq.Size())
 	d.txSlots = make([]txSlot, d.txq.Size())
+	d.mapper, _ = dma.(virtio.DMAMapper)
 	return nil
 }
 
@@ -111,8 +127,8 @@ func alignDown(v, a int) int { return v &^ (a - 1) }
 // maxFrame is the largest frame without TSO.
 func (d *Device) maxFrame() int { return ethHeaderLen + vlanTagLen + d.mtu }
 
-// txDescs is the number of descriptors a frame takes: one for header and
-// frame, two when the header goes apart.
+// txDescs is the number of descriptors a copied frame takes: one for
+// header and frame, two when the header goes apart.
 func (d *Device) txDescs() int {
 	if d.split {
 		return 2
@@ -121,8 +137,9 @@ func (d *Device) txDescs() int {
 }
 
 // Transmit copies frames, in order, behind a virtio-net header into the
-// transmit memory, one contiguous piece each, and makes them available to
-// the device, with one
+// transmit memory, one contiguous piece each (or, for frames the stack
+// holds, only their headers and small parts, the rest read in place: see
+// txref.go), and makes them available to the device, with one
 // notification for the whole call if the device wants it. A frame may ask
 // for checksum insertion or TCP segmentation within TxCapabilities. It
 // returns how many frames it consumed: queued, or dropped and counted
@@ -139,7 +156,9 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 		f := &frames[i]
 		n := f.Len()
 		h, segs, ok := d.txHeader(&f.Offload, n)
-		need := d.hdrLen + n
+		lay := d.txLayout(f, n)
+		need := d.hdrLen + lay.copied
+		queuedBefore := queued
 		switch {
 		case n < ethHeaderLen:
 			s.DropRunt++
@@ -151,12 +170,19 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 			s.DropExceedsRing++
 		case !carrier:
 			s.DropNoCarrier++
-		case !d.txRoom(need) && d.txMakeRoom(need, &queued):
+		case !d.txRoom(need, lay.descs) && d.txMakeRoom(need, lay.descs, &queued):
 			d.txKick(queued)
 			return consumed
+		case !d.txQueue(f, n, &h, segs, &lay):
+			s.DropMap++
 		default:
-			d.txQueue(f, n, &h, segs)
 			queued++
+		}
+		if f.Hold != nil {
+			s.Holds++
+			if queued == queuedBefore || !lay.inPlace {
+				d.txRelease(f.Hold) // dropped, or copied: nothing left to read
+			}
 		}
 		consumed++
 	}
@@ -199,10 +225,10 @@ func (d *Device) txHeader(o *txframe.Offload, n int) (h Header, segs int, ok boo
 	return h, (n - hdr + mss - 1) / mss, true
 }
 
-// txRoom reports room for a frame of need bytes with its header:
-// descriptors and memory.
-func (d *Device) txRoom(need int) bool {
-	return d.txq.Free() >= d.txDescs() && d.txMem.fits(need)
+// txRoom reports room for a frame taking need bytes of transmit memory
+// with its header, and descs descriptors.
+func (d *Device) txRoom(need, descs int) bool {
+	return d.txq.Free() >= descs && d.txMem.fits(need)
 }
 
 // txMakeRoom reclaims what the device has finished; if that is not room
@@ -211,10 +237,10 @@ func (d *Device) txRoom(need int) bool {
 // interrupt once most chains in flight are done (checking for
 // completions that raced with the request). It reports whether the queue
 // still lacks room. Called with txMu held.
-func (d *Device) txMakeRoom(need int, queued *int) bool {
+func (d *Device) txMakeRoom(need, descs int, queued *int) bool {
 	for {
 		d.txReclaim()
-		if d.txRoom(need) {
+		if d.txRoom(need, descs) {
 			return false
 		}
 		if *queued > 0 {
@@ -231,63 +257,6 @@ func (d *Device) txMakeRoom(need int, queued *int) bool {
 		}
 		d.txq.DisableInterrupts()
 	}
-}
-
-// txQueue copies one frame behind its header into its piece of the
-// transmit memory and adds the chain. Called with txMu held and room for
-// it.
-func (d *Device) txQueue(f *txframe.Frame, n int, h *Header, segs int) {
-	a := &d.txMem
-	hl := d.hdrLen
-	off, piece := a.alloc(hl + n)
-	buf := a.mem[off : off+hl+n]
-	h.Put(buf, hl)
-	var c partsCursor
-	c.copyTo(buf[hl:], f.Parts)
-	addr := a.bus + uint64(off)
-	chain := d.txChain[:1]
-	if d.split {
-		chain = d.txChain[:2]
-		chain[0] = virtio.Buffer{Addr: addr, Len: uint32(hl)}
-		chain[1] = virtio.Buffer{Addr: addr + uint64(hl), Len: uint32(n)}
-	} else {
-		chain[0] = virtio.Buffer{Addr: addr, Len: uint32(hl + n)}
-	}
-	head, err := d.txq.Add(chain...)
-	if err != nil {
-		// Cannot happen: the caller made room.
-		panic("virtio-net: transmit queue full: " + err.Error())
-	}
-	d.txSlots[head] = txSlot{segs: int32(segs), bytes: int32(n), piece: int32(piece)}
-	s := &d.tx
-	s.Descriptors += uint64(len(chain))
-	switch {
-	case h.GSOType != VIRTIO_NET_HDR_GSO_NONE:
-		s.TSO++
-	case h.Flags != 0:
-		s.ChecksumOffload++
-	}
-}
-
-// partsCursor walks a frame's parts as one byte stream.
-type partsCursor struct {
-	part, off int
-}
-
-// copyTo fills dst from parts, starting where the previous call stopped,
-// and returns the bytes copied.
-func (c *partsCursor) copyTo(dst []byte, parts [][]byte) int {
-	total := 0
-	for len(dst) > 0 && c.part < len(parts) {
-		k := copy(dst, parts[c.part][c.off:])
-		dst = dst[k:]
-		total += k
-		c.off += k
-		if c.off == len(parts[c.part]) {
-			c.part, c.off = c.part+1, 0
-		}
-	}
-	return total
 }
 
 // txKick publishes queued frames and notifies the device if it wants it.
@@ -319,7 +288,7 @@ func (d *Device) txCleanLocked() (wake bool) {
 	d.txReclaim()
 	// Room for the largest frame, as Linux's virtio_net wakes with room
 	// for a maximal skb.
-	wake = d.txStopped && d.txRoom(d.hdrLen+d.tsoMaxFrame())
+	wake = d.txStopped && d.txRoom(d.hdrLen+d.tsoMaxFrame(), d.txDescs())
 	if wake {
 		d.txStopped = false
 		d.tx.Wakes++
@@ -343,8 +312,7 @@ func (d *Device) txReclaim() {
 		case u.Err != nil:
 			d.tx.BadUsedLen++
 		}
-		p := d.txSlots[u.Head]
-		d.txMem.release(int(p.piece))
+		p := d.txRetire(u.Head)
 		d.tx.Packets++
 		d.tx.Bytes += uint64(p.bytes)
 		d.tx.Segments += uint64(p.segs)
@@ -355,6 +323,9 @@ func (d *Device) txReclaim() {
 // a reset and forgets them. Called with txMu held once the device is
 // reset and txReclaim has taken what it finished.
 func (d *Device) txDropInFlight() {
-	d.txq.Detach(func(uint16) { d.tx.DropReset++ })
+	d.txq.Detach(func(head uint16) {
+		d.txRetire(head)
+		d.tx.DropReset++
+	})
 	d.txMem.reset()
 }
