@@ -55,6 +55,9 @@ type groEndpoint struct {
 	// are on; acks holds the ACK held back.
 	coalesce bool
 	acks     ackHolder
+	// engineHolds is whether the engine may hold packets (it was given
+	// one since it was last flushed).
+	engineHolds bool
 	// verified is the checksum state of the packet being delivered.
 	verified atomic.Bool
 	// ep is the endpoint below, which parsed the headers of the packet
@@ -80,8 +83,16 @@ func newGROEndpoint(child stack.LinkEndpoint, ep *Endpoint, enabled bool) *groEn
 // packet goes straight up after what the engine holds (see the type
 // comment).
 func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
-	g.c.rxGROIn.Add(1)
 	pkt.NetworkProtocolNumber = proto
+	if r := &g.ep.rxSeg; r.pkt == pkt && r.coalesced {
+		// Merged by the endpoint, whose frames counted in rx_gro_in; it
+		// goes up after the packets held here, which came before.
+		g.releaseACK()
+		g.flushEngine()
+		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
+		return
+	}
+	g.c.rxGROIn.Add(1)
 	if !g.coalesce {
 		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 		return
@@ -92,15 +103,18 @@ func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pk
 	}
 	if seg.payload > 0 {
 		g.engine.Enqueue(pkt)
+		g.engineHolds = true
 		return
 	}
 	g.flushEngine()
 	(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 }
 
-// Flush delivers every packet the engine and the ACK holder hold. Called at
-// the end of each receive batch, on the receive goroutine.
+// Flush delivers every packet held: the endpoint's coalesced packets, then
+// what the ACK holder and the engine hold. Called at the end of each
+// receive batch, on the receive goroutine.
 func (g *groEndpoint) Flush() {
+	g.ep.releaseAll()
 	g.releaseACK()
 	g.flushEngine()
 }
@@ -111,6 +125,10 @@ func (g *groEndpoint) Flush() {
 // google/gvisor#14081, TestGROFlushDeliversAll), so it is called until it
 // delivers nothing; each bucket delivers its packets oldest first.
 func (g *groEndpoint) flushEngine() {
+	if !g.engineHolds {
+		return
+	}
+	g.engineHolds = false
 	for {
 		out := g.c.rxGROOut.Load()
 		g.engine.Flush()
