@@ -186,8 +186,7 @@ func (e *Endpoint) coalesce(d stack.NetworkDispatcher, frame []byte, h rxHeaders
 		case f.continues(s, p) && f.size+p > coalesceMax:
 			e.release(i, flushFull)
 		case f.continues(s, p):
-			e.c.rxGROIn.Add(1)
-			e.c.rxCoalescedIn.Add(1)
+			e.took()
 			f.add(s, p)
 			if p < f.mss || s.pshSet(h) {
 				e.release(i, flushPush)
@@ -203,12 +202,20 @@ func (e *Endpoint) coalesce(d stack.NetworkDispatcher, frame []byte, h rxHeaders
 	if c.n == len(c.flows) {
 		e.release(0, flushEvict)
 	}
+	e.took()
 	c.d = d
 	c.flows[c.n].start(s, h, p)
 	c.n++
+	return true
+}
+
+// took counts a frame the coalescer takes and tells the layer above.
+func (e *Endpoint) took() {
 	e.c.rxGROIn.Add(1)
 	e.c.rxCoalescedIn.Add(1)
-	return true
+	if e.onCoalesced != nil {
+		e.onCoalesced()
+	}
 }
 
 // pshSet reports whether the segment has PSH set.

@@ -72,6 +72,9 @@ type Endpoint struct {
 	// co holds the flows the receive coalescer is merging (coalesce.go),
 	// while verifyTCP is set; only the receive upcall's goroutine uses it.
 	co coalescer
+	// onCoalesced, set by the GRO layer above before Attach, hears of
+	// every frame the coalescer takes.
+	onCoalesced func()
 
 	mu         sync.RWMutex
 	dispatcher stack.NetworkDispatcher

@@ -74,7 +74,16 @@ func newGROEndpoint(child stack.LinkEndpoint, ep *Endpoint, enabled bool) *groEn
 	g.Endpoint.Init(child, g)
 	g.engine.Init(enabled)
 	g.engine.Dispatcher = (*groDeliverer)(g)
+	ep.onCoalesced = g.coalescedFrame
 	return g
+}
+
+// coalescedFrame hears that the endpoint's coalescer took a frame. To the
+// ACK holder that is a packet other than a pure ACK: it ends a run of
+// them, and the held ACK goes up before it, as it would before any data.
+func (g *groEndpoint) coalescedFrame() {
+	g.acks.lastIsACK = false
+	g.releaseACK()
 }
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher for the link
