@@ -10,7 +10,9 @@ import (
 )
 
 // groEndpoint sits between the link layer (Ethernet already parsed) and the
-// NIC. It runs received packets through gVisor's GRO engine (stack/gro),
+// NIC. Bulk TCP data arrives already merged by the endpoint's coalescer
+// (coalesce.go) and passes the engine by; it runs other received packets
+// through gVisor's GRO engine (stack/gro),
 // which merges in-order TCP segments of a flow into one larger packet, and
 // delivers what the engine holds when the driver's receive batch ends
 // (Flush), so coalescing never delays a packet past its poll.
