@@ -88,9 +88,12 @@ const (
 
 // rxSegment is what the coalescer reads of a received TCP segment.
 type rxSegment struct {
-	frame    []byte // Ethernet header to the IP packet's end
-	hdrLen   int    // Ethernet, IP and TCP headers
-	key      []byte // addresses, ports, TOS or traffic class and flow label
+	frame  []byte // Ethernet header to the IP packet's end
+	hdrLen int    // Ethernet, IP and TCP headers
+	// key is the flow: addresses, ports, IPv4 TOS or IPv6 traffic class
+	// and flow label, in keyBuf.
+	key      []byte
+	keyBuf   [2*header.IPv6AddressSize + 4 + 4]byte
 	seq, ack uint32
 	tsOff    int // offset of the timestamp option in the TCP header, or 0
 	tsVal    uint32
@@ -102,15 +105,19 @@ type rxSegment struct {
 func parseRxSegment(frame []byte, h rxHeaders, s *rxSegment) {
 	l3 := frame[header.EthernetMinimumSize:]
 	tcp := header.TCP(l3[h.ipLen : h.ipLen+h.tcpLen])
-	*s = rxSegment{frame: frame, hdrLen: header.EthernetMinimumSize + h.ipLen + h.tcpLen,
-		seq: tcp.SequenceNumber(), ack: tcp.AckNumber()}
+	s.frame, s.hdrLen = frame, header.EthernetMinimumSize+h.ipLen+h.tcpLen
+	s.seq, s.ack, s.tsOff, s.tsVal = tcp.SequenceNumber(), tcp.AckNumber(), 0, 0
+	var n int
 	if h.ipLen == header.IPv4MinimumSize {
-		s.key = append(append(s.key[:0:0], l3[12:20]...), tcp[:4]...)
-		s.key = append(s.key, l3[1]) // TOS
+		n = copy(s.keyBuf[:], l3[12:20])
+		n += copy(s.keyBuf[n:], tcp[:4])
+		n += copy(s.keyBuf[n:], l3[1:2]) // TOS
 	} else {
-		s.key = append(append(s.key[:0:0], l3[8:40]...), tcp[:4]...)
-		s.key = append(s.key, l3[:4]...) // traffic class, flow label
+		n = copy(s.keyBuf[:], l3[8:40])
+		n += copy(s.keyBuf[n:], tcp[:4])
+		n += copy(s.keyBuf[n:], l3[:4]) // traffic class, flow label
 	}
+	s.key = s.keyBuf[:n]
 	flags := tcp.Flags()
 	s.mergeable = (flags == header.TCPFlagAck || flags == header.TCPFlagAck|header.TCPFlagPsh) &&
 		tcp[header.TCPDataOffset]&0x0F == 0
@@ -141,7 +148,7 @@ func (s *rxSegment) payload() []byte { return s.frame[s.hdrLen:] }
 
 // heldFlow is one flow's held packet.
 type heldFlow struct {
-	key    [2*header.IPv6AddressSize + 4 + 4]byte // rxSegment.key
+	key    [len(rxSegment{}.keyBuf)]byte // rxSegment.key
 	keyLen int
 	views  [coalesceMax / heldChunk]*buffer.View
 	nviews int

@@ -250,3 +250,25 @@ func TestCoalesceLeavesOthers(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReceiveBulk is the receive path of a bulk TCP upload: batches
+// of 64 full frames of 4 connections, through the endpoint, Ethernet and
+// GRO to a NIC that drops them.
+func BenchmarkReceiveBulk(b *testing.B) {
+	d, _, g, _ := newGROTestbed()
+	g.Attach(nopDispatcher{})
+	var frames [][]byte
+	for i := range uint32(64) {
+		frames = append(frames, flowSegment(int(i%4)*2, i/4*1448, 1448, 1, 1, false))
+	}
+	b.SetBytes(int64(len(frames[0])))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		d.rx(frames[i], false)
+		if i++; i == len(frames) {
+			g.Flush()
+			i = 0
+		}
+	}
+}
