@@ -160,7 +160,6 @@ type heldFlow struct {
 	ack    uint32
 	tsOff  int
 	tsVal  uint32 // of the last segment
-	segs   int
 }
 
 // coalescer holds the flows of the receive batch under way.
@@ -250,7 +249,7 @@ func (f *heldFlow) start(s *rxSegment, h rxHeaders, p int) {
 	f.views[0], f.nviews = v, 1
 	f.size, f.hdrLen, f.ipLen = len(s.frame), s.hdrLen, h.ipLen
 	f.mss, f.next, f.ack = p, s.seq+uint32(p), s.ack
-	f.tsOff, f.tsVal, f.segs = s.tsOff, s.tsVal, 1
+	f.tsOff, f.tsVal = s.tsOff, s.tsVal
 }
 
 // continues reports whether s, with p bytes of payload, may be appended to
@@ -305,7 +304,6 @@ func (f *heldFlow) add(s *rxSegment, p int) {
 	f.size += p
 	f.next += uint32(p)
 	f.ack, f.tsVal = s.ack, s.tsVal
-	f.segs++
 }
 
 // release sends flow i's held packet up, counting why.
