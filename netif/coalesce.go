@@ -182,6 +182,9 @@ func (e *Endpoint) coalesce(d stack.NetworkDispatcher, frame []byte, h rxHeaders
 		}
 		return false
 	}
+	if c.n == 0 && len(frame) > e.maxFrame {
+		return false // cannot start a held packet (GSO from virtio-net)
+	}
 	s := &c.seg
 	parseRxSegment(frame, h, s)
 	p := len(frame) - s.hdrLen
