@@ -300,14 +300,17 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 // layers above and releases it. A verified packet's headers hdrs go with
 // it for GRO (segmentOf).
 func (e *Endpoint) deliver(d stack.NetworkDispatcher, pkt *stack.PacketBuffer, hdrs rxHeaders, coalesced bool) {
-	if pkt.RXChecksumValidated {
+	verified := pkt.RXChecksumValidated
+	if verified {
 		e.rxSeg = receivedSegment{pkt, hdrs, coalesced}
 	}
 	size := pkt.Size()
 	// The protocol comes from the Ethernet header, which ethernet.Endpoint
 	// parses before handing the packet to the NIC.
 	d.DeliverNetworkPacket(0, pkt)
-	e.rxSeg = receivedSegment{}
+	if verified {
+		e.rxSeg = receivedSegment{}
+	}
 	lattrace.Record(lattrace.KindDeliver, uint32(size))
 	pkt.DecRef()
 }

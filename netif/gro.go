@@ -95,6 +95,11 @@ func (g *groEndpoint) coalescedFrame() {
 // comment).
 func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	pkt.NetworkProtocolNumber = proto
+	if !g.coalesce {
+		g.c.rxGROIn.Add(1)
+		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
+		return
+	}
 	if r := &g.ep.rxSeg; r.pkt == pkt && r.coalesced {
 		// Merged by the endpoint, whose frames counted in rx_gro_in; it
 		// goes up after the packets held here, which came before.
@@ -104,10 +109,6 @@ func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pk
 		return
 	}
 	g.c.rxGROIn.Add(1)
-	if !g.coalesce {
-		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
-		return
-	}
 	seg := g.ep.segmentOf(pkt)
 	if g.holdACK(pkt, &seg) {
 		return
