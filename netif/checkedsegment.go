@@ -115,6 +115,9 @@ type checkedSegment struct {
 type receivedSegment struct {
 	pkt  *stack.PacketBuffer
 	hdrs rxHeaders
+	// coalesced is whether pkt is a held packet of the coalescer, which
+	// skips GRO.
+	coalesced bool
 }
 
 // segmentOf returns pkt's TCP segment if pkt (IP header first, trimmed to

@@ -2,7 +2,8 @@
 // whole Ethernet frames: transmit with the device's offloads (TSO, checksum
 // insertion) or software segmentation where it has none, and the receive
 // path (the checks of what a device's checksum verdict does not vouch for,
-// GRO, pure-ACK coalescing), with the counters of both. NewLink stacks it
+// coalescing of bulk TCP data before gVisor's packet exists, GRO, pure-ACK
+// coalescing), with the counters of both. NewLink stacks it
 // with Ethernet framing, GRO and a transmit queue into what a gVisor NIC
 // is created on; the stack's configuration on top (addresses, routes,
 // neighbour discovery) is package tamanet/netstack's.

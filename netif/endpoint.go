@@ -73,6 +73,12 @@ type Endpoint struct {
 	// rxSeg is the verified frame being delivered and its headers, for
 	// GRO above (segmentOf); only the receive upcall's goroutine uses it.
 	rxSeg receivedSegment
+	// co holds the flows the receive coalescer is merging (coalesce.go),
+	// while verifyTCP is set; only the receive upcall's goroutine uses it.
+	co coalescer
+	// onCoalesced, set by the GRO layer above before Attach, hears of
+	// every frame the coalescer takes.
+	onCoalesced func()
 
 	mu         sync.RWMutex
 	dispatcher stack.NetworkDispatcher
@@ -284,18 +290,32 @@ func (e *Endpoint) receive(frame []byte, csumOK bool) {
 		// length for the IP datagram's: drop the link layer's padding.
 		frame = frame[:hdrs.ipEnd]
 	}
+	if e.offload && e.verifyTCP.Load() && e.coalesce(d, frame, hdrs, verified) {
+		return
+	}
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
 		Payload: buffer.MakeWithData(frame),
 	})
 	pkt.RXChecksumValidated = verified
+	e.deliver(d, pkt, hdrs, false)
+}
+
+// deliver hands pkt, a received frame or a held packet (coalesced), to the
+// layers above and releases it. A verified packet's headers hdrs go with
+// it for GRO (segmentOf).
+func (e *Endpoint) deliver(d stack.NetworkDispatcher, pkt *stack.PacketBuffer, hdrs rxHeaders, coalesced bool) {
+	verified := pkt.RXChecksumValidated
 	if verified {
-		e.rxSeg = receivedSegment{pkt, hdrs}
+		e.rxSeg = receivedSegment{pkt, hdrs, coalesced}
 	}
+	size := pkt.Size()
 	// The protocol comes from the Ethernet header, which ethernet.Endpoint
 	// parses before handing the packet to the NIC.
 	d.DeliverNetworkPacket(0, pkt)
-	e.rxSeg = receivedSegment{}
-	lattrace.Record(lattrace.KindDeliver, uint32(len(frame)))
+	if verified {
+		e.rxSeg = receivedSegment{}
+	}
+	lattrace.Record(lattrace.KindDeliver, uint32(size))
 	pkt.DecRef()
 }
 

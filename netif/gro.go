@@ -10,7 +10,9 @@ import (
 )
 
 // groEndpoint sits between the link layer (Ethernet already parsed) and the
-// NIC. It runs received packets through gVisor's GRO engine (stack/gro),
+// NIC. Bulk TCP data arrives already merged by the endpoint's coalescer
+// (coalesce.go) and passes the engine by; it runs other received packets
+// through gVisor's GRO engine (stack/gro),
 // which merges in-order TCP segments of a flow into one larger packet, and
 // delivers what the engine holds when the driver's receive batch ends
 // (Flush), so coalescing never delays a packet past its poll.
@@ -55,6 +57,9 @@ type groEndpoint struct {
 	// are on; acks holds the ACK held back.
 	coalesce bool
 	acks     ackHolder
+	// engineHolds is whether the engine may hold packets (it was given
+	// one since it was last flushed).
+	engineHolds bool
 	// verified is the checksum state of the packet being delivered.
 	verified atomic.Bool
 	// ep is the endpoint below, which parsed the headers of the packet
@@ -71,7 +76,16 @@ func newGROEndpoint(child stack.LinkEndpoint, ep *Endpoint, enabled bool) *groEn
 	g.Endpoint.Init(child, g)
 	g.engine.Init(enabled)
 	g.engine.Dispatcher = (*groDeliverer)(g)
+	ep.onCoalesced = g.coalescedFrame
 	return g
+}
+
+// coalescedFrame hears that the endpoint's coalescer took a frame. To the
+// ACK holder that is a packet other than a pure ACK: it ends a run of
+// them, and the held ACK goes up before it, as it would before any data.
+func (g *groEndpoint) coalescedFrame() {
+	g.acks.lastIsACK = false
+	g.releaseACK()
 }
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher for the link
@@ -80,27 +94,39 @@ func newGROEndpoint(child stack.LinkEndpoint, ep *Endpoint, enabled bool) *groEn
 // packet goes straight up after what the engine holds (see the type
 // comment).
 func (g *groEndpoint) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
-	g.c.rxGROIn.Add(1)
 	pkt.NetworkProtocolNumber = proto
 	if !g.coalesce {
+		g.c.rxGROIn.Add(1)
 		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 		return
 	}
+	if r := &g.ep.rxSeg; r.pkt == pkt && r.coalesced {
+		// Merged by the endpoint, whose frames counted in rx_gro_in; it
+		// goes up after the packets held here, which came before.
+		g.releaseACK()
+		g.flushEngine()
+		(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
+		return
+	}
+	g.c.rxGROIn.Add(1)
 	seg := g.ep.segmentOf(pkt)
 	if g.holdACK(pkt, &seg) {
 		return
 	}
 	if seg.payload > 0 {
 		g.engine.Enqueue(pkt)
+		g.engineHolds = true
 		return
 	}
 	g.flushEngine()
 	(*groDeliverer)(g).DeliverNetworkPacket(proto, pkt)
 }
 
-// Flush delivers every packet the engine and the ACK holder hold. Called at
-// the end of each receive batch, on the receive goroutine.
+// Flush delivers every packet held: the endpoint's coalesced packets, then
+// what the ACK holder and the engine hold. Called at the end of each
+// receive batch, on the receive goroutine.
 func (g *groEndpoint) Flush() {
+	g.ep.releaseAll()
 	g.releaseACK()
 	g.flushEngine()
 }
@@ -111,6 +137,10 @@ func (g *groEndpoint) Flush() {
 // google/gvisor#14081, TestGROFlushDeliversAll), so it is called until it
 // delivers nothing; each bucket delivers its packets oldest first.
 func (g *groEndpoint) flushEngine() {
+	if !g.engineHolds {
+		return
+	}
+	g.engineHolds = false
 	for {
 		out := g.c.rxGROOut.Load()
 		g.engine.Flush()

@@ -80,6 +80,20 @@ func tcpSegment(seq uint32, n int) []byte {
 	return s
 }
 
+// dataSegment is a TCP segment at seq with n bytes of payload (as
+// tcpSegment's) acknowledging ack, with a timestamp option (tsVal, tsEcr)
+// if tsVal is not 0.
+func dataSegment(seq uint32, n int, ack, tsVal, tsEcr uint32) []byte {
+	s := ackSegment(seq, ack, tsVal, nil)
+	if tsVal != 0 {
+		binary.BigEndian.PutUint32(s[len(s)-4:], tsEcr)
+	}
+	for i := range n {
+		s = append(s, byte(seq)+byte(i))
+	}
+	return s
+}
+
 // TestGROVerifiedPacketsOnly feeds an endpoint with GRO three in-order TCP
 // segments, one damaged TCP segment, and a UDP datagram, and checks what
 // the NIC would see: the good segments merged into one packet delivered with

@@ -17,8 +17,9 @@ type LinkOptions struct {
 	// driver's ring is full (at least 1).
 	TxQueueLen int
 	// Tap, if set, wraps the Ethernet layer before GRO goes on top, so
-	// what it puts there (a capture, say) sees packets as they arrived
-	// and as they leave.
+	// what it puts there (a capture, say) sees packets as they leave and
+	// as they arrived, except TCP data the endpoint's coalescer merged
+	// (coalesce.go), which it sees merged.
 	Tap func(stack.LinkEndpoint) (stack.LinkEndpoint, error)
 	// OnCarrier, if set, is called on the driver's link upcall after the
 	// endpoint has read and counted the carrier (Endpoint.LinkUp); it

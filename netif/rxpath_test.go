@@ -147,7 +147,10 @@ type rxInput struct {
 // after the frame (0x20), one of two connections (0x40) and whether the
 // frame's byte pos is xored with val (0x80); p is the shape's parameter.
 // Each connection's acknowledgement moves back, stays or moves on with
-// each frame (p's low bits), and its data segments follow each other.
+// each frame (p's low bits), and its data segments follow each other, or
+// leave a gap or repeat the last (val), carry the acknowledgement and a
+// timestamp or not (val), a flag besides ACK and PSH (pos), and a size
+// beyond the MTU (pos).
 func rxInputs(data []byte) []rxInput {
 	var in []rxInput
 	acks := [2]uint32{1000, 1000}
@@ -162,17 +165,34 @@ func rxInputs(data []byte) []rxInput {
 			h.WindowSize += uint16(p >> 7) // a window update
 		}
 		segment := func(n int) []byte { // the connection's next data
-			s := tcpSegment(seqs[conn], n)
+			seq := seqs[conn]
+			switch {
+			case val&0x0C == 0x04: // a gap: out of order
+				seq += 10
+			case val&0x0C == 0x08: // a retransmission
+				seq -= uint32(n)
+			}
+			var s []byte
+			if val&3 == 0 {
+				s = tcpSegment(seq, n)
+			} else { // the acknowledgement, a timestamp (val&2) from val
+				s = dataSegment(seq, n, ack, uint32(val>>4)*uint32(val&2), uint32(val))
+			}
 			header.TCP(s).SetSourcePort(80 + uint16(conn))
 			if p&0x80 != 0 {
 				s[header.TCPFlagsOffset] |= byte(header.TCPFlagPsh)
 			}
-			seqs[conn] += uint32(n)
+			s[header.TCPFlagsOffset] |= []byte{0, 0, 0, 0, byte(header.TCPFlagFin), byte(header.TCPFlagRst),
+				byte(header.TCPFlagSyn), byte(header.TCPFlagUrg)}[pos&7]
+			seqs[conn] = seq + uint32(n)
 			return s
 		}
 		size := 100 // segments of one size merge
-		if p&4 != 0 {
+		switch {
+		case p&4 != 0:
 			size = int(p>>3&0xF) + 1
+		case pos&0x18 == 0x18: // beyond the MTU, like virtio-net's GSO
+			size = 1600
 		}
 		var f []byte
 		switch c & 0xF {
@@ -331,6 +351,21 @@ func (a *rxSpec) supersedes(b *rxSpec) bool {
 		a.hasTS == b.hasTS && (!a.hasTS || int32(a.ts-b.ts) >= 0)
 }
 
+// tsEchoAt returns the offset of the timestamp echo in tcp, whose options
+// are NOPs, EOL and timestamps, or 0 if it has no timestamp.
+func tsEchoAt(tcp header.TCP) int {
+	for i := header.TCPMinimumSize; i+header.TCPOptionTSLength <= int(tcp.DataOffset()); i++ {
+		switch tcp[i] {
+		case header.TCPOptionTS:
+			return i + 6
+		case header.TCPOptionNOP:
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
 // mergeable reports whether GRO may take the frame: a checked segment
 // with payload.
 func (a *rxSpec) mergeable() bool { return a.seg && a.payload > 0 }
@@ -375,9 +410,11 @@ func checkDelivery(t *testing.T, in []rxInput, rec *capsRecorder, c Counters) {
 			dropped++
 		}
 	}
-	// mayPass reports whether frame j may come up before frame h, earlier.
+	// mayPass reports whether frame j may come up before frame h, earlier:
+	// GRO and the coalescer hold data while other flows' segments pass.
 	mayPass := func(h, j int) bool {
-		return spec[h].mergeable() && spec[j].mergeable() && spec[h].flow != spec[j].flow
+		return spec[h].mergeable() && spec[j].seg &&
+			(spec[h].conn != spec[j].conn || spec[j].mergeable() && spec[h].flow != spec[j].flow)
 	}
 	// match returns the frames packet p is, starting with frame i, or nil.
 	match := func(i int, p []byte, verified bool) []int {
@@ -398,7 +435,11 @@ func checkDelivery(t *testing.T, in []rxInput, rec *capsRecorder, c Counters) {
 			switch {
 			case !pending[j]:
 			case q.mergeable() && q.flow == s.flow:
-				if end+q.payload > len(p) || !bytes.Equal(p[end:end+q.payload], q.up[q.hdrLen:]) {
+				// In order, no flag that cannot merge, the same bytes.
+				qFlags := q.up[q.ipLen+header.TCPFlagsOffset]
+				if q.seq != s.seq+uint32(end-len(s.up)+s.payload) ||
+					qFlags&^byte(header.TCPFlagAck|header.TCPFlagPsh|header.TCPFlagFin) != 0 ||
+					end+q.payload > len(p) || !bytes.Equal(p[end:end+q.payload], q.up[q.hdrLen:]) {
 					return nil
 				}
 				frames, end = append(frames, j), end+q.payload
@@ -414,7 +455,22 @@ func checkDelivery(t *testing.T, in []rxInput, rec *capsRecorder, c Counters) {
 			header.IPv6(want).SetPayloadLength(uint16(len(p) - header.IPv6MinimumSize))
 		}
 		want[s.ipLen+header.TCPFlagsOffset] = flags
-		if end != len(p) || len(frames) < 2 || !bytes.Equal(p[:s.hdrLen], want) {
+		if end != len(p) || len(frames) < 2 {
+			return nil
+		}
+		if bytes.Equal(p[:s.hdrLen], want) {
+			return frames // gVisor's GRO engine
+		}
+		// netif's coalescer: the last segment's acknowledgement,
+		// window and timestamp echo.
+		last := &spec[frames[len(frames)-1]]
+		tcp, lastTCP := header.TCP(want[s.ipLen:]), header.TCP(last.up[last.ipLen:])
+		tcp.SetAckNumber(lastTCP.AckNumber())
+		tcp.SetWindowSize(lastTCP.WindowSize())
+		if at := tsEchoAt(tcp); at > 0 {
+			copy(tcp[at:at+4], lastTCP[at:at+4])
+		}
+		if !bytes.Equal(p[:s.hdrLen], want) {
 			return nil
 		}
 		return frames

@@ -10,6 +10,8 @@ type counters struct {
 	txTSO, txCsumOffload, txSoftGSO, txSoftSegments atomic.Uint64
 	txDropTooBig, txDropLinkDown, txDropClosed      atomic.Uint64
 	linkUp, linkDown                                atomic.Uint64
+	rxCoalescedIn, rxCoalescedOut                   atomic.Uint64
+	rxCoalesceFlush                                 [numFlushReasons]atomic.Uint64
 }
 
 // Counters is a snapshot of an Endpoint's statistics. Frame sizes include
@@ -39,6 +41,21 @@ type Counters struct {
 	// less and the next, in the same receive batch, more (they are among
 	// RxGROIn, not RxGROOut; see ackcoalesce.go).
 	RxACKsCoalesced uint64 `json:"rx_acks_coalesced"`
+	// RxCoalescedIn counts frames the endpoint's coalescer took (they are
+	// among RxGROIn), RxCoalescedOut the packets it made of them (among
+	// RxGROOut); they skip gVisor's GRO engine (see coalesce.go).
+	RxCoalescedIn  uint64 `json:"rx_coalesced_in"`
+	RxCoalescedOut uint64 `json:"rx_coalesced_out"`
+	// RxCoalesceFlush* count why the coalescer released its packets: the
+	// receive batch ended, PSH or a short segment, a segment of the flow
+	// that could not merge, the 64 KiB limit, too many flows, a frame of
+	// unknown flow. They add up to RxCoalescedOut.
+	RxCoalesceFlushBatchEnd uint64 `json:"rx_coalesce_flush_batch_end"`
+	RxCoalesceFlushPush     uint64 `json:"rx_coalesce_flush_push"`
+	RxCoalesceFlushMismatch uint64 `json:"rx_coalesce_flush_mismatch"`
+	RxCoalesceFlushFull     uint64 `json:"rx_coalesce_flush_full"`
+	RxCoalesceFlushEvict    uint64 `json:"rx_coalesce_flush_evict"`
+	RxCoalesceFlushOther    uint64 `json:"rx_coalesce_flush_other"`
 
 	// TxFrames and TxBytes count frames the driver accepted.
 	TxFrames uint64 `json:"tx_frames"`
@@ -87,19 +104,28 @@ func (e *Endpoint) Counters() Counters {
 		RxGROOut:        e.c.rxGROOut.Load(),
 		RxVerified:      e.c.rxVerified.Load(),
 		RxACKsCoalesced: e.c.rxACKsCoalesced.Load(),
-		TxTSO:           e.c.txTSO.Load(),
-		TxCsumOffload:   e.c.txCsumOffload.Load(),
-		TxSoftGSO:       e.c.txSoftGSO.Load(),
-		TxSoftSegments:  e.c.txSoftSegments.Load(),
-		TxFrames:        e.c.txFrames.Load(),
-		TxBytes:         e.c.txBytes.Load(),
-		TxBackpressure:  e.c.txBackpressure.Load(),
-		TxReady:         e.c.txReady.Load(),
-		TxDropTooBig:    e.c.txDropTooBig.Load(),
-		TxDropLinkDown:  e.c.txDropLinkDown.Load(),
-		TxDropClosed:    e.c.txDropClosed.Load(),
-		LinkUp:          e.c.linkUp.Load(),
-		LinkDown:        e.c.linkDown.Load(),
-		Carrier:         e.carrier.Load(),
+		RxCoalescedIn:   e.c.rxCoalescedIn.Load(),
+		RxCoalescedOut:  e.c.rxCoalescedOut.Load(),
+
+		RxCoalesceFlushBatchEnd: e.c.rxCoalesceFlush[flushBatchEnd].Load(),
+		RxCoalesceFlushPush:     e.c.rxCoalesceFlush[flushPush].Load(),
+		RxCoalesceFlushMismatch: e.c.rxCoalesceFlush[flushMismatch].Load(),
+		RxCoalesceFlushFull:     e.c.rxCoalesceFlush[flushFull].Load(),
+		RxCoalesceFlushEvict:    e.c.rxCoalesceFlush[flushEvict].Load(),
+		RxCoalesceFlushOther:    e.c.rxCoalesceFlush[flushOther].Load(),
+		TxTSO:                   e.c.txTSO.Load(),
+		TxCsumOffload:           e.c.txCsumOffload.Load(),
+		TxSoftGSO:               e.c.txSoftGSO.Load(),
+		TxSoftSegments:          e.c.txSoftSegments.Load(),
+		TxFrames:                e.c.txFrames.Load(),
+		TxBytes:                 e.c.txBytes.Load(),
+		TxBackpressure:          e.c.txBackpressure.Load(),
+		TxReady:                 e.c.txReady.Load(),
+		TxDropTooBig:            e.c.txDropTooBig.Load(),
+		TxDropLinkDown:          e.c.txDropLinkDown.Load(),
+		TxDropClosed:            e.c.txDropClosed.Load(),
+		LinkUp:                  e.c.linkUp.Load(),
+		LinkDown:                e.c.linkDown.Load(),
+		Carrier:                 e.carrier.Load(),
 	}
 }
