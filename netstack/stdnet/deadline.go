@@ -11,15 +11,16 @@ import (
 // net/http aborts a background read); moving it elsewhere keeps the same
 // channel and only rearms the timer.
 //
-// The timer is made once and re-armed by every set: net/http sets a read
-// deadline per request, and a new time.AfterFunc each time was a few per
-// cent of the guest's CPU under load. A firing that set has overtaken
-// (Stop came too late) finds the deadline moved or cleared and does
-// nothing.
+// The timer is made once and never stopped: net/http sets and clears read
+// deadlines several times per request, and a time.AfterFunc each time was
+// a few per cent of the guest's CPU under load. set re-arms it only to
+// fire earlier; when it fires, it expires the deadline if that is due,
+// re-arms for a later one and does nothing if there is none.
 type deadline struct {
 	mu      sync.Mutex
 	timer   *time.Timer
-	when    time.Time // the armed deadline; zero when none
+	when    time.Time // the deadline; zero when none or passed
+	due     time.Time // when the timer fires; zero when it is not armed
 	done    chan struct{}
 	expired bool
 }
@@ -28,9 +29,6 @@ type deadline struct {
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Stop()
-	}
 	d.when = time.Time{}
 	if d.done == nil || d.expired {
 		d.done, d.expired = make(chan struct{}), false
@@ -38,16 +36,20 @@ func (d *deadline) set(t time.Time) {
 	if t.IsZero() {
 		return
 	}
-	wait := time.Until(t)
+	now := time.Now()
+	wait := t.Sub(now)
 	if wait <= 0 {
 		d.expire()
 		return
 	}
 	d.when = t
-	if d.timer == nil {
-		d.timer = time.AfterFunc(wait, d.fire)
-	} else {
+	// A timer due no later than t stays: fire re-arms it for the rest.
+	switch due := now.Add(wait); {
+	case d.timer == nil:
+		d.timer, d.due = time.AfterFunc(wait, d.fire), due
+	case d.due.IsZero() || due.Before(d.due):
 		d.timer.Reset(wait)
+		d.due = due
 	}
 }
 
@@ -57,15 +59,28 @@ func (d *deadline) set(t time.Time) {
 func (d *deadline) fire() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.due = time.Time{}
 	if d.when.IsZero() {
 		return
 	}
 	if rest := time.Until(d.when); rest > 0 {
 		d.timer.Reset(rest)
+		d.due = time.Now().Add(rest)
 		return
 	}
 	d.when = time.Time{}
 	d.expire()
+}
+
+// stop disarms the timer, which holds on to the socket until it fires: for
+// Close.
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.due = time.Time{}
 }
 
 func (d *deadline) expire() {

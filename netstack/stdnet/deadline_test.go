@@ -69,3 +69,24 @@ func TestDeadlineStaleFire(t *testing.T) {
 		t.Fatal("a deadline in the past did not expire at once")
 	}
 }
+
+// TestDeadlineMovedEarlier: a deadline moved earlier than the armed timer
+// expires on time, one moved later expires only when the timer, firing
+// early, has re-armed for it.
+func TestDeadlineMovedEarlier(t *testing.T) {
+	var d deadline
+	d.set(time.Now().Add(time.Hour))
+	d.set(time.Now().Add(time.Millisecond))
+	if !expiresWithin(&d, 10*time.Second) {
+		t.Fatal("a deadline moved earlier did not expire")
+	}
+	d.set(time.Now().Add(time.Millisecond))
+	later := time.Now().Add(20 * time.Millisecond)
+	d.set(later)
+	if !expiresWithin(&d, 10*time.Second) {
+		t.Fatal("a deadline moved later did not expire")
+	}
+	if now := time.Now(); now.Before(later) {
+		t.Fatalf("expired %v before the deadline", later.Sub(now))
+	}
+}

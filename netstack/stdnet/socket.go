@@ -97,6 +97,8 @@ func (s *socket) Close() error {
 		s.wq.EventUnregister(&s.readEntry)
 		s.wq.EventUnregister(&s.writeEntry)
 		s.ep.Close()
+		s.readDL.stop()
+		s.writeDL.stop()
 		err = nil
 	})
 	return err
