@@ -271,7 +271,7 @@ func (d *ndpDispatcher) OnRecursiveDNSServerOption(_ tcpip.NICID, addrs []tcpip.
 	for _, a := range addrs {
 		as = append(as, netip.AddrFrom16(a.As16()))
 	}
-	d.record(func() { d.dns.servers = refresh(d.dns.servers, as, lifetime, time.Now()) })
+	d.record(func() { d.dns.announce(as, nil, lifetime, time.Now()) })
 }
 
 // OnDNSSearchListOption implements ipv6.NDPDispatcher: search domains for
@@ -281,7 +281,7 @@ func (d *ndpDispatcher) OnDNSSearchListOption(_ tcpip.NICID, names []string, lif
 	for _, n := range names {
 		ns = append(ns, strings.TrimSuffix(n, "."))
 	}
-	d.record(func() { d.dns.search = refresh(d.dns.search, ns, lifetime, time.Now()) })
+	d.record(func() { d.dns.announce(nil, ns, lifetime, time.Now()) })
 }
 
 // OnDHCPv6Configuration implements ipv6.NDPDispatcher.

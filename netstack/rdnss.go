@@ -71,6 +71,15 @@ type DNS6 struct {
 	Search  []string
 }
 
+// announce records name servers and search domains an advertisement
+// carried with lifetime (either list may be empty).
+func (r *dnsRecord) announce(servers []netip.Addr, search []string, lifetime time.Duration, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.servers = refresh(r.servers, servers, lifetime, now)
+	r.search = refresh(r.search, search, lifetime, now)
+}
+
 // current returns the live record and when it next changes by itself
 // (zero: never).
 func (r *dnsRecord) current(now time.Time) (DNS6, time.Time) {
