@@ -138,7 +138,7 @@ func (d *Device) Transmit(frames []txframe.Frame) int {
 		if f.Hold != nil {
 			s.Holds++
 			if queued == queuedBefore || !p.inPlace {
-				d.txRelease(f.Hold) // dropped, or copied: nothing left to read
+				txframe.Release(f.Hold, &d.tx.Releases) // dropped, or copied: nothing left to read
 			}
 		}
 		consumed++

@@ -62,14 +62,6 @@ func (d *Device) txUnmap(from, to int) {
 	}
 }
 
-// txRelease ends a frame's hold once the device no longer needs its parts.
-func (d *Device) txRelease(h txframe.Releaser) {
-	if h != nil {
-		d.tx.Releases++
-		h.Release()
-	}
-}
-
 // txRetire ends the frame whose first descriptor is first: its mappings and
 // its hold, taken from the slot so that nothing is released twice. It
 // returns the slot as it was.
@@ -78,6 +70,6 @@ func (d *Device) txRetire(first int) txSlot {
 	p := *s
 	s.hold = nil
 	d.txUnmap(first, next(int(p.last), d.cfg.TxDescriptors))
-	d.txRelease(p.hold)
+	txframe.Release(p.hold, &d.tx.Releases)
 	return p
 }

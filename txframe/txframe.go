@@ -32,6 +32,15 @@ type Releaser interface {
 	Release()
 }
 
+// Release ends hold h, if there is one, and counts it in *released: what a
+// driver does when the device no longer needs a frame's parts.
+func Release(h Releaser, released *uint64) {
+	if h != nil {
+		*released++
+		h.Release()
+	}
+}
+
 // Len is the frame's length in bytes.
 func (f *Frame) Len() int {
 	n := 0

@@ -135,14 +135,6 @@ func (d *Device) txUnmap(s *txSlot) {
 	s.nmaps = 0
 }
 
-// txRelease ends a frame's hold once the device no longer needs its parts.
-func (d *Device) txRelease(h txframe.Releaser) {
-	if h != nil {
-		d.tx.Releases++
-		h.Release()
-	}
-}
-
 // txRetire ends the chain at head: its memory, its mappings and its hold,
 // taken from the slot so that nothing is released twice. It returns the
 // slot as it was.
@@ -152,6 +144,6 @@ func (d *Device) txRetire(head uint16) txSlot {
 	d.txUnmap(s)
 	s.hold = nil
 	d.txMem.release(int(p.piece))
-	d.txRelease(p.hold)
+	txframe.Release(p.hold, &d.tx.Releases)
 	return p
 }
