@@ -97,8 +97,9 @@ type rxSegment struct {
 	seq, ack uint32
 	tsOff    int // offset of the timestamp option in the TCP header, or 0
 	tsVal    uint32
-	// mergeable is whether the segment's flags and options allow merging.
-	mergeable bool
+	// mergeable is whether the segment's flags and options allow merging;
+	// psh whether it has PSH, which ends a held packet.
+	mergeable, psh bool
 }
 
 // parseRxSegment reads frame's TCP segment, whose headers h describes.
@@ -119,6 +120,7 @@ func parseRxSegment(frame []byte, h rxHeaders, s *rxSegment) {
 	}
 	s.key = s.keyBuf[:n]
 	flags := tcp.Flags()
+	s.psh = flags&header.TCPFlagPsh != 0
 	s.mergeable = (flags == header.TCPFlagAck || flags == header.TCPFlagAck|header.TCPFlagPsh) &&
 		tcp[header.TCPDataOffset]&0x0F == 0
 	if s.mergeable {
@@ -191,13 +193,13 @@ func (e *Endpoint) coalesce(d stack.NetworkDispatcher, frame []byte, h rxHeaders
 	i := c.find(s.key)
 	if i >= 0 {
 		f := &c.flows[i]
-		switch {
-		case f.continues(s, p) && f.size+p > coalesceMax:
+		switch continues := f.continues(s, p); {
+		case continues && f.size+p > coalesceMax:
 			e.release(i, flushFull)
-		case f.continues(s, p):
+		case continues:
 			e.took()
 			f.add(s, p)
-			if p < f.mss || s.pshSet(h) {
+			if p < f.mss || s.psh {
 				e.release(i, flushPush)
 			}
 			return true
@@ -205,7 +207,7 @@ func (e *Endpoint) coalesce(d stack.NetworkDispatcher, frame []byte, h rxHeaders
 			e.release(i, flushMismatch)
 		}
 	}
-	if !s.mergeable || p == 0 || len(frame) > e.maxFrame || s.pshSet(h) {
+	if !s.mergeable || p == 0 || len(frame) > e.maxFrame || s.psh {
 		return false
 	}
 	if c.n == len(c.flows) {
@@ -225,12 +227,6 @@ func (e *Endpoint) took() {
 	if e.onCoalesced != nil {
 		e.onCoalesced()
 	}
-}
-
-// pshSet reports whether the segment has PSH set.
-func (s *rxSegment) pshSet(h rxHeaders) bool {
-	tcp := header.TCP(s.frame[header.EthernetMinimumSize+h.ipLen:])
-	return tcp.Flags()&header.TCPFlagPsh != 0
 }
 
 // find returns the index of the held flow with key, or -1.
